@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using HotDtls.Crypto;
+
+namespace HotDtls.Cookies;
+
+/// <summary>
+/// Makes and checks stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1), so that a server keeps
+/// nothing for a peer until the peer proves it receives at its source address.
+/// </summary>
+/// <remarks>
+/// RFC 6347 §4.2.1 suggests <c>Cookie = HMAC(Secret, Client-IP, Client-Parameters)</c>, changing the
+/// secret frequently so harvested cookies expire, with "a limited window during which it accepts both
+/// secrets" so honest clients survive a rotation. Hence two secrets at a time, both derived from the clock,
+/// and no per-peer state of any kind (HOSTILE cases 19, 22–24).
+/// <para>
+/// The MAC covers a length-prefixed encoding of its three inputs, so that no two different
+/// (address, prefix, suffix) triples are the same byte string:
+/// <code>
+/// struct {
+///     uint32 address_length;  opaque peer_address[address_length];   // SocketAddress bytes: family, port, IP
+///     uint32 prefix_length;   opaque hello_prefix[prefix_length];    // client_version .. session_id
+///     uint32 suffix_length;   opaque hello_suffix[suffix_length];    // cipher_suites .. compression_methods
+/// } CookieInput;                                                     (integers big-endian)
+/// cookie = HMAC-SHA256(secret, CookieInput)[0 .. CookieLength)
+/// </code>
+/// RFC 6347 §4.2.1: "the client MUST use the same parameter values (version, random, session_id,
+/// cipher_suites, compression_method) as it did in the original ClientHello. The server SHOULD use those
+/// values to generate its cookie and verify that they are correct upon cookie receipt." Those fields are
+/// exactly the prefix and suffix; extensions are not in the list and are left out. The random is in the
+/// prefix, so a cookie is bound to the ClientHello it was made for.
+/// </para>
+/// <para>
+/// Secret generation n = floor(now / rotationPeriod). The secrets for the current generation are computed
+/// lazily on the first call that sees a new n; a clock that goes backwards keeps the newest secrets rather
+/// than resurrecting old ones. Calls never take a lock except the one call that rotates.
+/// </para>
+/// </remarks>
+internal sealed class CookieVerifier : IDisposable
+{
+    /// <summary>Bytes in a cookie; the cookie field of a ClientHello may hold up to 255 (RFC 6347 §4.2.1).</summary>
+    public const int CookieLength = 32;
+
+    /// <summary>HMAC-SHA256 keys as long as the hash output (RFC 2104 §3: shorter keys are weaker).</summary>
+    private const int SecretLength = 32;
+
+    /// <summary>MAC inputs up to this many bytes are built on the stack; larger ones borrow a pooled array.</summary>
+    private const int StackallocThreshold = 1024;
+
+    private const int LengthPrefixSize = sizeof(uint);
+
+    private readonly TimeProvider _timeProvider;
+    private readonly long _periodTicks;
+    private readonly IRandomSource _random;
+    private readonly Lock _rotationLock = new();
+
+    // Replaced whole, never mutated once published (except zeroed by Dispose). Written with Volatile.Write
+    // and read with Volatile.Read: the write orders the filling of the new secret arrays before the
+    // reference becomes visible, so a reader never sees a generation whose secrets are not yet filled.
+    private SecretGeneration _secrets;
+    private bool _disposed;
+
+    /// <summary>
+    /// Creates a verifier whose secrets rotate every <paramref name="rotationPeriod"/> of
+    /// <paramref name="timeProvider"/>'s UTC clock, drawn from <paramref name="random"/>.
+    /// </summary>
+    public CookieVerifier(TimeProvider timeProvider, TimeSpan rotationPeriod, IRandomSource random)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(rotationPeriod, TimeSpan.Zero);
+
+        _timeProvider = timeProvider;
+        _periodTicks = rotationPeriod.Ticks;
+        _random = random;
+        // The previous secret starts fresh too: no cookie made before this verifier existed is valid.
+        _secrets = new SecretGeneration(CurrentGeneration(), NewSecret(), NewSecret());
+    }
+
+    /// <summary>
+    /// Writes the cookie for this peer and ClientHello into the first <see cref="CookieLength"/> bytes
+    /// of <paramref name="cookie"/>.
+    /// </summary>
+    /// <param name="peerAddress">The peer's <c>SocketAddress.Buffer.Span[..SocketAddress.Size]</c>.</param>
+    /// <param name="helloPrefix">ClientHello bytes from client_version through session_id.</param>
+    /// <param name="helloSuffix">ClientHello bytes from cipher_suites through compression_methods.</param>
+    /// <param name="cookie">Receives the cookie.</param>
+    public void ComputeCookie(
+        ReadOnlySpan<byte> peerAddress,
+        ReadOnlySpan<byte> helloPrefix,
+        ReadOnlySpan<byte> helloSuffix,
+        Span<byte> cookie)
+    {
+        if (cookie.Length < CookieLength)
+        {
+            ThrowCookieDestinationTooShort();
+        }
+
+        SecretGeneration secrets = GetSecrets();
+        int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
+        byte[]? rented = null;
+        Span<byte> input = inputLength <= StackallocThreshold
+            ? stackalloc byte[StackallocThreshold]
+            : (rented = ArrayPool<byte>.Shared.Rent(inputLength));
+        try
+        {
+            input = input[..inputLength];
+            WriteInput(input, peerAddress, helloPrefix, helloSuffix);
+            Mac(secrets.Current, input, cookie);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True if <paramref name="cookie"/> is what <see cref="ComputeCookie"/> gives for these inputs under
+    /// the current or the previous secret. Anything the peer sends is answered with true or false.
+    /// </summary>
+    public bool Verify(
+        ReadOnlySpan<byte> peerAddress,
+        ReadOnlySpan<byte> helloPrefix,
+        ReadOnlySpan<byte> helloSuffix,
+        ReadOnlySpan<byte> cookie)
+    {
+        if (cookie.Length != CookieLength)
+        {
+            return false;
+        }
+
+        SecretGeneration secrets = GetSecrets();
+        int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
+        byte[]? rented = null;
+        Span<byte> input = inputLength <= StackallocThreshold
+            ? stackalloc byte[StackallocThreshold]
+            : (rented = ArrayPool<byte>.Shared.Rent(inputLength));
+        try
+        {
+            input = input[..inputLength];
+            WriteInput(input, peerAddress, helloPrefix, helloSuffix);
+
+            Span<byte> expected = stackalloc byte[CookieLength];
+            Mac(secrets.Current, input, expected);
+            bool current = CryptographicOperations.FixedTimeEquals(expected, cookie);
+            Mac(secrets.Previous, input, expected);
+            bool previous = CryptographicOperations.FixedTimeEquals(expected, cookie);
+            // Both MACs are always computed and combined without short-circuit (RFC 6347 §4.2.1 cookies;
+            // HOSTILE case 41): the time taken says nothing about which secret, if any, matched.
+            return current | previous;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Zeroes the secrets. Call only once the receive loops using this verifier have stopped: a call
+    /// racing with Dispose could otherwise MAC with a zeroed key.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        SecretGeneration secrets = Volatile.Read(ref _secrets);
+        CryptographicOperations.ZeroMemory(secrets.Current);
+        CryptographicOperations.ZeroMemory(secrets.Previous);
+    }
+
+    private long CurrentGeneration() => _timeProvider.GetUtcNow().UtcTicks / _periodTicks;
+
+    private SecretGeneration GetSecrets()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long generation = CurrentGeneration();
+        SecretGeneration secrets = Volatile.Read(ref _secrets);
+        return generation <= secrets.Generation ? secrets : Rotate(generation);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private SecretGeneration Rotate(long generation)
+    {
+        lock (_rotationLock)
+        {
+            // Another receive loop may have rotated while this one waited for the lock.
+            SecretGeneration secrets = _secrets;
+            if (generation <= secrets.Generation)
+            {
+                return secrets;
+            }
+
+            // Discarded secrets are left to the GC rather than zeroed: a concurrent Verify may still be
+            // using them, and zeroing would let it accept cookies MACed with an all-zero key.
+            SecretGeneration next = generation - secrets.Generation == 1
+                ? new SecretGeneration(generation, NewSecret(), secrets.Current)
+                : new SecretGeneration(generation, NewSecret(), NewSecret());
+            Volatile.Write(ref _secrets, next);
+            return next;
+        }
+    }
+
+    private byte[] NewSecret()
+    {
+        var secret = new byte[SecretLength];
+        _random.Fill(secret);
+        return secret;
+    }
+
+    private static int GetInputLength(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix) =>
+        checked((3 * LengthPrefixSize) + peerAddress.Length + helloPrefix.Length + helloSuffix.Length);
+
+    private static void WriteInput(Span<byte> input, ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix)
+    {
+        input = WriteLengthPrefixed(input, peerAddress);
+        input = WriteLengthPrefixed(input, helloPrefix);
+        WriteLengthPrefixed(input, helloSuffix);
+    }
+
+    private static Span<byte> WriteLengthPrefixed(Span<byte> destination, ReadOnlySpan<byte> value)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)value.Length);
+        value.CopyTo(destination[LengthPrefixSize..]);
+        return destination[(LengthPrefixSize + value.Length)..];
+    }
+
+    private static void Mac(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> input, Span<byte> cookie)
+    {
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(secret, input, mac);
+        mac[..CookieLength].CopyTo(cookie);
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowCookieDestinationTooShort() =>
+        throw new ArgumentException($"The destination must hold at least {CookieLength} bytes.", "cookie");
+
+    /// <summary>The secrets valid during one generation; immutable once published.</summary>
+    private sealed class SecretGeneration(long generation, byte[] current, byte[] previous)
+    {
+        public long Generation { get; } = generation;
+
+        public byte[] Current { get; } = current;
+
+        public byte[] Previous { get; } = previous;
+    }
+}
