@@ -186,7 +186,7 @@ internal sealed class AeadRecordCipher : IDisposable
             CryptoThrowHelper.ThrowArgumentOutOfRange(nameof(sequenceNumber), "Sequence numbers are 48 bits.");
         }
 
-        if (plaintext.Overlaps(destination, out int offset) && offset != ExplicitNonceLength)
+        if (destination.Overlaps(plaintext, out int offset) && offset != ExplicitNonceLength)
         {
             CryptoThrowHelper.ThrowArgument(nameof(plaintext), "Plaintext may only overlap the destination at the ciphertext position.");
         }
