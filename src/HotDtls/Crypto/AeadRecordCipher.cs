@@ -119,8 +119,9 @@ internal sealed class AeadRecordCipher : IDisposable
     /// record header's; <paramref name="fragment"/> is the whole record body, nonce_explicit || ciphertext || tag.
     /// </remarks>
     /// <returns>
-    /// False for a body too short to hold nonce and tag (or too long for a uint16 plaintext length), or one that fails authentication; the caller drops
-    /// the record (RFC 6347 §4.1.2.7). On failure the ciphertext region may have been zeroed.
+    /// False for a body too short to hold nonce and tag (or too long for a uint16 plaintext length), or
+    /// one that fails authentication; the caller drops the record (RFC 6347 §4.1.2.7). On failure the
+    /// ciphertext region may have been zeroed.
     /// </returns>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
     {

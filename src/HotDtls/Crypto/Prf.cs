@@ -29,7 +29,8 @@ internal static class Prf
 
     /// <summary>
     /// Fills <paramref name="output"/> with PRF(secret, label, seed). <paramref name="output"/> must not
-    /// overlap the inputs: the output is written while the secret and seed are still being read.
+    /// overlap the inputs (it throws if it does): output blocks are written while the secret is still
+    /// being read for the next one.
     /// The label is ASCII without a terminator, e.g. <c>"master secret"u8</c>.
     /// </summary>
     public static void Derive(
@@ -40,6 +41,11 @@ internal static class Prf
         Span<byte> output)
     {
         int hashLength = HashLength(hash);
+        if (output.Overlaps(secret) || output.Overlaps(seed) || output.Overlaps(label))
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(output), "The PRF output must not overlap its inputs.");
+        }
+
         int bufferLength = hashLength + label.Length + seed.Length;
 
         byte[]? rented = null;

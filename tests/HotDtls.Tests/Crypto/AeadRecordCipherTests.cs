@@ -309,6 +309,34 @@ public sealed class AeadRecordCipherTests
             cipher.Seal(ContentType.ApplicationData, Epoch, 1UL << 48, new byte[1], new byte[25]));
     }
 
+    [Fact]
+    public void Seal_and_successful_open_do_not_allocate()
+    {
+        using var cipher = NewCipher(CipherSuiteInfo.Aes256GcmSha384);
+        var record = new byte[1200 + 24];
+        for (int i = 0; i < 10; i++)
+        {
+            SealAndOpen(cipher, record, (ulong)i); // warm up JIT tiers and lazy crypto state
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            SealAndOpen(cipher, record, (ulong)i);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        static void SealAndOpen(AeadRecordCipher cipher, byte[] record, ulong sequence)
+        {
+            cipher.Seal(ContentType.ApplicationData, 1, sequence, record.AsSpan(8, 1200), record);
+            if (!cipher.TryOpenInPlace(ContentType.ApplicationData, 1, sequence, record, out _))
+            {
+                throw new InvalidOperationException("open failed");
+            }
+        }
+    }
+
     private static CipherSuiteInfo Suite(string name) =>
         name == "128" ? CipherSuiteInfo.Aes128GcmSha256 : CipherSuiteInfo.Aes256GcmSha384;
 

@@ -106,6 +106,37 @@ public sealed class PrfTests
         Assert.Throws<ArgumentException>(() => Prf.Derive(HashAlgorithmName.SHA512, new byte[16], "x"u8, "y"u8, new byte[16]));
     }
 
+    [Fact]
+    public void Output_overlapping_an_input_is_rejected()
+    {
+        var buffer = new byte[96];
+        Assert.Throws<ArgumentException>(() =>
+            Prf.Derive(HashAlgorithmName.SHA256, buffer.AsSpan(0, 48), "x"u8, "y"u8, buffer.AsSpan(40, 48)));
+        Assert.Throws<ArgumentException>(() =>
+            Prf.Derive(HashAlgorithmName.SHA256, new byte[48], "x"u8, buffer.AsSpan(0, 64), buffer.AsSpan(0, 12)));
+    }
+
+    [Fact]
+    public void Derive_does_not_allocate()
+    {
+        var secret = new byte[132];
+        var seed = new byte[64];
+        var output = new byte[72];
+        for (int i = 0; i < 10; i++)
+        {
+            Prf.Derive(HashAlgorithmName.SHA384, secret, "key expansion"u8, seed, output);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            Prf.Derive(HashAlgorithmName.SHA384, secret, "key expansion"u8, seed, output);
+            Prf.Derive(HashAlgorithmName.SHA256, secret, "key expansion"u8, seed, output);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static byte[] Hex(string hex) => Convert.FromHexString(hex);
 
     private static byte[] Range(int start, int end)
