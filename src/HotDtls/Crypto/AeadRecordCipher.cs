@@ -1,0 +1,232 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using HotDtls.Records;
+
+namespace HotDtls.Crypto;
+
+/// <summary>
+/// AES-GCM protection of DTLS 1.2 records for one direction of one connection (RFC 5288 §3,
+/// RFC 5246 §6.2.3.3, RFC 6347 §4.1.2.1). Not thread-safe: one sender or one receiver at a time.
+/// </summary>
+/// <remarks>
+/// <code>
+///   Record body (DTLSCiphertext.fragment, RFC 5246 §6.2.3.3):
+///
+///   +----------------------+--------------------------+-----------+
+///   | nonce_explicit (8)   | ciphertext (plain len)   | tag (16)  |
+///   +----------------------+--------------------------+-----------+
+///   0                      8                 8+len              8+len+16
+///
+///   GCM nonce (12, RFC 5288 §3):   fixed_iv (4, "salt", from the key block) || nonce_explicit (8)
+///
+///   additional_data (13, RFC 5246 §6.2.3.3 with RFC 6347 §4.1.2.1's 64-bit seq_num = epoch || seq):
+///   +-----------+---------------------+----------+-------------+-----------------+
+///   | epoch (2) | sequence_number (6) | type (1) | version (2) | plain length (2)|
+///   +-----------+---------------------+----------+-------------+-----------------+
+/// </code>
+/// We send epoch || sequence_number as nonce_explicit: RFC 5288 §3 says "each value of the
+/// nonce_explicit MUST be distinct for each distinct invocation of the GCM encrypt function for any
+/// fixed key", and a (epoch, sequence number) pair is never reused under one key, while 8 random bytes
+/// would only make a collision unlikely. On receive the nonce is taken from the record as sent, never
+/// recomputed, because RFC 5288 leaves its construction to the sender.
+/// </remarks>
+internal sealed class AeadRecordCipher : IDisposable
+{
+    public const int ExplicitNonceLength = 8;
+    public const int TagLength = 16;
+    public const int Overhead = ExplicitNonceLength + TagLength;
+
+    /// <summary>The largest sequence number a DTLS record header can carry (48 bits, RFC 6347 §4.1).</summary>
+    public const ulong MaxSequenceNumber = (1UL << 48) - 1;
+
+    private const int FixedIvLength = 4;
+    private const int NonceLength = FixedIvLength + ExplicitNonceLength;
+    private const int AadLength = 13;
+
+    private readonly AesGcm _aesGcm;
+    private uint _fixedIv;
+
+    /// <summary>
+    /// Keys one direction with its write key (<see cref="CipherSuiteInfo.KeyLength"/> bytes) and its
+    /// 4-byte write IV; usually through <see cref="CreatePair"/>.
+    /// </summary>
+    public AeadRecordCipher(CipherSuiteInfo suite, ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
+    {
+        ArgumentNullException.ThrowIfNull(suite);
+        if (key.Length != suite.KeyLength)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(key), "Key length does not match the cipher suite.");
+        }
+
+        if (fixedIv.Length != FixedIvLength)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(fixedIv), "The fixed IV of an AES-GCM suite is 4 bytes.");
+        }
+
+        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
+        _aesGcm = new AesGcm(key, TagLength);
+    }
+
+    /// <summary>
+    /// Builds the read and write ciphers of one endpoint from the key block.
+    /// </summary>
+    /// <remarks>
+    /// <code>
+    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys):
+    ///   client_write_key[K] | server_write_key[K] | client_write_IV[4] | server_write_IV[4]
+    /// </code>
+    /// A server reads what the client writes and writes with the server keys; a client the opposite.
+    /// </remarks>
+    public static void CreatePair(
+        CipherSuiteInfo suite,
+        ReadOnlySpan<byte> keyBlock,
+        bool isServer,
+        out AeadRecordCipher read,
+        out AeadRecordCipher write)
+    {
+        ArgumentNullException.ThrowIfNull(suite);
+        if (keyBlock.Length < suite.KeyBlockLength)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(keyBlock), "Key block is shorter than the cipher suite needs.");
+        }
+
+        int k = suite.KeyLength;
+        int iv = suite.FixedIvLength;
+        ReadOnlySpan<byte> clientKey = keyBlock.Slice(0, k);
+        ReadOnlySpan<byte> serverKey = keyBlock.Slice(k, k);
+        ReadOnlySpan<byte> clientIv = keyBlock.Slice(2 * k, iv);
+        ReadOnlySpan<byte> serverIv = keyBlock.Slice((2 * k) + iv, iv);
+
+        var client = new AeadRecordCipher(suite, clientKey, clientIv);
+        try
+        {
+            var server = new AeadRecordCipher(suite, serverKey, serverIv);
+            (read, write) = isServer ? (client, server) : (server, client);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Authenticates and decrypts a record body in place. On success the plaintext is
+    /// <c>fragment.Slice(ExplicitNonceLength, plaintextLength)</c>.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="type"/>, <paramref name="epoch"/> and <paramref name="sequenceNumber"/> are the
+    /// record header's; <paramref name="fragment"/> is the whole record body, nonce_explicit || ciphertext || tag.
+    /// </remarks>
+    /// <returns>
+    /// False for a body too short to hold nonce and tag (or too long for a uint16 plaintext length), or
+    /// one that fails authentication; the caller drops the record (RFC 6347 §4.1.2.7). On failure the
+    /// ciphertext region may have been zeroed.
+    /// </returns>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+    {
+        // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
+        if (fragment.Length < Overhead || fragment.Length - Overhead > ushort.MaxValue)
+        {
+            plaintextLength = 0;
+            return false;
+        }
+
+        int length = fragment.Length - Overhead;
+        Span<byte> nonce = stackalloc byte[NonceLength];
+        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
+        fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
+
+        Span<byte> aad = stackalloc byte[AadLength];
+        WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+
+        Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
+        ReadOnlySpan<byte> tag = fragment.Slice(ExplicitNonceLength + length, TagLength);
+        try
+        {
+            _aesGcm.Decrypt(nonce, body, tag, body, aad);
+        }
+        catch (CryptographicException)
+        {
+            // AuthenticationTagMismatchException derives from CryptographicException. AesGcm has no
+            // non-throwing decrypt, so a forged record costs an exception here; it is still peer input
+            // and must end as a dropped record, never as an exception out of the receive loop.
+            plaintextLength = 0;
+            return false;
+        }
+
+        plaintextLength = length;
+        return true;
+    }
+
+    /// <summary>
+    /// Protects a record body: writes nonce_explicit || ciphertext || tag to <paramref name="destination"/>
+    /// and returns <c>Overhead + plaintext.Length</c>. <paramref name="plaintext"/> may be exactly
+    /// <c>destination.Slice(ExplicitNonceLength, plaintext.Length)</c> to seal in place; any other overlap throws.
+    /// </summary>
+    /// <remarks>
+    /// The caller must never seal twice with the same (epoch, 48-bit sequence number) under one key:
+    /// it is the GCM nonce, and a repeated GCM nonce reveals the authentication key.
+    /// </remarks>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
+        if (plaintext.Length > ushort.MaxValue)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "A record carries at most 65535 bytes.");
+        }
+
+        int total = Overhead + plaintext.Length;
+        if (destination.Length < total)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(destination), "Destination is too small for the sealed record.");
+        }
+
+        if (sequenceNumber > MaxSequenceNumber)
+        {
+            // Truncating would repeat a nonce; RFC 6347 §4.1 requires renegotiation or a new connection first.
+            CryptoThrowHelper.ThrowArgumentOutOfRange(nameof(sequenceNumber), "Sequence numbers are 48 bits.");
+        }
+
+        if (destination.Overlaps(plaintext, out int offset) && offset != ExplicitNonceLength)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "Plaintext may only overlap the destination at the ciphertext position.");
+        }
+
+        // nonce_explicit = epoch || sequence_number, the same 8 bytes as the start of additional_data.
+        Span<byte> explicitNonce = destination[..ExplicitNonceLength];
+        BinaryPrimitives.WriteUInt64BigEndian(explicitNonce, ((ulong)epoch << 48) | sequenceNumber);
+
+        Span<byte> nonce = stackalloc byte[NonceLength];
+        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
+        explicitNonce.CopyTo(nonce[FixedIvLength..]);
+
+        Span<byte> aad = stackalloc byte[AadLength];
+        WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
+
+        _aesGcm.Encrypt(
+            nonce,
+            plaintext,
+            destination.Slice(ExplicitNonceLength, plaintext.Length),
+            destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
+            aad);
+        return total;
+    }
+
+    /// <summary>Releases the AES key and forgets the fixed IV.</summary>
+    public void Dispose()
+    {
+        _aesGcm.Dispose();
+        _fixedIv = 0;
+    }
+
+    //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;
+    //   (RFC 5246 §6.2.3.3), where in DTLS seq_num is epoch(2) || sequence_number(6) (RFC 6347 §4.1.2.1)
+    //   and the length is that of the plaintext, not of the record body.
+    private static void WriteAdditionalData(Span<byte> aad, ContentType type, ushort epoch, ulong sequenceNumber, int plaintextLength)
+    {
+        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | (sequenceNumber & MaxSequenceNumber));
+        aad[8] = (byte)type;
+        BinaryPrimitives.WriteUInt16BigEndian(aad[9..], ProtocolVersion.Dtls12);
+        BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
+    }
+}
