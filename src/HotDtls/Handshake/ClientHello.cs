@@ -1,0 +1,209 @@
+using System.Buffers.Binary;
+
+namespace HotDtls.Handshake;
+
+/// <summary>
+/// ClientHello body, RFC 5246 §7.4.1.2 with the DTLS cookie of RFC 6347 §4.2.1:
+/// <code>
+/// struct {
+///     ProtocolVersion client_version;                    // uint16
+///     Random random;                                     // 32 bytes
+///     SessionID session_id;                              // opaque &lt;0..32&gt;
+///     opaque cookie&lt;0..2^8-1&gt;;                           // DTLS only
+///     CipherSuite cipher_suites&lt;2..2^16-2&gt;;              // uint16 each
+///     CompressionMethod compression_methods&lt;1..2^8-1&gt;;
+///     select (extensions_present) {
+///         case false: struct {};
+///         case true:  Extension extensions&lt;0..2^16-1&gt;;
+///     };
+/// } ClientHello;
+/// </code>
+/// Every field is a slice of the body, so parsing a ClientHello before its cookie is checked costs no
+/// allocation (HOSTILE 19, 20). The cookie binds the hello through <see cref="CookieBindingPrefix"/> and
+/// <see cref="CookieBindingSuffix"/>, the bytes either side of the cookie field.
+/// </summary>
+internal readonly ref struct ClientHello
+{
+    public const int RandomLength = 32;
+    public const int MaxSessionIdLength = 32;
+    public const int MaxCookieLength = 255;
+
+    private ClientHello(
+        ushort clientVersion,
+        ReadOnlySpan<byte> random,
+        ReadOnlySpan<byte> sessionId,
+        ReadOnlySpan<byte> cookie,
+        ReadOnlySpan<byte> cipherSuites,
+        ReadOnlySpan<byte> compressionMethods,
+        ReadOnlySpan<byte> extensions,
+        ReadOnlySpan<byte> cookieBindingPrefix,
+        ReadOnlySpan<byte> cookieBindingSuffix,
+        bool offersExtendedMasterSecret,
+        bool hasRenegotiationInfo,
+        ReadOnlySpan<byte> renegotiationInfo)
+    {
+        ClientVersion = clientVersion;
+        Random = random;
+        SessionId = sessionId;
+        Cookie = cookie;
+        CipherSuites = cipherSuites;
+        CompressionMethods = compressionMethods;
+        Extensions = extensions;
+        CookieBindingPrefix = cookieBindingPrefix;
+        CookieBindingSuffix = cookieBindingSuffix;
+        OffersExtendedMasterSecret = offersExtendedMasterSecret;
+        HasRenegotiationInfo = hasRenegotiationInfo;
+        RenegotiationInfo = renegotiationInfo;
+    }
+
+    public ushort ClientVersion { get; }
+
+    public ReadOnlySpan<byte> Random { get; }
+
+    public ReadOnlySpan<byte> SessionId { get; }
+
+    public ReadOnlySpan<byte> Cookie { get; }
+
+    /// <summary>The cipher_suites content: an even number (≥ 2) of bytes, big-endian uint16 code points.</summary>
+    public ReadOnlySpan<byte> CipherSuites { get; }
+
+    public ReadOnlySpan<byte> CompressionMethods { get; }
+
+    /// <summary>Content of the extension block (without its length); empty when the block is absent.</summary>
+    public ReadOnlySpan<byte> Extensions { get; }
+
+    /// <summary>client_version, random and session_id with its length: everything before the cookie length byte.</summary>
+    public ReadOnlySpan<byte> CookieBindingPrefix { get; }
+
+    /// <summary>cipher_suites and compression_methods with their length fields: everything between the cookie and the extensions.</summary>
+    public ReadOnlySpan<byte> CookieBindingSuffix { get; }
+
+    public bool OffersExtendedMasterSecret { get; }
+
+    public bool HasRenegotiationInfo { get; }
+
+    /// <summary>renegotiated_connection of the renegotiation_info extension; must be empty on an initial handshake (RFC 5746 §3.6).</summary>
+    public ReadOnlySpan<byte> RenegotiationInfo { get; }
+
+    /// <summary>TLS_EMPTY_RENEGOTIATION_INFO_SCSV in cipher_suites, which RFC 5746 §3.6 treats like an empty renegotiation_info.</summary>
+    public bool OffersRenegotiationScsv => OffersCipherSuite(HelloExtensions.EmptyRenegotiationInfoScsv);
+
+    /// <summary>RFC 5246 §7.4.1.2: the list "MUST contain" null (0); a hello without it cannot be answered.</summary>
+    public bool OffersNullCompression => CompressionMethods.Contains((byte)0);
+
+    public bool OffersCipherSuite(ushort suite)
+    {
+        ReadOnlySpan<byte> suites = CipherSuites;
+        for (int i = 0; i + 1 < suites.Length; i += 2)
+        {
+            if (BinaryPrimitives.ReadUInt16BigEndian(suites[i..]) == suite)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static bool TryParse(ReadOnlySpan<byte> body, out ClientHello hello)
+    {
+        hello = default;
+        var reader = new HandshakeReader(body);
+        if (!reader.TryReadUInt16(out ushort clientVersion)
+            || !reader.TryReadBytes(RandomLength, out ReadOnlySpan<byte> random)
+            || !reader.TryReadOpaque8(0, MaxSessionIdLength, out ReadOnlySpan<byte> sessionId))
+        {
+            return false;
+        }
+
+        int prefixEnd = reader.Consumed;
+        if (!reader.TryReadOpaque8(0, MaxCookieLength, out ReadOnlySpan<byte> cookie))
+        {
+            return false;
+        }
+
+        int suffixStart = reader.Consumed;
+
+        // cipher_suites<2..2^16-2>: the length counts bytes of uint16 code points, so an odd one is malformed.
+        if (!reader.TryReadOpaque16(2, ushort.MaxValue - 1, out ReadOnlySpan<byte> cipherSuites)
+            || (cipherSuites.Length & 1) != 0
+            || !reader.TryReadOpaque8(1, byte.MaxValue, out ReadOnlySpan<byte> compressionMethods))
+        {
+            return false;
+        }
+
+        int suffixEnd = reader.Consumed;
+        if (!HelloExtensions.TryReadBlock(ref reader, out ReadOnlySpan<byte> extensions)
+            || !HelloExtensions.TryScan(extensions, out bool ems, out bool hasRenegotiationInfo, out ReadOnlySpan<byte> renegotiationInfo, out _))
+        {
+            return false;
+        }
+
+        hello = new ClientHello(
+            clientVersion,
+            random,
+            sessionId,
+            cookie,
+            cipherSuites,
+            compressionMethods,
+            extensions,
+            body[..prefixEnd],
+            body[suffixStart..suffixEnd],
+            ems,
+            hasRenegotiationInfo,
+            renegotiationInfo);
+        return true;
+    }
+
+    /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
+    public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret, bool offerRenegotiationInfo) =>
+        2 + RandomLength
+        + 1 + sessionIdLength
+        + 1 + cookieLength
+        + 2 + (2 * cipherSuiteCount)
+        + 1 + 1
+        + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret);
+
+    /// <summary>
+    /// Writes a ClientHello body offering only the null compression method. Include
+    /// <see cref="HelloExtensions.EmptyRenegotiationInfoScsv"/> in <paramref name="cipherSuites"/> to signal
+    /// secure renegotiation that way instead of (or as well as) the extension.
+    /// </summary>
+    public static int Write(
+        Span<byte> destination,
+        ushort clientVersion,
+        ReadOnlySpan<byte> random,
+        ReadOnlySpan<byte> sessionId,
+        ReadOnlySpan<byte> cookie,
+        ReadOnlySpan<ushort> cipherSuites,
+        bool offerExtendedMasterSecret,
+        bool offerRenegotiationInfo)
+    {
+        HandshakeWriter.EnsureLength(random, RandomLength, RandomLength, nameof(random));
+        HandshakeWriter.EnsureLength(sessionId, 0, MaxSessionIdLength, nameof(sessionId));
+        HandshakeWriter.EnsureLength(cookie, 0, MaxCookieLength, nameof(cookie));
+        if (cipherSuites.IsEmpty || cipherSuites.Length > (ushort.MaxValue - 1) / 2)
+        {
+            HandshakeWriter.ThrowArgument(nameof(cipherSuites), "Between 1 and 32767 cipher suites must be offered.");
+        }
+
+        int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret, offerRenegotiationInfo);
+        HandshakeWriter.EnsureCapacity(destination, length);
+
+        var writer = new HandshakeWriter(destination);
+        writer.WriteUInt16(clientVersion);
+        writer.WriteBytes(random);
+        writer.WriteOpaque8(sessionId);
+        writer.WriteOpaque8(cookie);
+        writer.WriteUInt16((ushort)(2 * cipherSuites.Length));
+        foreach (ushort suite in cipherSuites)
+        {
+            writer.WriteUInt16(suite);
+        }
+
+        writer.WriteUInt8(1);
+        writer.WriteUInt8(0);
+        HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret);
+        return writer.Written;
+    }
+}

@@ -1,0 +1,117 @@
+namespace HotDtls.Handshake;
+
+/// <summary>
+/// ServerHello body, RFC 5246 §7.4.1.3 (unchanged in DTLS, RFC 6347 §4.2):
+/// <code>
+/// struct {
+///     ProtocolVersion server_version;          // uint16
+///     Random random;                           // 32 bytes
+///     SessionID session_id;                    // opaque &lt;0..32&gt;
+///     CipherSuite cipher_suite;                // uint16
+///     CompressionMethod compression_method;    // uint8
+///     select (extensions_present) {
+///         case false: struct {};
+///         case true:  Extension extensions&lt;0..2^16-1&gt;;
+///     };
+/// } ServerHello;
+/// </code>
+/// RFC 5246 §7.4.1.4: a client receiving an extension it did not offer "MUST abort the handshake with an
+/// unsupported_extension fatal alert"; <see cref="HasUnknownExtension"/> lets the client do that for any
+/// type this parser does not interpret, the others it checks against what it offered.
+/// </summary>
+internal readonly ref struct ServerHello
+{
+    private ServerHello(
+        ushort serverVersion,
+        ReadOnlySpan<byte> random,
+        ReadOnlySpan<byte> sessionId,
+        ushort cipherSuite,
+        byte compressionMethod,
+        bool hasExtendedMasterSecret,
+        bool hasRenegotiationInfo,
+        ReadOnlySpan<byte> renegotiationInfo,
+        bool hasUnknownExtension)
+    {
+        ServerVersion = serverVersion;
+        Random = random;
+        SessionId = sessionId;
+        CipherSuite = cipherSuite;
+        CompressionMethod = compressionMethod;
+        HasExtendedMasterSecret = hasExtendedMasterSecret;
+        HasRenegotiationInfo = hasRenegotiationInfo;
+        RenegotiationInfo = renegotiationInfo;
+        HasUnknownExtension = hasUnknownExtension;
+    }
+
+    public ushort ServerVersion { get; }
+
+    public ReadOnlySpan<byte> Random { get; }
+
+    public ReadOnlySpan<byte> SessionId { get; }
+
+    public ushort CipherSuite { get; }
+
+    public byte CompressionMethod { get; }
+
+    public bool HasExtendedMasterSecret { get; }
+
+    public bool HasRenegotiationInfo { get; }
+
+    /// <summary>renegotiated_connection; on an initial handshake RFC 5746 §3.4 requires it empty.</summary>
+    public ReadOnlySpan<byte> RenegotiationInfo { get; }
+
+    /// <summary>Any extension other than extended_master_secret and renegotiation_info was present.</summary>
+    public bool HasUnknownExtension { get; }
+
+    public static bool TryParse(ReadOnlySpan<byte> body, out ServerHello hello)
+    {
+        hello = default;
+        var reader = new HandshakeReader(body);
+        if (!reader.TryReadUInt16(out ushort serverVersion)
+            || !reader.TryReadBytes(ClientHello.RandomLength, out ReadOnlySpan<byte> random)
+            || !reader.TryReadOpaque8(0, ClientHello.MaxSessionIdLength, out ReadOnlySpan<byte> sessionId)
+            || !reader.TryReadUInt16(out ushort cipherSuite)
+            || !reader.TryReadUInt8(out byte compressionMethod)
+            || !HelloExtensions.TryReadBlock(ref reader, out ReadOnlySpan<byte> extensions)
+            || !HelloExtensions.TryScan(extensions, out bool ems, out bool hasRenegotiationInfo, out ReadOnlySpan<byte> renegotiationInfo, out bool hasUnknown))
+        {
+            return false;
+        }
+
+        hello = new ServerHello(serverVersion, random, sessionId, cipherSuite, compressionMethod, ems, hasRenegotiationInfo, renegotiationInfo, hasUnknown);
+        return true;
+    }
+
+    /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
+    public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo) =>
+        2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
+        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret);
+
+    /// <summary>
+    /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
+    /// extension is echoed, so a ServerHello to a client that offered none carries no extensions at all.
+    /// </summary>
+    public static int Write(
+        Span<byte> destination,
+        ushort serverVersion,
+        ReadOnlySpan<byte> random,
+        ReadOnlySpan<byte> sessionId,
+        ushort cipherSuite,
+        bool extendedMasterSecret,
+        bool renegotiationInfo)
+    {
+        HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
+        HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
+        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo);
+        HandshakeWriter.EnsureCapacity(destination, length);
+
+        var writer = new HandshakeWriter(destination);
+        writer.WriteUInt16(serverVersion);
+        writer.WriteBytes(random);
+        writer.WriteOpaque8(sessionId);
+        writer.WriteUInt16(cipherSuite);
+        writer.WriteUInt8(0);
+        HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret);
+        return writer.Written;
+    }
+}
