@@ -1,1 +1,3 @@
-Console.WriteLine("hotdtls");
+using HotDtls.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);

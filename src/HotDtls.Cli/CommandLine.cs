@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Cli;
+
+/// <summary>The `hotdtls` command: `serve` (the Qt DTLS example server) and `connect` (its client).</summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        hotdtls — a DTLS 1.2 PSK server and client
+
+        Usage:
+          hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--verbose]
+          hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
+
+        serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
+                  accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
+                  "to <peer>: ACK". Type "close" or press Ctrl+C to send close_notify to every peer and exit.
+        connect   handshakes with identity "Qt DTLS example client" and the same key, sends "Message #N" every
+                  --interval ms (default 1000), --count times (default 5; 0 = until Ctrl+C), prints each reply.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            var options = Arguments.Parse(args.AsSpan(1));
+            using var loggerFactory = LoggerFactory.Create(builder => builder
+                .SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information)
+                .AddSimpleConsole(console =>
+                {
+                    console.SingleLine = true;
+                    console.TimestampFormat = "HH:mm:ss.fff ";
+                }));
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            return args[0] switch
+            {
+                "serve" => await ServeCommand.RunAsync(options, loggerFactory, stop).ConfigureAwait(false),
+                "connect" => await ConnectCommand.RunAsync(options, loggerFactory, stop.Token).ConfigureAwait(false),
+                _ => throw new UsageException($"Unknown command '{args[0]}'."),
+            };
+        }
+        catch (UsageException exception)
+        {
+            await Console.Error.WriteLineAsync($"hotdtls: {exception.Message}\n\n{Usage}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (DtlsException exception)
+        {
+            await Console.Error.WriteLineAsync($"hotdtls: {exception.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+}
+
+/// <summary>A command line the tool cannot use; the message says what to change.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The parsed options of both commands, with the Qt example's defaults.</summary>
+internal sealed class Arguments
+{
+    public IPAddress Address { get; private set; } = IPAddress.Loopback;
+    public int Port { get; private set; } = DtlsServerOptions.DefaultPort;
+    public string? Host { get; private set; }
+    public byte[] Key { get; private set; } = Convert.FromHexString("1a2b3c4d5e6f");
+    public string Hint { get; private set; } = "Qt DTLS example server";
+    public string Identity { get; private set; } = "Qt DTLS example client";
+    public int Count { get; private set; } = 5;
+    public TimeSpan Interval { get; private set; } = TimeSpan.FromSeconds(1);
+    public bool Verbose { get; private set; }
+
+    public static Arguments Parse(ReadOnlySpan<string> args)
+    {
+        var result = new Arguments();
+        var positional = 0;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            switch (arg)
+            {
+                case "--address":
+                    result.Address = IPAddress.TryParse(Value(args, ref i), out var address)
+                        ? address : throw new UsageException($"--address needs an IP address, not '{args[i]}'.");
+                    break;
+                case "--port":
+                    result.Port = ParsePort(Value(args, ref i));
+                    break;
+                case "--key":
+                    result.Key = ParseKey(Value(args, ref i));
+                    break;
+                case "--hint":
+                    result.Hint = Value(args, ref i);
+                    break;
+                case "--identity":
+                    result.Identity = Value(args, ref i);
+                    break;
+                case "--count":
+                    result.Count = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+                        ? count : throw new UsageException($"--count needs a whole number, not '{args[i]}'.");
+                    break;
+                case "--interval":
+                    result.Interval = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0
+                        ? TimeSpan.FromMilliseconds(ms) : throw new UsageException($"--interval needs milliseconds above 0, not '{args[i]}'.");
+                    break;
+                case "--verbose" or "-v":
+                    result.Verbose = true;
+                    break;
+                default:
+                    if (arg.StartsWith('-'))
+                    {
+                        throw new UsageException($"Unknown option '{arg}'.");
+                    }
+                    if (positional == 0)
+                    {
+                        result.Host = arg;
+                    }
+                    else if (positional == 1)
+                    {
+                        result.Port = ParsePort(arg);
+                    }
+                    else
+                    {
+                        throw new UsageException($"Unexpected argument '{arg}'.");
+                    }
+                    positional++;
+                    break;
+            }
+        }
+        return result;
+    }
+
+    private static string Value(ReadOnlySpan<string> args, ref int i)
+    {
+        if (i + 1 >= args.Length)
+        {
+            throw new UsageException($"{args[i]} needs a value.");
+        }
+        return args[++i];
+    }
+
+    private static int ParsePort(string text)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
+            ? port : throw new UsageException($"A port is a number from 0 to 65535, not '{text}'.");
+
+    private static byte[] ParseKey(string hex)
+    {
+        try
+        {
+            var key = Convert.FromHexString(hex);
+            return key.Length is >= 1 and <= PskStore.MaxKeyLength
+                ? key : throw new UsageException($"--key must be 1 to {PskStore.MaxKeyLength} bytes of hex.");
+        }
+        catch (FormatException)
+        {
+            // The key itself is never echoed back: it is a secret.
+            throw new UsageException("--key must be an even number of hex digits.");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Cli;
+
+/// <summary>`hotdtls connect`: the Qt "DTLS client" example — numbered messages at an interval, each reply printed.</summary>
+internal static class ConnectCommand
+{
+    public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, CancellationToken stop)
+    {
+        if (arguments.Host is null)
+        {
+            throw new UsageException("connect needs HOST and PORT, for example: hotdtls connect 127.0.0.1 22334");
+        }
+        var logger = loggerFactory.CreateLogger("hotdtls.connect");
+        var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
+        var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
+        logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
+        await using var client = await DtlsClient.ConnectAsync(endPoint, options, stop).ConfigureAwait(false);
+        logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}')",
+            endPoint, client.CipherSuite, client.PskIdentityHint);
+        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);
+        try
+        {
+            for (var n = 1; arguments.Count == 0 || n <= arguments.Count; n++)
+            {
+                var message = $"Message #{n}";
+                client.Send(Encoding.UTF8.GetBytes(message));
+                logger.LogInformation("Sent: {Message}", message);
+                await Task.Delay(arguments.Interval, stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await receiveStop.CancelAsync().ConfigureAwait(false);
+        await receiving.ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task ReceiveAsync(DtlsClient client, byte[] buffer, ILogger logger, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                var length = await client.ReceiveAsync(buffer, stop).ConfigureAwait(false);
+                logger.LogInformation("Received: {Reply}", Encoding.UTF8.GetString(buffer, 0, length));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (DtlsException exception)
+        {
+            logger.LogWarning("{Message}", exception.Message);
+        }
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(host, out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            return addresses.Length > 0
+                ? new IPEndPoint(addresses[0], port)
+                : throw new UsageException($"'{host}' has no address.");
+        }
+        catch (SocketException)
+        {
+            throw new UsageException($"Cannot resolve '{host}'.");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Diagnostics;
+
+/// <summary>
+/// Every message HotDtls logs, source-generated with stable event ids. The seed's reporting maps onto levels:
+/// info for progress, warning for odd but harmless input, error for failures. Keys never appear here;
+/// PSK identities do, since they travel in clear text anyway.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Server is listening on {EndPoint}")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(2, LogLevel.Information, "{Peer}: handshake is in progress")]
+    public static partial void HandshakeInProgress(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(3, LogLevel.Information, "{Peer}: PSK callback, received a client's identity: '{Identity}'")]
+    public static partial void PskIdentity(ILogger logger, EndPoint peer, string identity);
+
+    [LoggerMessage(4, LogLevel.Information, "Connection with {Peer} encrypted. {CipherSuite}")]
+    public static partial void Encrypted(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
+
+    [LoggerMessage(5, LogLevel.Information, "{Peer}: session closed ({Reason})")]
+    public static partial void SessionClosed(ILogger logger, EndPoint peer, DtlsCloseReason reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "{Peer}: received an empty datagram")]
+    public static partial void EmptyDatagram(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(7, LogLevel.Error, "{Peer}: failed to decrypt a datagram (record authentication failed; dropped)")]
+    public static partial void DecryptionFailed(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(8, LogLevel.Error, "{Peer}: handshake failed: {Description}; sent fatal alert {Alert}")]
+    public static partial void HandshakeFailed(ILogger logger, EndPoint peer, string description, AlertDescription? alert);
+
+    [LoggerMessage(9, LogLevel.Debug, "{Peer}: dropped a record or fragment ({Reason})")]
+    public static partial void Dropped(ILogger logger, EndPoint peer, string reason);
+
+    [LoggerMessage(10, LogLevel.Warning, "{Peer}: received alert {Alert}; the session ends")]
+    public static partial void PeerAlert(ILogger logger, EndPoint peer, AlertDescription? alert);
+
+    [LoggerMessage(11, LogLevel.Warning, "{Peer}: ClientHello dropped: {Count} sessions is the MaxSessions limit")]
+    public static partial void TooManySessions(ILogger logger, EndPoint peer, int count);
+
+    [LoggerMessage(12, LogLevel.Error, "{Peer}: the PSK store failed; the handshake ends with internal_error")]
+    public static partial void PskStoreFailed(ILogger logger, EndPoint peer, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Error, "Unexpected failure while processing a datagram from {Peer}; it was dropped")]
+    public static partial void DatagramFailed(ILogger logger, EndPoint peer, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Information, "Server stopped; close_notify sent to {Count} peers")]
+    public static partial void Stopped(ILogger logger, int count);
+
+    [LoggerMessage(15, LogLevel.Debug, "{Peer}: sent HelloVerifyRequest")]
+    public static partial void HelloVerifyRequestSent(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(16, LogLevel.Information, "{Peer}: handshake timed out")]
+    public static partial void HandshakeTimedOut(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(17, LogLevel.Warning, "Sending a datagram to {Peer} failed: {Error}")]
+    public static partial void SendFailed(ILogger logger, EndPoint peer, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(18, LogLevel.Error, "The receive loop failed: {Error}; the server keeps receiving")]
+    public static partial void ReceiveFailed(ILogger logger, System.Net.Sockets.SocketError error);
+}

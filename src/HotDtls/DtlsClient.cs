@@ -1,0 +1,339 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using HotDtls.Crypto;
+using HotDtls.Handshake;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls;
+
+/// <summary>
+/// A DTLS 1.2 PSK client on its own connected UDP socket: <see cref="ConnectAsync"/> runs the handshake
+/// (answering the server's cookie challenge and retransmitting per RFC 6347 §4.2.4), then datagrams go both
+/// ways. Disposing sends close_notify.
+/// </summary>
+public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagramSender
+{
+    /// <summary>Received datagrams waiting for <see cref="ReceiveAsync"/>; beyond this, new ones are dropped as UDP would.</summary>
+    public const int ReceiveQueueCapacity = 1024;
+
+    private readonly Lock _gate = new();
+    private readonly Socket _socket;
+    private readonly ClientConnection _connection;
+    private readonly DtlsClientOptions _options;
+    private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<Received> _received = Channel.CreateBounded<Received>(
+        new BoundedChannelOptions(ReceiveQueueCapacity) { SingleReader = false, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
+    private ITimer? _timer;
+    private Task? _receiveLoop;
+    private bool _portUnreachable;
+    private DtlsException? _closeException;
+    private int _disposed;
+
+    private DtlsClient(Socket socket, IPEndPoint remote, DtlsClientOptions options)
+    {
+        _socket = socket;
+        _options = options;
+        RemoteEndPoint = remote;
+        _connection = new ClientConnection(options, remote.Serialize(), this, _scratch, this, SystemRandomSource.Instance, NowMs());
+    }
+
+    /// <summary>The server's address.</summary>
+    public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>The local address and port the client sends from.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <summary>The negotiated cipher suite.</summary>
+    public CipherSuite CipherSuite => _connection.NegotiatedSuite ?? default;
+
+    /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
+    public bool UsesExtendedMasterSecret => _connection.UsesExtendedMasterSecret;
+
+    /// <summary>The psk_identity_hint the server sent, or <see langword="null"/> if it sent none.</summary>
+    public string? PskIdentityHint => _connection.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
+
+    /// <summary>Whether the session is established and not closed.</summary>
+    public bool IsConnected => _connection.IsEstablished;
+
+    /// <summary>Connects to a DTLS server and completes the handshake.</summary>
+    /// <param name="endPoint">The server.</param>
+    /// <param name="options">PSK identity and key, suites, timers; validated here.</param>
+    /// <param name="cancellationToken">Abandons the handshake.</param>
+    /// <exception cref="DtlsException">
+    /// The handshake failed: the message says why (no answer within <see cref="DtlsOptions.HandshakeTimeout"/>, an
+    /// alert from the server, a wrong key).
+    /// </exception>
+    public static async Task<DtlsClient> ConnectAsync(IPEndPoint endPoint, DtlsClientOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ArgumentNullException.ThrowIfNull(options);
+        options.ValidateClient();
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        DtlsClient? client = null;
+        try
+        {
+            socket.Connect(endPoint);
+            client = new DtlsClient(socket, endPoint, options);
+            client.Start();
+            using (cancellationToken.UnsafeRegister(static state => ((DtlsClient)state!).AbandonHandshake(), client))
+            {
+                await client._established.Task.ConfigureAwait(false);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            return client;
+        }
+        catch
+        {
+            if (client is not null)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                socket.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private long NowMs()
+    {
+        var time = _options.TimeProvider;
+        return time.GetTimestamp() / (time.TimestampFrequency / 1000);
+    }
+
+    private void Start()
+    {
+        lock (_gate)
+        {
+            _connection.Start(NowMs());
+        }
+        _timer = _options.TimeProvider.CreateTimer(static state => ((DtlsClient)state!).OnTick(), this,
+            ServerEngine.TickInterval, ServerEngine.TickInterval);
+        _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
+    }
+
+    private void AbandonHandshake()
+    {
+        lock (_gate)
+        {
+            if (!_connection.IsEstablished)
+            {
+                _connection.Close(DtlsCloseReason.LocalClose, DtlsError.None, null);
+            }
+        }
+        _established.TrySetCanceled();
+    }
+
+    private void OnTick()
+    {
+        lock (_gate)
+        {
+            _connection.OnTimer(NowMs());
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = GC.AllocateArray<byte>(ushort.MaxValue, pinned: true);
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                // ICMP port unreachable for an earlier datagram: nothing listens there (yet); keep retransmitting.
+                _portUnreachable = true;
+                continue;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            lock (_gate)
+            {
+                var datagram = buffer.AsSpan(0, received);
+                var reader = new DatagramReader(datagram);
+                var now = NowMs();
+                while (reader.TryReadRecord(out var header, out var offset))
+                {
+                    if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends one datagram, protected, to the server.</summary>
+    /// <exception cref="ArgumentException">The datagram is longer than <see cref="DtlsSession.MaxDatagramSize"/>.</exception>
+    /// <exception cref="DtlsException">The session is closed.</exception>
+    public void Send(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > DtlsSession.MaxDatagramSize)
+        {
+            throw new ArgumentException(
+                $"A DTLS datagram carries at most {DtlsSession.MaxDatagramSize} bytes; this one has {datagram.Length}.", nameof(datagram));
+        }
+        bool sent;
+        lock (_gate)
+        {
+            sent = _connection.SendApplicationData(datagram);
+        }
+        if (!sent)
+        {
+            throw ClosedException();
+        }
+    }
+
+    /// <summary>Sends one datagram (see <see cref="Send"/>); completes at once, as UDP does.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Send(datagram.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Waits for the next datagram from the server and copies it into <paramref name="buffer"/>.</summary>
+    /// <returns>The datagram's length (0 for an empty datagram).</returns>
+    /// <exception cref="ArgumentException"><paramref name="buffer"/> is smaller than the datagram (which is then lost).</exception>
+    /// <exception cref="DtlsException">The session closed (close_notify or an alert from the server, or disposal).</exception>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Received item;
+        try
+        {
+            item = await _received.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw ClosedException();
+        }
+        try
+        {
+            if (item.Length > buffer.Length)
+            {
+                throw new ArgumentException(
+                    $"The datagram has {item.Length} bytes but the buffer only {buffer.Length}; pass a buffer of DtlsSession.MaxDatagramSize bytes.",
+                    nameof(buffer));
+            }
+            item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
+            return item.Length;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+        }
+    }
+
+    private DtlsException ClosedException()
+        => _closeException ?? new DtlsException("The DTLS session is closed.");
+
+    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
+    {
+        try
+        {
+            _socket.Send(datagram, SocketFlags.None);
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            _portUnreachable = true;
+        }
+        catch (SocketException)
+        {
+            // A lost datagram: retransmission covers it.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    void IConnectionObserver.OnEstablished(DtlsConnection connection) => _established.TrySetResult();
+
+    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(plaintext.Length, 1));
+        plaintext.CopyTo(copy);
+        if (!_received.Writer.TryWrite(new Received(copy, plaintext.Length)))
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        var message = reason switch
+        {
+            DtlsCloseReason.PeerClosed => $"The server {RemoteEndPoint} closed the session (close_notify).",
+            DtlsCloseReason.PeerAlert => $"The server {RemoteEndPoint} ended the session with fatal alert {alert}."
+                + (alert is AlertDescription.DecryptError or AlertDescription.BadRecordMac or AlertDescription.UnknownPskIdentity
+                    ? " Check the PSK identity and key." : string.Empty),
+            DtlsCloseReason.HandshakeFailed => $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}.",
+            DtlsCloseReason.HandshakeTimeout => _portUnreachable
+                ? $"No DTLS server answered at {RemoteEndPoint} within {_options.HandshakeTimeout.TotalSeconds:0.#} s: the host reports that nothing listens on that port."
+                : $"The handshake with {RemoteEndPoint} did not complete within {_options.HandshakeTimeout.TotalSeconds:0.#} s: no answer, or a server with a different PSK key that drops our records. Check the address, the port and the key.",
+            DtlsCloseReason.LocalClose => "The DTLS session was closed by this client.",
+            _ => $"The DTLS session with {RemoteEndPoint} ended ({reason}).",
+        };
+        _closeException = new DtlsException(message) { Alert = alert };
+        _received.Writer.TryComplete();
+        _established.TrySetException(_closeException);
+    }
+
+    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    {
+    }
+
+    /// <summary>Sends close_notify (if established), stops the receive loop and closes the socket.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            _connection.CloseGracefully(DtlsCloseReason.LocalClose);
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+        }
+        _socket.Dispose();
+        if (_receiveLoop is not null)
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+        lock (_gate)
+        {
+            _connection.Dispose();
+        }
+        while (_received.Reader.TryRead(out var item))
+        {
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+        }
+        _stopping.Dispose();
+    }
+
+    private readonly record struct Received(byte[] Buffer, int Length);
+}

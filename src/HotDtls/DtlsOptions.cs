@@ -1,0 +1,179 @@
+using System.Net;
+
+namespace HotDtls;
+
+/// <summary>Settings that the server and the client share: suites, MTU, timers and memory caps.</summary>
+public abstract class DtlsOptions
+{
+    /// <summary>The default <see cref="Mtu"/>: fits IPv6's minimum MTU (1280) minus IP and UDP headers.</summary>
+    public const int DefaultMtu = 1200;
+
+    /// <summary>Cipher suites, most preferred first. Default: AES-128-GCM, then AES-256-GCM.</summary>
+    public IList<CipherSuite> CipherSuites { get; } =
+        [CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384];
+
+    /// <summary>
+    /// Largest datagram HotDtls sends, in bytes of UDP payload (256 to 65507). Handshake messages larger than
+    /// this are fragmented (RFC 6347 §4.2.3); application data above it is refused.
+    /// </summary>
+    public int Mtu { get; set; } = DefaultMtu;
+
+    /// <summary>First handshake retransmission timeout (RFC 6347 §4.2.4.1 recommends 1 s); it doubles on each retransmission.</summary>
+    public TimeSpan InitialRetransmitTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Upper bound of the doubling retransmission timeout (RFC 6347 §4.2.4.1: 60 s).</summary>
+    public TimeSpan MaxRetransmitTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A handshake not finished within this time is abandoned and its state freed.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Refuse peers that do not offer the extended master secret (RFC 7627). Off by default because some
+    /// constrained devices lack it; it is always used when the peer offers it.
+    /// </summary>
+    public bool RequireExtendedMasterSecret { get; set; }
+
+    /// <summary>Largest handshake message accepted from a peer, in bytes (cap against memory exhaustion).</summary>
+    public int MaxHandshakeMessageLength { get; set; } = 8192;
+
+    /// <summary>Most bytes of out-of-order handshake fragments kept for one peer.</summary>
+    public int MaxReassemblyBytes { get; set; } = 16384;
+
+    /// <summary>The clock for timers; tests pass a fake one.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (CipherSuites.Count == 0)
+        {
+            throw new ArgumentException("CipherSuites is empty: name at least one suite, for example TLS_PSK_WITH_AES_128_GCM_SHA256.");
+        }
+        foreach (var suite in CipherSuites)
+        {
+            if (suite is not (CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384))
+            {
+                throw new ArgumentException($"Cipher suite 0x{(ushort)suite:X4} is not supported; use the members of the CipherSuite enum.");
+            }
+        }
+        if (Mtu is < 256 or > 65507)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Mtu), Mtu, "Mtu must be between 256 and 65507 bytes.");
+        }
+        RequirePositive(InitialRetransmitTimeout, nameof(InitialRetransmitTimeout));
+        RequirePositive(HandshakeTimeout, nameof(HandshakeTimeout));
+        if (MaxRetransmitTimeout < InitialRetransmitTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetransmitTimeout), MaxRetransmitTimeout,
+                "MaxRetransmitTimeout must not be less than InitialRetransmitTimeout.");
+        }
+        if (MaxHandshakeMessageLength is < 256 or > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakeMessageLength), MaxHandshakeMessageLength,
+                "MaxHandshakeMessageLength must be between 256 and 65536 bytes.");
+        }
+        if (MaxReassemblyBytes < MaxHandshakeMessageLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxReassemblyBytes), MaxReassemblyBytes,
+                "MaxReassemblyBytes must be at least MaxHandshakeMessageLength.");
+        }
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+    }
+
+    private protected static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+        }
+    }
+}
+
+/// <summary>Settings of a <see cref="DtlsServer"/>.</summary>
+public sealed class DtlsServerOptions : DtlsOptions
+{
+    /// <summary>The default port of the Qt DTLS example server, which HotDtls keeps.</summary>
+    public const int DefaultPort = 22334;
+
+    /// <summary>Where the server listens: IPv4 or IPv6. Default 127.0.0.1:22334. Port 0 picks a free port.</summary>
+    public IPEndPoint EndPoint { get; set; } = new(IPAddress.Loopback, DefaultPort);
+
+    /// <summary>
+    /// psk_identity_hint sent in ServerKeyExchange (RFC 4279 §2); <see langword="null"/> sends no
+    /// ServerKeyExchange at all. Sent in clear text: never put a secret here.
+    /// </summary>
+    public string? PskIdentityHint { get; set; }
+
+    /// <summary>Where keys come from. Required.</summary>
+    public IPskStore? PskStore { get; set; }
+
+    /// <summary>An established session that receives nothing for this long is forgotten.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most sessions (established and handshaking) kept at once; ClientHellos beyond it are dropped.</summary>
+    public int MaxSessions { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most handshakes in progress at once (peers that passed the cookie check but have not finished); when full,
+    /// the oldest is evicted to make room (RFC 6347 §4.2.1 spoofing and CVE-2022-39368 style floods).
+    /// </summary>
+    public int MaxHandshakesInProgress { get; set; } = 4096;
+
+    /// <summary>How often the cookie secret changes; a cookie from the previous period is still accepted.</summary>
+    public TimeSpan CookieSecretRotation { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Keep a copy of each application-data record's ciphertext and pass it to
+    /// <see cref="DtlsServerHandler.OnDatagram"/> (the Qt example prints it). Off by default: it costs a copy.
+    /// </summary>
+    public bool CaptureCiphertext { get; set; }
+
+    internal void ValidateServer()
+    {
+        Validate();
+        ArgumentNullException.ThrowIfNull(EndPoint);
+        if (PskStore is null)
+        {
+            throw new ArgumentException("DtlsServerOptions.PskStore is required: for example PskStore.Single(key).");
+        }
+        if (PskIdentityHint is not null && System.Text.Encoding.UTF8.GetByteCount(PskIdentityHint) > 65535)
+        {
+            throw new ArgumentException("PskIdentityHint must fit in 65535 bytes of UTF-8.");
+        }
+        RequirePositive(IdleTimeout, nameof(IdleTimeout));
+        RequirePositive(CookieSecretRotation, nameof(CookieSecretRotation));
+        if (MaxSessions < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSessions), MaxSessions, "MaxSessions must be at least 1.");
+        }
+        if (MaxHandshakesInProgress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakesInProgress), MaxHandshakesInProgress,
+                "MaxHandshakesInProgress must be at least 1.");
+        }
+    }
+}
+
+/// <summary>Settings of a <see cref="DtlsClient"/>.</summary>
+public sealed class DtlsClientOptions : DtlsOptions
+{
+    /// <summary>The psk_identity sent in ClientKeyExchange (UTF-8, at most 65535 bytes).</summary>
+    public string PskIdentity { get; set; } = "";
+
+    /// <summary>The pre-shared key, 1 to 64 bytes. Required.</summary>
+    public byte[]? PskKey { get; set; }
+
+    internal void ValidateClient()
+    {
+        Validate();
+        if (PskKey is null)
+        {
+            throw new ArgumentException("DtlsClientOptions.PskKey is required (1 to 64 bytes).");
+        }
+        _ = HotDtls.PskStore.ValidateKey(PskKey);
+        ArgumentNullException.ThrowIfNull(PskIdentity);
+        if (System.Text.Encoding.UTF8.GetByteCount(PskIdentity) > 65535)
+        {
+            throw new ArgumentException("PskIdentity must fit in 65535 bytes of UTF-8.");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+namespace HotDtls;
+
+/// <summary>
+/// What a <see cref="DtlsServer"/> tells the application. Every method runs on the server's receive loop:
+/// keep it short and never block; <see cref="DtlsSession.Send"/> may be called from inside it.
+/// </summary>
+public abstract class DtlsServerHandler
+{
+    /// <summary>A peer passed the cookie check and its handshake began.</summary>
+    /// <param name="session">The new session (not yet usable for sending).</param>
+    public virtual void OnHandshakeStarted(DtlsSession session)
+    {
+    }
+
+    /// <summary>The handshake finished: <paramref name="session"/> can now send and receive.</summary>
+    /// <param name="session">The established session.</param>
+    public virtual void OnSessionEstablished(DtlsSession session)
+    {
+    }
+
+    /// <summary>An authenticated application-data record arrived.</summary>
+    /// <param name="session">The session it arrived on.</param>
+    /// <param name="plaintext">The decrypted payload, a slice of the receive buffer: valid only during this call.</param>
+    /// <param name="ciphertext">
+    /// The protected record as received (header included) when <see cref="DtlsServerOptions.CaptureCiphertext"/>
+    /// is on; otherwise empty.
+    /// </param>
+    public abstract void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext);
+
+    /// <summary>The session ended; it can no longer send.</summary>
+    /// <param name="session">The session that ended.</param>
+    /// <param name="reason">Why it ended.</param>
+    public virtual void OnSessionClosed(DtlsSession session, DtlsCloseReason reason)
+    {
+    }
+}
+
+/// <summary>Why a session ended.</summary>
+public enum DtlsCloseReason
+{
+    /// <summary>The peer sent close_notify.</summary>
+    PeerClosed,
+    /// <summary>The peer sent a fatal alert.</summary>
+    PeerAlert,
+    /// <summary>The handshake failed (a fatal alert was sent to the peer).</summary>
+    HandshakeFailed,
+    /// <summary>The handshake did not finish within <see cref="DtlsOptions.HandshakeTimeout"/>.</summary>
+    HandshakeTimeout,
+    /// <summary>Nothing arrived within <see cref="DtlsServerOptions.IdleTimeout"/>.</summary>
+    IdleTimeout,
+    /// <summary>A new handshake from the same address and port finished and took the session's place (RFC 6347 §4.2.8).</summary>
+    Replaced,
+    /// <summary>Evicted to make room for a newer handshake (<see cref="DtlsServerOptions.MaxHandshakesInProgress"/>).</summary>
+    Evicted,
+    /// <summary>The application closed it, or the server stopped.</summary>
+    LocalClose,
+    /// <summary>The record sequence numbers of the epoch ran out (2^48 records).</summary>
+    SequenceExhausted,
+}

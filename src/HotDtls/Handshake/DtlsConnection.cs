@@ -1,0 +1,517 @@
+using System.Net;
+using HotDtls.Crypto;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls.Handshake;
+
+/// <summary>What the caller of <see cref="DtlsConnection.ProcessRecord"/> does next.</summary>
+internal enum RecordResult : byte
+{
+    /// <summary>Go on with the datagram's next record.</summary>
+    Continue,
+    /// <summary>The connection waits for the PSK store: keep the rest of the datagram for later.</summary>
+    Defer,
+    /// <summary>The connection is closed: drop the rest of the datagram.</summary>
+    Stop,
+}
+
+/// <summary>
+/// One DTLS association with one peer: the record layer, the handshake driver shared by both roles
+/// (fragments → reassembly → the transition table → the role's message handler), flights and their
+/// retransmission (RFC 6347 §4.2.4), alerts, and application data. Not thread-safe: its owner serialises calls.
+/// </summary>
+internal abstract class DtlsConnection : IDisposable
+{
+    private readonly IDatagramSender _sender;
+    private readonly byte[] _scratch;
+    private long _retransmitAtMs = long.MaxValue;
+    private long _retransmitTimeoutMs;
+    private int _peerFlightLastSeq = -1;
+    private bool _handshakeStateReleased;
+
+    protected DtlsConnection(DtlsOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
+        IConnectionObserver observer, IRandomSource random, long nowMs)
+    {
+        Options = options;
+        Peer = peer;
+        _sender = sender;
+        _scratch = scratch;
+        Observer = observer;
+        Random = random;
+        Reassembler = new HandshakeReassembler(options.MaxHandshakeMessageLength, options.MaxReassemblyBytes);
+        HandshakeDeadlineMs = nowMs + (long)options.HandshakeTimeout.TotalMilliseconds;
+        LastReceiveMs = nowMs;
+    }
+
+    protected DtlsOptions Options { get; }
+    protected IConnectionObserver Observer { get; }
+    protected IRandomSource Random { get; }
+    protected RecordLayer Records { get; } = new();
+    protected HandshakeReassembler Reassembler { get; }
+    protected HandshakeTranscript Transcript { get; } = new();
+    protected OutgoingFlight Flight { get; } = new();
+    protected byte[] ClientRandom { get; } = new byte[KeySchedule.RandomLength];
+    protected byte[] ServerRandom { get; } = new byte[KeySchedule.RandomLength];
+    protected byte[] MasterSecret { get; } = new byte[KeySchedule.MasterSecretLength];
+    protected CipherSuiteInfo? Suite { get; set; }
+    protected bool ExtendedMasterSecret { get; set; }
+    protected ushort NextSendSeq { get; set; }
+
+    /// <summary>The peer's address: the key of the server's session table.</summary>
+    public SocketAddress Peer { get; }
+
+    public HandshakeState State { get; private set; }
+
+    public bool IsEstablished => State == HandshakeState.Established;
+
+    public bool IsClosed => State == HandshakeState.Closed;
+
+    public CipherSuite? NegotiatedSuite => Suite?.Suite;
+
+    public bool UsesExtendedMasterSecret => ExtendedMasterSecret;
+
+    /// <summary>The psk_identity of this session (sent by the client; empty until known).</summary>
+    public byte[] PskIdentity { get; protected set; } = [];
+
+    public long HandshakeDeadlineMs { get; }
+
+    public long LastReceiveMs { get; private set; }
+
+    public bool HasRetransmitTimer => _retransmitAtMs != long.MaxValue;
+
+    /// <summary>The client's random: tells a retransmitted ClientHello from a new handshake on the same address.</summary>
+    public ReadOnlySpan<byte> ClientRandomBytes => ClientRandom;
+
+    /// <summary>Moves to <paramref name="state"/>; closing goes through <see cref="Close"/> only.</summary>
+    protected void EnterState(HandshakeState state)
+    {
+        State = state;
+    }
+
+    /// <summary>
+    /// Handles one record addressed to this connection. <paramref name="body"/> is writable: epoch-1 records are
+    /// decrypted in place.
+    /// </summary>
+    public RecordResult ProcessRecord(in RecordHeader header, Span<byte> body, long nowMs)
+    {
+        if (State == HandshakeState.Closed)
+        {
+            return RecordResult.Stop;
+        }
+        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 handshake record may carry DTLS 1.0, since a
+        // client sends its ClientHello before it knows the version, and servers answer HelloVerifyRequest in 1.0.
+        if (header.Version != ProtocolVersion.Dtls12
+            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake))
+        {
+            Observer.OnDropped(this, DropReason.BadVersion);
+            return RecordResult.Continue;
+        }
+        switch (Records.TryOpen(header, body, out var plaintext))
+        {
+            case OpenResult.Opened:
+                break;
+            case OpenResult.AuthenticationFailed:
+                // The first protected record of a handshake that fails to authenticate means the two sides derived
+                // different keys: a wrong PSK, or an unknown identity (which gets a random key). Ending the handshake
+                // with the same alert in both cases keeps them indistinguishable (RFC 4279 §2).
+                if (State is HandshakeState.ServerExpectFinished or HandshakeState.ClientExpectFinished)
+                {
+                    Fail(DtlsError.BadRecordMac);
+                    return RecordResult.Stop;
+                }
+                Observer.OnDropped(this, DropReason.AuthenticationFailed);
+                return RecordResult.Continue;
+            case OpenResult.Replayed:
+                Observer.OnDropped(this, DropReason.Replayed);
+                return RecordResult.Continue;
+            case OpenResult.TooLong:
+                Observer.OnDropped(this, DropReason.RecordTooLong);
+                return RecordResult.Continue;
+            default:
+                Observer.OnDropped(this, DropReason.UnknownEpoch);
+                return RecordResult.Continue;
+        }
+        LastReceiveMs = nowMs;
+        return header.Type switch
+        {
+            ContentType.Handshake => ProcessHandshake(header.Epoch, plaintext, nowMs),
+            ContentType.ChangeCipherSpec => ProcessChangeCipherSpec(header.Epoch, plaintext),
+            ContentType.Alert => ProcessAlert(header.Epoch, plaintext),
+            ContentType.ApplicationData => ProcessApplicationData(header.Epoch, plaintext),
+            _ => DropUnknownType(),
+        };
+    }
+
+    private RecordResult DropUnknownType()
+    {
+        // Heartbeat (24), tls12_cid (25) and anything else: never answered (CVE-2014-0160).
+        Observer.OnDropped(this, DropReason.UnknownContentType);
+        return RecordResult.Continue;
+    }
+
+    private RecordResult ProcessHandshake(ushort epoch, ReadOnlySpan<byte> plaintext, long nowMs)
+    {
+        var rest = plaintext;
+        while (!rest.IsEmpty)
+        {
+            if (!HandshakeHeader.TryRead(rest, out var header) || rest.Length - HandshakeHeader.Size < header.FragmentLength)
+            {
+                Observer.OnDropped(this, DropReason.MalformedHandshake);
+                return RecordResult.Continue;
+            }
+            var fragment = rest.Slice(HandshakeHeader.Size, header.FragmentLength);
+            rest = rest[(HandshakeHeader.Size + header.FragmentLength)..];
+
+            // Finished is the only handshake message protected by the new epoch; anything else in epoch 1 is a
+            // renegotiation attempt or an attack mixing epochs, and an epoch-0 Finished is never trusted
+            // (HOSTILE 30, 31, 35, 36; CVE-2021-42141).
+            var isFinished = header.MsgType == HandshakeType.Finished;
+            if (isFinished != (epoch == 1))
+            {
+                if (epoch == 1 && State == HandshakeState.Established
+                    && header.MsgType is HandshakeType.ClientHello or HandshakeType.HelloRequest)
+                {
+                    SendAlert(AlertLevel.Warning, AlertDescription.NoRenegotiation);
+                }
+                Observer.OnDropped(this, DropReason.WrongEpoch);
+                continue;
+            }
+
+            switch (Reassembler.Add(header, fragment))
+            {
+                case FragmentStatus.Rejected:
+                    Observer.OnDropped(this, DropReason.FragmentRejected);
+                    continue;
+                case FragmentStatus.Old:
+                    OnOldMessage(header.MessageSeq);
+                    continue;
+                case FragmentStatus.Buffered:
+                    continue;
+            }
+
+            while (Reassembler.TryGetNext(out var type, out var body))
+            {
+                if (State == HandshakeState.Established)
+                {
+                    // A new message after the handshake is unauthenticated noise (epoch 0) or renegotiation:
+                    // it must not disturb a working association.
+                    Reassembler.Advance();
+                    Observer.OnDropped(this, DropReason.NotAllowedAfterHandshake);
+                    continue;
+                }
+                var sequence = Reassembler.NextSequence;
+                var messageEpoch = type == HandshakeType.Finished ? (ushort)1 : (ushort)0;
+                if (!HandshakeTable.TryGetKind(type, out var kind)
+                    || !HandshakeTable.TryGetNext(State, kind, messageEpoch, out var next))
+                {
+                    Fail(DtlsError.UnexpectedMessage);
+                    return RecordResult.Stop;
+                }
+                var error = HandleMessage(kind, sequence, body, next, nowMs);
+                Reassembler.Advance();
+                if (error != DtlsError.None)
+                {
+                    Fail(error);
+                    return RecordResult.Stop;
+                }
+                if (State == HandshakeState.Closed)
+                {
+                    return RecordResult.Stop;
+                }
+                if (State == HandshakeState.ServerAwaitingPsk)
+                {
+                    return RecordResult.Defer;
+                }
+            }
+        }
+        return RecordResult.Continue;
+    }
+
+    /// <summary>
+    /// Runs the role's handler for a message the table allows; the handler moves to <paramref name="next"/>
+    /// (or to a waiting state) itself. Returns the error that ends the handshake, or <see cref="DtlsError.None"/>.
+    /// </summary>
+    protected abstract DtlsError HandleMessage(MessageKind kind, ushort messageSeq, ReadOnlySpan<byte> body,
+        HandshakeState next, long nowMs);
+
+    private RecordResult ProcessChangeCipherSpec(ushort epoch, ReadOnlySpan<byte> body)
+    {
+        if (!ChangeCipherSpec.IsValid(body) || epoch != 0
+            || !HandshakeTable.TryGetNext(State, MessageKind.ChangeCipherSpec, 0, out var next)
+            || !Records.ActivateRead())
+        {
+            // A retransmitted, duplicated or premature ChangeCipherSpec never bumps the epoch twice (HOSTILE 32);
+            // a premature one is dropped rather than fatal because reordering makes it normal on UDP.
+            Observer.OnDropped(this, DropReason.UnexpectedChangeCipherSpec);
+            return RecordResult.Continue;
+        }
+        EnterState(next);
+        return RecordResult.Continue;
+    }
+
+    private RecordResult ProcessAlert(ushort epoch, ReadOnlySpan<byte> body)
+    {
+        if (!Alert.TryRead(body, out var alert))
+        {
+            Observer.OnDropped(this, DropReason.MalformedAlert);
+            return RecordResult.Continue;
+        }
+        // Once the association is protected, an alert in clear text is forgeable by anyone who can spoof the
+        // peer's address: ignore it.
+        if (epoch < Records.ReadEpoch)
+        {
+            Observer.OnDropped(this, DropReason.UnauthenticatedAlert);
+            return RecordResult.Continue;
+        }
+        if (alert.Description == AlertDescription.CloseNotify)
+        {
+            // RFC 5246 §7.2.1: answer close_notify with close_notify, then forget the association.
+            SendAlert(AlertLevel.Warning, AlertDescription.CloseNotify);
+            Close(DtlsCloseReason.PeerClosed, DtlsError.None, alert.Description);
+            return RecordResult.Stop;
+        }
+        if (alert.Level == AlertLevel.Fatal)
+        {
+            Close(DtlsCloseReason.PeerAlert, DtlsError.None, alert.Description);
+            return RecordResult.Stop;
+        }
+        return RecordResult.Continue;
+    }
+
+    private RecordResult ProcessApplicationData(ushort epoch, ReadOnlySpan<byte> plaintext)
+    {
+        // Application data is delivered only under the negotiated keys and only once the peer's Finished has been
+        // verified (HOSTILE 34, CVE-2020-24585).
+        if (epoch != 1 || State != HandshakeState.Established)
+        {
+            Observer.OnDropped(this, DropReason.UnexpectedApplicationData);
+            return RecordResult.Continue;
+        }
+        Observer.OnApplicationData(this, plaintext);
+        return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
+    }
+
+    /// <summary>
+    /// A message older than the next expected one arrived. If it ends the peer's previous flight, the peer lost
+    /// ours: send it again (RFC 6347 §4.2.4). Any other old message is dropped without a state change (HOSTILE 17).
+    /// </summary>
+    private void OnOldMessage(ushort messageSeq)
+    {
+        if (messageSeq == _peerFlightLastSeq && Flight.Count > 0)
+        {
+            ResendFlight();
+        }
+    }
+
+    /// <summary>Records the last message of the peer's flight we just handled, to recognise its retransmission.</summary>
+    protected void SetPeerFlightEnd(ushort messageSeq) => _peerFlightLastSeq = messageSeq;
+
+    /// <summary>Sends the current flight and, unless it is our last flight, arms the retransmission timer.</summary>
+    protected void SendFlight(long nowMs, bool retransmitOnTimer)
+    {
+        if (!Flight.Send(Records, Options.Mtu, _scratch, _sender, Peer))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+            return;
+        }
+        if (retransmitOnTimer)
+        {
+            _retransmitTimeoutMs = (long)Options.InitialRetransmitTimeout.TotalMilliseconds;
+            _retransmitAtMs = nowMs + _retransmitTimeoutMs;
+        }
+        else
+        {
+            _retransmitAtMs = long.MaxValue;
+        }
+    }
+
+    private void ResendFlight()
+    {
+        if (!Flight.Send(Records, Options.Mtu, _scratch, _sender, Peer))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+        }
+    }
+
+    /// <summary>Stops retransmitting: the peer's answer to our flight arrived.</summary>
+    protected void StopRetransmitTimer() => _retransmitAtMs = long.MaxValue;
+
+    /// <summary>
+    /// Drives the timers: the handshake deadline and the RFC 6347 §4.2.4 retransmission timer, which doubles on
+    /// each expiry up to <see cref="DtlsOptions.MaxRetransmitTimeout"/>.
+    /// </summary>
+    public void OnTimer(long nowMs)
+    {
+        if (State is HandshakeState.Closed or HandshakeState.Established)
+        {
+            return;
+        }
+        if (nowMs >= HandshakeDeadlineMs)
+        {
+            Close(DtlsCloseReason.HandshakeTimeout, DtlsError.None, null);
+            return;
+        }
+        if (nowMs >= _retransmitAtMs)
+        {
+            ResendFlight();
+            _retransmitTimeoutMs = Math.Min(_retransmitTimeoutMs * 2, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
+            _retransmitAtMs = nowMs + _retransmitTimeoutMs;
+        }
+    }
+
+    /// <summary>When <see cref="OnTimer"/> next has work: the earlier of the retransmission and the deadline.</summary>
+    public long NextTimerMs => State is HandshakeState.Closed or HandshakeState.Established
+        ? long.MaxValue
+        : Math.Min(_retransmitAtMs, HandshakeDeadlineMs);
+
+    /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>
+    public bool SendApplicationData(ReadOnlySpan<byte> data)
+    {
+        if (State != HandshakeState.Established)
+        {
+            return false;
+        }
+        var payloadOffset = RecordLayer.PayloadOffset(1);
+        data.CopyTo(_scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.ApplicationData, 1, _scratch.AsSpan(payloadOffset, data.Length), _scratch);
+        if (written < 0)
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.None, null);
+            return false;
+        }
+        _sender.Send(_scratch.AsSpan(0, written), Peer);
+        return true;
+    }
+
+    /// <summary>Sends an alert in the current write epoch.</summary>
+    protected void SendAlert(AlertLevel level, AlertDescription description)
+    {
+        var epoch = Records.WriteEpoch;
+        var payloadOffset = RecordLayer.PayloadOffset(epoch);
+        new Alert(level, description).Write(_scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.Alert, epoch, _scratch.AsSpan(payloadOffset, Alert.Size), _scratch);
+        if (written > 0)
+        {
+            _sender.Send(_scratch.AsSpan(0, written), Peer);
+        }
+    }
+
+    /// <summary>Ends the handshake with the fatal alert <paramref name="error"/> maps to.</summary>
+    protected void Fail(DtlsError error)
+    {
+        var alert = DtlsErrors.ToAlert(error);
+        SendAlert(AlertLevel.Fatal, alert);
+        Close(DtlsCloseReason.HandshakeFailed, error, alert);
+    }
+
+    /// <summary>Sends close_notify (if the association is established) and closes.</summary>
+    public void CloseGracefully(DtlsCloseReason reason)
+    {
+        if (State == HandshakeState.Closed)
+        {
+            return;
+        }
+        if (State == HandshakeState.Established)
+        {
+            SendAlert(AlertLevel.Warning, AlertDescription.CloseNotify);
+        }
+        Close(reason, DtlsError.None, null);
+    }
+
+    /// <summary>The one way into <see cref="HandshakeState.Closed"/>: frees keys and buffers, then tells the owner.</summary>
+    public void Close(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        if (State == HandshakeState.Closed)
+        {
+            return;
+        }
+        State = HandshakeState.Closed;
+        _retransmitAtMs = long.MaxValue;
+        OnClosing();
+        ReleaseHandshakeState();
+        Records.Dispose();
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+        Observer.OnClosed(this, reason, error, alert);
+    }
+
+    /// <summary>Lets a role release what it holds (a pending PSK lookup) when the connection closes.</summary>
+    protected virtual void OnClosing()
+    {
+    }
+
+    /// <summary>Frees what only the handshake needs (HOSTILE 16): reassembly buffers and the transcript.</summary>
+    protected void ReleaseHandshakeState()
+    {
+        if (_handshakeStateReleased)
+        {
+            return;
+        }
+        _handshakeStateReleased = true;
+        var next = Reassembler.NextSequence;
+        Reassembler.Clear();
+        Reassembler.NextSequence = next;
+        Transcript.Dispose();
+    }
+
+    /// <summary>Appends a whole message to the transcript with the header of an unfragmented message (RFC 6347 §4.2.6).</summary>
+    protected bool AppendToTranscript(HandshakeType type, ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        Span<byte> header = stackalloc byte[HandshakeHeader.Size];
+        new HandshakeHeader(type, body.Length, messageSeq, 0, body.Length).Write(header);
+        return Transcript.TryAppend(header) && Transcript.TryAppend(body);
+    }
+
+    /// <summary>Adds a message we send to the flight and the transcript, and numbers it.</summary>
+    protected bool AddToFlight(HandshakeType type, ushort epoch, ReadOnlySpan<byte> body)
+    {
+        var sequence = NextSendSeq++;
+        Flight.AddHandshake(type, sequence, epoch, body);
+        return AppendToTranscript(type, sequence, body);
+    }
+
+    /// <summary>Derives the master secret and epoch 1's ciphers from the PSK (RFC 4279 §2, RFC 7627, RFC 5246 §6.3).</summary>
+    protected void DeriveKeys(ReadOnlySpan<byte> psk, bool isServer)
+    {
+        var suite = Suite!;
+        Span<byte> premaster = stackalloc byte[KeySchedule.PskPremasterSecretLength(psk.Length)];
+        KeySchedule.WritePskPremasterSecret(psk, premaster);
+        if (ExtendedMasterSecret)
+        {
+            // RFC 7627 §3: the session hash covers the transcript up to and including ClientKeyExchange.
+            Span<byte> sessionHash = stackalloc byte[suite.PrfHashLength];
+            Transcript.GetHash(suite.PrfHash, sessionHash);
+            KeySchedule.ExtendedMasterSecret(suite.PrfHash, premaster, sessionHash, MasterSecret);
+        }
+        else
+        {
+            KeySchedule.MasterSecret(suite.PrfHash, premaster, ClientRandom, ServerRandom, MasterSecret);
+        }
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(premaster);
+        Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];
+        KeySchedule.KeyBlock(suite.PrfHash, MasterSecret, ServerRandom, ClientRandom, keyBlock);
+        AeadRecordCipher.CreatePair(suite, keyBlock, isServer, out var read, out var write);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(keyBlock);
+        Records.SetPendingCiphers(read, write);
+    }
+
+    /// <summary>verify_data over the transcript so far (RFC 5246 §7.4.9).</summary>
+    protected void ComputeVerifyData(bool fromClient, Span<byte> verifyData)
+    {
+        var suite = Suite!;
+        Span<byte> hash = stackalloc byte[suite.PrfHashLength];
+        Transcript.GetHash(suite.PrfHash, hash);
+        KeySchedule.VerifyData(suite.PrfHash, MasterSecret, fromClient, hash, verifyData);
+    }
+
+    public virtual void Dispose()
+    {
+        if (State != HandshakeState.Closed)
+        {
+            State = HandshakeState.Closed;
+            ReleaseHandshakeState();
+            Records.Dispose();
+        }
+        Reassembler.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+namespace HotDtls.Handshake;
+
+/// <summary>What a connection reports to whoever owns it (the server engine or a client).</summary>
+internal interface IConnectionObserver
+{
+    void OnEstablished(DtlsConnection connection);
+
+    void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext);
+
+    void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert);
+
+    /// <summary>A record or message was discarded (RFC 6347 §4.1.2.7: silently, but counted).</summary>
+    void OnDropped(DtlsConnection connection, DropReason reason);
+}
+
+/// <summary>Why a record or handshake fragment was discarded; each has its own counter.</summary>
+internal enum DropReason : byte
+{
+    MalformedRecord,
+    BadVersion,
+    UnknownEpoch,
+    Replayed,
+    AuthenticationFailed,
+    RecordTooLong,
+    UnknownContentType,
+    MalformedHandshake,
+    WrongEpoch,
+    FragmentRejected,
+    UnexpectedChangeCipherSpec,
+    UnexpectedApplicationData,
+    UnauthenticatedAlert,
+    MalformedAlert,
+    NotAllowedAfterHandshake,
+    NoSession,
+    BadCookie,
+    TooManySessions,
+}

@@ -1,0 +1,273 @@
+using System.Net;
+using System.Security.Cryptography;
+using HotDtls.Crypto;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls.Handshake;
+
+/// <summary>
+/// The server's side of one association, created only after a ClientHello brought back a valid cookie.
+/// Handles flight 3 → 4, flight 5 → 6 (see <see cref="HandshakeTable"/>), including the asynchronous PSK lookup.
+/// </summary>
+internal sealed class ServerConnection : DtlsConnection
+{
+    private readonly DtlsServerOptions _serverOptions;
+    private readonly byte[]? _identityHint;
+    private byte[]? _deferred;
+    private int _deferredLength;
+    private CancellationTokenSource? _pskCancellation;
+
+    public ServerConnection(DtlsServerOptions options, byte[]? identityHint, SocketAddress peer, IDatagramSender sender,
+        byte[] scratch, IConnectionObserver observer, IRandomSource random, long nowMs)
+        : base(options, peer, sender, scratch, observer, random, nowMs)
+    {
+        _serverOptions = options;
+        _identityHint = identityHint;
+    }
+
+    /// <summary>Set by the engine: the session object the application sees.</summary>
+    public DtlsSession? Session { get; set; }
+
+    /// <summary>An established association's successor: a new handshake from the same address (RFC 6347 §4.2.8).</summary>
+    public ServerConnection? Successor { get; set; }
+
+    /// <summary>The node of this connection in the engine's list of handshakes in progress, oldest first.</summary>
+    public LinkedListNode<ServerConnection>? HandshakeNode { get; set; }
+
+    /// <summary>The PSK lookup that has not completed yet, for the engine to await.</summary>
+    public ValueTask<byte[]?> PendingPskLookup { get; private set; }
+
+    /// <summary>
+    /// Starts the handshake from the cookie-verified ClientHello (flight 3) and sends flight 4.
+    /// Returns the error that refuses the handshake, if any.
+    /// </summary>
+    public DtlsError Start(in ClientHello hello, ushort messageSeq, ReadOnlySpan<byte> helloBody, ulong recordSequence, long nowMs)
+    {
+        // RFC 6347 §4.1 / RFC 5246 E.1: the client's highest version; DTLS version numbers go down as they go up.
+        if (hello.ClientVersion > ProtocolVersion.Dtls12)
+        {
+            return DtlsError.ProtocolVersion;
+        }
+        if (!hello.OffersNullCompression)
+        {
+            return DtlsError.IllegalParameter;
+        }
+        // RFC 5746 §3.6: on an initial handshake the renegotiated_connection field must be empty.
+        if (hello.HasRenegotiationInfo && !hello.RenegotiationInfo.IsEmpty)
+        {
+            return DtlsError.NoCommonCipherSuite;
+        }
+        CipherSuiteInfo? chosen = null;
+        foreach (var suite in _serverOptions.CipherSuites)
+        {
+            if (hello.OffersCipherSuite((ushort)suite))
+            {
+                chosen = CipherSuiteInfo.Get(suite);
+                break;
+            }
+        }
+        if (chosen is null)
+        {
+            return DtlsError.NoCommonCipherSuite;
+        }
+        if (_serverOptions.RequireExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
+        {
+            return DtlsError.ExtendedMasterSecretRequired;
+        }
+        Suite = chosen;
+        ExtendedMasterSecret = hello.OffersExtendedMasterSecret;
+        var secureRenegotiation = hello.HasRenegotiationInfo || hello.OffersRenegotiationScsv;
+        hello.Random.CopyTo(ClientRandom);
+        Random.Fill(ServerRandom);
+
+        // RFC 6347 §4.2.2 and §4.2.1: the server's message_seq follows the ClientHello it answers, and the
+        // ServerHello's record sequence number is the ClientHello's.
+        NextSendSeq = messageSeq;
+        Reassembler.NextSequence = (ushort)(messageSeq + 1);
+        Records.SetNextWriteSequence0(recordSequence);
+        Records.AcceptEpoch0(recordSequence);
+        if (!AppendToTranscript(HandshakeType.ClientHello, messageSeq, helloBody))
+        {
+            return DtlsError.HandshakeMessageTooLarge;
+        }
+        SetPeerFlightEnd(messageSeq);
+
+        Span<byte> buffer = stackalloc byte[128];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
+            ExtendedMasterSecret, secureRenegotiation);
+        Flight.Clear();
+        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        if (_identityHint is not null)
+        {
+            var hint = new byte[2 + _identityHint.Length];
+            length = ServerKeyExchangePsk.Write(hint, _identityHint);
+            AddToFlight(HandshakeType.ServerKeyExchange, 0, hint.AsSpan(0, length));
+        }
+        AddToFlight(HandshakeType.ServerHelloDone, 0, []);
+        EnterState(HandshakeState.ServerExpectClientKeyExchange);
+        SendFlight(nowMs, retransmitOnTimer: true);
+        return DtlsError.None;
+    }
+
+    protected override DtlsError HandleMessage(MessageKind kind, ushort messageSeq, ReadOnlySpan<byte> body,
+        HandshakeState next, long nowMs)
+    {
+        switch (kind)
+        {
+            case MessageKind.ClientKeyExchange:
+                return OnClientKeyExchange(messageSeq, body, next);
+            case MessageKind.Finished:
+                return OnFinished(messageSeq, body, nowMs);
+            default:
+                return DtlsError.UnexpectedMessage;
+        }
+    }
+
+    private DtlsError OnClientKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body, HandshakeState next)
+    {
+        if (!ClientKeyExchangePsk.TryParse(body, out var identity))
+        {
+            return DtlsError.DecodeError;
+        }
+        if (!AppendToTranscript(HandshakeType.ClientKeyExchange, messageSeq, body))
+        {
+            return DtlsError.HandshakeMessageTooLarge;
+        }
+        // The flight went through to the client: its ClientHello is answered, stop repeating flight 4.
+        StopRetransmitTimer();
+        PskIdentity = identity.ToArray();
+        _pskCancellation = new CancellationTokenSource();
+        ValueTask<byte[]?> lookup;
+        try
+        {
+            lookup = _serverOptions.PskStore!.GetKeyAsync(PskIdentity, _pskCancellation.Token);
+        }
+#pragma warning disable CA1031 // The store is application code; its failure must end this handshake, not the server.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return DtlsError.InternalError;
+        }
+        if (lookup.IsCompleted)
+        {
+            byte[]? key;
+            try
+            {
+                key = lookup.GetAwaiter().GetResult();
+            }
+#pragma warning disable CA1031
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                return DtlsError.InternalError;
+            }
+            CompleteKeyExchange(key);
+            EnterState(next);
+            return DtlsError.None;
+        }
+        PendingPskLookup = lookup;
+        EnterState(HandshakeState.ServerAwaitingPsk);
+        return DtlsError.None;
+    }
+
+    /// <summary>Keeps the rest of a datagram that arrived while the PSK lookup runs (flight 5's ChangeCipherSpec and Finished).</summary>
+    public void Defer(ReadOnlySpan<byte> records)
+    {
+        // One datagram's worth is enough: the client sends flight 5 in one go and retransmits it on timeout.
+        if (records.IsEmpty || records.Length > 2 * DtlsOptions.DefaultMtu + 512)
+        {
+            return;
+        }
+        _deferred ??= new byte[2 * DtlsOptions.DefaultMtu + 512];
+        if (_deferredLength + records.Length > _deferred.Length)
+        {
+            return;
+        }
+        records.CopyTo(_deferred.AsSpan(_deferredLength));
+        _deferredLength += records.Length;
+    }
+
+    /// <summary>Takes the deferred records (to process after the lookup); the span is valid until the next Defer.</summary>
+    public Span<byte> TakeDeferred()
+    {
+        var deferred = _deferred is null ? Span<byte>.Empty : _deferred.AsSpan(0, _deferredLength);
+        _deferredLength = 0;
+        return deferred;
+    }
+
+    /// <summary>The asynchronous PSK lookup finished (on the engine's lock).</summary>
+    public DtlsError ResumeAfterPsk(byte[]? key, bool failed)
+    {
+        PendingPskLookup = default;
+        if (State != HandshakeState.ServerAwaitingPsk)
+        {
+            return DtlsError.None;
+        }
+        if (failed)
+        {
+            Fail(DtlsError.InternalError);
+            return DtlsError.InternalError;
+        }
+        CompleteKeyExchange(key);
+        EnterState(HandshakeState.ServerExpectChangeCipherSpec);
+        return DtlsError.None;
+    }
+
+    private void CompleteKeyExchange(byte[]? key)
+    {
+        _pskCancellation?.Dispose();
+        _pskCancellation = null;
+        if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
+        {
+            // RFC 4279 §2: an unknown identity MAY be treated as a wrong key. Deriving from a random key makes the
+            // rest of the handshake — messages, timing, the alert — identical to the wrong-key case.
+            Span<byte> dummy = stackalloc byte[32];
+            Random.Fill(dummy);
+            DeriveKeys(dummy, isServer: true);
+            CryptographicOperations.ZeroMemory(dummy);
+            return;
+        }
+        DeriveKeys(key, isServer: true);
+    }
+
+    private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
+    {
+        if (!Finished.TryParse(body, out var verifyData))
+        {
+            return DtlsError.DecodeError;
+        }
+        Span<byte> expected = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient: true, expected);
+        if (!CryptographicOperations.FixedTimeEquals(expected, verifyData))
+        {
+            return DtlsError.FinishedMismatch;
+        }
+        AppendToTranscript(HandshakeType.Finished, messageSeq, body);
+        SetPeerFlightEnd(messageSeq);
+
+        // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
+        // only when the client repeats its flight 5 (RFC 6347 §4.2.4).
+        Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient: false, finished);
+        Flight.Clear();
+        Flight.AddChangeCipherSpec();
+        Records.ActivateWrite();
+        AddToFlight(HandshakeType.Finished, 1, finished);
+        EnterState(HandshakeState.Established);
+        SendFlight(nowMs, retransmitOnTimer: false);
+        ReleaseHandshakeState();
+        Observer.OnEstablished(this);
+        return DtlsError.None;
+    }
+
+    /// <summary>Ends the handshake as <paramref name="error"/> says, before it has started (the ClientHello was refused).</summary>
+    public void Refuse(DtlsError error) => Fail(error);
+
+    protected override void OnClosing()
+    {
+        _pskCancellation?.Cancel();
+        _pskCancellation?.Dispose();
+        _pskCancellation = null;
+    }
+}

@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using HotDtls.Crypto;
+
+namespace HotDtls.Records;
+
+/// <summary>
+/// One association's record state (RFC 6347 §4.1): the read and write epochs, a 48-bit sequence number per
+/// write epoch, an anti-replay window per read epoch, and the AEAD ciphers of epoch 1.
+/// HotDtls never renegotiates, so only epochs 0 and 1 exist; anything higher is dropped.
+/// </summary>
+internal sealed class RecordLayer : IDisposable
+{
+    private ReplayWindow _window0;
+    private ReplayWindow _window1;
+    private AeadRecordCipher? _readCipher;
+    private AeadRecordCipher? _writeCipher;
+    private AeadRecordCipher? _pendingRead;
+    private AeadRecordCipher? _pendingWrite;
+    private ulong _writeSequence0;
+    private ulong _writeSequence1;
+
+    /// <summary>The highest epoch whose records can be read: 0 until the peer's ChangeCipherSpec, then 1.</summary>
+    public ushort ReadEpoch { get; private set; }
+
+    /// <summary>The epoch new records are written in: 0 until our ChangeCipherSpec, then 1.</summary>
+    public ushort WriteEpoch { get; private set; }
+
+    /// <summary>Whether keys for epoch 1 have been derived but not all activated yet.</summary>
+    public bool HasPendingKeys => _pendingRead is not null || _pendingWrite is not null;
+
+    /// <summary>Installs epoch 1's ciphers; they take effect at <see cref="ActivateRead"/> / <see cref="ActivateWrite"/>.</summary>
+    public void SetPendingCiphers(AeadRecordCipher read, AeadRecordCipher write)
+    {
+        _pendingRead?.Dispose();
+        _pendingWrite?.Dispose();
+        _pendingRead = read;
+        _pendingWrite = write;
+    }
+
+    /// <summary>The peer's ChangeCipherSpec arrived: epoch 1 records are readable from now on.</summary>
+    public bool ActivateRead()
+    {
+        if (_pendingRead is null || ReadEpoch != 0)
+        {
+            return false;
+        }
+        _readCipher = _pendingRead;
+        _pendingRead = null;
+        ReadEpoch = 1;
+        return true;
+    }
+
+    /// <summary>We sent ChangeCipherSpec: later records are written in epoch 1.</summary>
+    public void ActivateWrite()
+    {
+        if (_pendingWrite is not null)
+        {
+            _writeCipher = _pendingWrite;
+            _pendingWrite = null;
+        }
+        WriteEpoch = 1;
+    }
+
+    /// <summary>Sets the next sequence number written in epoch 0 (RFC 6347 §4.2.1: the ServerHello copies the ClientHello's).</summary>
+    public void SetNextWriteSequence0(ulong sequenceNumber) => _writeSequence0 = sequenceNumber;
+
+    /// <summary>
+    /// Checks a record's epoch and replay state and, in epoch 1, decrypts it in place. On success the plaintext
+    /// is a slice of <paramref name="body"/> and the replay window has been updated (only now: §4.1.2.6).
+    /// </summary>
+    public OpenResult TryOpen(in RecordHeader header, Span<byte> body, out Span<byte> plaintext)
+    {
+        plaintext = default;
+        switch (header.Epoch)
+        {
+            case 0:
+                if (body.Length > DatagramReader.MaxPlaintextLength)
+                {
+                    return OpenResult.TooLong;
+                }
+                if (!_window0.CanAccept(header.SequenceNumber))
+                {
+                    return OpenResult.Replayed;
+                }
+                _window0.Accept(header.SequenceNumber);
+                plaintext = body;
+                return OpenResult.Opened;
+            case 1:
+                if (_readCipher is null)
+                {
+                    return OpenResult.NoKeys;
+                }
+                if (!_window1.CanAccept(header.SequenceNumber))
+                {
+                    return OpenResult.Replayed;
+                }
+                if (!_readCipher.TryOpenInPlace(header.Type, 1, header.SequenceNumber, body, out var length))
+                {
+                    return OpenResult.AuthenticationFailed;
+                }
+                if (length > DatagramReader.MaxPlaintextLength)
+                {
+                    return OpenResult.TooLong;
+                }
+                _window1.Accept(header.SequenceNumber);
+                plaintext = body.Slice(AeadRecordCipher.ExplicitNonceLength, length);
+                return OpenResult.Opened;
+            default:
+                return OpenResult.NoKeys;
+        }
+    }
+
+    /// <summary>Marks an epoch-0 record as seen that was processed outside <see cref="TryOpen"/> (the cookie-verified ClientHello).</summary>
+    public void AcceptEpoch0(ulong sequenceNumber) => _window0.Accept(sequenceNumber);
+
+    /// <summary>Bytes a record of <paramref name="payloadLength"/> takes on the wire in <paramref name="epoch"/>.</summary>
+    public static int RecordSize(ushort epoch, int payloadLength)
+        => RecordHeader.Size + payloadLength + (epoch == 0 ? 0 : AeadRecordCipher.Overhead);
+
+    /// <summary>
+    /// Writes one record (header, then the payload in clear or sealed) at the start of <paramref name="destination"/>.
+    /// The payload may already sit at <see cref="PayloadOffset"/> of the destination (in-place seal).
+    /// Returns the bytes written, or -1 when the epoch's sequence numbers are exhausted.
+    /// </summary>
+    public int Write(ContentType type, ushort epoch, ReadOnlySpan<byte> payload, Span<byte> destination)
+    {
+        ulong sequence;
+        if (epoch == 0)
+        {
+            sequence = _writeSequence0++;
+        }
+        else
+        {
+            sequence = _writeSequence1++;
+        }
+        // RFC 6347 §4.1: a sequence number MUST NOT wrap within an epoch; past 2^48-1 the association must end.
+        if (sequence > RecordHeader.MaxSequenceNumber)
+        {
+            return -1;
+        }
+        int bodyLength;
+        if (epoch == 0)
+        {
+            payload.CopyTo(destination[RecordHeader.Size..]);
+            bodyLength = payload.Length;
+        }
+        else
+        {
+            var cipher = _writeCipher ?? ThrowNoWriteCipher();
+            bodyLength = cipher.Seal(type, epoch, sequence, payload, destination[RecordHeader.Size..]);
+        }
+        new RecordHeader(type, ProtocolVersion.Dtls12, epoch, sequence, (ushort)bodyLength).Write(destination);
+        return RecordHeader.Size + bodyLength;
+    }
+
+    /// <summary>Where a payload goes in a record buffer for <see cref="Write"/> to seal it in place.</summary>
+    public static int PayloadOffset(ushort epoch)
+        => RecordHeader.Size + (epoch == 0 ? 0 : AeadRecordCipher.ExplicitNonceLength);
+
+    public void Dispose()
+    {
+        _readCipher?.Dispose();
+        _writeCipher?.Dispose();
+        _pendingRead?.Dispose();
+        _pendingWrite?.Dispose();
+        _readCipher = _writeCipher = _pendingRead = _pendingWrite = null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static AeadRecordCipher ThrowNoWriteCipher()
+        => throw new InvalidOperationException("No epoch 1 write keys: the handshake has not derived them yet.");
+}
+
+/// <summary>What <see cref="RecordLayer.TryOpen"/> found.</summary>
+internal enum OpenResult : byte
+{
+    Opened,
+    Replayed,
+    NoKeys,
+    AuthenticationFailed,
+    TooLong,
+}

@@ -1,0 +1,548 @@
+using System.Net;
+using HotDtls.Cookies;
+using HotDtls.Crypto;
+using HotDtls.Diagnostics;
+using HotDtls.Handshake;
+using HotDtls.Records;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Transport;
+
+/// <summary>
+/// The server with no socket: datagrams in, datagrams out through an <see cref="IDatagramSender"/>, time from a
+/// <see cref="TimeProvider"/>. The socket loop, the tests and the fuzzers all drive this one entry point.
+/// </summary>
+/// <remarks>
+/// Before a peer returns a valid cookie nothing about it is stored: the HelloVerifyRequest is a pure function of
+/// (cookie secret, peer address, ClientHello) (RFC 6347 §4.2.1). One lock serialises the engine: the receive loop
+/// holds it per datagram, uncontended; sends from other threads and timers take it too.
+/// </remarks>
+internal sealed class ServerEngine : IConnectionObserver, IDisposable
+{
+    /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
+
+    private const int IdleScanIntervalMs = 1000;
+    private const int DecryptErrorLogIntervalMs = 1000;
+
+    private readonly Lock _gate = new();
+    private readonly DtlsServerOptions _options;
+    private readonly DtlsServerHandler _handler;
+    private readonly IDatagramSender _sender;
+    private readonly ILogger _logger;
+    private readonly IRandomSource _random;
+    private readonly TimeProvider _time;
+    private readonly CookieVerifier _cookies;
+    private readonly byte[]? _identityHint;
+    private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
+    private readonly LinkedList<ServerConnection> _handshakes = new();
+    private readonly List<ServerConnection> _expired = [];
+    private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
+    private readonly byte[]? _capture;
+    private int _captureLength;
+    private long _lastIdleScanMs;
+    private long _lastDecryptErrorLogMs = long.MinValue;
+    private ServerCounters _counters;
+    private bool _disposed;
+
+    public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
+        IRandomSource random)
+    {
+        _options = options;
+        _handler = handler;
+        _sender = sender;
+        _logger = logger;
+        _random = random;
+        _time = options.TimeProvider;
+        _cookies = new CookieVerifier(_time, options.CookieSecretRotation, random);
+        _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
+        _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
+        _lastIdleScanMs = NowMs();
+    }
+
+    /// <summary>Counters and gauges, read under the lock.</summary>
+    public DtlsServerStatistics GetStatistics()
+    {
+        lock (_gate)
+        {
+            return _counters.ToStatistics(_peers.Count, _handshakes.Count);
+        }
+    }
+
+    private long NowMs() => _time.GetTimestamp() / (_time.TimestampFrequency / 1000);
+
+    /// <summary>
+    /// Processes one received datagram from <paramref name="from"/>. <paramref name="datagram"/> is decrypted in
+    /// place. <paramref name="from"/> may be a reused buffer: it is copied before anything keeps it.
+    /// </summary>
+    public void ProcessDatagram(SocketAddress from, Span<byte> datagram)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _counters.DatagramsReceived++;
+            var now = NowMs();
+            if (_capture is not null)
+            {
+                datagram.CopyTo(_capture);
+                _captureLength = datagram.Length;
+            }
+            _peers.TryGetValue(from, out var connection);
+            var reader = new DatagramReader(datagram);
+            while (reader.TryReadRecord(out var header, out var offset))
+            {
+                var body = datagram.Slice(offset, header.Length);
+                var target = Route(from, ref connection, header, body, datagram.Length, now);
+                if (target is null)
+                {
+                    continue;
+                }
+                var result = target.ProcessRecord(header, body, now);
+                if (result == RecordResult.Defer)
+                {
+                    target.Defer(datagram[(offset + header.Length)..]);
+                    _ = AwaitPskAsync(target);
+                    break;
+                }
+                if (result == RecordResult.Stop)
+                {
+                    break;
+                }
+            }
+            if (reader.Malformed)
+            {
+                _counters.RecordsDropped++;
+            }
+            _captureLength = 0;
+        }
+    }
+
+    /// <summary>Picks the connection a record belongs to, or handles it statelessly (a ClientHello) and returns null.</summary>
+    private ServerConnection? Route(SocketAddress from, ref ServerConnection? connection, in RecordHeader header,
+        Span<byte> body, int datagramLength, long now)
+    {
+        var isClientHello = header.Type == ContentType.Handshake && header.Epoch == 0
+            && !body.IsEmpty && body[0] == (byte)HandshakeType.ClientHello;
+        if (isClientHello)
+        {
+            // A retransmission of the ClientHello that started a handshake goes to that handshake (it repeats
+            // flight 4: HOSTILE 28); any other ClientHello goes through the cookie check.
+            if (connection is not null && HasSameRandom(connection, body))
+            {
+                return connection;
+            }
+            if (connection?.Successor is { } successor && HasSameRandom(successor, body))
+            {
+                return successor;
+            }
+            connection = HandleClientHello(from, connection, header, body, datagramLength, now);
+            return null;
+        }
+        if (connection is null)
+        {
+            // ClientKeyExchange, Finished, ChangeCipherSpec… from a stranger: no state, no answer (HOSTILE 29).
+            Drop(from, DropReason.NoSession);
+            return null;
+        }
+        if (connection.Successor is { } next && !next.IsClosed)
+        {
+            // RFC 6347 §4.2.8: while a new handshake from the same address runs, the old association keeps its
+            // application data; the new handshake gets the epoch-0 records and the protected Finished.
+            if (header.Epoch == 0 || header.Type == ContentType.Handshake)
+            {
+                return next;
+            }
+        }
+        return connection;
+    }
+
+    private static bool HasSameRandom(DtlsConnection connection, ReadOnlySpan<byte> body)
+    {
+        // ClientHello body offset 2 (after client_version) holds the 32-byte random.
+        const int randomOffset = HandshakeHeader.Size + 2;
+        return body.Length >= randomOffset + KeySchedule.RandomLength
+            && body.Slice(randomOffset, KeySchedule.RandomLength).SequenceEqual(connection.ClientRandomBytes);
+    }
+
+    /// <summary>
+    /// The stateless cookie exchange (RFC 6347 §4.2.1). Returns the connection now registered for the peer.
+    /// </summary>
+    private ServerConnection? HandleClientHello(SocketAddress from, ServerConnection? existing, in RecordHeader header,
+        ReadOnlySpan<byte> body, int datagramLength, long now)
+    {
+        // Only a whole ClientHello in one record is considered: fragment reassembly before the cookie would be
+        // state kept for strangers (HOSTILE 18).
+        if (header.Version is not (ProtocolVersion.Dtls12 or ProtocolVersion.Dtls10)
+            || !HandshakeHeader.TryRead(body, out var handshake) || !handshake.IsComplete
+            || body.Length < HandshakeHeader.Size + handshake.Length)
+        {
+            Drop(from, DropReason.MalformedHandshake);
+            return existing;
+        }
+        var helloBody = body.Slice(HandshakeHeader.Size, handshake.Length);
+        if (!ClientHello.TryParse(helloBody, out var hello))
+        {
+            Drop(from, DropReason.MalformedHandshake);
+            return existing;
+        }
+        var address = from.Buffer.Span[..from.Size];
+        if (!_cookies.Verify(address, hello.CookieBindingPrefix, hello.CookieBindingSuffix, hello.Cookie))
+        {
+            SendHelloVerifyRequest(from, header, hello, datagramLength);
+            return existing;
+        }
+
+        // A valid cookie: the peer is reachable at this address. Only now is state kept.
+        if (existing is not null && !existing.IsEstablished)
+        {
+            // A new handshake replaces one that had not finished (a client that restarted mid-handshake).
+            existing.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
+            _peers.TryGetValue(from, out existing);
+        }
+        // Half-open handshakes are the state a flood can create, so they are what gets evicted, oldest first;
+        // established sessions are never pushed out by newcomers (HOSTILE 26).
+        while (_handshakes.First is { } oldest
+            && (_handshakes.Count >= _options.MaxHandshakesInProgress
+                || (existing is null && _peers.Count >= _options.MaxSessions)))
+        {
+            oldest.Value.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
+            _peers.TryGetValue(from, out existing);
+        }
+        if (existing is null && _peers.Count >= _options.MaxSessions)
+        {
+            _counters.RecordsDropped++;
+            Log.TooManySessions(_logger, ToEndPoint(from), _peers.Count);
+            return existing;
+        }
+
+        var peer = new SocketAddress(from.Family, from.Size);
+        from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
+        var connection = new ServerConnection(_options, _identityHint, peer, _sender, _scratch, this, _random, now);
+        connection.Session = new DtlsSession(this, connection, ToEndPoint(peer));
+        if (existing is not null)
+        {
+            existing.Successor?.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
+            existing.Successor = connection;
+        }
+        else
+        {
+            _peers[peer] = connection;
+        }
+        connection.HandshakeNode = _handshakes.AddLast(connection);
+        _counters.HandshakesStarted++;
+        Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
+        _handler.OnHandshakeStarted(connection.Session);
+
+        var error = connection.Start(hello, handshake.MessageSeq, helloBody, header.SequenceNumber, now);
+        if (error != DtlsError.None)
+        {
+            connection.Refuse(error);
+        }
+        _peers.TryGetValue(from, out var current);
+        return current;
+    }
+
+    private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, in ClientHello hello, int datagramLength)
+    {
+        Span<byte> cookie = stackalloc byte[CookieVerifier.CookieLength];
+        _cookies.ComputeCookie(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, hello.CookieBindingSuffix, cookie);
+
+        // Record and handshake headers around server_version(2) + cookie<0..255>.
+        const int bodyLength = 2 + 1 + CookieVerifier.CookieLength;
+        const int total = RecordHeader.Size + HandshakeHeader.Size + bodyLength;
+        // Never answer with more bytes than the request carried: the cookie exchange must not amplify a
+        // spoofed flood (RFC 6347 §4.2.1, HOSTILE 19).
+        if (total > datagramLength)
+        {
+            Drop(from, DropReason.MalformedHandshake);
+            return;
+        }
+        Span<byte> datagram = stackalloc byte[total];
+        // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number, and its
+        // server_version is DTLS 1.0 whatever version is negotiated later.
+        new RecordHeader(ContentType.Handshake, header.Version, 0, header.SequenceNumber, HandshakeHeader.Size + bodyLength)
+            .Write(datagram);
+        new HandshakeHeader(HandshakeType.HelloVerifyRequest, bodyLength, 0, 0, bodyLength)
+            .Write(datagram[RecordHeader.Size..]);
+        HelloVerifyRequest.Write(datagram[(RecordHeader.Size + HandshakeHeader.Size)..], ProtocolVersion.Dtls10, cookie);
+        _sender.Send(datagram, from);
+        _counters.HelloVerifyRequestsSent++;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.HelloVerifyRequestSent(_logger, ToEndPoint(from));
+        }
+    }
+
+    private async Task AwaitPskAsync(ServerConnection connection)
+    {
+        byte[]? key = null;
+        var failed = false;
+        try
+        {
+            key = await connection.PendingPskLookup.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The store is application code: its failure ends one handshake, never the server.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            failed = true;
+            Log.PskStoreFailed(_logger, connection.Session!.RemoteEndPoint, exception);
+        }
+        lock (_gate)
+        {
+            if (connection.IsClosed || _disposed)
+            {
+                return;
+            }
+            connection.ResumeAfterPsk(key, failed);
+            var deferred = connection.TakeDeferred();
+            var now = NowMs();
+            var reader = new DatagramReader(deferred);
+            while (!connection.IsClosed && reader.TryReadRecord(out var header, out var offset))
+            {
+                if (connection.ProcessRecord(header, deferred.Slice(offset, header.Length), now) != RecordResult.Continue)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Retransmissions, handshake deadlines and idle expiry. Called every <see cref="TickInterval"/>.</summary>
+    public void OnTick()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            var now = NowMs();
+            for (var node = _handshakes.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.NextTimerMs <= now)
+                {
+                    node.Value.OnTimer(now);
+                }
+                node = next;
+            }
+            if (now - _lastIdleScanMs < IdleScanIntervalMs)
+            {
+                return;
+            }
+            _lastIdleScanMs = now;
+            var idleMs = (long)_options.IdleTimeout.TotalMilliseconds;
+            foreach (var connection in _peers.Values)
+            {
+                if (connection.IsEstablished && now - connection.LastReceiveMs >= idleMs)
+                {
+                    _expired.Add(connection);
+                }
+            }
+            foreach (var connection in _expired)
+            {
+                connection.Close(DtlsCloseReason.IdleTimeout, DtlsError.None, null);
+            }
+            _expired.Clear();
+        }
+    }
+
+    /// <summary>Sends application data on a session; false if it is not established (or closed).</summary>
+    public bool Send(ServerConnection connection, ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            return !_disposed && connection.SendApplicationData(data);
+        }
+    }
+
+    /// <summary>Closes one session, sending close_notify if it is established.</summary>
+    public void CloseSession(ServerConnection connection)
+    {
+        lock (_gate)
+        {
+            connection.CloseGracefully(DtlsCloseReason.LocalClose);
+        }
+    }
+
+    /// <summary>Sends close_notify to every established peer and forgets all state. Returns how many were told.</summary>
+    public int CloseAll()
+    {
+        lock (_gate)
+        {
+            var count = 0;
+            foreach (var connection in _peers.Values)
+            {
+                _expired.Add(connection);
+                if (connection.Successor is { } successor)
+                {
+                    _expired.Add(successor);
+                }
+            }
+            foreach (var connection in _expired)
+            {
+                if (connection.IsEstablished)
+                {
+                    count++;
+                }
+                connection.CloseGracefully(DtlsCloseReason.LocalClose);
+            }
+            _expired.Clear();
+            return count;
+        }
+    }
+
+    void IConnectionObserver.OnEstablished(DtlsConnection connection)
+    {
+        var server = (ServerConnection)connection;
+        RemoveFromHandshakes(server);
+        _counters.HandshakesCompleted++;
+        if (_peers.TryGetValue(server.Peer, out var current) && current != server && current.Successor == server)
+        {
+            // The new handshake finished: it takes the old association's place (RFC 6347 §4.2.8).
+            current.Successor = null;
+            _peers[server.Peer] = server;
+            current.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
+        }
+        var session = server.Session!;
+        Log.PskIdentity(_logger, session.RemoteEndPoint, session.PskIdentity);
+        Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+        _handler.OnSessionEstablished(session);
+    }
+
+    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+    {
+        var session = ((ServerConnection)connection).Session!;
+        _counters.DatagramsDelivered++;
+        if (plaintext.IsEmpty)
+        {
+            Log.EmptyDatagram(_logger, session.RemoteEndPoint);
+        }
+        var ciphertext = _capture is null ? default : new ReadOnlySpan<byte>(_capture, 0, _captureLength);
+        _handler.OnDatagram(session, plaintext, ciphertext);
+    }
+
+    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        var server = (ServerConnection)connection;
+        RemoveFromHandshakes(server);
+        if (_peers.TryGetValue(server.Peer, out var current))
+        {
+            if (current == server)
+            {
+                // A running successor outlives the association it was going to replace.
+                if (server.Successor is { IsClosed: false } successor)
+                {
+                    _peers[server.Peer] = successor;
+                }
+                else
+                {
+                    _peers.Remove(server.Peer);
+                }
+                server.Successor = null;
+            }
+            else if (current.Successor == server)
+            {
+                current.Successor = null;
+            }
+        }
+        var session = server.Session!;
+        switch (reason)
+        {
+            case DtlsCloseReason.HandshakeFailed:
+                _counters.HandshakesFailed++;
+                Log.HandshakeFailed(_logger, session.RemoteEndPoint, DtlsErrors.Describe(error), alert);
+                break;
+            case DtlsCloseReason.HandshakeTimeout:
+                _counters.HandshakesFailed++;
+                Log.HandshakeTimedOut(_logger, session.RemoteEndPoint);
+                break;
+            case DtlsCloseReason.PeerAlert:
+                Log.PeerAlert(_logger, session.RemoteEndPoint, alert);
+                break;
+        }
+        Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
+        _handler.OnSessionClosed(session, reason);
+    }
+
+    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    {
+        _counters.RecordsDropped++;
+        if (reason == DropReason.AuthenticationFailed && connection.IsEstablished)
+        {
+            // The seed reports a decryption failure as an error; a flood of forged records must not flood the log.
+            var now = NowMs();
+            if (now - _lastDecryptErrorLogMs >= DecryptErrorLogIntervalMs)
+            {
+                _lastDecryptErrorLogMs = now;
+                Log.DecryptionFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint);
+            }
+            return;
+        }
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Dropped(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, reason.ToString());
+        }
+    }
+
+    private void Drop(SocketAddress from, DropReason reason)
+    {
+        _counters.RecordsDropped++;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Dropped(_logger, ToEndPoint(from), reason.ToString());
+        }
+    }
+
+    private void RemoveFromHandshakes(ServerConnection connection)
+    {
+        if (connection.HandshakeNode is { } node)
+        {
+            _handshakes.Remove(node);
+            connection.HandshakeNode = null;
+        }
+    }
+
+    internal static IPEndPoint ToEndPoint(SocketAddress address)
+        => (IPEndPoint)new IPEndPoint(address.Family == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            foreach (var connection in _peers.Values)
+            {
+                connection.Successor?.Dispose();
+                connection.Dispose();
+            }
+            _peers.Clear();
+            _handshakes.Clear();
+            _cookies.Dispose();
+        }
+    }
+
+    private struct ServerCounters
+    {
+        public long DatagramsReceived;
+        public long DatagramsDelivered;
+        public long RecordsDropped;
+        public long HelloVerifyRequestsSent;
+        public long HandshakesStarted;
+        public long HandshakesCompleted;
+        public long HandshakesFailed;
+
+        public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new(
+            DatagramsReceived, DatagramsDelivered, RecordsDropped, HelloVerifyRequestsSent, HandshakesStarted,
+            HandshakesCompleted, HandshakesFailed, sessions, handshakes);
+    }
+}
