@@ -102,11 +102,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         }
     }
 
-    private long NowMs()
-    {
-        var time = _options.TimeProvider;
-        return time.GetTimestamp() / (time.TimestampFrequency / 1000);
-    }
+    private long NowMs() => _options.TimeProvider.GetMonotonicMilliseconds();
 
     private void Start()
     {

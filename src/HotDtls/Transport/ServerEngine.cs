@@ -69,7 +69,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
     }
 
-    private long NowMs() => _time.GetTimestamp() / (_time.TimestampFrequency / 1000);
+    private long NowMs() => _time.GetMonotonicMilliseconds();
 
     /// <summary>
     /// Processes one received datagram from <paramref name="from"/>. <paramref name="datagram"/> is decrypted in
