@@ -189,6 +189,46 @@ public sealed class ClientHelloTests
         Assert.Throws<ArgumentException>(() => ClientHello.Write(new byte[40], 0xFEFD, random, default, default, [0x00A8], false, false));
     }
 
+    [Fact]
+    public void Parsing_allocates_nothing_even_on_the_bitmap_duplicate_path()
+    {
+        byte[] golden = OpenSslCapture.Body(OpenSslCapture.ClientHelloWithCookie);
+        var manyExtensions = new System.Text.StringBuilder();
+        for (int i = 0; i < 100; i++)
+        {
+            manyExtensions.Append((0x2000 + i).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)).Append("0000");
+        }
+
+        byte[] crowded = Build(extensions: (manyExtensions.Length / 2).ToString("X4", System.Globalization.CultureInfo.InvariantCulture) + manyExtensions);
+        Assert.True(ClientHello.TryParse(golden, out _));
+        Assert.True(ClientHello.TryParse(crowded, out _));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        bool parsed = ClientHello.TryParse(golden, out ClientHello hello) & ClientHello.TryParse(crowded, out _);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(parsed);
+        Assert.True(hello.OffersExtendedMasterSecret);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Random_bytes_and_bit_flips_never_throw()
+    {
+        var random = new Random(6347);
+        byte[] golden = OpenSslCapture.Body(OpenSslCapture.ClientHelloWithCookie);
+        var buffer = new byte[golden.Length];
+        for (int i = 0; i < 20_000; i++)
+        {
+            golden.CopyTo(buffer, 0);
+            buffer[random.Next(buffer.Length)] ^= (byte)(1 << random.Next(8));
+            ClientHello.TryParse(buffer.AsSpan(0, random.Next(buffer.Length + 1)), out _);
+
+            random.NextBytes(buffer);
+            ClientHello.TryParse(buffer, out _);
+        }
+    }
+
     private static byte[] Build(
         string sessionId = "00",
         string cookie = "00",

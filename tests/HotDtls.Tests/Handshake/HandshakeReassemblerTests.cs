@@ -342,6 +342,58 @@ public sealed class HandshakeReassemblerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new HandshakeReassembler(maxLookahead: HandshakeReassembler.MaxLookaheadLimit + 1));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Random_fragments_never_throw_and_never_exceed_the_caps(int seed)
+    {
+        var random = new Random(seed);
+        using var reassembler = new HandshakeReassembler(maxMessageLength: 300, maxBufferedBytes: 500, maxLookahead: 3);
+        var data = new byte[400];
+        int completed = 0;
+        for (int i = 0; i < 50_000; i++)
+        {
+            // Mostly honest fragments (type and length fixed per message_seq) so messages do complete,
+            // salted with lies about type, length, offset, fragment length and sequence.
+            var sequence = (ushort)Math.Max(0, reassembler.NextSequence - 1 + random.Next(6));
+            bool lie = random.Next(8) == 0;
+            int length = lie ? random.Next(320) : sequence * 37 % 301;
+            var type = (HandshakeType)(lie ? random.Next(3) : sequence % 3);
+            int offset = lie ? random.Next(length + 20) : random.Next(length + 1);
+            int fragmentLength = lie ? random.Next(Math.Max(1, length - offset + 10)) : random.Next(Math.Min(64, length - offset) + 1);
+            var header = new HandshakeHeader(type, length, sequence, offset, fragmentLength);
+            int given = random.Next(10) == 0 ? random.Next(data.Length) : fragmentLength;
+
+            FragmentStatus status = reassembler.Add(header, data.AsSpan(0, Math.Min(given, data.Length)));
+
+            Assert.InRange(reassembler.BufferedBytes, 0, 500);
+            if (status == FragmentStatus.Complete)
+            {
+                Assert.True(reassembler.TryGetNext(out _, out ReadOnlySpan<byte> body));
+                Assert.InRange(body.Length, 0, 300);
+                reassembler.Advance();
+                completed++;
+            }
+
+            else if (i % 100 == 99)
+            {
+                // A lie that arrived first fixes a message's type and length, so honest fragments of it are
+                // refused from then on; the engine gets out of that by moving on, as here.
+                reassembler.Advance();
+            }
+
+            if (reassembler.NextSequence > 1000)
+            {
+                reassembler.NextSequence = 0;
+            }
+        }
+
+        Assert.InRange(completed, 10, 50_000);
+        reassembler.Clear();
+        Assert.Equal(0, reassembler.BufferedBytes);
+    }
+
     private static void AssertReassembles(List<(int Offset, int Length)> fragments)
     {
         using var reassembler = new HandshakeReassembler();

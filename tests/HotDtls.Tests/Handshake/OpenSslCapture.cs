@@ -14,7 +14,11 @@ namespace HotDtls.Tests.Handshake;
 /// OpenSSL's ClientHello offers cipher_suites {00A8, 00FF (renegotiation SCSV)} and the extensions
 /// session_ticket (0023), encrypt_then_mac (0016), extended_master_secret (0017) and signature_algorithms
 /// (000D); its ServerHello answers with renegotiation_info (FF01, empty), session_ticket and
-/// extended_master_secret, and its server later sends a NewSessionTicket (type 4).
+/// extended_master_secret, and its server later sends a NewSessionTicket (type 4). The full dump, including
+/// the session's master secret, is kept next to this file in openssl-dtls12-psk-capture.txt; it is a checked
+/// known answer for the key schedule: PSK premaster → extended master secret over
+/// SHA-256(ClientHelloWithCookie ‖ ServerHello ‖ ServerKeyExchange ‖ ServerHelloDone ‖ ClientKeyExchange),
+/// headers included, and both Finished verify_data.
 /// </summary>
 internal static class OpenSslCapture
 {
