@@ -105,6 +105,36 @@ internal readonly ref struct ClientHello
         return false;
     }
 
+    /// <summary>
+    /// Reads just client_version, random, session_id and cookie from the start of a ClientHello — all a server
+    /// needs to check a cookie when the hello arrives in fragments and only the first is at hand.
+    /// </summary>
+    /// <param name="start">The first bytes of the body (a fragment at offset 0); may end anywhere after the cookie.</param>
+    /// <param name="cookieBindingPrefix">client_version through session_id, as in <see cref="CookieBindingPrefix"/>.</param>
+    /// <param name="random">The client's random.</param>
+    /// <param name="cookie">The cookie.</param>
+    public static bool TryParseCookiePrefix(ReadOnlySpan<byte> start, out ReadOnlySpan<byte> cookieBindingPrefix,
+        out ReadOnlySpan<byte> random, out ReadOnlySpan<byte> cookie)
+    {
+        cookieBindingPrefix = default;
+        cookie = default;
+        var reader = new HandshakeReader(start);
+        if (!reader.TryReadUInt16(out _)
+            || !reader.TryReadBytes(RandomLength, out random)
+            || !reader.TryReadOpaque8(0, MaxSessionIdLength, out _))
+        {
+            random = default;
+            return false;
+        }
+        var prefixEnd = reader.Consumed;
+        if (!reader.TryReadOpaque8(0, MaxCookieLength, out cookie))
+        {
+            return false;
+        }
+        cookieBindingPrefix = start[..prefixEnd];
+        return true;
+    }
+
     public static bool TryParse(ReadOnlySpan<byte> body, out ClientHello hello)
     {
         hello = default;

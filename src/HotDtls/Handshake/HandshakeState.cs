@@ -57,7 +57,8 @@ internal enum MessageKind : byte
 ///                                      [ChangeCipherSpec]
 ///                           &lt;--------  Finished (epoch 1)    flight 6
 /// </code>
-/// The ClientHello that starts a server connection is handled by the stateless cookie path, not by this table.
+/// The ClientHello that starts a server connection is handled by the cookie path in the engine (reassembled first,
+/// in a small bounded cache, when it arrives in fragments), never by this table.
 /// </remarks>
 internal static class HandshakeTable
 {

@@ -23,6 +23,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
 
     private const int IdleScanIntervalMs = 1000;
+    private const int HelloFragmentMaxAgeMs = 10_000;
     private const int DecryptErrorLogIntervalMs = 1000;
 
     private readonly Lock _gate = new();
@@ -33,6 +34,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private readonly IRandomSource _random;
     private readonly TimeProvider _time;
     private readonly CookieVerifier _cookies;
+    private readonly HelloFragmentCache _helloFragments = new();
     private readonly byte[]? _identityHint;
     private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
     private readonly LinkedList<ServerConnection> _handshakes = new();
@@ -138,8 +140,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             {
                 return successor;
             }
-            connection = HandleClientHello(from, connection, header, body, datagramLength, now);
-            return null;
+            return HandleClientHello(from, ref connection, header, body, datagramLength, now);
         }
         if (connection is null)
         {
@@ -168,31 +169,86 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     }
 
     /// <summary>
-    /// The stateless cookie exchange (RFC 6347 §4.2.1). Returns the connection now registered for the peer.
+    /// The stateless cookie exchange (RFC 6347 §4.2.1). Always returns null: the record is fully handled here.
     /// </summary>
-    private ServerConnection? HandleClientHello(SocketAddress from, ServerConnection? existing, in RecordHeader header,
+    /// <remarks>
+    /// The cookie binds the peer's address and port to client_version, random and session_id — the fields before
+    /// the cookie — so a first fragment that shows the cookie can be judged at once. The rest of the hello is
+    /// bound by the Finished hash like every other handshake message.
+    /// </remarks>
+    private ServerConnection? HandleClientHello(SocketAddress from, ref ServerConnection? existing, in RecordHeader header,
         ReadOnlySpan<byte> body, int datagramLength, long now)
     {
-        // Only a whole ClientHello in one record is considered: fragment reassembly before the cookie would be
-        // state kept for strangers (HOSTILE 18).
         if (header.Version is not (ProtocolVersion.Dtls12 or ProtocolVersion.Dtls10)
-            || !HandshakeHeader.TryRead(body, out var handshake) || !handshake.IsComplete
-            || body.Length < HandshakeHeader.Size + handshake.Length)
+            || !HandshakeHeader.TryRead(body, out var handshake)
+            || body.Length < HandshakeHeader.Size + handshake.FragmentLength)
         {
             Drop(from, DropReason.MalformedHandshake);
-            return existing;
+            return null;
         }
-        var helloBody = body.Slice(HandshakeHeader.Size, handshake.Length);
+        var address = from.Buffer.Span[..from.Size];
+        var fragment = body.Slice(HandshakeHeader.Size, handshake.FragmentLength);
+        var complete = handshake.IsComplete;
+        ReadOnlySpan<byte> helloBody;
+        if (complete)
+        {
+            helloBody = fragment;
+        }
+        else
+        {
+            // A first fragment that shows a bad (or no) cookie ends here, with nothing kept (HOSTILE 18).
+            if (handshake.FragmentOffset == 0
+                && ClientHello.TryParseCookiePrefix(fragment, out var fragmentPrefix, out _, out var fragmentCookie)
+                && !_cookies.Verify(address, fragmentPrefix, [], fragmentCookie))
+            {
+                Drop(from, DropReason.BadCookie);
+                return null;
+            }
+            // Fragments that cannot be judged yet wait in a small cache bounded for all peers together.
+            var status = _helloFragments.Add(from, handshake, fragment, now, out helloBody);
+            if (status != FragmentStatus.Complete)
+            {
+                if (status == FragmentStatus.Rejected)
+                {
+                    Drop(from, DropReason.FragmentRejected);
+                }
+                return null;
+            }
+        }
+        try
+        {
+            StartHandshake(from, ref existing, header, handshake.MessageSeq, helloBody, complete, datagramLength, now);
+        }
+        finally
+        {
+            if (!complete)
+            {
+                _helloFragments.Release(from);
+            }
+        }
+        return null;
+    }
+
+    private void StartHandshake(SocketAddress from, ref ServerConnection? existing, in RecordHeader header, ushort messageSeq,
+        ReadOnlySpan<byte> helloBody, bool unfragmented, int datagramLength, long now)
+    {
         if (!ClientHello.TryParse(helloBody, out var hello))
         {
             Drop(from, DropReason.MalformedHandshake);
-            return existing;
+            return;
         }
-        var address = from.Buffer.Span[..from.Size];
-        if (!_cookies.Verify(address, hello.CookieBindingPrefix, hello.CookieBindingSuffix, hello.Cookie))
+        if (!_cookies.Verify(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, [], hello.Cookie))
         {
-            SendHelloVerifyRequest(from, header, hello, datagramLength);
-            return existing;
+            if (unfragmented)
+            {
+                SendHelloVerifyRequest(from, header, hello.CookieBindingPrefix, datagramLength);
+            }
+            else
+            {
+                // A cookieless hello must fit one datagram; answering reassembled fragments could amplify.
+                Drop(from, DropReason.BadCookie);
+            }
+            return;
         }
 
         // A valid cookie: the peer is reachable at this address. Only now is state kept.
@@ -215,7 +271,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         {
             _counters.RecordsDropped++;
             Log.TooManySessions(_logger, ToEndPoint(from), _peers.Count);
-            return existing;
+            return;
         }
 
         var peer = new SocketAddress(from.Family, from.Size);
@@ -230,25 +286,26 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         else
         {
             _peers[peer] = connection;
+            existing = connection;
         }
         connection.HandshakeNode = _handshakes.AddLast(connection);
         _counters.HandshakesStarted++;
         Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
         _handler.OnHandshakeStarted(connection.Session);
 
-        var error = connection.Start(hello, handshake.MessageSeq, helloBody, header.SequenceNumber, now);
+        var error = connection.Start(hello, messageSeq, helloBody, header.SequenceNumber, now);
         if (error != DtlsError.None)
         {
             connection.Refuse(error);
         }
-        _peers.TryGetValue(from, out var current);
-        return current;
+        _peers.TryGetValue(from, out existing);
     }
 
-    private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, in ClientHello hello, int datagramLength)
+    private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, ReadOnlySpan<byte> cookieBindingPrefix,
+        int datagramLength)
     {
         Span<byte> cookie = stackalloc byte[CookieVerifier.CookieLength];
-        _cookies.ComputeCookie(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, hello.CookieBindingSuffix, cookie);
+        _cookies.ComputeCookie(from.Buffer.Span[..from.Size], cookieBindingPrefix, [], cookie);
 
         // Record and handshake headers around server_version(2) + cookie<0..255>.
         const int bodyLength = 2 + 1 + CookieVerifier.CookieLength;
@@ -335,6 +392,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 return;
             }
             _lastIdleScanMs = now;
+            _helloFragments.Expire(now, HelloFragmentMaxAgeMs);
             var idleMs = (long)_options.IdleTimeout.TotalMilliseconds;
             foreach (var connection in _peers.Values)
             {
@@ -528,6 +586,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             _peers.Clear();
             _handshakes.Clear();
             _cookies.Dispose();
+            _helloFragments.Dispose();
         }
     }
 
