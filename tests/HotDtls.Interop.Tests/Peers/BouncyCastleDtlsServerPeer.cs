@@ -206,9 +206,10 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
                 continue;
             }
 
-            dtls.Send(buffer, 0, received);
+            // Counted and reported before the echo goes out, so a test that has the echo sees the count.
             Interlocked.Increment(ref _echoed);
             _received.Writer.TryWrite(buffer.AsSpan(0, received).ToArray());
+            dtls.Send(buffer, 0, received);
         }
     }
 

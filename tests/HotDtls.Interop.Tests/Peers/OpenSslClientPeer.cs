@@ -10,7 +10,7 @@ namespace HotDtls.Interop.Tests.Peers;
 /// to stderr: <c>CONNECTION ESTABLISHED</c>, <c>Protocol version: DTLSv1.2</c>,
 /// <c>Ciphersuite: PSK-AES128-GCM-SHA256</c>. <c>-nocommands</c> stops lines starting with Q/R/k/K being
 /// taken as commands. Each stdin read becomes one record in one datagram (with the newline); closing stdin
-/// makes s_client send close_notify and exit.
+/// makes s_client send close_notify and exit (<see cref="CloseAsync"/>).
 /// </remarks>
 public sealed class OpenSslClientPeer : IAsyncDisposable
 {
@@ -94,17 +94,20 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
     public Task<string> ReceiveLineAsync(CancellationToken cancellationToken) =>
         PeerWait.ReadLineAsync(_process.StdoutLines, "s_client reply", () => Diagnostics, cancellationToken);
 
-    /// <summary>Closes stdin (s_client sends close_notify) and waits briefly, then kills s_client.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Closes stdin, so s_client sends close_notify and exits, and waits for the exit. s_client lingers
+    /// about 0.5 s after its close_notify reading what the peer still sends, so this takes that long;
+    /// use it when the test is about the close, and plain disposal otherwise.
+    /// </summary>
+    /// <exception cref="PeerException">s_client did not exit before <paramref name="cancellationToken"/> fired.</exception>
+    public Task CloseAsync(CancellationToken cancellationToken)
     {
-        if (!_process.HasExited)
-        {
-            _process.CloseStdin();
-            await _process.WaitForExitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
-        }
-
-        await _process.DisposeAsync().ConfigureAwait(false);
+        _process.CloseStdin();
+        return PeerWait.ForAsync(_process.Exited, "s_client to close", () => Diagnostics, cancellationToken);
     }
+
+    /// <summary>Kills s_client (no close_notify; see <see cref="CloseAsync"/>).</summary>
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     private void OnStderrLine(string line)
     {

@@ -23,6 +23,8 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
     private int _disposed;
+    private int _killed; // 1 once DisposeAsync kills the process, so its exit code is not reported as OpenSSL's own.
+    private int _exitCode = -1; // OpenSSL's exit code once it exits by itself; Diagnostics reads it after the Process is disposed.
 
     private OpenSslProcess(Process process, Action<string> onStderrLine, string commandLine)
     {
@@ -30,7 +32,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         CommandLine = commandLine;
         _stdoutPump = PumpStdoutAsync();
         _stderrPump = PumpStderrAsync(onStderrLine);
-        Exited = Task.WhenAll(_stdoutPump, _stderrPump, _process.WaitForExitAsync());
+        Exited = Task.WhenAll(_stdoutPump, _stderrPump, RecordExitAsync());
     }
 
     /// <summary>The command as a shell would show it, for diagnostics.</summary>
@@ -43,7 +45,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     public Task Exited { get; }
 
     /// <summary>True once the process has exited.</summary>
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
 
     /// <summary>Everything OpenSSL wrote to stderr so far.</summary>
     public string Stderr
@@ -62,7 +64,8 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     {
         get
         {
-            var exit = _process.HasExited ? $"exited with {_process.ExitCode}" : "still running";
+            var code = Volatile.Read(ref _exitCode);
+            var exit = code >= 0 ? $"exited with {code}" : HasExited ? "killed" : "still running";
             return $"$ {CommandLine}\n[{exit}]\n--- stderr ---\n{Stderr}--------------";
         }
     }
@@ -108,9 +111,11 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         await _stdinLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var writer = _process.StandardInput;
-            await writer.WriteAsync((line + "\n").AsMemory(), cancellationToken).ConfigureAwait(false);
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // One Write call: Process.StandardInput auto-flushes, so each call is one pipe write and OpenSSL
+            // would send the line and its newline as two datagrams. Synchronous on purpose (see
+            // RunOnDedicatedThread): a short pipe write that OpenSSL drains promptly.
+            _process.StandardInput.Write(line + "\n");
+            _process.StandardInput.Flush();
         }
         finally
         {
@@ -131,21 +136,6 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits up to <paramref name="grace"/> for the process to exit by itself.</summary>
-    public async Task<bool> WaitForExitAsync(TimeSpan grace)
-    {
-        using var cts = new CancellationTokenSource(grace);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -157,6 +147,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
+                Interlocked.Exchange(ref _killed, 1);
                 _process.Kill(entireProcessTree: true);
             }
         }
@@ -178,11 +169,26 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         _stdinLock.Dispose();
     }
 
-    private async Task PumpStdoutAsync()
+    private async Task RecordExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        if (Volatile.Read(ref _killed) == 0)
+        {
+            Volatile.Write(ref _exitCode, _process.ExitCode);
+        }
+    }
+
+    // The redirected streams are synchronous pipes on Unix: ReadLineAsync on them parks a thread-pool thread
+    // per pending read, and two per process starve a 2-core pool (timers then fire ~1 s late). Each stream
+    // therefore gets its own thread doing blocking reads.
+    private static Task RunOnDedicatedThread(Action action) =>
+        Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private Task PumpStdoutAsync() => RunOnDedicatedThread(() =>
     {
         try
         {
-            while (await _process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+            while (_process.StandardOutput.ReadLine() is { } line)
             {
                 _stdout.Writer.TryWrite(line);
             }
@@ -191,11 +197,11 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         {
             _stdout.Writer.TryComplete();
         }
-    }
+    });
 
-    private async Task PumpStderrAsync(Action<string> onStderrLine)
+    private Task PumpStderrAsync(Action<string> onStderrLine) => RunOnDedicatedThread(() =>
     {
-        while (await _process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
+        while (_process.StandardError.ReadLine() is { } line)
         {
             lock (_stderrLock)
             {
@@ -204,7 +210,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
 
             onStderrLine(line);
         }
-    }
+    });
 }
 
 /// <summary>Finds the <c>openssl</c> executable.</summary>

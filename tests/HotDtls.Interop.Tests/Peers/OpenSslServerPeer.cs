@@ -167,8 +167,9 @@ public sealed class OpenSslServerPeer : IAsyncDisposable
             {
                 try
                 {
-                    await _process.WriteLineAsync(line, _stop.Token).ConfigureAwait(false);
+                    // Counted before the echo goes out, so a test that has the echo sees the count.
                     Interlocked.Increment(ref _echoedLines);
+                    await _process.WriteLineAsync(line, _stop.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
                 {
