@@ -1,0 +1,20 @@
+namespace HotDtls.Interop.Tests.Peers;
+
+/// <summary>Knobs shared by the BouncyCastle DTLS drivers.</summary>
+public sealed record BouncyCastlePeerOptions
+{
+    /// <summary>Defaults: 1500-byte MTU, BouncyCastle's own 1 s initial retransmission, 30 s handshake limit.</summary>
+    public static BouncyCastlePeerOptions Default { get; } = new();
+
+    /// <summary>Link MTU; datagrams are limited to MTU − 28 (IPv4 + UDP headers).</summary>
+    public int Mtu { get; init; } = 1500;
+
+    /// <summary>
+    /// Initial handshake retransmission timeout (RFC 6347 §4.2.4.1 suggests 1 s; BouncyCastle doubles it per
+    /// retransmission up to 60 s). Lower it for tests through a lossy relay.
+    /// </summary>
+    public TimeSpan HandshakeResendTime { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>BouncyCastle gives up the handshake after this long (its own timer, real time).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,124 @@
+using System.Net;
+
+namespace HotDtls.Interop.Tests.Peers;
+
+/// <summary>
+/// OpenSSL's DTLS 1.2 PSK client (<c>openssl s_client -dtls1_2 -brief -nocommands</c>) as a child process.
+/// </summary>
+/// <remarks>
+/// With <c>-brief</c>, s_client writes only received application data to stdout and a connection summary
+/// to stderr: <c>CONNECTION ESTABLISHED</c>, <c>Protocol version: DTLSv1.2</c>,
+/// <c>Ciphersuite: PSK-AES128-GCM-SHA256</c>. <c>-nocommands</c> stops lines starting with Q/R/k/K being
+/// taken as commands. Each stdin read becomes one record in one datagram (with the newline); closing stdin
+/// makes s_client send close_notify and exit (<see cref="CloseAsync"/>).
+/// </remarks>
+public sealed class OpenSslClientPeer : IAsyncDisposable
+{
+    private const string EstablishedLine = "CONNECTION ESTABLISHED";
+    private const string CiphersuitePrefix = "Ciphersuite: ";
+
+    private readonly TaskCompletionSource<string> _handshake =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly OpenSslProcess _process;
+    private bool _established;
+
+    private OpenSslClientPeer(IReadOnlyList<string> arguments)
+    {
+        _process = OpenSslProcess.Start(arguments, OnStderrLine);
+        _ = _process.Exited.ContinueWith(
+            _ => _handshake.TrySetException(new PeerException("s_client exited before the handshake completed.\n" + _process.Diagnostics)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Completes with OpenSSL's name of the negotiated suite once s_client reports the handshake done;
+    /// faults with <see cref="PeerException"/> if s_client exits first.
+    /// </summary>
+    public Task<string> HandshakeCompleted => _handshake.Task;
+
+    /// <summary>OpenSSL's name of the negotiated suite, or null before the handshake completes.</summary>
+    public string? NegotiatedCipher { get; private set; }
+
+    /// <summary>The negotiated suite as HotDtls names it, or null (not yet, or a suite HotDtls lacks).</summary>
+    public CipherSuite? NegotiatedSuite => NegotiatedCipher is { } name ? InteropSuites.FromOpenSslName(name) : null;
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Command line, exit state and stderr.</summary>
+    public string Diagnostics => _process.Diagnostics;
+
+    /// <summary>Starts s_client against <paramref name="server"/> offering only <paramref name="suite"/>.</summary>
+    public static OpenSslClientPeer Start(IPEndPoint server, CipherSuite suite, PeerCredentials? credentials = null,
+        IReadOnlyList<string>? extraArguments = null) =>
+        Start(server, InteropSuites.OpenSslName(suite), credentials, extraArguments);
+
+    /// <summary>
+    /// Starts s_client against <paramref name="server"/> with an OpenSSL cipher string (e.g. to offer a suite
+    /// HotDtls lacks) and extra arguments such as <c>-mtu 500</c>.
+    /// </summary>
+    public static OpenSslClientPeer Start(IPEndPoint server, string openSslCipher, PeerCredentials? credentials = null,
+        IReadOnlyList<string>? extraArguments = null)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentException.ThrowIfNullOrEmpty(openSslCipher);
+        credentials ??= PeerCredentials.Default;
+        var arguments = new List<string>
+        {
+            "s_client", "-dtls1_2", "-brief", "-nocommands",
+            "-connect", $"{server.Address}:{server.Port}",
+            "-psk", credentials.KeyHex, "-psk_identity", credentials.Identity,
+            "-cipher", openSslCipher,
+        };
+        if (extraArguments is not null)
+        {
+            arguments.AddRange(extraArguments);
+        }
+
+        return new OpenSslClientPeer(arguments);
+    }
+
+    /// <summary>Waits for the handshake; returns OpenSSL's name of the negotiated suite.</summary>
+    /// <exception cref="PeerException">s_client failed or <paramref name="cancellationToken"/> fired first.</exception>
+    public Task<string> WaitForHandshakeAsync(CancellationToken cancellationToken) =>
+        PeerWait.ForAsync(_handshake.Task, "s_client handshake", () => Diagnostics, cancellationToken);
+
+    /// <summary>Sends <paramref name="line"/> plus "\n" as one datagram (one stdin write).</summary>
+    public Task SendLineAsync(string line, CancellationToken cancellationToken) =>
+        _process.WriteLineAsync(line, cancellationToken);
+
+    /// <summary>The next line of application data s_client received (without the newline).</summary>
+    /// <exception cref="PeerException">s_client exited or <paramref name="cancellationToken"/> fired first.</exception>
+    public Task<string> ReceiveLineAsync(CancellationToken cancellationToken) =>
+        PeerWait.ReadLineAsync(_process.StdoutLines, "s_client reply", () => Diagnostics, cancellationToken);
+
+    /// <summary>
+    /// Closes stdin, so s_client sends close_notify and exits, and waits for the exit. s_client lingers
+    /// about 0.5 s after its close_notify reading what the peer still sends, so this takes that long;
+    /// use it when the test is about the close, and plain disposal otherwise.
+    /// </summary>
+    /// <exception cref="PeerException">s_client did not exit before <paramref name="cancellationToken"/> fired.</exception>
+    public Task CloseAsync(CancellationToken cancellationToken)
+    {
+        _process.CloseStdin();
+        return PeerWait.ForAsync(_process.Exited, "s_client to close", () => Diagnostics, cancellationToken);
+    }
+
+    /// <summary>Kills s_client (no close_notify; see <see cref="CloseAsync"/>).</summary>
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
+
+    private void OnStderrLine(string line)
+    {
+        if (line == EstablishedLine)
+        {
+            _established = true;
+        }
+        else if (_established && line.StartsWith(CiphersuitePrefix, StringComparison.Ordinal))
+        {
+            NegotiatedCipher = line[CiphersuitePrefix.Length..];
+            _handshake.TrySetResult(NegotiatedCipher);
+        }
+    }
+}

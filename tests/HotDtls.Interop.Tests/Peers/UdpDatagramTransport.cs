@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Sockets;
+using Org.BouncyCastle.Tls;
+
+namespace HotDtls.Interop.Tests.Peers;
+
+/// <summary>
+/// BouncyCastle's <see cref="DatagramTransport"/> over a connected UDP <see cref="Socket"/>: one Receive is
+/// one datagram, one Send one datagram. Blocking waits are cut into short slices so that
+/// <see cref="Close"/> from another thread ends them promptly with an <see cref="IOException"/>, which is
+/// how the BouncyCastle drivers cancel a blocking handshake or receive.
+/// </summary>
+internal sealed class UdpDatagramTransport : DatagramTransport
+{
+    /// <summary>IPv4 + UDP headers, subtracted from the MTU to get the datagram size limit.</summary>
+    private const int IpUdpOverhead = 20 + 8;
+    private const int SliceMillis = 50;
+
+    private readonly Socket _socket;
+    private readonly int _sendLimit;
+    private volatile bool _closed; // Set by Close on any thread; read by Receive/Send on the BC thread.
+
+    public UdpDatagramTransport(Socket socket, int mtu)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 256);
+        _socket = socket;
+        _sendLimit = mtu - IpUdpOverhead;
+    }
+
+    public int GetReceiveLimit() => ushort.MaxValue;
+
+    public int GetSendLimit() => _sendLimit;
+
+    public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
+
+    /// <remarks>A <paramref name="waitMillis"/> of zero waits forever (BouncyCastle's convention); -1 is a timeout.</remarks>
+    public int Receive(Span<byte> buffer, int waitMillis)
+    {
+        var deadline = waitMillis == 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
+        while (true)
+        {
+            ThrowIfClosed();
+            var remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0)
+            {
+                return -1;
+            }
+
+            try
+            {
+                if (!_socket.Poll(TimeSpan.FromMilliseconds(Math.Min(remaining, SliceMillis)), SelectMode.SelectRead))
+                {
+                    continue;
+                }
+
+                return _socket.Receive(buffer, SocketFlags.None);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
+            {
+                // ICMP port unreachable for an earlier send: on UDP that is a lost datagram, not an error.
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                throw new IOException("UDP transport closed.", e);
+            }
+        }
+    }
+
+    public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
+
+    public void Send(ReadOnlySpan<byte> buffer)
+    {
+        ThrowIfClosed();
+        try
+        {
+            _socket.Send(buffer, SocketFlags.None);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
+        {
+            // The peer's port is closed; UDP gives no delivery promise, so drop it like the network would.
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            throw new IOException("UDP transport closed.", e);
+        }
+    }
+
+    public void Close()
+    {
+        _closed = true;
+        _socket.Dispose();
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new IOException("UDP transport closed.");
+        }
+    }
+}
+
+/// <summary>Sends a DtlsVerifier's HelloVerifyRequest to one unconnected peer, counting them.</summary>
+internal sealed class SendToDatagramSender(Socket socket, EndPoint remote, int mtu) : DatagramSender
+{
+    public int Sent { get; private set; }
+
+    public int GetSendLimit() => mtu - 28;
+
+    public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
+
+    public void Send(ReadOnlySpan<byte> buffer)
+    {
+        socket.SendTo(buffer, SocketFlags.None, remote);
+        Sent++;
+    }
+}
