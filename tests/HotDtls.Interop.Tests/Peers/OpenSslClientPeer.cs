@@ -24,7 +24,7 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
 
     private OpenSslClientPeer(IReadOnlyList<string> arguments)
     {
-        _process = OpenSslProcess.Start(arguments, OnStderrLine);
+        _process = OpenSslProcess.Start(arguments, OnStderrLine, chunked: true);
         _ = _process.Exited.ContinueWith(
             _ => _handshake.TrySetException(new PeerException("s_client exited before the handshake completed.\n" + _process.Diagnostics)),
             CancellationToken.None,
@@ -37,6 +37,9 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
     /// faults with <see cref="PeerException"/> if s_client exits first.
     /// </summary>
     public Task<string> HandshakeCompleted => _handshake.Task;
+
+    // What s_client printed that no Receive call has taken yet.
+    private readonly System.Text.StringBuilder _pending = new();
 
     /// <summary>OpenSSL's name of the negotiated suite, or null before the handshake completes.</summary>
     public string? NegotiatedCipher { get; private set; }
@@ -91,8 +94,35 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
 
     /// <summary>The next line of application data s_client received (without the newline).</summary>
     /// <exception cref="PeerException">s_client exited or <paramref name="cancellationToken"/> fired first.</exception>
-    public Task<string> ReceiveLineAsync(CancellationToken cancellationToken) =>
-        PeerWait.ReadLineAsync(_process.StdoutLines, "s_client reply", () => Diagnostics, cancellationToken);
+    public async Task<string> ReceiveLineAsync(CancellationToken cancellationToken)
+    {
+        int newline;
+        while ((newline = _pending.ToString().IndexOf('\n', StringComparison.Ordinal)) < 0)
+        {
+            _pending.Append(await PeerWait.ReadLineAsync(_process.StdoutLines, "s_client reply", () => Diagnostics, cancellationToken)
+                .ConfigureAwait(false));
+        }
+        var line = _pending.ToString(0, newline);
+        _pending.Remove(0, newline + 1);
+        return line;
+    }
+
+    /// <summary>
+    /// The next <paramref name="length"/> characters of application data s_client received, whatever the datagram
+    /// boundaries (s_client prints replies back to back).
+    /// </summary>
+    /// <exception cref="PeerException">s_client exited or <paramref name="cancellationToken"/> fired first.</exception>
+    public async Task<string> ReceiveTextAsync(int length, CancellationToken cancellationToken)
+    {
+        while (_pending.Length < length)
+        {
+            _pending.Append(await PeerWait.ReadLineAsync(_process.StdoutLines, "s_client reply", () => Diagnostics, cancellationToken)
+                .ConfigureAwait(false));
+        }
+        var text = _pending.ToString(0, length);
+        _pending.Remove(0, length);
+        return text;
+    }
 
     /// <summary>
     /// Closes stdin, so s_client sends close_notify and exits, and waits for the exit. s_client lingers

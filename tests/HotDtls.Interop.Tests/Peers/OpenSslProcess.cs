@@ -26,11 +26,11 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     private int _killed; // 1 once DisposeAsync kills the process, so its exit code is not reported as OpenSSL's own.
     private int _exitCode = -1; // OpenSSL's exit code once it exits by itself; Diagnostics reads it after the Process is disposed.
 
-    private OpenSslProcess(Process process, Action<string> onStderrLine, string commandLine)
+    private OpenSslProcess(Process process, Action<string> onStderrLine, string commandLine, bool chunked)
     {
         _process = process;
         CommandLine = commandLine;
-        _stdoutPump = PumpStdoutAsync();
+        _stdoutPump = chunked ? PumpStdoutChunksAsync() : PumpStdoutAsync();
         _stderrPump = PumpStderrAsync(onStderrLine);
         Exited = Task.WhenAll(_stdoutPump, _stderrPump, RecordExitAsync());
     }
@@ -71,7 +71,13 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>openssl</c> with the arguments; fails with install advice when it is not on PATH.</summary>
-    public static OpenSslProcess Start(IReadOnlyList<string> arguments, Action<string> onStderrLine)
+    /// <param name="arguments">The openssl arguments.</param>
+    /// <param name="onStderrLine">Called with each stderr line.</param>
+    /// <param name="chunked">
+    /// Deliver stdout as the chunks it is read in rather than as lines: a peer's reply need not end in a newline
+    /// (HotDtls's "to &lt;peer&gt;: ACK" does not).
+    /// </param>
+    public static OpenSslProcess Start(IReadOnlyList<string> arguments, Action<string> onStderrLine, bool chunked = false)
     {
         var startInfo = new ProcessStartInfo(OpenSslTool.Path)
         {
@@ -99,7 +105,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
             throw new PeerException($"Could not start {commandLine}. {OpenSslTool.InstallAdvice}", e);
         }
 
-        return new OpenSslProcess(process, onStderrLine, commandLine);
+        return new OpenSslProcess(process, onStderrLine, commandLine, chunked);
     }
 
     /// <summary>
@@ -191,6 +197,23 @@ internal sealed class OpenSslProcess : IAsyncDisposable
             while (_process.StandardOutput.ReadLine() is { } line)
             {
                 _stdout.Writer.TryWrite(line);
+            }
+        }
+        finally
+        {
+            _stdout.Writer.TryComplete();
+        }
+    });
+
+    private Task PumpStdoutChunksAsync() => RunOnDedicatedThread(() =>
+    {
+        try
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = _process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                _stdout.Writer.TryWrite(new string(buffer, 0, read));
             }
         }
         finally
