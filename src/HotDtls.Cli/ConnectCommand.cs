@@ -18,9 +18,11 @@ internal static class ConnectCommand
         var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
         var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var client = await DtlsClient.ConnectAsync(endPoint, options, stop).ConfigureAwait(false);
-        logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}')",
-            endPoint, client.CipherSuite, client.PskIdentityHint);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}'; handshake took {Milliseconds:0.00} ms)",
+            endPoint, client.CipherSuite, client.PskIdentityHint, elapsed.TotalMilliseconds);
         var buffer = new byte[DtlsSession.MaxDatagramSize];
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);

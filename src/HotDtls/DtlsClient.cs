@@ -81,7 +81,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
             socket.Connect(endPoint);
             client = new DtlsClient(socket, endPoint, options);
             client.Start();
-            using (cancellationToken.UnsafeRegister(static state => ((DtlsClient)state!).AbandonHandshake(), client))
+            using (cancellationToken.UnsafeRegister(static (state, token) => ((DtlsClient)state!).AbandonHandshake(token), client))
             {
                 await client._established.Task.ConfigureAwait(false);
             }
@@ -115,8 +115,10 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
     }
 
-    private void AbandonHandshake()
+    private void AbandonHandshake(CancellationToken cancellationToken)
     {
+        // Cancelled first, so the caller sees an OperationCanceledException rather than the close that follows.
+        _established.TrySetCanceled(cancellationToken);
         lock (_gate)
         {
             if (!_connection.IsEstablished)
@@ -124,7 +126,6 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
                 _connection.Close(DtlsCloseReason.LocalClose, DtlsError.None, null);
             }
         }
-        _established.TrySetCanceled();
     }
 
     private void OnTick()
@@ -264,6 +265,10 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     }
 
     void IConnectionObserver.OnEstablished(DtlsConnection connection) => _established.TrySetResult();
+
+    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
+    {
+    }
 
     void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
     {

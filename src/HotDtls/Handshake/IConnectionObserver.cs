@@ -5,6 +5,9 @@ internal interface IConnectionObserver
 {
     void OnEstablished(DtlsConnection connection);
 
+    /// <summary>The server is about to look up the key for the client's PSK identity (the seed's "PSK callback").</summary>
+    void OnPskLookup(DtlsConnection connection);
+
     void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext);
 
     void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert);

@@ -137,6 +137,7 @@ internal sealed class ServerConnection : DtlsConnection
         // The flight went through to the client: its ClientHello is answered, stop repeating flight 4.
         StopRetransmitTimer();
         PskIdentity = identity.ToArray();
+        Observer.OnPskLookup(this);
         _pskCancellation = new CancellationTokenSource();
         ValueTask<byte[]?> lookup;
         try

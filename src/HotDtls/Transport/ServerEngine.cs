@@ -467,9 +467,14 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             current.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
         }
         var session = server.Session!;
-        Log.PskIdentity(_logger, session.RemoteEndPoint, session.PskIdentity);
         Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
         _handler.OnSessionEstablished(session);
+    }
+
+    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
+    {
+        var session = ((ServerConnection)connection).Session!;
+        Log.PskIdentity(_logger, session.RemoteEndPoint, session.PskIdentity);
     }
 
     void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)

@@ -64,6 +64,10 @@ internal sealed class TestClient : IConnectionObserver, IDisposable
 
     public void OnEstablished(DtlsConnection connection) => Established = true;
 
+    public void OnPskLookup(DtlsConnection connection)
+    {
+    }
+
     public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
         => Received.Add(Encoding.UTF8.GetString(plaintext));
 

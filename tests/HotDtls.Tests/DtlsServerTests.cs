@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace HotDtls.Tests;
+
+/// <summary>The socket-level server and client on loopback: start, echo, stop, errors a user can cause.</summary>
+public sealed class DtlsServerTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
+    private static readonly byte[] s_key = Convert.FromHexString("1a2b3c4d5e6f");
+
+    private sealed class EventHandler : DtlsServerHandler
+    {
+        public TaskCompletionSource<DtlsSession> Established { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<DtlsCloseReason> Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ConcurrentQueue<string> Received { get; } = new();
+
+        public override void OnSessionEstablished(DtlsSession session) => Established.TrySetResult(session);
+
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        {
+            Received.Enqueue(Encoding.UTF8.GetString(plaintext));
+            session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+        }
+
+        public override void OnSessionClosed(DtlsSession session, DtlsCloseReason reason) => Closed.TrySetResult(reason);
+    }
+
+    private static DtlsServerOptions ServerOptions(int port = 0) => new()
+    {
+        EndPoint = new IPEndPoint(IPAddress.Loopback, port),
+        PskIdentityHint = "Qt DTLS example server",
+        PskStore = PskStore.Single(s_key),
+    };
+
+    private static DtlsClientOptions ClientOptions() => new() { PskIdentity = "test client", PskKey = s_key };
+
+    [Fact]
+    public async Task Client_and_server_handshake_and_echo_over_loopback()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        await using var server = new DtlsServer(ServerOptions(), handler);
+        await server.StartAsync(cts.Token);
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
+
+        var session = await handler.Established.Task.WaitAsync(cts.Token);
+        Assert.Equal("test client", session.PskIdentity);
+        Assert.Equal(client.LocalEndPoint, session.RemoteEndPoint);
+        Assert.Equal("Qt DTLS example server", client.PskIdentityHint);
+        Assert.True(client.IsConnected);
+
+        client.Send("Message #1"u8);
+        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var length = await client.ReceiveAsync(buffer, cts.Token);
+        Assert.Equal($"to {client.LocalEndPoint}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
+        Assert.Equal(["Message #1"], handler.Received);
+    }
+
+    [Fact]
+    public async Task StopAsync_sends_close_notify_that_the_client_reports()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        var server = new DtlsServer(ServerOptions(), handler);
+        await server.StartAsync(cts.Token);
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
+        await handler.Established.Task.WaitAsync(cts.Token);
+
+        await server.StopAsync(cts.Token);
+
+        var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
+        Assert.Contains("close_notify", error.Message);
+        Assert.False(client.IsConnected);
+        Assert.Equal(DtlsCloseReason.LocalClose, await handler.Closed.Task.WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task Disposing_the_client_sends_close_notify_and_the_server_forgets_the_peer()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        await using var server = new DtlsServer(ServerOptions(), handler);
+        await server.StartAsync(cts.Token);
+        var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
+        await handler.Established.Task.WaitAsync(cts.Token);
+
+        await client.DisposeAsync();
+
+        Assert.Equal(DtlsCloseReason.PeerClosed, await handler.Closed.Task.WaitAsync(cts.Token));
+        Assert.Equal(0, server.Statistics.Sessions);
+        await Assert.ThrowsAsync<DtlsException>(() => client.SendAsync("late"u8.ToArray()).AsTask());
+    }
+
+    [Fact]
+    public async Task Starting_on_a_port_in_use_says_so()
+    {
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)occupier.LocalEndPoint!).Port;
+        await using var server = new DtlsServer(ServerOptions(port), new EventHandler());
+
+        var error = await Assert.ThrowsAsync<DtlsException>(() => server.StartAsync());
+        Assert.Contains($"127.0.0.1:{port}", error.Message);
+        Assert.Contains("already in use", error.Message);
+    }
+
+    [Fact]
+    public async Task Server_can_be_started_only_once_and_LocalEndPoint_needs_a_start()
+    {
+        await using var server = new DtlsServer(ServerOptions(), new EventHandler());
+        Assert.Throws<InvalidOperationException>(() => server.LocalEndPoint);
+        await server.StartAsync();
+        Assert.NotEqual(0, server.LocalEndPoint.Port);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => server.StartAsync());
+    }
+
+    [Fact]
+    public async Task Server_on_IPv6_loopback_serves_an_IPv6_client()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            return;
+        }
+        using var cts = new CancellationTokenSource(s_timeout);
+        var options = ServerOptions();
+        options.EndPoint = new IPEndPoint(IPAddress.IPv6Loopback, 0);
+        var handler = new EventHandler();
+        await using var server = new DtlsServer(options, handler);
+        await server.StartAsync(cts.Token);
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
+        client.Send("v6"u8);
+        var buffer = new byte[200];
+        var length = await client.ReceiveAsync(buffer, cts.Token);
+        Assert.StartsWith("to [::1]:", Encoding.UTF8.GetString(buffer, 0, length));
+    }
+
+    [Fact]
+    public void Options_errors_say_what_to_fix()
+    {
+        var noStore = new DtlsServerOptions();
+        Assert.Contains("PskStore", Assert.Throws<ArgumentException>(() => new DtlsServer(noStore, new EventHandler())).Message);
+
+        var tinyMtu = ServerOptions();
+        tinyMtu.Mtu = 100;
+        Assert.Contains("Mtu", Assert.Throws<ArgumentOutOfRangeException>(() => new DtlsServer(tinyMtu, new EventHandler())).Message);
+
+        var noSuites = ServerOptions();
+        noSuites.CipherSuites.Clear();
+        Assert.Contains("CipherSuites", Assert.Throws<ArgumentException>(() => new DtlsServer(noSuites, new EventHandler())).Message);
+
+        Assert.Contains("PskKey", Assert.Throws<ArgumentException>(() =>
+            DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, 1), new DtlsClientOptions()).GetAwaiter().GetResult()).Message);
+    }
+
+    [Fact]
+    public async Task Oversized_datagram_is_refused_with_a_clear_message()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        await using var server = new DtlsServer(ServerOptions(), handler);
+        await server.StartAsync(cts.Token);
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
+        var error = Assert.Throws<ArgumentException>(() => client.Send(new byte[DtlsSession.MaxDatagramSize + 1]));
+        Assert.Contains("16384", error.Message);
+    }
+
+    [Fact]
+    public async Task Connect_can_be_cancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var connect = DtlsClient.ConnectAsync((IPEndPoint)silent.LocalEndPoint!, ClientOptions(), cts.Token);
+        // The ClientHello reaching the silent socket proves the handshake is under way before it is cancelled.
+        await silent.ReceiveAsync(new byte[2048], SocketFlags.None);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect);
+    }
+}
