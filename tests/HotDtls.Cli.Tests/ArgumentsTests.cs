@@ -1,0 +1,59 @@
+using System.Net;
+
+namespace HotDtls.Cli.Tests;
+
+public sealed class ArgumentsTests
+{
+    [Fact]
+    public void Defaults_are_the_Qt_examples()
+    {
+        var arguments = Arguments.Parse([]);
+        Assert.Equal(IPAddress.Loopback, arguments.Address);
+        Assert.Equal(22334, arguments.Port);
+        Assert.Equal("Qt DTLS example server", arguments.Hint);
+        Assert.Equal("Qt DTLS example client", arguments.Identity);
+        Assert.Equal(Convert.FromHexString("1a2b3c4d5e6f"), arguments.Key);
+    }
+
+    [Fact]
+    public void Options_and_positionals_are_read()
+    {
+        var arguments = Arguments.Parse(["10.1.2.3", "5684", "--identity", "dev", "--key", "00ff", "--count", "0", "--interval", "250", "-v"]);
+        Assert.Equal("10.1.2.3", arguments.Host);
+        Assert.Equal(5684, arguments.Port);
+        Assert.Equal("dev", arguments.Identity);
+        Assert.Equal(new byte[] { 0x00, 0xff }, arguments.Key);
+        Assert.Equal(0, arguments.Count);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), arguments.Interval);
+        Assert.True(arguments.Verbose);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--port", "70000" }, "0 to 65535")]
+    [InlineData(new[] { "--port" }, "needs a value")]
+    [InlineData(new[] { "--bogus" }, "Unknown option")]
+    [InlineData(new[] { "--address", "nowhere" }, "IP address")]
+    [InlineData(new[] { "--interval", "0" }, "milliseconds")]
+    [InlineData(new[] { "a", "1", "extra" }, "Unexpected argument")]
+    public void Bad_arguments_say_what_is_wrong(string[] args, string expected)
+    {
+        var error = Assert.Throws<UsageException>(() => Arguments.Parse(args));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("xyz")]
+    [InlineData("abc")]
+    public void A_bad_key_is_refused_without_echoing_it(string key)
+    {
+        var error = Assert.Throws<UsageException>(() => Arguments.Parse(["--key", key]));
+        Assert.DoesNotContain(key, error.Message);
+    }
+
+    [Fact]
+    public void An_overlong_key_is_refused()
+    {
+        var error = Assert.Throws<UsageException>(() => Arguments.Parse(["--key", new string('a', 130)]));
+        Assert.Contains("1 to 64 bytes", error.Message);
+    }
+}
