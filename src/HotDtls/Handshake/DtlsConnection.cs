@@ -128,6 +128,9 @@ internal abstract class DtlsConnection : IDisposable
             case OpenResult.TooLong:
                 Observer.OnDropped(this, DropReason.RecordTooLong);
                 return RecordResult.Continue;
+            case OpenResult.Malformed:
+                Observer.OnDropped(this, DropReason.MalformedRecord);
+                return RecordResult.Continue;
             default:
                 Observer.OnDropped(this, DropReason.UnknownEpoch);
                 return RecordResult.Continue;
