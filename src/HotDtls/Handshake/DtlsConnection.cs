@@ -99,10 +99,12 @@ internal abstract class DtlsConnection : IDisposable
         {
             return RecordResult.Stop;
         }
-        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 handshake record may carry DTLS 1.0, since a
-        // client sends its ClientHello before it knows the version, and servers answer HelloVerifyRequest in 1.0.
+        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 ClientHello or HelloVerifyRequest record may carry
+        // DTLS 1.0, since a client sends its ClientHello before it knows the version, and servers answer
+        // HelloVerifyRequest in 1.0. Any later handshake message in a 1.0 record is dropped (HOSTILE 3).
         if (header.Version != ProtocolVersion.Dtls12
-            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake))
+            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake
+                && !body.IsEmpty && body[0] is (byte)HandshakeType.ClientHello or (byte)HandshakeType.HelloVerifyRequest))
         {
             Observer.OnDropped(this, DropReason.BadVersion);
             return RecordResult.Continue;
