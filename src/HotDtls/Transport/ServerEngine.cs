@@ -175,7 +175,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     {
         // Only a whole ClientHello in one record is considered: fragment reassembly before the cookie would be
         // state kept for strangers (HOSTILE 18).
+        // An epoch-0 record is plaintext: more than 2^14 bytes is no legal record (RFC 5246 §6.2.1, HOSTILE 4).
         if (header.Version is not (ProtocolVersion.Dtls12 or ProtocolVersion.Dtls10)
+            || body.Length > DatagramReader.MaxPlaintextLength
             || !HandshakeHeader.TryRead(body, out var handshake) || !handshake.IsComplete
             || body.Length < HandshakeHeader.Size + handshake.Length)
         {
