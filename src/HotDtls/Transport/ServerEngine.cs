@@ -185,7 +185,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             return existing;
         }
         var helloBody = body.Slice(HandshakeHeader.Size, handshake.Length);
-        if (!ClientHello.TryParse(helloBody, out var hello))
+        // Every DTLS version is {254, x} (RFC 6347 §4.1); a client_version outside it is no DTLS ClientHello and
+        // gets no HelloVerifyRequest (HOSTILE 20). DTLS versions after the cookie are judged by ServerConnection.
+        if (!ClientHello.TryParse(helloBody, out var hello) || hello.ClientVersion >> 8 != 0xFE)
         {
             Drop(from, DropReason.MalformedHandshake);
             return existing;
