@@ -137,7 +137,12 @@ internal abstract class DtlsConnection : IDisposable
                 Observer.OnDropped(this, DropReason.UnknownEpoch);
                 return RecordResult.Continue;
         }
-        LastReceiveMs = nowMs;
+        // Once the peer's records are protected, only a protected record proves the peer is alive: plaintext
+        // epoch-0 noise from a spoofed address must not hold an idle session open (HOSTILE 2, "no state changed").
+        if (header.Epoch == Records.ReadEpoch)
+        {
+            LastReceiveMs = nowMs;
+        }
         return header.Type switch
         {
             ContentType.Handshake => ProcessHandshake(header.Epoch, plaintext, nowMs),
