@@ -162,6 +162,25 @@ public sealed class RecordLayerHostileTests
         Kit.AssertEcho(server, other, "me too");
     }
 
+    [Fact]
+    public void Case02_unauthenticated_unknown_type_records_do_not_keep_an_idle_session_alive()
+    {
+        using var server = new ServerHarness(o => o.IdleTimeout = TimeSpan.FromSeconds(10));
+        using var client = Exchange.Handshake(server);
+
+        // A spoofer sends a plaintext heartbeat "from" the client every 4 s; the client itself is silent.
+        for (var i = 0; i < 4; i++)
+        {
+            server.Advance(TimeSpan.FromSeconds(4));
+            server.Deliver(client.Address, Wire.Record((ContentType)24, 0, 100 + (ulong)i, [1, 0x40, 0x00]));
+        }
+
+        Assert.Equal(0, server.Sender.Count);
+        var (_, reason) = Assert.Single(server.Handler.Closed);
+        Assert.Equal(DtlsCloseReason.IdleTimeout, reason);
+        Assert.Equal(0, server.Statistics.Sessions);
+    }
+
     // ---- Case 3: record versions ----
 
     [Theory]
