@@ -99,10 +99,12 @@ internal abstract class DtlsConnection : IDisposable
         {
             return RecordResult.Stop;
         }
-        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 handshake record may carry DTLS 1.0, since a
-        // client sends its ClientHello before it knows the version, and servers answer HelloVerifyRequest in 1.0.
+        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 ClientHello or HelloVerifyRequest record may carry
+        // DTLS 1.0, since a client sends its ClientHello before it knows the version, and servers answer
+        // HelloVerifyRequest in 1.0. Any later handshake message in a 1.0 record is dropped (HOSTILE 3).
         if (header.Version != ProtocolVersion.Dtls12
-            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake))
+            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake
+                && !body.IsEmpty && body[0] is (byte)HandshakeType.ClientHello or (byte)HandshakeType.HelloVerifyRequest))
         {
             Observer.OnDropped(this, DropReason.BadVersion);
             return RecordResult.Continue;
@@ -128,11 +130,19 @@ internal abstract class DtlsConnection : IDisposable
             case OpenResult.TooLong:
                 Observer.OnDropped(this, DropReason.RecordTooLong);
                 return RecordResult.Continue;
+            case OpenResult.Malformed:
+                Observer.OnDropped(this, DropReason.MalformedRecord);
+                return RecordResult.Continue;
             default:
                 Observer.OnDropped(this, DropReason.UnknownEpoch);
                 return RecordResult.Continue;
         }
-        LastReceiveMs = nowMs;
+        // Once the peer's records are protected, only a protected record proves the peer is alive: plaintext
+        // epoch-0 noise from a spoofed address must not hold an idle session open (HOSTILE 2, "no state changed").
+        if (header.Epoch == Records.ReadEpoch)
+        {
+            LastReceiveMs = nowMs;
+        }
         return header.Type switch
         {
             ContentType.Handshake => ProcessHandshake(header.Epoch, plaintext, nowMs),

@@ -90,6 +90,13 @@ internal sealed class RecordLayer : IDisposable
                 {
                     return OpenResult.NoKeys;
                 }
+                // RFC 5288 §3: a GCM record holds at least nonce_explicit and the tag. A shorter one is malformed,
+                // not evidence of a key mismatch: dropped before the cipher is called (HOSTILE 5), so it cannot
+                // end a handshake awaiting Finished the way a record failing authentication does.
+                if (body.Length < AeadRecordCipher.Overhead)
+                {
+                    return OpenResult.Malformed;
+                }
                 if (!_window1.CanAccept(header.SequenceNumber))
                 {
                     return OpenResult.Replayed;
@@ -179,4 +186,6 @@ internal enum OpenResult : byte
     NoKeys,
     AuthenticationFailed,
     TooLong,
+    /// <summary>A protected record too short to hold nonce_explicit and the tag.</summary>
+    Malformed,
 }

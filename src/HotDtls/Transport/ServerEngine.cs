@@ -179,7 +179,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private ServerConnection? HandleClientHello(SocketAddress from, ref ServerConnection? existing, in RecordHeader header,
         ReadOnlySpan<byte> body, int datagramLength, long now)
     {
+        // An epoch-0 record is plaintext: more than 2^14 bytes is no legal record (RFC 5246 §6.2.1, HOSTILE 4).
         if (header.Version is not (ProtocolVersion.Dtls12 or ProtocolVersion.Dtls10)
+            || body.Length > DatagramReader.MaxPlaintextLength
             || !HandshakeHeader.TryRead(body, out var handshake)
             || body.Length < HandshakeHeader.Size + handshake.FragmentLength)
         {
@@ -232,7 +234,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private void StartHandshake(SocketAddress from, ref ServerConnection? existing, in RecordHeader header, ushort messageSeq,
         ReadOnlySpan<byte> helloBody, bool unfragmented, int datagramLength, long now)
     {
-        if (!ClientHello.TryParse(helloBody, out var hello))
+        // Every DTLS version is {254, x} (RFC 6347 §4.1); a client_version outside it is no DTLS ClientHello and
+        // gets no HelloVerifyRequest (HOSTILE 20). DTLS versions after the cookie are judged by ServerConnection.
+        if (!ClientHello.TryParse(helloBody, out var hello) || hello.ClientVersion >> 8 != 0xFE)
         {
             Drop(from, DropReason.MalformedHandshake);
             return;
