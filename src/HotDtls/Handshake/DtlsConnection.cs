@@ -47,8 +47,9 @@ internal abstract class DtlsConnection : IDisposable
     protected DtlsOptions Options { get; }
     protected IConnectionObserver Observer { get; }
     protected IRandomSource Random { get; }
-    protected RecordLayer Records { get; } = new();
-    protected HandshakeReassembler Reassembler { get; }
+    // protected internal: hostile-input tests inspect reassembly memory and seal records with a client's keys.
+    protected internal RecordLayer Records { get; } = new();
+    protected internal HandshakeReassembler Reassembler { get; }
     protected HandshakeTranscript Transcript { get; } = new();
     protected OutgoingFlight Flight { get; } = new();
     protected byte[] ClientRandom { get; } = new byte[KeySchedule.RandomLength];
