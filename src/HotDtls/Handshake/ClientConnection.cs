@@ -77,7 +77,7 @@ internal sealed class ClientConnection : DtlsConnection
                 {
                     return DtlsError.DecodeError;
                 }
-                SetPeerFlightEnd(messageSeq);
+                SetPeerFlightEnd(HandshakeType.HelloVerifyRequest, messageSeq);
                 SendClientHello(cookie, nowMs);
                 return DtlsError.None;
             case MessageKind.ServerHello:
@@ -156,7 +156,7 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return DtlsError.HandshakeMessageTooLarge;
         }
-        SetPeerFlightEnd(messageSeq);
+        SetPeerFlightEnd(HandshakeType.ServerHelloDone, messageSeq);
 
         // Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1).
         var keyExchange = new byte[2 + _identity.Length];

@@ -31,6 +31,7 @@ internal enum DropReason : byte
     UnauthenticatedAlert,
     MalformedAlert,
     NotAllowedAfterHandshake,
+    OldMessage,
     NoSession,
     BadCookie,
     TooManySessions,
