@@ -25,6 +25,9 @@ public sealed class DtlsSession
         RemoteEndPoint = remoteEndPoint;
     }
 
+    /// <summary>The connection behind this session (for tests and the engine).</summary>
+    internal ServerConnection Connection => _connection;
+
     /// <summary>The peer's address and port.</summary>
     public IPEndPoint RemoteEndPoint { get; }
 

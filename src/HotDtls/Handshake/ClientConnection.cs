@@ -33,6 +33,14 @@ internal sealed class ClientConnection : DtlsConnection
         }
     }
 
+    /// <summary>
+    /// Test hook only (HOSTILE 30, 31, 33): sees, and may alter, the verify_data of our Finished before it is sent, so a
+    /// test can build a Finished that authenticates but carries a wrong verify_data. Null in production.
+    /// </summary>
+    internal VerifyDataHook? VerifyDataHookForTests { get; set; }
+
+    internal delegate void VerifyDataHook(Span<byte> verifyData);
+
     /// <summary>The psk_identity_hint the server sent, if any.</summary>
     public byte[]? IdentityHint { get; private set; }
 
@@ -69,7 +77,7 @@ internal sealed class ClientConnection : DtlsConnection
                 {
                     return DtlsError.DecodeError;
                 }
-                SetPeerFlightEnd(messageSeq);
+                SetPeerFlightEnd(HandshakeType.HelloVerifyRequest, messageSeq);
                 SendClientHello(cookie, nowMs);
                 return DtlsError.None;
             case MessageKind.ServerHello:
@@ -148,7 +156,7 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return DtlsError.HandshakeMessageTooLarge;
         }
-        SetPeerFlightEnd(messageSeq);
+        SetPeerFlightEnd(HandshakeType.ServerHelloDone, messageSeq);
 
         // Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1).
         var keyExchange = new byte[2 + _identity.Length];
@@ -158,6 +166,7 @@ internal sealed class ClientConnection : DtlsConnection
         DeriveKeys(_clientOptions.PskKey, isServer: false);
         Span<byte> verifyData = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: true, verifyData);
+        VerifyDataHookForTests?.Invoke(verifyData);
         Flight.AddChangeCipherSpec();
         Records.ActivateWrite();
         AddToFlight(HandshakeType.Finished, 1, verifyData);

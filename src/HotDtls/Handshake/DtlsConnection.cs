@@ -28,6 +28,7 @@ internal abstract class DtlsConnection : IDisposable
     private long _retransmitAtMs = long.MaxValue;
     private long _retransmitTimeoutMs;
     private int _peerFlightLastSeq = -1;
+    private HandshakeType _peerFlightLastType;
     private bool _handshakeStateReleased;
 
     protected DtlsConnection(DtlsOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
@@ -47,8 +48,9 @@ internal abstract class DtlsConnection : IDisposable
     protected DtlsOptions Options { get; }
     protected IConnectionObserver Observer { get; }
     protected IRandomSource Random { get; }
-    protected RecordLayer Records { get; } = new();
-    protected HandshakeReassembler Reassembler { get; }
+    // protected internal: hostile-input tests inspect reassembly memory and seal records with a client's keys.
+    protected internal RecordLayer Records { get; } = new();
+    protected internal HandshakeReassembler Reassembler { get; }
     protected HandshakeTranscript Transcript { get; } = new();
     protected OutgoingFlight Flight { get; } = new();
     protected byte[] ClientRandom { get; } = new byte[KeySchedule.RandomLength];
@@ -194,7 +196,7 @@ internal abstract class DtlsConnection : IDisposable
                     Observer.OnDropped(this, DropReason.FragmentRejected);
                     continue;
                 case FragmentStatus.Old:
-                    OnOldMessage(header.MessageSeq);
+                    OnOldMessage(header.MsgType, header.MessageSeq);
                     continue;
                 case FragmentStatus.Buffered:
                     continue;
@@ -306,16 +308,24 @@ internal abstract class DtlsConnection : IDisposable
     /// A message older than the next expected one arrived. If it ends the peer's previous flight, the peer lost
     /// ours: send it again (RFC 6347 §4.2.4). Any other old message is dropped without a state change (HOSTILE 17).
     /// </summary>
-    private void OnOldMessage(ushort messageSeq)
+    private void OnOldMessage(HandshakeType type, ushort messageSeq)
     {
-        if (messageSeq == _peerFlightLastSeq && Flight.Count > 0)
+        // Fix (HOSTILE 17): the type must match too. A spoofed epoch-0 record with any type and the right old
+        // message_seq used to make us resend our last flight, and dropped old messages were not counted.
+        if (messageSeq == _peerFlightLastSeq && type == _peerFlightLastType && Flight.Count > 0)
         {
             ResendFlight();
+            return;
         }
+        Observer.OnDropped(this, DropReason.OldMessage);
     }
 
     /// <summary>Records the last message of the peer's flight we just handled, to recognise its retransmission.</summary>
-    protected void SetPeerFlightEnd(ushort messageSeq) => _peerFlightLastSeq = messageSeq;
+    protected void SetPeerFlightEnd(HandshakeType type, ushort messageSeq)
+    {
+        _peerFlightLastType = type;
+        _peerFlightLastSeq = messageSeq;
+    }
 
     /// <summary>Sends the current flight and, unless it is our last flight, arms the retransmission timer.</summary>
     protected void SendFlight(long nowMs, bool retransmitOnTimer)

@@ -34,6 +34,7 @@ internal enum DropReason : byte
     UnauthenticatedAlert,
     MalformedAlert,
     NotAllowedAfterHandshake,
+    OldMessage,
     NoSession,
     BadCookie,
     TooManySessions,
