@@ -69,7 +69,7 @@ internal sealed class ClientConnection : DtlsConnection
                 {
                     return DtlsError.DecodeError;
                 }
-                SetPeerFlightEnd(messageSeq);
+                SetPeerFlightEnd(messageSeq, HandshakeType.HelloVerifyRequest);
                 SendClientHello(cookie, nowMs);
                 return DtlsError.None;
             case MessageKind.ServerHello:
@@ -148,7 +148,7 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return DtlsError.HandshakeMessageTooLarge;
         }
-        SetPeerFlightEnd(messageSeq);
+        SetPeerFlightEnd(messageSeq, HandshakeType.ServerHelloDone);
 
         // Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1).
         var keyExchange = new byte[2 + _identity.Length];

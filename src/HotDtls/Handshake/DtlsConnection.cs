@@ -28,6 +28,7 @@ internal abstract class DtlsConnection : IDisposable
     private long _retransmitAtMs = long.MaxValue;
     private long _retransmitTimeoutMs;
     private int _peerFlightLastSeq = -1;
+    private HandshakeType _peerFlightLastType;
     private bool _handshakeStateReleased;
 
     protected DtlsConnection(DtlsOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
@@ -184,7 +185,7 @@ internal abstract class DtlsConnection : IDisposable
                     Observer.OnDropped(this, DropReason.FragmentRejected);
                     continue;
                 case FragmentStatus.Old:
-                    OnOldMessage(header.MessageSeq);
+                    OnOldMessage(header.MessageSeq, header.MsgType);
                     continue;
                 case FragmentStatus.Buffered:
                     continue;
@@ -296,16 +297,22 @@ internal abstract class DtlsConnection : IDisposable
     /// A message older than the next expected one arrived. If it ends the peer's previous flight, the peer lost
     /// ours: send it again (RFC 6347 §4.2.4). Any other old message is dropped without a state change (HOSTILE 17).
     /// </summary>
-    private void OnOldMessage(ushort messageSeq)
+    private void OnOldMessage(ushort messageSeq, HandshakeType type)
     {
-        if (messageSeq == _peerFlightLastSeq && Flight.Count > 0)
+        // The type must match too: an epoch-0 fragment is unauthenticated, and a spoofed 25-byte record with the
+        // right message_seq but any type would otherwise buy a whole flight towards the peer's address.
+        if (messageSeq == _peerFlightLastSeq && type == _peerFlightLastType && Flight.Count > 0)
         {
             ResendFlight();
         }
     }
 
     /// <summary>Records the last message of the peer's flight we just handled, to recognise its retransmission.</summary>
-    protected void SetPeerFlightEnd(ushort messageSeq) => _peerFlightLastSeq = messageSeq;
+    protected void SetPeerFlightEnd(ushort messageSeq, HandshakeType type)
+    {
+        _peerFlightLastSeq = messageSeq;
+        _peerFlightLastType = type;
+    }
 
     /// <summary>Sends the current flight and, unless it is our last flight, arms the retransmission timer.</summary>
     protected void SendFlight(long nowMs, bool retransmitOnTimer)

@@ -91,7 +91,7 @@ internal sealed class ServerConnection : DtlsConnection
         {
             return DtlsError.HandshakeMessageTooLarge;
         }
-        SetPeerFlightEnd(messageSeq);
+        SetPeerFlightEnd(messageSeq, HandshakeType.ClientHello);
 
         Span<byte> buffer = stackalloc byte[128];
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
@@ -244,7 +244,7 @@ internal sealed class ServerConnection : DtlsConnection
             return DtlsError.FinishedMismatch;
         }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
-        SetPeerFlightEnd(messageSeq);
+        SetPeerFlightEnd(messageSeq, HandshakeType.Finished);
 
         // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
         // only when the client repeats its flight 5 (RFC 6347 §4.2.4).
