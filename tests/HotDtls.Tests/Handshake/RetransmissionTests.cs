@@ -248,6 +248,25 @@ public sealed class RetransmissionTests
         Assert.Empty(server.Handler.Closed);
     }
 
+    [Fact]
+    public void Only_a_repeat_of_the_peer_flight_end_triggers_a_resend()
+    {
+        // The server recognises a retransmitted flight 3 by its last message, the ClientHello (message_seq 1).
+        // Any other old-numbered message is stale noise (HOSTILE 17): it must not make the server repeat flight 4,
+        // or a 25-byte spoofed record would buy a whole flight towards the victim address.
+        using var server = new ServerHarness();
+        using var client = StartAndLoseFlight4(server);
+
+        var sequence = 50UL;
+        foreach (var type in new[] { HandshakeType.ServerHello, HandshakeType.ClientKeyExchange, HandshakeType.HelloRequest })
+        {
+            server.Deliver(client.Address, Wire.Record(ContentType.Handshake, 0, sequence++,
+                Wire.HandshakeFragment(type, 1, 0, 0, [])));
+            Assert.Equal(0, server.Sender.Count);
+        }
+        Assert.Empty(server.Handler.Closed);
+    }
+
     /// <summary>Runs flights 1–3 and drops the server's flight 4 (and everything after it) on the way to the client.</summary>
     private static TestClient StartAndLoseFlight4(ServerHarness server)
     {
