@@ -69,7 +69,10 @@ public static class PskStore
                 return new((byte[]?)null);
             }
             Span<char> chars = stackalloc char[identity.Length];
-            if (!System.Text.Encoding.UTF8.TryGetChars(identity.Span, chars, out var written))
+            // Strict decoding: Encoding.UTF8 would replace invalid bytes with U+FFFD, so distinct byte identities
+            // (0xFF, 0xFE…) would all match an entry named "\uFFFD". Identities are compared as UTF-8 bytes.
+            if (System.Text.Unicode.Utf8.ToUtf16(identity.Span, chars, out _, out var written, replaceInvalidSequences: false)
+                != System.Buffers.OperationStatus.Done)
             {
                 return new((byte[]?)null);
             }
