@@ -55,7 +55,9 @@ internal sealed class HelloFragmentCache : IDisposable
         out ReadOnlySpan<byte> body)
     {
         body = default;
-        if (header.Length > MaxHelloLength || header.MsgType != HandshakeType.ClientHello)
+        // An empty fragment of a non-empty hello carries nothing worth a slot (CVE-2022-29190 style floods).
+        if (header.Length > MaxHelloLength || header.MsgType != HandshakeType.ClientHello
+            || (fragment.IsEmpty && header.Length > 0))
         {
             return FragmentStatus.Rejected;
         }
@@ -77,7 +79,7 @@ internal sealed class HelloFragmentCache : IDisposable
         {
             return FragmentStatus.Complete;
         }
-        if (status is FragmentStatus.Rejected or FragmentStatus.Old && slot.Reassembler.BufferedBytes == 0)
+        if (slot.Reassembler.BufferedBytes == 0)
         {
             slot.Clear();
         }

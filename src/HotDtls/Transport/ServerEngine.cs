@@ -62,6 +62,18 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         _lastIdleScanMs = NowMs();
     }
 
+    /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
+    internal int PendingHelloFragments
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _helloFragments.Count;
+            }
+        }
+    }
+
     /// <summary>Counters and gauges, read under the lock.</summary>
     public DtlsServerStatistics GetStatistics()
     {
@@ -203,6 +215,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 && ClientHello.TryParseCookiePrefix(fragment, out var fragmentPrefix, out _, out var fragmentCookie)
                 && !_cookies.Verify(address, fragmentPrefix, [], fragmentCookie))
             {
+                _helloFragments.Release(from);
                 Drop(from, DropReason.BadCookie);
                 return null;
             }
