@@ -17,8 +17,9 @@ internal static class CommandLine
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
                   "to <peer>: ACK". Type "close" or press Ctrl+C to send close_notify to every peer and exit.
-        connect   handshakes with identity "Qt DTLS example client" and the same key, sends "Message #N" every
-                  --interval ms (default 1000), --count times (default 5; 0 = until Ctrl+C), prints each reply.
+        connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
+                  "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
+                  (default 5; 0 = until Ctrl+C), and prints each reply.
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -30,7 +30,8 @@ internal static class ConnectCommand
         {
             for (var n = 1; arguments.Count == 0 || n <= arguments.Count; n++)
             {
-                var message = $"Message #{n}";
+                // The Qt DTLS client example's ping, with the client's name (its PSK identity).
+                var message = $"I am {arguments.Identity}, please, accept our ping {n}";
                 client.Send(Encoding.UTF8.GetBytes(message));
                 logger.LogInformation("Sent: {Message}", message);
                 await Task.Delay(arguments.Interval, stop).ConfigureAwait(false);

@@ -177,15 +177,10 @@ internal sealed class ClientConnection : DtlsConnection
 
     private DtlsError OnFinished(ReadOnlySpan<byte> body)
     {
-        if (!Finished.TryParse(body, out var verifyData))
+        var error = VerifyPeerFinished(body, fromClient: false);
+        if (error != DtlsError.None)
         {
-            return DtlsError.DecodeError;
-        }
-        Span<byte> expected = stackalloc byte[Finished.VerifyDataLength];
-        ComputeVerifyData(fromClient: false, expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected, verifyData))
-        {
-            return DtlsError.FinishedMismatch;
+            return error;
         }
         StopRetransmitTimer();
         EnterState(HandshakeState.Established);

@@ -515,6 +515,22 @@ internal abstract class DtlsConnection : IDisposable
         Records.SetPendingCiphers(read, write);
     }
 
+    /// <summary>
+    /// Checks the peer's Finished against the transcript so far, in constant time (RFC 5246 §7.4.9).
+    /// </summary>
+    protected DtlsError VerifyPeerFinished(ReadOnlySpan<byte> body, bool fromClient)
+    {
+        if (!Finished.TryParse(body, out var verifyData))
+        {
+            return DtlsError.DecodeError;
+        }
+        Span<byte> expected = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient, expected);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, verifyData)
+            ? DtlsError.None
+            : DtlsError.FinishedMismatch;
+    }
+
     /// <summary>verify_data over the transcript so far (RFC 5246 §7.4.9).</summary>
     protected void ComputeVerifyData(bool fromClient, Span<byte> verifyData)
     {

@@ -234,15 +234,10 @@ internal sealed class ServerConnection : DtlsConnection
 
     private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
     {
-        if (!Finished.TryParse(body, out var verifyData))
+        var error = VerifyPeerFinished(body, fromClient: true);
+        if (error != DtlsError.None)
         {
-            return DtlsError.DecodeError;
-        }
-        Span<byte> expected = stackalloc byte[Finished.VerifyDataLength];
-        ComputeVerifyData(fromClient: true, expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected, verifyData))
-        {
-            return DtlsError.FinishedMismatch;
+            return error;
         }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
         SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
