@@ -100,7 +100,7 @@ public sealed class DtlsServer : IAsyncDisposable
         var sender = new SocketDatagramSender(socket, _logger);
         _engine = new ServerEngine(_options, _handler, sender, _logger, _random);
         _stopping = new CancellationTokenSource();
-        _timer = _options.TimeProvider.CreateTimer(static state => ((ServerEngine)state!).OnTick(), _engine,
+        _timer = _options.TimeProvider.CreateTimer(static state => ((DtlsServer)state!).OnTimer(), this,
             ServerEngine.TickInterval, ServerEngine.TickInterval);
         _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
         Log.Listening(_logger, socket.LocalEndPoint!);
@@ -147,6 +147,20 @@ public sealed class DtlsServer : IAsyncDisposable
             {
                 Log.DatagramFailed(_logger, ServerEngine.ToEndPoint(address), exception);
             }
+        }
+    }
+
+    private void OnTimer()
+    {
+        try
+        {
+            _engine?.OnTick();
+        }
+#pragma warning disable CA1031 // An exception escaping a timer callback would end the process.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.TimerFailed(_logger, exception);
         }
     }
 

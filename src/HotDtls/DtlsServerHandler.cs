@@ -1,8 +1,9 @@
 namespace HotDtls;
 
 /// <summary>
-/// What a <see cref="DtlsServer"/> tells the application. Every method runs on the server's receive loop:
-/// keep it short and never block; <see cref="DtlsSession.Send"/> may be called from inside it.
+/// What a <see cref="DtlsServer"/> tells the application. The methods run on the server's receive loop or its
+/// timer, one at a time, never concurrently: keep them short and never block. <see cref="DtlsSession.Send"/> may
+/// be called from inside them. An exception thrown here is logged and does not affect the server.
 /// </summary>
 public abstract class DtlsServerHandler
 {

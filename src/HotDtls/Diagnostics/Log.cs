@@ -61,6 +61,12 @@ internal static partial class Log
     [LoggerMessage(17, LogLevel.Warning, "Sending a datagram to {Peer} failed: {Error}")]
     public static partial void SendFailed(ILogger logger, EndPoint peer, System.Net.Sockets.SocketError error);
 
+    [LoggerMessage(19, LogLevel.Error, "{Peer}: the application's DtlsServerHandler threw; the server carries on")]
+    public static partial void HandlerFailed(ILogger logger, EndPoint peer, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Error, "Unexpected failure in the server's timer; it keeps running")]
+    public static partial void TimerFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(18, LogLevel.Error, "The receive loop failed: {Error}; the server keeps receiving")]
     public static partial void ReceiveFailed(ILogger logger, System.Net.Sockets.SocketError error);
 }

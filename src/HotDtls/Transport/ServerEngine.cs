@@ -308,7 +308,16 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         connection.HandshakeNode = _handshakes.AddLast(connection);
         _counters.HandshakesStarted++;
         Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
-        _handler.OnHandshakeStarted(connection.Session);
+        try
+        {
+            _handler.OnHandshakeStarted(connection.Session);
+        }
+#pragma warning disable CA1031 // Application code: its failure is logged and must not break the protocol engine.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.HandlerFailed(_logger, connection.Session.RemoteEndPoint, exception);
+        }
 
         var error = connection.Start(hello, messageSeq, helloBody, header.SequenceNumber, now);
         if (error != DtlsError.None)
@@ -485,7 +494,16 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
         var session = server.Session!;
         Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
-        _handler.OnSessionEstablished(session);
+        try
+        {
+            _handler.OnSessionEstablished(session);
+        }
+#pragma warning disable CA1031
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.HandlerFailed(_logger, session.RemoteEndPoint, exception);
+        }
     }
 
     void IConnectionObserver.OnPskLookup(DtlsConnection connection)
@@ -503,7 +521,16 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             Log.EmptyDatagram(_logger, session.RemoteEndPoint);
         }
         var ciphertext = _capture is null ? default : new ReadOnlySpan<byte>(_capture, 0, _captureLength);
-        _handler.OnDatagram(session, plaintext, ciphertext);
+        try
+        {
+            _handler.OnDatagram(session, plaintext, ciphertext);
+        }
+#pragma warning disable CA1031
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.HandlerFailed(_logger, session.RemoteEndPoint, exception);
+        }
     }
 
     void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
@@ -546,7 +573,16 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 break;
         }
         Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
-        _handler.OnSessionClosed(session, reason);
+        try
+        {
+            _handler.OnSessionClosed(session, reason);
+        }
+#pragma warning disable CA1031
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.HandlerFailed(_logger, session.RemoteEndPoint, exception);
+        }
     }
 
     void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
