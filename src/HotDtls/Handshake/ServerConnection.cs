@@ -44,6 +44,9 @@ internal sealed class ServerConnection : DtlsConnection
     /// </summary>
     public DtlsError Start(in ClientHello hello, ushort messageSeq, ReadOnlySpan<byte> helloBody, ulong recordSequence, long nowMs)
     {
+        // RFC 6347 §4.2.1: our first record copies the ClientHello's sequence number — also when that record is the
+        // alert refusing it, or the client's replay window (advanced by the HelloVerifyRequest) would drop it.
+        Records.SetNextWriteSequence0(recordSequence);
         // RFC 6347 §4.1 / RFC 5246 E.1: the client's highest version; DTLS version numbers go down as they go up.
         if (hello.ClientVersion > ProtocolVersion.Dtls12)
         {
@@ -85,7 +88,6 @@ internal sealed class ServerConnection : DtlsConnection
         // ServerHello's record sequence number is the ClientHello's.
         NextSendSeq = messageSeq;
         Reassembler.NextSequence = (ushort)(messageSeq + 1);
-        Records.SetNextWriteSequence0(recordSequence);
         Records.AcceptEpoch0(recordSequence);
         if (!AppendToTranscript(HandshakeType.ClientHello, messageSeq, helloBody))
         {
