@@ -132,4 +132,34 @@ public sealed class HotDtlsServerInteropTests
         Assert.Equal(AckServer.AckFor(session.RemoteEndPoint), reply);
         Assert.True(relay.ClientToServer.Dropped + relay.ServerToClient.Dropped > 0, "the relay should have dropped something");
     }
+
+    [Fact]
+    public async Task OpenSsl_client_with_a_128_byte_identity_and_a_64_byte_key_completes()
+    {
+        // RFC 4279 §5.3: identities of at least 128 bytes and keys of at least 64 bytes must be supported.
+        using var cts = new CancellationTokenSource(s_timeout);
+        var credentials = PeerCredentials.Default with { Identity = new string('i', 128), KeyHex = string.Concat(Enumerable.Repeat("ab", 64)) };
+        await using var server = await AckServer.StartAsync(o => o.PskStore = PskStore.Single(credentials.GetKey()));
+        await using var client = OpenSslClientPeer.Start(server.EndPoint, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384, credentials);
+
+        await client.WaitForHandshakeAsync(cts.Token);
+        var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
+        Assert.Equal(credentials.Identity, session.PskIdentity);
+        var ack = AckServer.AckFor(session.RemoteEndPoint);
+        await client.SendLineAsync("long identity", cts.Token);
+        Assert.Equal(ack, await client.ReceiveTextAsync(ack.Length, cts.Token));
+    }
+
+    [Fact]
+    public async Task OpenSsl_client_offering_no_common_suite_is_refused_at_once()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        await using var server = await AckServer.StartAsync();
+        // CCM_8 is not (yet) a HotDtls suite: the handshake_failure alert must reach s_client (and be accepted by its
+        // replay window), which then reports alert 40 instead of retransmitting until it times out.
+        await using var client = OpenSslClientPeer.Start(server.EndPoint, "PSK-AES128-CCM8:@SECLEVEL=0");
+        await Assert.ThrowsAnyAsync<Exception>(() => client.WaitForHandshakeAsync(cts.Token));
+        Assert.Contains("SSL alert number 40", client.Diagnostics, StringComparison.Ordinal);
+        Assert.Equal(1, server.Server.Statistics.HandshakesFailed);
+    }
 }
