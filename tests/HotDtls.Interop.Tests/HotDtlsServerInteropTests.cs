@@ -162,4 +162,38 @@ public sealed class HotDtlsServerInteropTests
         Assert.Contains("SSL alert number 40", client.Diagnostics, StringComparison.Ordinal);
         Assert.Equal(1, server.Server.Statistics.HandshakesFailed);
     }
+
+    [Theory]
+    [InlineData(1234)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task OpenSsl_client_completes_through_a_lossy_relay(int seed)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var server = await AckServer.StartAsync(o => o.InitialRetransmitTimeout = TimeSpan.FromMilliseconds(200));
+        // No duplication here: OpenSSL 3.0's s_client stops sending application data once it has received a
+        // duplicated server datagram, whatever the server (seen with BouncyCastle's and OpenSSL's own s_server too).
+        // Duplication is covered with the BouncyCastle and HotDtls clients.
+        await using var relay = new LossyUdpRelay(server.EndPoint, new LossyUdpRelayOptions
+        {
+            DropProbability = 0.2,
+            ReorderProbability = 0.2,
+            Seed = seed,
+        });
+        await using var client = OpenSslClientPeer.Start(relay.EndPoint, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+        await client.WaitForHandshakeAsync(cts.Token);
+        var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
+
+        // Application data is not retransmitted by DTLS: send until one ACK makes it back through the loss.
+        var ack = AckServer.AckFor(session.RemoteEndPoint);
+        var reply = client.ReceiveTextAsync(ack.Length, cts.Token);
+        for (var attempt = 0; !reply.IsCompleted; attempt++)
+        {
+            await client.SendLineAsync($"lossy #{attempt}", cts.Token);
+            await Task.WhenAny(reply, Task.Delay(TimeSpan.FromMilliseconds(300), cts.Token));
+        }
+        Assert.Equal(ack, await reply);
+        Assert.True(relay.ClientToServer.Dropped + relay.ServerToClient.Dropped > 0, "the relay should have dropped something");
+    }
 }
