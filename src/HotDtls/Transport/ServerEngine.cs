@@ -43,7 +43,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private readonly byte[]? _capture;
     private int _captureLength;
     private long _lastIdleScanMs;
-    private long _lastDecryptErrorLogMs = long.MinValue;
+    // Fix: was long.MinValue, and now - long.MinValue overflows to a negative number, so the first decryption
+    // failure (and so every later one) was never reported. Half of it leaves room for the subtraction.
+    private long _lastDecryptErrorLogMs = long.MinValue / 2;
     private ServerCounters _counters;
     private bool _disposed;
 
