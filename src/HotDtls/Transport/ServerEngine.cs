@@ -43,7 +43,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private readonly byte[]? _capture;
     private int _captureLength;
     private long _lastIdleScanMs;
-    private long _lastDecryptErrorLogMs = long.MinValue;
+    // Fix: was long.MinValue, and now - long.MinValue overflows to a negative number, so the first decryption
+    // failure (and so every later one) was never reported. Half of it leaves room for the subtraction.
+    private long _lastDecryptErrorLogMs = long.MinValue / 2;
     private ServerCounters _counters;
     private bool _disposed;
 
@@ -277,11 +279,17 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
         // Half-open handshakes are the state a flood can create, so they are what gets evicted, oldest first;
         // established sessions are never pushed out by newcomers (HOSTILE 26).
-        while (_handshakes.First is { } oldest
-            && (_handshakes.Count >= _options.MaxHandshakesInProgress
-                || (existing is null && _peers.Count >= _options.MaxSessions)))
+        while (_handshakes.First is { } oldest && _handshakes.Count >= _options.MaxHandshakesInProgress)
         {
             oldest.Value.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
+            _peers.TryGetValue(from, out existing);
+        }
+        // Fix: for MaxSessions, evict only a half-open handshake that holds a table slot. A successor (a new
+        // handshake from an established peer's address, RFC 6347 §4.2.8) has no slot of its own: evicting it made
+        // no room, so a stranger's hello used to kill rebooted clients' handshakes and then be dropped anyway.
+        while (existing is null && _peers.Count >= _options.MaxSessions && OldestHalfOpenSlot() is { } victim)
+        {
+            victim.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
             _peers.TryGetValue(from, out existing);
         }
         if (existing is null && _peers.Count >= _options.MaxSessions)
@@ -325,6 +333,19 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             connection.Refuse(error);
         }
         _peers.TryGetValue(from, out existing);
+    }
+
+    /// <summary>The oldest handshake in progress that is its address's entry in the table (not a successor), or null.</summary>
+    private ServerConnection? OldestHalfOpenSlot()
+    {
+        for (var node = _handshakes.First; node is not null; node = node.Next)
+        {
+            if (_peers.TryGetValue(node.Value.Peer, out var entry) && entry == node.Value)
+            {
+                return entry;
+            }
+        }
+        return null;
     }
 
     private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, ReadOnlySpan<byte> cookieBindingPrefix,
