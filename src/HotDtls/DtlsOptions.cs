@@ -13,8 +13,10 @@ public abstract class DtlsOptions
         [CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384];
 
     /// <summary>
-    /// Largest datagram HotDtls sends, in bytes of UDP payload (256 to 65507). Handshake messages larger than
-    /// this are fragmented (RFC 6347 §4.2.3); application data above it is refused.
+    /// Largest datagram HotDtls sends during the handshake, in bytes of UDP payload (256 to 65507): handshake
+    /// messages that do not fit are fragmented (RFC 6347 §4.2.3). Application data is not cut to it: a datagram
+    /// of up to <see cref="DtlsSession.MaxDatagramSize"/> bytes goes out as one record, and one larger than the path
+    /// MTU relies on IP fragmentation — keep application datagrams within the path MTU where that matters.
     /// </summary>
     public int Mtu { get; set; } = DefaultMtu;
 
@@ -109,7 +111,10 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>An established session that receives nothing for this long is forgotten.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Most sessions (established and handshaking) kept at once; ClientHellos beyond it are dropped.</summary>
+    /// <summary>
+    /// Most sessions (established and handshaking) kept at once. When full, a new cookie-valid ClientHello evicts the
+    /// oldest half-open handshake; if every slot holds an established session, it is dropped.
+    /// </summary>
     public int MaxSessions { get; set; } = 100_000;
 
     /// <summary>

@@ -23,6 +23,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
 
     private const int IdleScanIntervalMs = 1000;
+    // Identities are peer-chosen text: only this much of one reaches a log line.
+    private const int MaxLoggedIdentityLength = 128;
     private const int HelloFragmentMaxAgeMs = 10_000;
     private const int DecryptErrorLogIntervalMs = 1000;
 
@@ -35,6 +37,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     private readonly TimeProvider _time;
     private readonly CookieVerifier _cookies;
     private readonly HelloFragmentCache _helloFragments = new();
+    // One HelloVerifyRequest per received datagram at most, however many ClientHellos it packs (HOSTILE 19, 42).
+    private bool _helloVerifyRequestSent;
     private readonly byte[]? _identityHint;
     private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
     private readonly LinkedList<ServerConnection> _handshakes = new();
@@ -100,6 +104,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 return;
             }
             _counters.DatagramsReceived++;
+            _helloVerifyRequestSent = false;
             var now = NowMs();
             if (_capture is not null)
             {
@@ -251,7 +256,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     {
         // Every DTLS version is {254, x} (RFC 6347 §4.1); a client_version outside it is no DTLS ClientHello and
         // gets no HelloVerifyRequest (HOSTILE 20). DTLS versions after the cookie are judged by ServerConnection.
-        if (!ClientHello.TryParse(helloBody, out var hello) || hello.ClientVersion >> 8 != 0xFE)
+        // The message cap holds for a ClientHello in one piece too: it is copied into the transcript.
+        if (helloBody.Length > _options.MaxHandshakeMessageLength
+            || !ClientHello.TryParse(helloBody, out var hello) || hello.ClientVersion >> 8 != 0xFE)
         {
             Drop(from, DropReason.MalformedHandshake);
             return;
@@ -357,9 +364,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         // Record and handshake headers around server_version(2) + cookie<0..255>.
         const int bodyLength = 2 + 1 + CookieVerifier.CookieLength;
         const int total = RecordHeader.Size + HandshakeHeader.Size + bodyLength;
-        // Never answer with more bytes than the request carried: the cookie exchange must not amplify a
-        // spoofed flood (RFC 6347 §4.2.1, HOSTILE 19).
-        if (total > datagramLength)
+        // Never answer with more bytes than the request carried, and never more than once per datagram: the cookie
+        // exchange must not amplify a spoofed flood (RFC 6347 §4.2.1, HOSTILE 19).
+        if (total > datagramLength || _helloVerifyRequestSent)
         {
             Drop(from, DropReason.MalformedHandshake);
             return;
@@ -373,6 +380,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             .Write(datagram[RecordHeader.Size..]);
         HelloVerifyRequest.Write(datagram[(RecordHeader.Size + HandshakeHeader.Size)..], ProtocolVersion.Dtls10, cookie);
         _sender.Send(datagram, from);
+        _helloVerifyRequestSent = true;
         _counters.HelloVerifyRequestsSent++;
         if (_logger.IsEnabled(LogLevel.Debug))
         {
@@ -529,8 +537,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
 
     void IConnectionObserver.OnPskLookup(DtlsConnection connection)
     {
-        var session = ((ServerConnection)connection).Session!;
-        Log.PskIdentity(_logger, session.RemoteEndPoint, session.PskIdentity);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var session = ((ServerConnection)connection).Session!;
+            Log.PskIdentity(_logger, session.RemoteEndPoint, LogText.Printable(session.PskIdentity, MaxLoggedIdentityLength));
+        }
     }
 
     void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
