@@ -270,6 +270,10 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     {
     }
 
+    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
+    {
+    }
+
     void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
     {
         var copy = ArrayPool<byte>.Shared.Rent(Math.Max(plaintext.Length, 1));

@@ -8,6 +8,9 @@ internal interface IConnectionObserver
     /// <summary>The server is about to look up the key for the client's PSK identity (the seed's "PSK callback").</summary>
     void OnPskLookup(DtlsConnection connection);
 
+    /// <summary>The application's PSK store threw (or returned a faulted task); the handshake ends with internal_error.</summary>
+    void OnPskStoreFailed(DtlsConnection connection, Exception exception);
+
     void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext);
 
     void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert);

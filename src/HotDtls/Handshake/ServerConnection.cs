@@ -147,9 +147,10 @@ internal sealed class ServerConnection : DtlsConnection
             lookup = _serverOptions.PskStore!.GetKeyAsync(PskIdentity, _pskCancellation.Token);
         }
 #pragma warning disable CA1031 // The store is application code; its failure must end this handshake, not the server.
-        catch (Exception)
+        catch (Exception exception)
 #pragma warning restore CA1031
         {
+            Observer.OnPskStoreFailed(this, exception);
             return DtlsError.InternalError;
         }
         if (lookup.IsCompleted)
@@ -160,9 +161,10 @@ internal sealed class ServerConnection : DtlsConnection
                 key = lookup.GetAwaiter().GetResult();
             }
 #pragma warning disable CA1031
-            catch (Exception)
+            catch (Exception exception)
 #pragma warning restore CA1031
             {
+                Observer.OnPskStoreFailed(this, exception);
                 return DtlsError.InternalError;
             }
             CompleteKeyExchange(key);

@@ -544,6 +544,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
     }
 
+    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
+        => Log.PskStoreFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, exception);
+
     void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
     {
         var session = ((ServerConnection)connection).Session!;

@@ -68,6 +68,10 @@ internal sealed class TestClient : IConnectionObserver, IDisposable
     {
     }
 
+    public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+    {
+    }
+
     public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
         => Received.Add(Encoding.UTF8.GetString(plaintext));
 
