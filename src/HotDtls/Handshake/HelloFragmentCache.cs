@@ -4,14 +4,14 @@ namespace HotDtls.Handshake;
 
 /// <summary>
 /// Reassembles ClientHellos that arrive in fragments before their cookie can be checked (RFC 6347 §4.2.3 lets a
-/// client fragment any handshake message, and the cookie sits ~40 bytes into the hello, so a small fragment
-/// cannot show it). This is the only thing the server holds for a peer before the cookie, so it is bounded as a
+/// client fragment any handshake message, and the cookie binds fields on both sides of it, so only a whole hello
+/// can be judged). This is the only thing the server holds for a peer before the cookie, so it is bounded as a
 /// whole, not per peer: a fixed number of slots of a fixed size, the least recently used reused first, and
 /// nothing is ever sent from here. A flood can only evict other partial hellos, never grow memory.
 /// </summary>
 /// <remarks>
-/// A first fragment that already shows the cookie is checked at once by the engine and, if the cookie is not
-/// valid, never reaches this cache (HOSTILE 18).
+/// A first fragment that shows no cookie, or one that cannot be ours, is dropped by the engine and never reaches
+/// this cache (HOSTILE 18).
 /// </remarks>
 internal sealed class HelloFragmentCache : IDisposable
 {

@@ -191,9 +191,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     /// The stateless cookie exchange (RFC 6347 §4.2.1). Always returns null: the record is fully handled here.
     /// </summary>
     /// <remarks>
-    /// The cookie binds the peer's address and port to client_version, random and session_id — the fields before
-    /// the cookie — so a first fragment that shows the cookie can be judged at once. The rest of the hello is
-    /// bound by the Finished hash like every other handshake message.
+    /// The cookie binds the peer's address and port to every field the client must repeat in its second
+    /// ClientHello (RFC 6347 §4.2.1: client_version, random, session_id, cipher_suites, compression_methods).
+    /// A fragmented hello is therefore judged once it is whole: its fragments wait in a small cache bounded for all
+    /// peers together, unless the first fragment already shows that it carries no usable cookie.
     /// </remarks>
     private ServerConnection? HandleClientHello(SocketAddress from, ref ServerConnection? existing, in RecordHeader header,
         ReadOnlySpan<byte> body, int datagramLength, long now)
@@ -217,10 +218,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
         else
         {
-            // A first fragment that shows a bad (or no) cookie ends here, with nothing kept (HOSTILE 18).
+            // A first fragment that shows no cookie, or one that cannot be ours, ends here with nothing kept
+            // (HOSTILE 18): a cookieless hello must fit one datagram. A cookie of the right length can only be checked
+            // once the whole hello is here, since it also binds cipher_suites and compression_methods.
             if (handshake.FragmentOffset == 0
-                && ClientHello.TryParseCookiePrefix(fragment, out var fragmentPrefix, out _, out var fragmentCookie)
-                && !_cookies.Verify(address, fragmentPrefix, [], fragmentCookie))
+                && ClientHello.TryParseCookiePrefix(fragment, out _, out _, out var fragmentCookie)
+                && fragmentCookie.Length != CookieVerifier.CookieLength)
             {
                 _helloFragments.Release(from);
                 Drop(from, DropReason.BadCookie);
@@ -263,11 +266,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             Drop(from, DropReason.MalformedHandshake);
             return;
         }
-        if (!_cookies.Verify(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, [], hello.Cookie))
+        if (!_cookies.Verify(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, hello.CookieBindingSuffix, hello.Cookie))
         {
             if (unfragmented)
             {
-                SendHelloVerifyRequest(from, header, hello.CookieBindingPrefix, datagramLength);
+                SendHelloVerifyRequest(from, header, hello, datagramLength);
             }
             else
             {
@@ -355,11 +358,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         return null;
     }
 
-    private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, ReadOnlySpan<byte> cookieBindingPrefix,
-        int datagramLength)
+    private void SendHelloVerifyRequest(SocketAddress from, in RecordHeader header, in ClientHello hello, int datagramLength)
     {
         Span<byte> cookie = stackalloc byte[CookieVerifier.CookieLength];
-        _cookies.ComputeCookie(from.Buffer.Span[..from.Size], cookieBindingPrefix, [], cookie);
+        _cookies.ComputeCookie(from.Buffer.Span[..from.Size], hello.CookieBindingPrefix, hello.CookieBindingSuffix, cookie);
 
         // Record and handshake headers around server_version(2) + cookie<0..255>.
         const int bodyLength = 2 + 1 + CookieVerifier.CookieLength;
