@@ -19,12 +19,12 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
 
     private readonly TaskCompletionSource<string> _handshake =
         new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly OpenSslProcess _process;
+    private readonly PeerProcess _process;
     private bool _established;
 
     private OpenSslClientPeer(IReadOnlyList<string> arguments)
     {
-        _process = OpenSslProcess.Start(arguments, OnStderrLine, chunked: true);
+        _process = PeerProcess.Start(arguments, OnStderrLine, chunked: true);
         _ = _process.Exited.ContinueWith(
             _ => _handshake.TrySetException(new PeerException("s_client exited before the handshake completed.\n" + _process.Diagnostics)),
             CancellationToken.None,

@@ -6,11 +6,11 @@ using System.Threading.Channels;
 namespace HotDtls.Interop.Tests.Peers;
 
 /// <summary>
-/// One <c>openssl</c> child process with stdin, stdout and stderr redirected. Stdout lines go to a channel
-/// (the peers run OpenSSL with <c>-brief</c>, so stdout carries only received application data); stderr
-/// lines are kept for diagnostics and handed to a callback as they arrive. Disposal kills the process.
+/// One peer child process (<c>openssl</c>, <c>gnutls-cli</c>, <c>gnutls-serv</c>) with stdin, stdout and stderr
+/// redirected. Stdout goes to a channel, as lines or as the chunks it is read in; stderr lines are kept for
+/// diagnostics and handed to a callback as they arrive. Disposal kills the process.
 /// </summary>
-internal sealed class OpenSslProcess : IAsyncDisposable
+internal sealed class PeerProcess : IAsyncDisposable
 {
     private static readonly UTF8Encoding s_utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
@@ -26,7 +26,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     private int _killed; // 1 once DisposeAsync kills the process, so its exit code is not reported as OpenSSL's own.
     private int _exitCode = -1; // OpenSSL's exit code once it exits by itself; Diagnostics reads it after the Process is disposed.
 
-    private OpenSslProcess(Process process, Action<string> onStderrLine, string commandLine, bool chunked)
+    private PeerProcess(Process process, Action<string> onStderrLine, string commandLine, bool chunked)
     {
         _process = process;
         CommandLine = commandLine;
@@ -77,9 +77,14 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     /// Deliver stdout as the chunks it is read in rather than as lines: a peer's reply need not end in a newline
     /// (HotDtls's "to &lt;peer&gt;: ACK" does not).
     /// </param>
-    public static OpenSslProcess Start(IReadOnlyList<string> arguments, Action<string> onStderrLine, bool chunked = false)
+    public static PeerProcess Start(IReadOnlyList<string> arguments, Action<string> onStderrLine, bool chunked = false)
+        => Start(OpenSslTool.Path, "openssl", OpenSslTool.InstallAdvice, arguments, onStderrLine, chunked);
+
+    /// <summary>Starts <paramref name="executable"/>; <paramref name="installAdvice"/> explains how to get it.</summary>
+    public static PeerProcess Start(string executable, string displayName, string installAdvice, IReadOnlyList<string> arguments,
+        Action<string> onStderrLine, bool chunked)
     {
-        var startInfo = new ProcessStartInfo(OpenSslTool.Path)
+        var startInfo = new ProcessStartInfo(executable)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -94,7 +99,7 @@ internal sealed class OpenSslProcess : IAsyncDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
-        var commandLine = "openssl " + string.Join(' ', arguments.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a));
+        var commandLine = displayName + " " + string.Join(' ', arguments.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a));
         Process process;
         try
         {
@@ -102,10 +107,10 @@ internal sealed class OpenSslProcess : IAsyncDisposable
         }
         catch (Win32Exception e)
         {
-            throw new PeerException($"Could not start {commandLine}. {OpenSslTool.InstallAdvice}", e);
+            throw new PeerException($"Could not start {commandLine}. {installAdvice}", e);
         }
 
-        return new OpenSslProcess(process, onStderrLine, commandLine, chunked);
+        return new PeerProcess(process, onStderrLine, commandLine, chunked);
     }
 
     /// <summary>
@@ -248,9 +253,15 @@ internal static class OpenSslTool
     /// <summary>Full path of <c>openssl</c>; throws <see cref="PeerException"/> with install advice if absent.</summary>
     public static string Path => s_path.Value ?? throw new PeerException("`openssl` was not found on PATH. " + InstallAdvice);
 
-    private static string? Find()
+    private static string? Find() => ToolFinder.Find("openssl");
+}
+
+/// <summary>Finds an executable on PATH.</summary>
+internal static class ToolFinder
+{
+    public static string? Find(string tool)
     {
-        var names = OperatingSystem.IsWindows() ? new[] { "openssl.exe" } : new[] { "openssl" };
+        var names = OperatingSystem.IsWindows() ? new[] { tool + ".exe" } : new[] { tool };
         var pathVariable = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
         foreach (var directory in pathVariable.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
