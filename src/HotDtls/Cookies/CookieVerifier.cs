@@ -99,25 +99,7 @@ internal sealed class CookieVerifier : IDisposable
             ThrowCookieDestinationTooShort();
         }
 
-        SecretGeneration secrets = GetSecrets();
-        int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
-        byte[]? rented = null;
-        Span<byte> input = inputLength <= StackallocThreshold
-            ? stackalloc byte[StackallocThreshold]
-            : (rented = ArrayPool<byte>.Shared.Rent(inputLength));
-        try
-        {
-            input = input[..inputLength];
-            WriteInput(input, peerAddress, helloPrefix, helloSuffix);
-            Mac(secrets.Current, input, cookie);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, cookie[..CookieLength], previousMac: default);
     }
 
     /// <summary>
@@ -135,6 +117,22 @@ internal sealed class CookieVerifier : IDisposable
             return false;
         }
 
+        Span<byte> current = stackalloc byte[CookieLength];
+        Span<byte> previous = stackalloc byte[CookieLength];
+        MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, current, previous);
+        // Both MACs are always computed and compared without short-circuit (RFC 6347 §4.2.1 cookies; HOSTILE
+        // case 41): the time taken says nothing about which secret, if any, matched.
+        return CryptographicOperations.FixedTimeEquals(current, cookie)
+            | CryptographicOperations.FixedTimeEquals(previous, cookie);
+    }
+
+    /// <summary>
+    /// MACs the encoded inputs under the current secret into <paramref name="currentMac"/> and, when
+    /// <paramref name="previousMac"/> is not empty, under the previous secret too — one encoding of the input for both.
+    /// </summary>
+    private void MacUnderSecrets(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix,
+        Span<byte> currentMac, Span<byte> previousMac)
+    {
         SecretGeneration secrets = GetSecrets();
         int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
         byte[]? rented = null;
@@ -145,15 +143,11 @@ internal sealed class CookieVerifier : IDisposable
         {
             input = input[..inputLength];
             WriteInput(input, peerAddress, helloPrefix, helloSuffix);
-
-            Span<byte> expected = stackalloc byte[CookieLength];
-            Mac(secrets.Current, input, expected);
-            bool current = CryptographicOperations.FixedTimeEquals(expected, cookie);
-            Mac(secrets.Previous, input, expected);
-            bool previous = CryptographicOperations.FixedTimeEquals(expected, cookie);
-            // Both MACs are always computed and combined without short-circuit (RFC 6347 §4.2.1 cookies;
-            // HOSTILE case 41): the time taken says nothing about which secret, if any, matched.
-            return current | previous;
+            Mac(secrets.Current, input, currentMac);
+            if (!previousMac.IsEmpty)
+            {
+                Mac(secrets.Previous, input, previousMac);
+            }
         }
         finally
         {
