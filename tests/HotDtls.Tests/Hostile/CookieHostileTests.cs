@@ -21,7 +21,7 @@ public sealed class CookieHostileTests
     public void Case19_cookieless_client_hello_gets_exactly_one_small_hello_verify_request_never_retransmitted()
     {
         using var server = new ServerHarness();
-        var hello = Wire.ClientHelloDatagram(Cookie.RandomBytes(19), []);
+        var hello = Wire.ClientHelloDatagram(TestBytes.RandomBytes(19), []);
 
         server.Deliver(Spoofed.Serialize(), hello);
 
@@ -47,7 +47,7 @@ public sealed class CookieHostileTests
     {
         using var server = new ServerHarness();
         // The smallest ClientHello: one suite, no extensions, no session id.
-        var body = Cookie.HelloBody(version: ProtocolVersion.Dtls12, random: Cookie.RandomBytes(1), sessionId: [],
+        var body = Cookie.HelloBody(version: ProtocolVersion.Dtls12, random: TestBytes.RandomBytes(1), sessionId: [],
             cookieLength: 0, cookie: [], suites: [0x00, 0xA8], compression: [1, 0], extensions: null);
         var hello = Wire.Record(ContentType.Handshake, 0, 0, Wire.Handshake(HandshakeType.ClientHello, 0, body));
 
@@ -88,7 +88,7 @@ public sealed class CookieHostileTests
     public void Case20_malformed_client_hello_before_the_cookie_is_dropped_without_answer(string kind)
     {
         using var server = new ServerHarness();
-        var random = Cookie.RandomBytes(20);
+        var random = TestBytes.RandomBytes(20);
         byte[] suites = [0x00, 0xA8];
         byte[] datagram = kind switch
         {
@@ -132,7 +132,7 @@ public sealed class CookieHostileTests
     {
         // The builder used above, with nothing wrong: proves the drops are for the faults, not the builder.
         using var server = new ServerHarness();
-        var body = Cookie.HelloBody(ProtocolVersion.Dtls12, Cookie.RandomBytes(20), [], 0, [], [0x00, 0xA8], [1, 0], []);
+        var body = Cookie.HelloBody(ProtocolVersion.Dtls12, TestBytes.RandomBytes(20), [], 0, [], [0x00, 0xA8], [1, 0], []);
 
         server.Deliver(Spoofed.Serialize(), Cookie.HelloRecord(body));
 
@@ -149,7 +149,7 @@ public sealed class CookieHostileTests
         ulong firstSequence, ulong secondSequence)
     {
         using var server = new ServerHarness();
-        var random = Cookie.RandomBytes(21);
+        var random = TestBytes.RandomBytes(21);
         var from = Honest.Serialize();
 
         server.Deliver(from, Wire.ClientHelloDatagram(random, [], messageSeq: 0, recordSequence: firstSequence));
@@ -182,7 +182,7 @@ public sealed class CookieHostileTests
     {
         using var server = new ServerHarness();
 
-        server.Deliver(Spoofed.Serialize(), Wire.ClientHelloDatagram(Cookie.RandomBytes(3), [], messageSeq: 5, recordSequence: 3));
+        server.Deliver(Spoofed.Serialize(), Wire.ClientHelloDatagram(TestBytes.RandomBytes(3), [], messageSeq: 5, recordSequence: 3));
 
         var (header, body) = Assert.Single(Wire.Records(Assert.Single(server.Sender.TakeAll()).Datagram));
         Assert.Equal(3UL, header.SequenceNumber);
@@ -203,7 +203,7 @@ public sealed class CookieHostileTests
     public void Case22_second_client_hello_with_a_bad_cookie_gets_a_fresh_hello_verify_request_and_no_state(string kind)
     {
         using var server = new ServerHarness();
-        var random = Cookie.RandomBytes(22);
+        var random = TestBytes.RandomBytes(22);
         var from = Honest.Serialize();
         var cookie = Wire.FetchCookie(server, from, random);
         byte[] bad = kind switch
@@ -213,8 +213,8 @@ public sealed class CookieHostileTests
             "truncated" => cookie[..^1],
             "one byte longer" => [.. cookie, 0],
             "empty" => [],
-            "255 bytes" => Cookie.Filled(255, 0xC0),
-            "255 bytes starting with the cookie" => [.. cookie, .. Cookie.Filled(255 - cookie.Length, 0)],
+            "255 bytes" => TestBytes.Filled(255, 0xC0),
+            "255 bytes starting with the cookie" => [.. cookie, .. TestBytes.Filled(255 - cookie.Length, 0)],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 
@@ -239,7 +239,7 @@ public sealed class CookieHostileTests
     public void Case23_valid_cookie_from_another_address_gets_only_a_hello_verify_request(string ip, int port)
     {
         using var server = new ServerHarness();
-        var random = Cookie.RandomBytes(23);
+        var random = TestBytes.RandomBytes(23);
         var cookie = Wire.FetchCookie(server, Honest.Serialize(), random);
         var elsewhere = new IPEndPoint(IPAddress.Parse(ip), port).Serialize();
 
@@ -263,7 +263,7 @@ public sealed class CookieHostileTests
     public void Case24_cookie_from_the_previous_secret_is_accepted()
     {
         using var server = new ServerHarness(o => o.CookieSecretRotation = Rotation);
-        var random = Cookie.RandomBytes(24);
+        var random = TestBytes.RandomBytes(24);
         var from = Honest.Serialize();
         var cookie = Wire.FetchCookie(server, from, random);
 
@@ -282,7 +282,7 @@ public sealed class CookieHostileTests
     public void Case24_cookie_from_two_rotations_back_gets_a_hello_verify_request()
     {
         using var server = new ServerHarness(o => o.CookieSecretRotation = Rotation);
-        var random = Cookie.RandomBytes(24);
+        var random = TestBytes.RandomBytes(24);
         var from = Honest.Serialize();
         var cookie = Wire.FetchCookie(server, from, random);
 
@@ -319,11 +319,11 @@ public sealed class CookieHostileTests
     public void Case25_client_hello_offering_resumption_still_needs_a_cookie()
     {
         using var server = new ServerHarness();
-        var random = Cookie.RandomBytes(25);
+        var random = TestBytes.RandomBytes(25);
         // A session_id to resume and a session ticket (extension 35) to resume with.
         var body = Cookie.WithExtension(
-            Cookie.HelloBody(ProtocolVersion.Dtls12, random, Cookie.Filled(32, 0x5E), 0, [], [0x00, 0xA8], [1, 0], []),
-            35, Cookie.Filled(48, 0x71));
+            Cookie.HelloBody(ProtocolVersion.Dtls12, random, TestBytes.Filled(32, 0x5E), 0, [], [0x00, 0xA8], [1, 0], []),
+            35, TestBytes.Filled(48, 0x71));
 
         server.Deliver(Spoofed.Serialize(), Cookie.HelloRecord(body));
 
@@ -338,7 +338,7 @@ public sealed class CookieHostileTests
         using var client = Exchange.Handshake(server, Honest);
         var started = server.Statistics.HandshakesStarted;
 
-        server.Deliver(client.Address, Wire.ClientHelloDatagram(Cookie.RandomBytes(99), [], recordSequence: 40));
+        server.Deliver(client.Address, Wire.ClientHelloDatagram(TestBytes.RandomBytes(99), [], recordSequence: 40));
 
         var reply = Assert.Single(server.Sender.TakeFor(client.Address));
         Assert.NotNull(Wire.CookieOf(reply));
@@ -385,7 +385,7 @@ public sealed class CookieHostileTests
         {
             var from = new IPEndPoint(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 1024 + (i % 50_000));
             addresses[i] = from.Serialize();
-            var random = Cookie.RandomBytes(i);
+            var random = TestBytes.RandomBytes(i);
             var cookie = Wire.FetchCookie(server, addresses[i], random);
             hellos[i] = Wire.ClientHelloDatagram(random, cookie, messageSeq: 1, recordSequence: 1);
             server.Deliver(addresses[i], hellos[i]);
@@ -572,20 +572,6 @@ public sealed class CookieHostileTests
 
 file static class Cookie
 {
-    public static byte[] RandomBytes(int seed)
-    {
-        var bytes = new byte[32];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    public static byte[] Filled(int length, byte value)
-    {
-        var bytes = new byte[length];
-        bytes.AsSpan().Fill(value);
-        return bytes;
-    }
-
     public static byte[] Flip(byte[] cookie, int index)
     {
         var copy = (byte[])cookie.Clone();
@@ -660,7 +646,7 @@ file static class Cookie
     public static void StartAbandoned(ServerHarness server, IPEndPoint from, int seed)
     {
         var address = from.Serialize();
-        var random = RandomBytes(seed);
+        var random = TestBytes.RandomBytes(seed);
         var cookie = Wire.FetchCookie(server, address, random);
         var started = server.Statistics.HandshakesStarted;
         server.Deliver(address, Wire.ClientHelloDatagram(random, cookie, messageSeq: 1, recordSequence: 1));

@@ -29,7 +29,7 @@ public sealed class RecordLayerHostileTests
         using var server = new ServerHarness();
         var before = Observed.Of(server);
 
-        server.Deliver(Stranger.Serialize(), Filled(length, 0x16));
+        server.Deliver(Stranger.Serialize(), TestBytes.Filled(length, 0x16));
 
         Observed.AssertDropped(server, before);
         Assert.Equal(0, server.Statistics.Sessions);
@@ -67,7 +67,7 @@ public sealed class RecordLayerHostileTests
     {
         using var server = new ServerHarness();
         var from = Stranger.Serialize();
-        var datagram = Filled(12, 0x17);
+        var datagram = TestBytes.Filled(12, 0x17);
         server.Engine.ProcessDatagram(from, datagram); // warm up (JIT, statics)
         var dropped = server.Statistics.RecordsDropped;
 
@@ -87,9 +87,9 @@ public sealed class RecordLayerHostileTests
     public void Case01_record_length_past_the_end_drops_the_rest_but_an_earlier_client_hello_is_answered()
     {
         using var server = new ServerHarness();
-        var hello = Wire.ClientHelloDatagram(Kit.RandomBytes(1), []);
+        var hello = Wire.ClientHelloDatagram(TestBytes.RandomBytes(1), []);
         // A second header claiming 100 bytes with only 10 behind it.
-        var liar = Wire.Record(ContentType.Handshake, 0, 1, Filled(10, 0xAA), length: 100);
+        var liar = Wire.Record(ContentType.Handshake, 0, 1, TestBytes.Filled(10, 0xAA), length: 100);
         var before = Observed.Of(server);
 
         server.Deliver(Stranger.Serialize(), Wire.Concat(hello, liar));
@@ -193,7 +193,7 @@ public sealed class RecordLayerHostileTests
         using var server = new ServerHarness();
         var before = Observed.Of(server);
 
-        server.Deliver(Stranger.Serialize(), Wire.ClientHelloDatagram(Kit.RandomBytes(2), [], recordVersion: version));
+        server.Deliver(Stranger.Serialize(), Wire.ClientHelloDatagram(TestBytes.RandomBytes(2), [], recordVersion: version));
 
         Observed.AssertDropped(server, before);
         Assert.Equal(0, server.Statistics.HelloVerifyRequestsSent);
@@ -205,7 +205,7 @@ public sealed class RecordLayerHostileTests
         using var server = new ServerHarness();
 
         server.Deliver(Stranger.Serialize(),
-            Wire.ClientHelloDatagram(Kit.RandomBytes(3), [], recordVersion: ProtocolVersion.Dtls10));
+            Wire.ClientHelloDatagram(TestBytes.RandomBytes(3), [], recordVersion: ProtocolVersion.Dtls10));
 
         var replies = server.Sender.TakeAll();
         Assert.Single(replies);
@@ -278,7 +278,7 @@ public sealed class RecordLayerHostileTests
     public void Case04_client_hello_in_an_epoch0_record_longer_than_2_to_14_gets_no_hello_verify_request()
     {
         using var server = new ServerHarness();
-        var random = Kit.RandomBytes(4);
+        var random = TestBytes.RandomBytes(4);
         var body = Kit.WithExtension(Wire.ClientHelloBody(random, []), 0xFFAA, new byte[16400]);
         var record = Wire.Record(ContentType.Handshake, 0, 0, Wire.Handshake(HandshakeType.ClientHello, 0, body));
         Assert.True(record.Length - RecordHeader.Size > DatagramReader.MaxPlaintextLength);
@@ -335,7 +335,7 @@ public sealed class RecordLayerHostileTests
         using var client = Exchange.Handshake(server);
         var before = Observed.Of(server);
 
-        server.Deliver(client.Address, Wire.Record(ContentType.ApplicationData, 1, 9, Filled(length, 0x42)));
+        server.Deliver(client.Address, Wire.Record(ContentType.ApplicationData, 1, 9, TestBytes.Filled(length, 0x42)));
 
         Observed.AssertDropped(server, before);
         Kit.AssertEcho(server, client, "fine");
@@ -356,7 +356,7 @@ public sealed class RecordLayerHostileTests
         Assert.Empty(server.Sender.TakeFor(client.Address));
         var before = Observed.Of(server);
 
-        server.Deliver(client.Address, Wire.Record(ContentType.Handshake, 1, 0, Filled(length, 0x14)));
+        server.Deliver(client.Address, Wire.Record(ContentType.Handshake, 1, 0, TestBytes.Filled(length, 0x14)));
 
         Observed.AssertDropped(server, before);
         server.Deliver(client.Address, Kit.Rebuild(flight5[2]));
@@ -373,7 +373,7 @@ public sealed class RecordLayerHostileTests
         using var server = new ServerHarness();
         using var client = Exchange.Handshake(server);
         var good = Kit.Protect(client, ContentType.ApplicationData, "real"u8);
-        var forged = Wire.Record(ContentType.ApplicationData, 1, 500, Filled(40, 0x5A));
+        var forged = Wire.Record(ContentType.ApplicationData, 1, 500, TestBytes.Filled(40, 0x5A));
         var before = Observed.Of(server);
 
         server.Deliver(client.Address, Wire.Concat(good, forged));
@@ -393,7 +393,7 @@ public sealed class RecordLayerHostileTests
         var good = Kit.Protect(client, ContentType.ApplicationData, "real"u8);
         var before = Observed.Of(server);
 
-        server.Deliver(client.Address, Wire.Concat(good, Filled(29, 0xFF)));
+        server.Deliver(client.Address, Wire.Concat(good, TestBytes.Filled(29, 0xFF)));
 
         Assert.Equal(["real"], server.Handler.TextsFrom(client.EndPoint));
         Assert.Equal(before.Stats.RecordsDropped + 1, server.Statistics.RecordsDropped);
@@ -411,7 +411,7 @@ public sealed class RecordLayerHostileTests
         var before = Observed.Of(server);
 
         server.Deliver(client.Address, Wire.Concat(flight5[0],
-            Wire.Record(ContentType.ApplicationData, 1, 99, Filled(48, 0x33)), Filled(7, 0x16)));
+            Wire.Record(ContentType.ApplicationData, 1, 99, TestBytes.Filled(48, 0x33)), TestBytes.Filled(7, 0x16)));
 
         Assert.True(server.Statistics.RecordsDropped >= before.Stats.RecordsDropped + 2);
         Exchange.Pump(server, client);
@@ -520,8 +520,8 @@ public sealed class RecordLayerHostileTests
         using var other = Exchange.Handshake(server, Bystander, seed: 12);
         var before = Observed.Of(server);
 
-        server.Deliver(client.Address, Wire.Record(type, epoch, 1, Filled(48, 0x77)));
-        server.Deliver(Stranger.Serialize(), Wire.Record(type, epoch, 1, Filled(48, 0x77)));
+        server.Deliver(client.Address, Wire.Record(type, epoch, 1, TestBytes.Filled(48, 0x77)));
+        server.Deliver(Stranger.Serialize(), Wire.Record(type, epoch, 1, TestBytes.Filled(48, 0x77)));
 
         Observed.AssertDropped(server, before);
         Kit.AssertEcho(server, client, "fine");
@@ -537,7 +537,7 @@ public sealed class RecordLayerHostileTests
         server.Deliver(client.Address, Wire.Concat(Kit.Rebuild(flight5[0]), Kit.Rebuild(flight5[1])));
         var before = Observed.Of(server);
 
-        server.Deliver(client.Address, Wire.Record(ContentType.Handshake, 2, 0, Filled(48, 0x14)));
+        server.Deliver(client.Address, Wire.Record(ContentType.Handshake, 2, 0, TestBytes.Filled(48, 0x14)));
 
         Observed.AssertDropped(server, before);
         server.Deliver(client.Address, Kit.Rebuild(flight5[2]));
@@ -616,13 +616,6 @@ public sealed class RecordLayerHostileTests
             .Select(r => r.Header.SequenceNumber).ToList();
         Assert.Equal(serverEpoch0.Count, serverEpoch0.Distinct().Count());
     }
-
-    private static byte[] Filled(int length, byte value)
-    {
-        var bytes = new byte[length];
-        bytes.AsSpan().Fill(value);
-        return bytes;
-    }
 }
 
 /// <summary>What a drop must leave unchanged.</summary>
@@ -658,13 +651,6 @@ file static class Kit
 
     private static readonly FieldInfo s_writeSequence1 =
         typeof(RecordLayer).GetField("_writeSequence1", BindingFlags.Instance | BindingFlags.NonPublic)!;
-
-    public static byte[] RandomBytes(int seed)
-    {
-        var bytes = new byte[32];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
 
     /// <summary>A record of any type protected with the client's real epoch-1 write keys (its next sequence number).</summary>
     public static byte[] Protect(TestClient client, ContentType type, ReadOnlySpan<byte> payload)

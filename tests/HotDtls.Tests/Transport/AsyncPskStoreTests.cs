@@ -31,25 +31,7 @@ public sealed class AsyncPskStoreTests
 
     private sealed record Lookup(byte[] Identity, CancellationToken Token, TaskCompletionSource<byte[]?> Result)
     {
-        public void Complete(byte[]? key) => Inline(() => Result.SetResult(key));
-    }
-
-    /// <summary>
-    /// Completes a lookup so that the engine's continuation runs inline, before this returns: .NET inlines an await
-    /// continuation only where no SynchronizationContext is current, and xUnit installs one on test threads.
-    /// </summary>
-    private static void Inline(Action complete)
-    {
-        var context = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            complete();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-        }
+        public void Complete(byte[]? key) => Inline.Run(() => Result.SetResult(key));
     }
 
     /// <summary>A store that fails: by throwing, with a faulted task, or with a task that faults later.</summary>
@@ -149,7 +131,7 @@ public sealed class AsyncPskStoreTests
         {
             Assert.Equal(0, server.Sender.Count);
             Assert.Empty(server.Handler.Closed);
-            Inline(() => store.Later.SetException(new InvalidOperationException("the key database is down")));
+            Inline.Run(() => store.Later.SetException(new InvalidOperationException("the key database is down")));
         }
 
         var alert = Assert.Single(server.Sender.TakeFor(client.Address));

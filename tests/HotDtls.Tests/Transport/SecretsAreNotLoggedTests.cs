@@ -261,7 +261,7 @@ public sealed class SecretsAreNotLoggedTests
             secrets.Watch(asyncGood);
             asyncGood.Start();
             server.Pump(asyncGood);
-            Inline(() => server.Store.Pending["async-ok"].SetResult(s_asyncKey));
+            Inline.Run(() => server.Store.Pending["async-ok"].SetResult(s_asyncKey));
             server.Pump(asyncGood);
             Assert.True(asyncGood.Established);
         }
@@ -270,7 +270,7 @@ public sealed class SecretsAreNotLoggedTests
             secrets.Watch(asyncFail);
             asyncFail.Start();
             server.Pump(asyncFail);
-            Inline(() => server.Store.Pending["async-fail"].SetException(new InvalidOperationException("the key service timed out")));
+            Inline.Run(() => server.Store.Pending["async-fail"].SetException(new InvalidOperationException("the key service timed out")));
             server.Pump(asyncFail);
             Assert.Equal(AlertDescription.InternalError, asyncFail.ClosedAlert);
         }
@@ -360,20 +360,5 @@ public sealed class SecretsAreNotLoggedTests
         Assert.True(client.Send("still fine"));
         server.Pump(client);
         Assert.Equal("to 127.0.0.1:44001: ACK", Assert.Single(client.Received));
-    }
-
-    /// <summary>Completes a lookup with the engine's continuation inline (xUnit's SynchronizationContext would defer it).</summary>
-    private static void Inline(Action complete)
-    {
-        var context = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            complete();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-        }
     }
 }
