@@ -159,7 +159,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             {
                 return successor;
             }
-            return HandleClientHello(from, ref connection, header, body, datagramLength, now);
+            HandleClientHello(from, ref connection, header, body, datagramLength, now);
+            return null;
         }
         if (connection is null)
         {
@@ -188,7 +189,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     }
 
     /// <summary>
-    /// The stateless cookie exchange (RFC 6347 §4.2.1). Always returns null: the record is fully handled here.
+    /// The stateless cookie exchange (RFC 6347 §4.2.1): the record is fully handled here.
     /// </summary>
     /// <remarks>
     /// The cookie binds the peer's address and port to every field the client must repeat in its second
@@ -196,7 +197,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
     /// A fragmented hello is therefore judged once it is whole: its fragments wait in a small cache bounded for all
     /// peers together, unless the first fragment already shows that it carries no usable cookie.
     /// </remarks>
-    private ServerConnection? HandleClientHello(SocketAddress from, ref ServerConnection? existing, in RecordHeader header,
+    private void HandleClientHello(SocketAddress from, ref ServerConnection? existing, in RecordHeader header,
         ReadOnlySpan<byte> body, int datagramLength, long now)
     {
         // An epoch-0 record is plaintext: more than 2^14 bytes is no legal record (RFC 5246 §6.2.1, HOSTILE 4).
@@ -206,7 +207,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             || body.Length < HandshakeHeader.Size + handshake.FragmentLength)
         {
             Drop(from, DropReason.MalformedHandshake);
-            return null;
+            return;
         }
         var address = from.Buffer.Span[..from.Size];
         var fragment = body.Slice(HandshakeHeader.Size, handshake.FragmentLength);
@@ -227,7 +228,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
             {
                 _helloFragments.Release(from);
                 Drop(from, DropReason.BadCookie);
-                return null;
+                return;
             }
             // Fragments that cannot be judged yet wait in a small cache bounded for all peers together.
             var status = _helloFragments.Add(from, handshake, fragment, now, out helloBody);
@@ -237,7 +238,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 {
                     Drop(from, DropReason.FragmentRejected);
                 }
-                return null;
+                return;
             }
         }
         try
@@ -251,7 +252,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 _helloFragments.Release(from);
             }
         }
-        return null;
     }
 
     private void StartHandshake(SocketAddress from, ref ServerConnection? existing, in RecordHeader header, ushort messageSeq,

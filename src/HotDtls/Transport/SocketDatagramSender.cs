@@ -8,10 +8,6 @@ namespace HotDtls.Transport;
 /// <summary>Sends datagrams synchronously on the server's socket: from the receive loop this costs one system call.</summary>
 internal sealed class SocketDatagramSender(Socket socket, ILogger logger) : IDatagramSender
 {
-    private long _failures;
-
-    public long Failures => Volatile.Read(ref _failures);
-
     public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
         try
@@ -21,7 +17,6 @@ internal sealed class SocketDatagramSender(Socket socket, ILogger logger) : IDat
         catch (SocketException exception)
         {
             // UDP send failures (no buffer space, unreachable) are losses like any other: the protocol retransmits.
-            Interlocked.Increment(ref _failures);
             Log.SendFailed(logger, ServerEngine.ToEndPoint(peer), exception.SocketErrorCode);
         }
         catch (ObjectDisposedException)
