@@ -82,6 +82,10 @@ public sealed class DtlsSession
 /// <param name="HandshakesFailed">Handshakes that failed or timed out.</param>
 /// <param name="Sessions">Peers with state now (handshaking or established).</param>
 /// <param name="HandshakesInProgress">Handshakes running now.</param>
+/// <param name="HandshakesEvicted">Half-open handshakes pushed out, oldest first, to make room for new ones.</param>
+/// <param name="BytesReceived">Bytes of all datagrams read from the socket.</param>
+/// <param name="DatagramsSent">Datagrams handed to the socket (handshake flights, HelloVerifyRequests, alerts, data).</param>
+/// <param name="BytesSent">Bytes of those datagrams.</param>
 public readonly record struct DtlsServerStatistics(
     long DatagramsReceived,
     long DatagramsDelivered,
@@ -91,4 +95,8 @@ public readonly record struct DtlsServerStatistics(
     long HandshakesCompleted,
     long HandshakesFailed,
     int Sessions,
-    int HandshakesInProgress);
+    int HandshakesInProgress,
+    long HandshakesEvicted,
+    long BytesReceived,
+    long DatagramsSent,
+    long BytesSent);

@@ -17,7 +17,7 @@ namespace HotDtls.Transport;
 /// (cookie secret, peer address, ClientHello) (RFC 6347 §4.2.1). One lock serialises the engine: the receive loop
 /// holds it per datagram, uncontended; sends from other threads and timers take it too.
 /// </remarks>
-internal sealed class ServerEngine : IConnectionObserver, IDisposable
+internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisposable
 {
     /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
@@ -104,6 +104,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
                 return;
             }
             _counters.DatagramsReceived++;
+            _counters.BytesReceived += datagram.Length;
             _helloVerifyRequestSent = false;
             var now = NowMs();
             if (_capture is not null)
@@ -292,6 +293,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         while (_handshakes.First is { } oldest && _handshakes.Count >= _options.MaxHandshakesInProgress)
         {
             oldest.Value.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
+            _counters.HandshakesEvicted++;
             _peers.TryGetValue(from, out existing);
         }
         // Fix: for MaxSessions, evict only a half-open handshake that holds a table slot. A successor (a new
@@ -300,6 +302,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         while (existing is null && _peers.Count >= _options.MaxSessions && OldestHalfOpenSlot() is { } victim)
         {
             victim.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
+            _counters.HandshakesEvicted++;
             _peers.TryGetValue(from, out existing);
         }
         if (existing is null && _peers.Count >= _options.MaxSessions)
@@ -311,7 +314,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
 
         var peer = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
-        var connection = new ServerConnection(_options, _identityHint, peer, _sender, _scratch, this, _random, now);
+        var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now);
         connection.Session = new DtlsSession(this, connection, ToEndPoint(peer));
         if (existing is not null)
         {
@@ -381,7 +384,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         new HandshakeHeader(HandshakeType.HelloVerifyRequest, bodyLength, 0, 0, bodyLength)
             .Write(datagram[RecordHeader.Size..]);
         HelloVerifyRequest.Write(datagram[(RecordHeader.Size + HandshakeHeader.Size)..], ProtocolVersion.Dtls10, cookie);
-        _sender.Send(datagram, from);
+        ((IDatagramSender)this).Send(datagram, from);
         _helloVerifyRequestSent = true;
         _counters.HelloVerifyRequestsSent++;
         if (_logger.IsEnabled(LogLevel.Debug))
@@ -685,6 +688,15 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         }
     }
 
+    // Connections send through the engine so that bytes out are counted in one place (flood figures compare
+    // them with bytes in). Always called under _gate: by the engine itself or by a connection it is driving.
+    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
+    {
+        _counters.DatagramsSent++;
+        _counters.BytesSent += datagram.Length;
+        _sender.Send(datagram, peer);
+    }
+
     private struct ServerCounters
     {
         public long DatagramsReceived;
@@ -694,9 +706,14 @@ internal sealed class ServerEngine : IConnectionObserver, IDisposable
         public long HandshakesStarted;
         public long HandshakesCompleted;
         public long HandshakesFailed;
+        public long HandshakesEvicted;
+        public long BytesReceived;
+        public long DatagramsSent;
+        public long BytesSent;
 
         public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new(
             DatagramsReceived, DatagramsDelivered, RecordsDropped, HelloVerifyRequestsSent, HandshakesStarted,
-            HandshakesCompleted, HandshakesFailed, sessions, handshakes);
+            HandshakesCompleted, HandshakesFailed, sessions, handshakes, HandshakesEvicted, BytesReceived,
+            DatagramsSent, BytesSent);
     }
 }
