@@ -58,7 +58,9 @@ internal readonly struct HandshakeHeader
             || !reader.TryReadUInt24(out int length)
             || !reader.TryReadUInt16(out ushort messageSeq)
             || !reader.TryReadUInt24(out int fragmentOffset)
-            || !reader.TryReadUInt24(out int fragmentLength))
+            || !reader.TryReadUInt24(out int fragmentLength)
+            // RFC 6347 §4.2.3: a fragment lies within its message. Refused here, so that no consumer can forget to.
+            || fragmentOffset + fragmentLength > length)
         {
             header = default;
             return false;

@@ -80,6 +80,36 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         }
     }
 
+    /// <summary>Whether <paramref name="peer"/> has any state here (a handshake or a session).</summary>
+    internal bool HasState(SocketAddress peer)
+    {
+        lock (_gate)
+        {
+            return _peers.ContainsKey(peer);
+        }
+    }
+
+    /// <summary>
+    /// The most handshake bytes any one connection (or successor) holds for reassembly: the per-peer memory a
+    /// stranger can make the server keep, which the fuzzing harness holds to <see cref="DtlsOptions.MaxReassemblyBytes"/>.
+    /// </summary>
+    internal int MaxBufferedHandshakeBytes()
+    {
+        lock (_gate)
+        {
+            var max = 0;
+            foreach (var connection in _peers.Values)
+            {
+                max = Math.Max(max, connection.Reassembler.BufferedBytes);
+                if (connection.Successor is { } successor)
+                {
+                    max = Math.Max(max, successor.Reassembler.BufferedBytes);
+                }
+            }
+            return max;
+        }
+    }
+
     /// <summary>Counters and gauges, read under the lock.</summary>
     public DtlsServerStatistics GetStatistics()
     {

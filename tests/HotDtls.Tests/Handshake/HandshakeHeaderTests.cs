@@ -47,15 +47,15 @@ public sealed class HandshakeHeaderTests
     [Fact]
     public void Fragment_fields_take_all_24_bits_and_the_raw_type_byte_is_kept()
     {
-        byte[] bytes = Convert.FromHexString("FFABCDEF1234FEDCBA765432");
+        byte[] bytes = Convert.FromHexString("FFFFFFFF1234ABCDEF543210");
 
         Assert.True(HandshakeHeader.TryRead(bytes, out HandshakeHeader header));
 
         Assert.Equal((HandshakeType)0xFF, header.MsgType);
-        Assert.Equal(0xABCDEF, header.Length);
+        Assert.Equal(0xFFFFFF, header.Length);
         Assert.Equal(0x1234, header.MessageSeq);
-        Assert.Equal(0xFEDCBA, header.FragmentOffset);
-        Assert.Equal(0x765432, header.FragmentLength);
+        Assert.Equal(0xABCDEF, header.FragmentOffset);
+        Assert.Equal(0x543210, header.FragmentLength);
         Assert.False(header.IsComplete);
         var written = new byte[HandshakeHeader.Size];
         header.Write(written);
@@ -66,11 +66,21 @@ public sealed class HandshakeHeaderTests
     public void Only_the_twelve_header_bytes_are_needed_and_anything_after_is_ignored()
     {
         // The header does not check the fragment against the record: that is the reassembler's job.
-        byte[] bytes = Convert.FromHexString("01000100000000000000FFFF");
+        byte[] bytes = Convert.FromHexString("0100FFFF000000000000FFFF");
         Assert.True(HandshakeHeader.TryRead(bytes, out HandshakeHeader header));
         Assert.Equal(0xFFFF, header.FragmentLength);
 
         Assert.True(HandshakeHeader.TryRead(OpenSslCapture.ServerHello, out _));
+    }
+
+    [Theory]
+    [InlineData("010000010000000000000002")] // 2 bytes of a 1-byte message
+    [InlineData("010000100000000010000001")] // offset 16, length 1, message of 16
+    [InlineData("01FFFFFF0000FFFFFF000001")] // offset + length past 2^24 - 1
+    public void A_fragment_reaching_past_its_message_is_refused(string hex)
+    {
+        // Found by the records fuzz target: every consumer had to repeat this check, so the parser does it (RFC 6347 §4.2.3).
+        Assert.False(HandshakeHeader.TryRead(Convert.FromHexString(hex), out _));
     }
 
     [Fact]

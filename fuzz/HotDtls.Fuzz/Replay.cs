@@ -1,0 +1,53 @@
+using HotDtls.Fuzz.Targets;
+
+namespace HotDtls.Fuzz;
+
+/// <summary>Runs a target over saved inputs (files, or every file in a folder) and says which ones fail.</summary>
+internal static class Replay
+{
+    public static int Run(string name, FuzzTarget target, string[] paths)
+    {
+        var failed = 0;
+        var count = 0;
+        foreach (var file in Files(paths))
+        {
+            count++;
+            try
+            {
+                target(File.ReadAllBytes(file));
+                if (name == "engine")
+                {
+                    Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered");
+                }
+            }
+            catch (Exception exception)
+            {
+                failed++;
+                Console.WriteLine($"FAIL {file}: {exception.GetType().Name}: {exception.Message}");
+                Console.WriteLine(exception.StackTrace);
+            }
+        }
+        Console.WriteLine($"{name}: {count} inputs, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    public static IEnumerable<string> Files(IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                var files = Directory.GetFiles(path);
+                Array.Sort(files, StringComparer.Ordinal);
+                foreach (var file in files)
+                {
+                    yield return file;
+                }
+            }
+            else if (File.Exists(path))
+            {
+                yield return path;
+            }
+        }
+    }
+}

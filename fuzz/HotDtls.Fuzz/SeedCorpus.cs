@@ -1,0 +1,439 @@
+using System.Net;
+using System.Text;
+using HotDtls.Fuzz.Targets;
+using HotDtls.Handshake;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls.Fuzz;
+
+/// <summary>
+/// Records the HotDtls seed corpora: HotDtls's own client talks to the fuzzing harness's engine in memory, plain,
+/// fragmented, lossy, packed, from several peers and after a client reboot. Each conversation becomes an engine
+/// input; its datagrams, handshake messages, hellos and fragments become the other targets' seeds. Run it in the
+/// Fuzz configuration: records are then sealed in clear, so the fuzzer can mutate what they carry.
+/// </summary>
+internal static class SeedCorpus
+{
+    public static void Write(string directory, TextWriter log)
+    {
+        var corpus = new Corpus(directory);
+        Record(corpus, "plain", static s => s.Handshake(0).Echo(0, 3).CloseNotify(0));
+        Record(corpus, "fragmented", static s => s.Fragment(24).Handshake(0).Echo(0, 2));
+        Record(corpus, "lossy", static s => s.DropNextServerDatagrams(1).Handshake(0).Echo(0, 2));
+        Record(corpus, "packed", static s => s.Handshake(0).EchoPacked(0, 3));
+        Record(corpus, "two-peers", static s => s.Handshake(0).Handshake(3).Echo(3, 1).Echo(0, 1));
+        Record(corpus, "reboot", static s => s.Handshake(1).Echo(1, 1).Reboot(1).Handshake(1).Echo(1, 1));
+        Record(corpus, "identity-128", static s => s.Identity(new string('i', 128)).Handshake(2).Echo(2, 1));
+        Record(corpus, "idle", static s => s.Handshake(0).Idle(60_000).Idle(60_000).Idle(60_000).Idle(60_000).Idle(60_000).Echo(0, 1));
+        Record(corpus, "stranger", static s => s.StrangerHellos());
+        corpus.Flush(log);
+    }
+
+    private static void Record(Corpus corpus, string name, Func<Script, Script> script)
+    {
+        using var run = new Script(corpus);
+        script(run);
+        corpus.AddEngine(name, run.Steps.ToArray());
+    }
+
+    /// <summary>One recorded conversation: the engine steps, and every datagram seen both ways.</summary>
+    private sealed class Script : IDisposable
+    {
+        private readonly Corpus _corpus;
+        private readonly EngineHarness _harness;
+        private readonly List<(byte[] Datagram, SocketAddress Peer)> _toClients = [];
+        private readonly Client?[] _clients = new Client?[4];
+        private int _pendingAdvance;
+        private int _fragmentSize;
+        private int _dropServerDatagrams;
+        private string _identity = "Qt DTLS example client";
+        private int _seed = 11;
+
+        public Script(Corpus corpus)
+        {
+            _corpus = corpus;
+            _harness = new EngineHarness((datagram, peer) => _toClients.Add((datagram, peer)));
+        }
+
+        public MemoryStream Steps { get; } = new();
+
+        public Script Fragment(int size)
+        {
+            _fragmentSize = size;
+            return this;
+        }
+
+        public Script Identity(string identity)
+        {
+            _identity = identity;
+            return this;
+        }
+
+        public Script DropNextServerDatagrams(int count)
+        {
+            _dropServerDatagrams = count;
+            return this;
+        }
+
+        public Script Handshake(int peer)
+        {
+            var client = _clients[peer] ??= new Client(this, peer, _identity, _seed++);
+            client.Connection.Start(Now);
+            Pump();
+            for (var round = 0; round < 8 && !client.Established; round++)
+            {
+                Idle(1000);
+            }
+            if (!client.Established)
+            {
+                throw new InvalidOperationException($"seed handshake for peer {peer} did not complete: {_harness.Engine.GetStatistics()}, client state {client.Connection.State}");
+            }
+            return this;
+        }
+
+        public Script Echo(int peer, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _clients[peer]!.Connection.SendApplicationData(Encoding.UTF8.GetBytes($"I am peer {peer}, please, accept our ping {i}"));
+                Pump();
+            }
+            return this;
+        }
+
+        /// <summary>Several application records in one datagram (RFC 6347 §4.1.1 allows packing).</summary>
+        public Script EchoPacked(int peer, int count)
+        {
+            var client = _clients[peer]!;
+            for (var i = 0; i < count; i++)
+            {
+                client.Connection.SendApplicationData(Encoding.UTF8.GetBytes($"packed ping {i}"));
+            }
+            var packed = new List<byte>();
+            foreach (var datagram in client.Outbox)
+            {
+                packed.AddRange(datagram);
+            }
+            client.Outbox.Clear();
+            client.Outbox.Add([.. packed]);
+            Pump();
+            return this;
+        }
+
+        public Script CloseNotify(int peer)
+        {
+            _clients[peer]!.Connection.CloseGracefully(DtlsCloseReason.LocalClose);
+            Pump();
+            return this;
+        }
+
+        /// <summary>The client forgets its session and starts again from the same address and port (RFC 6347 §4.2.8).</summary>
+        public Script Reboot(int peer)
+        {
+            _clients[peer]!.Connection.Dispose();
+            _clients[peer] = null;
+            return this;
+        }
+
+        public Script Idle(int milliseconds)
+        {
+            _pendingAdvance += milliseconds;
+            _harness.Advance(milliseconds);
+            foreach (var client in _clients)
+            {
+                client?.Connection.OnTimer(Now);
+            }
+            Pump();
+            return this;
+        }
+
+        /// <summary>Cookieless hellos from every peer, whole and in fragments: what a spoofer can send.</summary>
+        public Script StrangerHellos()
+        {
+            for (var peer = 0; peer < 4; peer++)
+            {
+                using var client = new Client(this, peer, _identity, _seed++);
+                client.Connection.Start(Now);
+                var hello = client.Outbox[0];
+                client.Outbox.Clear();
+                Deliver(peer, hello);
+                foreach (var fragment in Refragment(hello, 40, wholeCookielessHello: false))
+                {
+                    Deliver(peer, fragment);
+                }
+            }
+            _toClients.Clear();
+            return this;
+        }
+
+        private long Now => _harness.Time.GetMonotonicMilliseconds();
+
+        private void Pump()
+        {
+            for (var round = 0; round < 50; round++)
+            {
+                var moved = false;
+                for (var peer = 0; peer < _clients.Length; peer++)
+                {
+                    if (_clients[peer] is not { } client)
+                    {
+                        continue;
+                    }
+                    var outbox = client.Outbox.ToArray();
+                    client.Outbox.Clear();
+                    foreach (var datagram in outbox)
+                    {
+                        moved = true;
+                        if (_fragmentSize > 0)
+                        {
+                            foreach (var fragment in Refragment(datagram, _fragmentSize))
+                            {
+                                Deliver(peer, fragment);
+                            }
+                        }
+                        else
+                        {
+                            Deliver(peer, datagram);
+                        }
+                    }
+                }
+                var replies = _toClients.ToArray();
+                _toClients.Clear();
+                foreach (var (datagram, to) in replies)
+                {
+                    moved = true;
+                    _corpus.AddDatagram(datagram);
+                    if (_dropServerDatagrams > 0)
+                    {
+                        _dropServerDatagrams--;
+                        continue;
+                    }
+                    for (var peer = 0; peer < _clients.Length; peer++)
+                    {
+                        if (_clients[peer] is { } client && EngineHarness.Peers[peer].Equals(to))
+                        {
+                            client.Receive(datagram, Now);
+                        }
+                    }
+                }
+                if (!moved)
+                {
+                    return;
+                }
+            }
+        }
+
+        private void Deliver(int peer, byte[] datagram)
+        {
+            EngineTarget.WriteStep(Steps, peer, _pendingAdvance, datagram);
+            _pendingAdvance = 0;
+            _corpus.AddDatagram(datagram);
+            _harness.Deliver(peer, datagram);
+        }
+
+        /// <summary>
+        /// Splits every epoch-0 handshake record into fragments of <paramref name="size"/> bytes, one record each.
+        /// Sequence numbers are spread (seq × 64 + i) so the fragments stay distinct for the replay window.
+        /// </summary>
+        private IEnumerable<byte[]> Refragment(byte[] datagram, int size, bool wholeCookielessHello = true)
+        {
+            var output = new List<byte[]>();
+            var reader = new DatagramReader(datagram);
+            while (reader.TryReadRecord(out var record, out var offset))
+            {
+                var body = datagram.AsSpan(offset, record.Length);
+                if (record.Type != ContentType.Handshake || record.Epoch != 0 || !HandshakeHeader.TryRead(body, out var header))
+                {
+                    var copy = datagram.AsSpan(offset - RecordHeader.Size, RecordHeader.Size + record.Length).ToArray();
+                    if (record.Epoch == 0)
+                    {
+                        new RecordHeader(record.Type, record.Version, 0, record.SequenceNumber * 64, record.Length).Write(copy);
+                    }
+                    output.Add(copy);
+                    continue;
+                }
+                var message = body[HandshakeHeader.Size..];
+                _corpus.AddHandshake(body.ToArray());
+                var cookieless = false;
+                if (header.MsgType == HandshakeType.ClientHello)
+                {
+                    _corpus.AddClientHello(message.ToArray());
+                    cookieless = ClientHello.TryParseCookiePrefix(message, out _, out _, out var cookie) && cookie.IsEmpty;
+                }
+                if (cookieless && wholeCookielessHello)
+                {
+                    // The server keeps no fragments of a hello without a cookie (HOSTILE 18), and real clients never
+                    // fragment their first hello, so it goes whole.
+                    var whole = datagram.AsSpan(offset - RecordHeader.Size, RecordHeader.Size + record.Length).ToArray();
+                    new RecordHeader(record.Type, record.Version, 0, record.SequenceNumber * 64, record.Length).Write(whole);
+                    output.Add(whole);
+                    continue;
+                }
+                var fragments = new List<byte>();
+                var index = 0UL;
+                for (var start = 0; start < Math.Max(message.Length, 1); start += size, index++)
+                {
+                    var length = Math.Min(size, message.Length - start);
+                    var bytes = new byte[RecordHeader.Size + HandshakeHeader.Size + length];
+                    new RecordHeader(record.Type, record.Version, 0, (record.SequenceNumber * 64) + index, (ushort)(HandshakeHeader.Size + length))
+                        .Write(bytes);
+                    var fragmentHeader = new HandshakeHeader(header.MsgType, header.Length, header.MessageSeq, start, length);
+                    fragmentHeader.Write(bytes.AsSpan(RecordHeader.Size));
+                    message.Slice(start, length).CopyTo(bytes.AsSpan(RecordHeader.Size + HandshakeHeader.Size));
+                    output.Add(bytes);
+                    fragments.AddRange(bytes.AsSpan(RecordHeader.Size).ToArray());
+                }
+                _corpus.AddFragments(fragments.ToArray());
+            }
+            // Handshake fragments go out last-first, the hard order for a reassembler; a ChangeCipherSpec or an
+            // epoch-1 record keeps its place after them.
+            var handshake = output.FindAll(static r => r[0] == (byte)ContentType.Handshake && r[3] == 0 && r[4] == 0);
+            handshake.Reverse();
+            handshake.AddRange(output.FindAll(static r => !(r[0] == (byte)ContentType.Handshake && r[3] == 0 && r[4] == 0)));
+            return handshake;
+        }
+
+        public void Dispose()
+        {
+            foreach (var client in _clients)
+            {
+                client?.Dispose();
+            }
+            _harness.Dispose();
+        }
+
+        /// <summary>HotDtls's client state machine on one of the harness's peer addresses.</summary>
+        private sealed class Client : IConnectionObserver, IDatagramSender, IDisposable
+        {
+            private readonly Script _script;
+
+            public Client(Script script, int peer, string identity, int seed)
+            {
+                _script = script;
+                var options = new DtlsClientOptions
+                {
+                    PskIdentity = identity,
+                    PskKey = EngineHarness.Key,
+                    TimeProvider = script._harness.Time,
+                };
+                options.ValidateClient();
+                _ = peer;
+                Connection = new ClientConnection(options, script._harness.Options.EndPoint.Serialize(), this, new byte[20000], this,
+                    new DeterministicRandom(seed), script.Now);
+            }
+
+            public ClientConnection Connection { get; }
+
+            public List<byte[]> Outbox { get; } = [];
+
+            public bool Established { get; private set; }
+
+            public void Receive(byte[] datagram, long nowMs)
+            {
+                var copy = (byte[])datagram.Clone();
+                var reader = new DatagramReader(copy);
+                while (reader.TryReadRecord(out var header, out var offset))
+                {
+                    if (header.Type == ContentType.Handshake && header.Epoch == 0)
+                    {
+                        _script._corpus.AddHandshake(copy.AsSpan(offset, header.Length).ToArray());
+                    }
+                    if (Connection.ProcessRecord(header, copy.AsSpan(offset, header.Length), nowMs) == RecordResult.Stop)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer) => Outbox.Add(datagram.ToArray());
+
+            public void OnEstablished(DtlsConnection connection) => Established = true;
+
+            public void OnPskLookup(DtlsConnection connection)
+            {
+            }
+
+            public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+            {
+            }
+
+            public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+            {
+            }
+
+            public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+            {
+            }
+
+            public void OnDropped(DtlsConnection connection, DropReason reason)
+            {
+            }
+
+            public void Dispose() => Connection.Dispose();
+        }
+    }
+
+    /// <summary>The seed files, deduplicated by content, named by target and a running number.</summary>
+    private sealed class Corpus(string directory)
+    {
+        private readonly Dictionary<string, List<byte[]>> _files = [];
+        private readonly HashSet<string> _seen = [];
+
+        public void AddEngine(string name, byte[] steps) => Add("engine", steps, name);
+
+        public void AddDatagram(byte[] datagram)
+        {
+            Add("records", datagram);
+            // Whole ClientHello records also feed the cookie target: [address length][address][hello body].
+            if (datagram.Length > RecordHeader.Size + HandshakeHeader.Size
+                && datagram[0] == (byte)ContentType.Handshake && datagram[RecordHeader.Size] == (byte)HandshakeType.ClientHello)
+            {
+                var address = EngineHarness.Peers[0].Buffer.Span[..EngineHarness.Peers[0].Size].ToArray();
+                var body = datagram.AsSpan(RecordHeader.Size + HandshakeHeader.Size);
+                Add("cookie", [(byte)address.Length, .. address, .. body]);
+            }
+        }
+
+        public void AddHandshake(byte[] message) => Add("handshake", message);
+
+        public void AddClientHello(byte[] body) => Add("client-hello", body);
+
+        public void AddFragments(byte[] fragments) => Add("reassembler", fragments);
+
+        private void Add(string target, byte[] content, string? name = null)
+        {
+            if (!_seen.Add(target + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content))))
+            {
+                return;
+            }
+            if (!_files.TryGetValue(target, out var list))
+            {
+                _files[target] = list = [];
+            }
+            list.Add(content);
+            if (name is not null)
+            {
+                _names[(target, list.Count - 1)] = name;
+            }
+        }
+
+        private readonly Dictionary<(string, int), string> _names = [];
+
+        public void Flush(TextWriter log)
+        {
+            foreach (var (target, list) in _files)
+            {
+                var folder = Path.Combine(directory, target);
+                Directory.CreateDirectory(folder);
+                // Enough seeds to cover every message shape, few enough that AFL++'s calibration stays short.
+                for (var i = 0; i < list.Count && i < 40; i++)
+                {
+                    var name = _names.TryGetValue((target, i), out var scenario) ? scenario : $"{i:D3}";
+                    File.WriteAllBytes(Path.Combine(folder, $"hotdtls-{name}"), list[i]);
+                }
+                log.WriteLine($"{target}: {Math.Min(list.Count, 40)} seeds");
+            }
+        }
+    }
+}
