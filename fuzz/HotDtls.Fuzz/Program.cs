@@ -23,7 +23,11 @@ if (args.Length == 2 && args[0] == "seed")
     SeedCorpus.Write(args[1], Console.Out);
     return 0;
 }
-Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR");
+if (args.Length == 2 && args[0] == "record-openssl")
+{
+    return OpenSslRecorder.Record(args[1], Console.Out);
+}
+Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | record-openssl DIR");
 Console.Error.WriteLine("targets: " + string.Join(", ", FuzzTargets.Names()));
 Console.Error.WriteLine(HotDtls.FuzzingBuild.Enabled
     ? "this is a fuzzing build (record authentication and Finished checks always pass)"

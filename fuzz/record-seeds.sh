@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# fuzz/record-seeds.sh — re-records the seed corpora in fuzz/corpus/: HotDtls's own client against the harness
+# (Fuzz build: records in clear, so mutations reach what they carry) and OpenSSL s_client against it over UDP
+# (normal build: the handshake must really complete). Deterministic: the same files come out each time, except
+# OpenSSL's, whose randoms are its own.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+dotnet run --project "$here/HotDtls.Fuzz" -c Fuzz -- seed "$here/corpus"
+dotnet run --project "$here/HotDtls.Fuzz" -c Release -- record-openssl "$here/corpus"
