@@ -108,6 +108,14 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>Where keys come from. Required.</summary>
     public IPskStore? PskStore { get; set; }
 
+    /// <summary>
+    /// Answer a ClientKeyExchange whose identity <see cref="PskStore"/> does not know with a fatal
+    /// unknown_psk_identity alert at once (RFC 4279 §2 allows it). Off by default: the handshake then runs on with
+    /// a random key and ends exactly like a wrong key (decrypt_error, same messages), so a prober cannot tell which
+    /// identities exist. Turn it on only where telling clients "wrong identity" apart from "wrong key" is worth that.
+    /// </summary>
+    public bool RevealUnknownPskIdentity { get; set; }
+
     /// <summary>An established session that receives nothing for this long is forgotten.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -15,6 +15,7 @@ internal enum DtlsError : byte
     BadRecordMac,
     HandshakeMessageTooLarge,
     InternalError,
+    UnknownPskIdentity,
 }
 
 internal static class DtlsErrors
@@ -34,6 +35,8 @@ internal static class DtlsErrors
         DtlsError.BadRecordMac => AlertDescription.DecryptError,
         DtlsError.HandshakeMessageTooLarge => AlertDescription.HandshakeFailure,
         DtlsError.InternalError => AlertDescription.InternalError,
+        // Only with DtlsServerOptions.RevealUnknownPskIdentity; otherwise an unknown identity is a wrong key.
+        DtlsError.UnknownPskIdentity => AlertDescription.UnknownPskIdentity,
         DtlsError.None => throw new ArgumentOutOfRangeException(nameof(error), "DtlsError.None is not a failure."),
         _ => throw new ArgumentOutOfRangeException(nameof(error)),
     };
@@ -52,6 +55,7 @@ internal static class DtlsErrors
         DtlsError.BadRecordMac => "the peer's first protected record did not authenticate: the two sides hold different pre-shared keys (check the PSK identity and key)",
         DtlsError.HandshakeMessageTooLarge => "a handshake message exceeded MaxHandshakeMessageLength",
         DtlsError.InternalError => "an internal error ended the handshake",
+        DtlsError.UnknownPskIdentity => "the server does not know this PSK identity (check the client's PskIdentity and the server's PskStore)",
         _ => error.ToString(),
     };
 }

@@ -167,7 +167,11 @@ internal sealed class ServerConnection : DtlsConnection
                 Observer.OnPskStoreFailed(this, exception);
                 return DtlsError.InternalError;
             }
-            CompleteKeyExchange(key);
+            var keyError = CompleteKeyExchange(key);
+            if (keyError != DtlsError.None)
+            {
+                return keyError;
+            }
             EnterState(next);
             return DtlsError.None;
         }
@@ -214,26 +218,36 @@ internal sealed class ServerConnection : DtlsConnection
             Fail(DtlsError.InternalError);
             return DtlsError.InternalError;
         }
-        CompleteKeyExchange(key);
+        var keyError = CompleteKeyExchange(key);
+        if (keyError != DtlsError.None)
+        {
+            Fail(keyError);
+            return keyError;
+        }
         EnterState(HandshakeState.ServerExpectChangeCipherSpec);
         return DtlsError.None;
     }
 
-    private void CompleteKeyExchange(byte[]? key)
+    private DtlsError CompleteKeyExchange(byte[]? key)
     {
         _pskCancellation?.Dispose();
         _pskCancellation = null;
         if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
         {
+            if (_serverOptions.RevealUnknownPskIdentity)
+            {
+                return DtlsError.UnknownPskIdentity;
+            }
             // RFC 4279 §2: an unknown identity MAY be treated as a wrong key. Deriving from a random key makes the
             // rest of the handshake — messages, timing, the alert — identical to the wrong-key case.
             Span<byte> dummy = stackalloc byte[32];
             Random.Fill(dummy);
             DeriveKeys(dummy, isServer: true);
             CryptographicOperations.ZeroMemory(dummy);
-            return;
+            return DtlsError.None;
         }
         DeriveKeys(key, isServer: true);
+        return DtlsError.None;
     }
 
     private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)

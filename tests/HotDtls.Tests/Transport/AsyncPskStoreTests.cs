@@ -153,11 +153,15 @@ public sealed class AsyncPskStoreTests
 
     /// <summary>One handshake's view from the client: every datagram the server sent it, and how the client ended.</summary>
     private static (List<byte[]> ToClient, DtlsCloseReason? Reason, AlertDescription? Alert, DtlsServerStatistics Stats) Attempt(
-        string identity, byte[] key, bool asynchronous)
+        string identity, byte[] key, bool asynchronous, bool reveal = false)
     {
         var known = new Dictionary<string, byte[]> { ["device-1"] = ServerHarness.Key };
         var controlled = new ControlledStore();
-        using var server = new ServerHarness(o => o.PskStore = asynchronous ? controlled : PskStore.FromDictionary(known));
+        using var server = new ServerHarness(o =>
+        {
+            o.PskStore = asynchronous ? controlled : PskStore.FromDictionary(known);
+            o.RevealUnknownPskIdentity = reveal;
+        });
         var options = new DtlsClientOptions { PskIdentity = identity, PskKey = key, TimeProvider = server.Time };
         using var client = new TestClient(server, s_peer, options);
         var toClient = new List<byte[]>();
@@ -202,6 +206,33 @@ public sealed class AsyncPskStoreTests
         Assert.Equal((wrongKey.Reason, wrongKey.Alert), (unknown.Reason, unknown.Alert));
         // The server's own accounting does not tell them apart either.
         Assert.Equal(wrongKey.Stats, unknown.Stats);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void With_RevealUnknownPskIdentity_an_unknown_identity_gets_unknown_psk_identity_at_once(bool asynchronous)
+    {
+        var unknown = Attempt("device-2", ServerHarness.Key, asynchronous, reveal: true);
+
+        // HelloVerifyRequest, flight 4, then the alert in answer to flight 5 (RFC 4279 §2), not a Finished.
+        Assert.Equal(3, unknown.ToClient.Count);
+        var (header, body) = Assert.Single(Wire.Records(unknown.ToClient[^1]));
+        Assert.Equal(ContentType.Alert, header.Type);
+        Assert.Equal(0, header.Epoch);
+        Assert.Equal([(byte)AlertLevel.Fatal, (byte)AlertDescription.UnknownPskIdentity], body);
+        Assert.Equal((DtlsCloseReason.PeerAlert, AlertDescription.UnknownPskIdentity), (unknown.Reason, unknown.Alert));
+        Assert.Equal(1, unknown.Stats.HandshakesFailed);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void With_RevealUnknownPskIdentity_a_known_identity_with_the_wrong_key_still_gets_decrypt_error(bool asynchronous)
+    {
+        var wrongKey = Attempt("device-1", Convert.FromHexString("1a2b3c4d5e6e"), asynchronous, reveal: true);
+
+        Assert.Equal(AlertDescription.DecryptError, wrongKey.Alert);
     }
 
     private static readonly string s_longIdentity = string.Concat(Enumerable.Range(0, 128).Select(i => (char)('!' + (i % 90))));
