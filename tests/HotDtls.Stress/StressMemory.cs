@@ -6,7 +6,7 @@ namespace HotDtls.Stress;
 /// The process's memory at one moment. The server runs in this process, so these are the server's figures plus
 /// the load generator's (which allocates little and keeps nothing between phases).
 /// </summary>
-internal readonly record struct StressMemory(long ManagedBytes, long GcHeapBytes, long RssBytes, long PeakRssBytes)
+internal readonly record struct StressMemory(long ManagedBytes, long GcHeapBytes, long GcCommittedBytes, long RssBytes, long PeakRssBytes)
 {
     /// <summary>After a full, compacting collection: what is still reachable, not what the GC has yet to sweep.</summary>
     public static StressMemory Measure()
@@ -16,7 +16,7 @@ internal readonly record struct StressMemory(long ManagedBytes, long GcHeapBytes
         var managed = GC.GetTotalMemory(forceFullCollection: true);
         var info = GC.GetGCMemoryInfo(GCKind.Any);
         var (rss, peak) = ReadRss();
-        return new StressMemory(managed, info.HeapSizeBytes, rss, peak);
+        return new StressMemory(managed, info.HeapSizeBytes, info.TotalCommittedBytes, rss, peak);
     }
 
     /// <summary>RSS now, without a collection (for sampling peaks while load runs).</summary>
