@@ -66,7 +66,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     /// <param name="cancellationToken">Abandons the handshake.</param>
     /// <exception cref="DtlsException">
     /// The handshake failed: the message says why (no answer within <see cref="DtlsOptions.HandshakeTimeout"/>, an
-    /// alert from the server, a wrong key).
+    /// alert from the server, a wrong key), or <see cref="DtlsClientOptions.LocalEndPoint"/> cannot be bound.
     /// </exception>
     public static async Task<DtlsClient> ConnectAsync(IPEndPoint endPoint, DtlsClientOptions options,
         CancellationToken cancellationToken = default)
@@ -74,10 +74,15 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentNullException.ThrowIfNull(options);
         options.ValidateClient();
+        options.ValidateLocalEndPoint(endPoint);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         DtlsClient? client = null;
         try
         {
+            if (options.LocalEndPoint is { } local)
+            {
+                Bind(socket, local);
+            }
             socket.Connect(endPoint);
             client = new DtlsClient(socket, endPoint, options);
             client.Start();
@@ -99,6 +104,25 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
                 socket.Dispose();
             }
             throw;
+        }
+    }
+
+    private static void Bind(Socket socket, IPEndPoint local)
+    {
+        try
+        {
+            socket.Bind(local);
+        }
+        catch (SocketException exception)
+        {
+            var advice = exception.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => "the port is in use by another socket",
+                SocketError.AddressNotAvailable => "the address does not belong to this machine",
+                SocketError.AccessDenied => "permission denied: ports below 1024 need privileges",
+                _ => exception.Message,
+            };
+            throw new DtlsException($"Cannot send from LocalEndPoint {local}: {advice}.", exception);
         }
     }
 

@@ -175,6 +175,14 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// <summary>The pre-shared key, 1 to 64 bytes. Required.</summary>
     public byte[]? PskKey { get; set; }
 
+    /// <summary>
+    /// The local address and port to send from; <see langword="null"/> (the default) lets the operating system pick
+    /// them. Set it to come back from the same address and port as an earlier client, as a device does after a
+    /// reboot (RFC 6347 §4.2.8: the server replaces the old session once the new handshake completes). Its address
+    /// family must match the server's.
+    /// </summary>
+    public IPEndPoint? LocalEndPoint { get; set; }
+
     internal void ValidateClient()
     {
         Validate();
@@ -187,6 +195,15 @@ public sealed class DtlsClientOptions : DtlsOptions
         if (System.Text.Encoding.UTF8.GetByteCount(PskIdentity) > 65535)
         {
             throw new ArgumentException("PskIdentity must fit in 65535 bytes of UTF-8.");
+        }
+    }
+
+    internal void ValidateLocalEndPoint(IPEndPoint remote)
+    {
+        if (LocalEndPoint is { } local && local.AddressFamily != remote.AddressFamily)
+        {
+            throw new ArgumentException(
+                $"LocalEndPoint {local} is {local.AddressFamily} but the server {remote} is {remote.AddressFamily}: use addresses of one family.");
         }
     }
 }

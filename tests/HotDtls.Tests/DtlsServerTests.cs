@@ -179,4 +179,50 @@ public sealed class DtlsServerTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect);
     }
+
+    [Fact]
+    public async Task Client_sends_from_its_LocalEndPoint_and_a_later_client_can_reuse_it()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        await using var server = new DtlsServer(ServerOptions(), handler);
+        await server.StartAsync(cts.Token);
+        var options = ClientOptions();
+        // Any 127/8 address is local on Linux; 127.0.0.1 keeps the test portable.
+        options.LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0);
+        var first = await DtlsClient.ConnectAsync(server.LocalEndPoint, options, cts.Token);
+        var session = await handler.Established.Task.WaitAsync(cts.Token);
+        Assert.Equal(first.LocalEndPoint, session.RemoteEndPoint);
+        var local = first.LocalEndPoint;
+        await first.DisposeAsync();
+        Assert.Equal(DtlsCloseReason.PeerClosed, await handler.Closed.Task.WaitAsync(cts.Token));
+
+        options.LocalEndPoint = local;
+        await using var second = await DtlsClient.ConnectAsync(server.LocalEndPoint, options, cts.Token);
+
+        Assert.Equal(local, second.LocalEndPoint);
+        second.Send("again"u8);
+        var buffer = new byte[200];
+        var length = await second.ReceiveAsync(buffer, cts.Token);
+        Assert.Equal($"to {local}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
+    }
+
+    [Fact]
+    public async Task A_LocalEndPoint_in_use_or_of_the_wrong_family_is_refused_with_a_clear_message()
+    {
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var server = new IPEndPoint(IPAddress.Loopback, 1);
+        var options = ClientOptions();
+        options.LocalEndPoint = (IPEndPoint)occupier.LocalEndPoint!;
+
+        var inUse = await Assert.ThrowsAsync<DtlsException>(() => DtlsClient.ConnectAsync(server, options));
+        Assert.Contains($"LocalEndPoint {occupier.LocalEndPoint}", inUse.Message);
+        Assert.Contains("in use", inUse.Message);
+
+        options.LocalEndPoint = new IPEndPoint(IPAddress.IPv6Loopback, 0);
+        var family = await Assert.ThrowsAsync<ArgumentException>(() => DtlsClient.ConnectAsync(server, options));
+        Assert.Contains("LocalEndPoint", family.Message);
+        Assert.Contains("one family", family.Message);
+    }
 }
