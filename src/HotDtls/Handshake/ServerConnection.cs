@@ -14,16 +14,18 @@ internal sealed class ServerConnection : DtlsConnection
 {
     private readonly DtlsServerOptions _serverOptions;
     private readonly byte[]? _identityHint;
+    private readonly StandInKey _standInKey;
     private byte[]? _deferred;
     private int _deferredLength;
     private CancellationTokenSource? _pskCancellation;
 
     public ServerConnection(DtlsServerOptions options, byte[]? identityHint, SocketAddress peer, IDatagramSender sender,
-        byte[] scratch, IConnectionObserver observer, IRandomSource random, long nowMs)
+        byte[] scratch, IConnectionObserver observer, IRandomSource random, long nowMs, StandInKey standInKey)
         : base(options, peer, sender, scratch, observer, random, nowMs)
     {
         _serverOptions = options;
         _identityHint = identityHint;
+        _standInKey = standInKey;
     }
 
     /// <summary>Set by the engine: the session object the application sees.</summary>
@@ -238,14 +240,12 @@ internal sealed class ServerConnection : DtlsConnection
             {
                 return DtlsError.UnknownPskIdentity;
             }
-            // RFC 4279 §2: an unknown identity MAY be treated as a wrong key. Deriving from a random key makes the
-            // rest of the handshake — messages, timing, the alert — identical to the wrong-key case.
-            Span<byte> dummy = stackalloc byte[32];
-            Random.Fill(dummy);
-            DeriveKeys(dummy, isServer: true);
-            CryptographicOperations.ZeroMemory(dummy);
+            // RFC 4279 §2: an unknown identity MAY be treated as a wrong key. Deriving from a secret stand-in key
+            // makes the rest of the handshake — messages, timing, the alert — identical to the wrong-key case.
+            DeriveKeys(_standInKey.Key, isServer: true);
             return DtlsError.None;
         }
+        _standInKey.Observe(key.Length);
         DeriveKeys(key, isServer: true);
         return DtlsError.None;
     }

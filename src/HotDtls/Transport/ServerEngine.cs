@@ -37,6 +37,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly TimeProvider _time;
     private readonly CookieVerifier _cookies;
     private readonly HelloFragmentCache _helloFragments = new();
+    private readonly StandInKey _standInKey;
     // One HelloVerifyRequest per received datagram at most, however many ClientHellos it packs (HOSTILE 19, 42).
     private bool _helloVerifyRequestSent;
     private readonly byte[]? _identityHint;
@@ -63,6 +64,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _random = random;
         _time = options.TimeProvider;
         _cookies = new CookieVerifier(_time, options.CookieSecretRotation, random);
+        _standInKey = new StandInKey(random);
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
         _lastIdleScanMs = NowMs();
@@ -344,7 +346,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
         var peer = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
-        var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now);
+        var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now, _standInKey);
         connection.Session = new DtlsSession(this, connection, ToEndPoint(peer));
         if (existing is not null)
         {
