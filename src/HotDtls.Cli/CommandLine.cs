@@ -11,12 +11,14 @@ internal static class CommandLine
         hotdtls — a DTLS 1.2 PSK server and client
 
         Usage:
-          hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--verbose]
+          hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
                   "to <peer>: ACK". Type "close" or press Ctrl+C to send close_notify to every peer and exit.
+                  --echo answers each datagram with its own bytes, and --quiet reports only warnings and errors
+                  (what the benchmarks run: per-datagram reports would be what they measure).
         connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
                   (default 5; 0 = until Ctrl+C), and prints each reply.
@@ -33,7 +35,7 @@ internal static class CommandLine
         {
             var options = Arguments.Parse(args.AsSpan(1));
             using var loggerFactory = LoggerFactory.Create(builder => builder
-                .SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information)
+                .SetMinimumLevel(options.Verbose ? LogLevel.Debug : options.Quiet ? LogLevel.Warning : LogLevel.Information)
                 .AddSimpleConsole(console =>
                 {
                     console.SingleLine = true;
@@ -80,6 +82,8 @@ internal sealed class Arguments
     public int Count { get; private set; } = 5;
     public TimeSpan Interval { get; private set; } = TimeSpan.FromSeconds(1);
     public bool Verbose { get; private set; }
+    public bool Echo { get; private set; }
+    public bool Quiet { get; private set; }
 
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
@@ -116,6 +120,12 @@ internal sealed class Arguments
                     break;
                 case "--verbose" or "-v":
                     result.Verbose = true;
+                    break;
+                case "--echo":
+                    result.Echo = true;
+                    break;
+                case "--quiet" or "-q":
+                    result.Quiet = true;
                     break;
                 default:
                     if (arg.StartsWith('-'))

@@ -14,11 +14,19 @@ internal static class ServeCommand
             EndPoint = new IPEndPoint(arguments.Address, arguments.Port),
             PskIdentityHint = arguments.Hint,
             PskStore = PskStore.Single(arguments.Key),
-            CaptureCiphertext = true,
+            // The seed prints each datagram's ciphertext; a quiet server does not need the copy.
+            CaptureCiphertext = !arguments.Quiet,
         };
-        var handler = new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"));
+        DtlsServerHandler handler = arguments.Echo
+            ? new EchoHandler()
+            : new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"), arguments.Quiet);
         await using var server = new DtlsServer(options, handler, loggerFactory);
         await server.StartAsync(stop.Token).ConfigureAwait(false);
+        if (arguments.Quiet)
+        {
+            // The informational "listening on" report is filtered out, but scripts wait for this line.
+            Console.WriteLine($"listening on {server.LocalEndPoint}");
+        }
         _ = WatchStandardInputAsync(stop);
         try
         {
@@ -45,7 +53,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Reports each datagram and answers it with "to &lt;peer&gt;: ACK".</summary>
-    internal sealed class AckHandler(ILogger logger) : DtlsServerHandler
+    internal sealed class AckHandler(ILogger logger, bool quiet = false) : DtlsServerHandler
     {
         public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
         {
@@ -53,10 +61,22 @@ internal static class ServeCommand
             {
                 return; // The server already reported the empty datagram as a warning, as the seed does.
             }
+            if (quiet)
+            {
+                session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+                return;
+            }
             logger.LogInformation("{Peer}: received a DTLS datagram: {Ciphertext}", session.RemoteEndPoint,
                 Convert.ToHexStringLower(ciphertext));
             logger.LogInformation("{Peer}: as plain text: {Plaintext}", session.RemoteEndPoint, Encoding.UTF8.GetString(plaintext));
             session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
         }
+    }
+
+    /// <summary>Answers each datagram with its own bytes, allocation-free: the benchmarks' echo server.</summary>
+    internal sealed class EchoHandler : DtlsServerHandler
+    {
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+            => session.Send(plaintext);
     }
 }

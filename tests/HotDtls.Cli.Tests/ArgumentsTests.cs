@@ -28,6 +28,18 @@ public sealed class ArgumentsTests
         Assert.True(arguments.Verbose);
     }
 
+    [Fact]
+    public void Echo_and_quiet_are_off_unless_asked_for()
+    {
+        var plain = Arguments.Parse([]);
+        Assert.False(plain.Echo);
+        Assert.False(plain.Quiet);
+
+        var bench = Arguments.Parse(["--echo", "-q"]);
+        Assert.True(bench.Echo);
+        Assert.True(bench.Quiet);
+    }
+
     [Theory]
     [InlineData(new[] { "--port", "70000" }, "0 to 65535")]
     [InlineData(new[] { "--port" }, "needs a value")]

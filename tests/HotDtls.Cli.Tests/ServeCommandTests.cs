@@ -109,6 +109,51 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_with_echo_and_quiet_answers_each_datagram_with_its_own_bytes_and_reports_nothing_per_datagram()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var port = FreeUdpPort();
+        using var process = StartCli("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--echo", "--quiet");
+        var seen = new List<string>();
+        var output = Lines(process.StandardOutput);
+        try
+        {
+            await WaitForLineAsync(output, $"listening on 127.0.0.1:{port}", seen, cts.Token);
+
+            var options = new DtlsClientOptions { PskIdentity = "bench", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+            await using (var client = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), options, cts.Token))
+            {
+                var buffer = new byte[1500];
+                for (var i = 0; i < 3; i++)
+                {
+                    var payload = Encoding.UTF8.GetBytes($"payload {i} " + new string('x', 100 * i));
+                    client.Send(payload);
+                    var length = await client.ReceiveAsync(buffer, cts.Token);
+                    Assert.Equal(payload, buffer.AsSpan(0, length).ToArray());
+                }
+            }
+
+            await process.StandardInput.WriteLineAsync("close");
+            await process.StandardInput.FlushAsync(cts.Token);
+            await process.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, process.ExitCode);
+            // Nothing but the listening line: no handshake or datagram reports.
+            await foreach (var line in output.Reader.ReadAllAsync(cts.Token))
+            {
+                seen.Add(line);
+            }
+            Assert.Equal([$"listening on 127.0.0.1:{port}"], seen);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Serve_on_a_port_in_use_exits_with_a_clear_error()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
