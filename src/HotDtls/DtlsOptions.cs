@@ -135,6 +135,17 @@ public sealed class DtlsServerOptions : DtlsOptions
     public TimeSpan CookieSecretRotation { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How many receive loops, each on its own socket bound to <see cref="EndPoint"/> with SO_REUSEPORT (Linux), so
+    /// the kernel spreads peers over them by address and port and keeps each peer on one loop. Each loop owns its
+    /// peers outright. Default: one per processor. <see cref="MaxSessions"/> and <see cref="MaxHandshakesInProgress"/>
+    /// are divided among the loops (rounded up). Where SO_REUSEPORT is not available, one loop is used.
+    /// </summary>
+    public int ReceiveLoops { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>How each loop waits for datagrams; see <see cref="DtlsReceiveStrategy"/>.</summary>
+    public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.BlockingThread;
+
+    /// <summary>
     /// Keep a copy of each application-data record's ciphertext and pass it to
     /// <see cref="DtlsServerHandler.OnDatagram"/> (the Qt example prints it). Off by default: it costs a copy.
     /// </summary>
@@ -162,6 +173,15 @@ public sealed class DtlsServerOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxHandshakesInProgress), MaxHandshakesInProgress,
                 "MaxHandshakesInProgress must be at least 1.");
+        }
+        if (ReceiveLoops is < 1 or > 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveLoops), ReceiveLoops,
+                "ReceiveLoops must be 1 to 1024; one per processor (the default) is usually right.");
+        }
+        if (!Enum.IsDefined(ReceiveStrategy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveStrategy), ReceiveStrategy, "Unknown DtlsReceiveStrategy.");
         }
     }
 }

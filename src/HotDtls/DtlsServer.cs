@@ -9,7 +9,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace HotDtls;
 
 /// <summary>
-/// A DTLS 1.2 PSK server on one UDP socket serving many peers. Each new peer must prove it is reachable with a
+/// A DTLS 1.2 PSK server on one UDP port serving many peers (one socket per receive loop, see
+/// <see cref="DtlsServerOptions.ReceiveLoops"/>). Each new peer must prove it is reachable with a
 /// stateless cookie before any state is kept (RFC 6347 §4.2.1); then a PSK handshake (RFC 4279) sets up AES-GCM
 /// keys, and every authenticated datagram goes to the <see cref="DtlsServerHandler"/>.
 /// </summary>
@@ -22,20 +23,24 @@ namespace HotDtls;
 /// </example>
 public sealed class DtlsServer : IAsyncDisposable
 {
+    // Linux's SOL_SOCKET and SO_REUSEPORT: several sockets on one port, the kernel spreading peers by 4-tuple hash.
+    private const int SolSocket = 1;
+    private const int SoReusePort = 15;
+
     private readonly DtlsServerOptions _options;
     private readonly DtlsServerHandler _handler;
     private readonly ILogger _logger;
     private readonly IRandomSource _random;
-    private Socket? _socket;
-    private ServerEngine? _engine;
-    private ITimer? _timer;
-    private CancellationTokenSource? _stopping;
-    private Task? _receiveLoop;
+    private ServerLoop[] _loops = [];
+    private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
     /// <summary>Creates a server; nothing is bound until <see cref="StartAsync"/>.</summary>
     /// <param name="options">Settings; validated here (an <see cref="ArgumentException"/> says what to fix).</param>
-    /// <param name="handler">Receives the sessions and their datagrams.</param>
+    /// <param name="handler">
+    /// Receives the sessions and their datagrams. With several receive loops it is called from several threads at
+    /// once (each session always from the same loop).
+    /// </param>
     /// <param name="loggerFactory">Where the info/warning/error reports go; none by default.</param>
     public DtlsServer(DtlsServerOptions options, DtlsServerHandler handler, ILoggerFactory? loggerFactory = null)
         : this(options, handler, loggerFactory, SystemRandomSource.Instance)
@@ -55,13 +60,27 @@ public sealed class DtlsServer : IAsyncDisposable
 
     /// <summary>The bound address (with the real port when <see cref="DtlsServerOptions.EndPoint"/> asked for port 0).</summary>
     /// <exception cref="InvalidOperationException">The server has not been started.</exception>
-    public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint
+    public IPEndPoint LocalEndPoint => _localEndPoint
         ?? throw new InvalidOperationException("The server is not started: call StartAsync first.");
 
-    /// <summary>A snapshot of the server's counters.</summary>
-    public DtlsServerStatistics Statistics => _engine?.GetStatistics() ?? default;
+    /// <summary>How many receive loops (sockets) are running: <see cref="DtlsServerOptions.ReceiveLoops"/>, or 1 where SO_REUSEPORT is unavailable.</summary>
+    public int ReceiveLoops => _loops.Length;
 
-    /// <summary>Binds the socket and starts receiving.</summary>
+    /// <summary>A snapshot of the server's counters, summed over the receive loops.</summary>
+    public DtlsServerStatistics Statistics
+    {
+        get
+        {
+            var total = default(DtlsServerStatistics);
+            foreach (var loop in _loops)
+            {
+                total = total.Add(loop.Engine.GetStatistics());
+            }
+            return total;
+        }
+    }
+
+    /// <summary>Binds the sockets and starts receiving.</summary>
     /// <exception cref="DtlsException">The address cannot be bound (for example, the port is in use).</exception>
     /// <exception cref="InvalidOperationException">The server was already started.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default)
@@ -71,7 +90,48 @@ public sealed class DtlsServer : IAsyncDisposable
         {
             throw new InvalidOperationException("A DtlsServer can be started once; create a new one to listen again.");
         }
-        var endPoint = _options.EndPoint;
+        var wanted = OperatingSystem.IsLinux() ? _options.ReceiveLoops : 1;
+        var sockets = new List<Socket>(wanted);
+        try
+        {
+            var endPoint = _options.EndPoint;
+            sockets.Add(Bind(endPoint, reusePort: wanted > 1));
+            // Port 0 asks for any port: the other loops bind to the one the first was given.
+            var bound = (IPEndPoint)sockets[0].LocalEndPoint!;
+            for (var i = 1; i < wanted; i++)
+            {
+                sockets.Add(Bind(new IPEndPoint(endPoint.Address, bound.Port), reusePort: true));
+            }
+        }
+        catch
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+            _state = 2;
+            throw;
+        }
+
+        var loops = new ServerLoop[sockets.Count];
+        for (var i = 0; i < loops.Length; i++)
+        {
+            var engine = new ServerEngine(_options, _handler, new SocketDatagramSender(sockets[i], _logger), _logger, _random,
+                shareOf: loops.Length);
+            loops[i] = new ServerLoop(i, sockets[i], engine, _options, _logger);
+        }
+        _loops = loops;
+        _localEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
+        foreach (var loop in loops)
+        {
+            loop.Start();
+        }
+        Log.Listening(_logger, _localEndPoint);
+        return Task.CompletedTask;
+    }
+
+    private static Socket Bind(IPEndPoint endPoint, bool reusePort)
+    {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -79,12 +139,18 @@ public sealed class DtlsServer : IAsyncDisposable
             {
                 socket.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
             }
+            if (reusePort)
+            {
+                socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            }
             socket.Bind(endPoint);
+            // Large buffers absorb bursts of handshakes while the loop is busy.
+            socket.ReceiveBufferSize = Math.Max(socket.ReceiveBufferSize, 4 * 1024 * 1024);
+            return socket;
         }
         catch (SocketException exception)
         {
             socket.Dispose();
-            _state = 2;
             var advice = exception.SocketErrorCode switch
             {
                 SocketError.AddressAlreadyInUse => "the port is already in use: stop the other program or choose another port",
@@ -94,100 +160,21 @@ public sealed class DtlsServer : IAsyncDisposable
             };
             throw new DtlsException($"Cannot listen on {endPoint}: {advice}.", exception);
         }
-        // Large buffers absorb bursts of handshakes while the loop is busy.
-        socket.ReceiveBufferSize = Math.Max(socket.ReceiveBufferSize, 4 * 1024 * 1024);
-        _socket = socket;
-        var sender = new SocketDatagramSender(socket, _logger);
-        _engine = new ServerEngine(_options, _handler, sender, _logger, _random);
-        _stopping = new CancellationTokenSource();
-        _timer = _options.TimeProvider.CreateTimer(static state => ((DtlsServer)state!).OnTimer(), this,
-            ServerEngine.TickInterval, ServerEngine.TickInterval);
-        _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
-        Log.Listening(_logger, socket.LocalEndPoint!);
-        return Task.CompletedTask;
     }
 
-    private async Task ReceiveLoopAsync()
-    {
-        var socket = _socket!;
-        var engine = _engine!;
-        var token = _stopping!.Token;
-        // Pinned once for the server's life: the kernel copies into it without the GC moving it.
-        var buffer = GC.AllocateArray<byte>(ushort.MaxValue, pinned: true);
-        var address = new SocketAddress(socket.AddressFamily);
-        while (!token.IsCancellationRequested)
-        {
-            int received;
-            try
-            {
-                received = await socket.ReceiveFromAsync(buffer.AsMemory(), SocketFlags.None, address, token)
-                    .ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException exception)
-            {
-                // ICMP errors reported on the socket (ConnectionReset on some systems) concern one peer, not the loop.
-                Log.ReceiveFailed(_logger, exception.SocketErrorCode);
-                continue;
-            }
-            try
-            {
-                engine.ProcessDatagram(address, buffer.AsSpan(0, received));
-            }
-#pragma warning disable CA1031 // A bug triggered by one peer's datagram must not stop the server for all peers.
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                Log.DatagramFailed(_logger, ServerEngine.ToEndPoint(address), exception);
-            }
-        }
-    }
-
-    private void OnTimer()
-    {
-        try
-        {
-            _engine?.OnTick();
-        }
-#pragma warning disable CA1031 // An exception escaping a timer callback would end the process.
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            Log.TimerFailed(_logger, exception);
-        }
-    }
-
-    /// <summary>Sends close_notify to every peer, stops receiving and closes the socket.</summary>
+    /// <summary>Sends close_notify to every peer, stops receiving and closes the sockets.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _state, 2) != 1)
         {
             return;
         }
-        var told = _engine!.CloseAll();
+        var told = 0;
+        foreach (var loop in _loops)
+        {
+            told += await loop.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
         Log.Stopped(_logger, told);
-        await _stopping!.CancelAsync().ConfigureAwait(false);
-        if (_timer is not null)
-        {
-            await _timer.DisposeAsync().ConfigureAwait(false);
-        }
-        _socket!.Dispose();
-        try
-        {
-            await _receiveLoop!.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _engine.Dispose();
-            _stopping.Dispose();
-        }
     }
 
     /// <summary>Stops the server (see <see cref="StopAsync"/>).</summary>

@@ -99,4 +99,21 @@ public readonly record struct DtlsServerStatistics(
     long HandshakesEvicted,
     long BytesReceived,
     long DatagramsSent,
-    long BytesSent);
+    long BytesSent)
+{
+    /// <summary>The sum of two snapshots (the server adds up its receive loops').</summary>
+    internal DtlsServerStatistics Add(in DtlsServerStatistics other) => new(
+        DatagramsReceived + other.DatagramsReceived,
+        DatagramsDelivered + other.DatagramsDelivered,
+        RecordsDropped + other.RecordsDropped,
+        HelloVerifyRequestsSent + other.HelloVerifyRequestsSent,
+        HandshakesStarted + other.HandshakesStarted,
+        HandshakesCompleted + other.HandshakesCompleted,
+        HandshakesFailed + other.HandshakesFailed,
+        Sessions + other.Sessions,
+        HandshakesInProgress + other.HandshakesInProgress,
+        HandshakesEvicted + other.HandshakesEvicted,
+        BytesReceived + other.BytesReceived,
+        DatagramsSent + other.DatagramsSent,
+        BytesSent + other.BytesSent);
+}

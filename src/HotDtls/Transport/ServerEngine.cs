@@ -38,6 +38,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly CookieVerifier _cookies;
     private readonly HelloFragmentCache _helloFragments = new();
     private readonly StandInKey _standInKey;
+    private readonly int _maxSessions;
+    private readonly int _maxHandshakes;
     // One HelloVerifyRequest per received datagram at most, however many ClientHellos it packs (HOSTILE 19, 42).
     private bool _helloVerifyRequestSent;
     private readonly byte[]? _identityHint;
@@ -54,9 +56,15 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private ServerCounters _counters;
     private bool _disposed;
 
+    /// <summary>
+    /// An engine for the peers of one receive loop. <paramref name="shareOf"/> engines (loops) share the options'
+    /// session and handshake caps, each taking its share rounded up.
+    /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
-        IRandomSource random)
+        IRandomSource random, int shareOf = 1)
     {
+        _maxSessions = (options.MaxSessions + shareOf - 1) / shareOf;
+        _maxHandshakes = (options.MaxHandshakesInProgress + shareOf - 1) / shareOf;
         _options = options;
         _handler = handler;
         _sender = sender;
@@ -322,7 +330,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         }
         // Half-open handshakes are the state a flood can create, so they are what gets evicted, oldest first;
         // established sessions are never pushed out by newcomers (HOSTILE 26).
-        while (_handshakes.First is { } oldest && _handshakes.Count >= _options.MaxHandshakesInProgress)
+        while (_handshakes.First is { } oldest && _handshakes.Count >= _maxHandshakes)
         {
             oldest.Value.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
             _counters.HandshakesEvicted++;
@@ -331,13 +339,13 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         // Fix: for MaxSessions, evict only a half-open handshake that holds a table slot. A successor (a new
         // handshake from an established peer's address, RFC 6347 §4.2.8) has no slot of its own: evicting it made
         // no room, so a stranger's hello used to kill rebooted clients' handshakes and then be dropped anyway.
-        while (existing is null && _peers.Count >= _options.MaxSessions && OldestHalfOpenSlot() is { } victim)
+        while (existing is null && _peers.Count >= _maxSessions && OldestHalfOpenSlot() is { } victim)
         {
             victim.Close(DtlsCloseReason.Evicted, DtlsError.None, null);
             _counters.HandshakesEvicted++;
             _peers.TryGetValue(from, out existing);
         }
-        if (existing is null && _peers.Count >= _options.MaxSessions)
+        if (existing is null && _peers.Count >= _maxSessions)
         {
             _counters.RecordsDropped++;
             Log.TooManySessions(_logger, ToEndPoint(from), _peers.Count);

@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Sockets;
+using HotDtls.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Transport;
+
+/// <summary>
+/// One receive loop: a socket, the engine that owns every peer the kernel sends to that socket, and the timer that
+/// drives the engine's retransmissions and expiry. A server runs one per <see cref="DtlsServerOptions.ReceiveLoops"/>.
+/// </summary>
+internal sealed class ServerLoop
+{
+    private readonly Socket _socket;
+    private readonly ILogger _logger;
+    private readonly DtlsReceiveStrategy _strategy;
+    private readonly ITimer _timer;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _index;
+
+    public ServerLoop(int index, Socket socket, ServerEngine engine, DtlsServerOptions options, ILogger logger)
+    {
+        _index = index;
+        _socket = socket;
+        Engine = engine;
+        _logger = logger;
+        _strategy = options.ReceiveStrategy;
+        _timer = options.TimeProvider.CreateTimer(static state => ((ServerLoop)state!).OnTimer(), this,
+            ServerEngine.TickInterval, ServerEngine.TickInterval);
+    }
+
+    public ServerEngine Engine { get; }
+
+    public void Start()
+    {
+        if (_strategy == DtlsReceiveStrategy.Async)
+        {
+            _ = Task.Run(RunAsyncLoop, CancellationToken.None);
+            return;
+        }
+        var thread = new Thread(static state => ((ServerLoop)state!).RunBlockingLoop())
+        {
+            IsBackground = true,
+            Name = $"HotDtls receive {_index}",
+        };
+        thread.Start(this);
+    }
+
+    /// <summary>Sends close_notify to this loop's peers, stops receiving, closes the socket; returns how many were told.</summary>
+    public async Task<int> StopAsync(CancellationToken cancellationToken)
+    {
+        var told = Engine.CloseAll();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        // Closing the socket is what wakes a thread blocked in ReceiveFrom.
+        _socket.Dispose();
+        try
+        {
+            await _finished.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Engine.Dispose();
+            _stopping.Dispose();
+        }
+        return told;
+    }
+
+    private void RunBlockingLoop()
+    {
+        // Pinned once for the loop's life: the kernel copies into it without the GC moving it.
+        var buffer = GC.AllocateArray<byte>(ushort.MaxValue, pinned: true);
+        var address = new SocketAddress(_socket.AddressFamily);
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                int received;
+                try
+                {
+                    received = _socket.ReceiveFrom(buffer, SocketFlags.None, address);
+                }
+                catch (ObjectDisposedException)
+                {
+                    break;
+                }
+                catch (SocketException exception) when (IsStopping(exception))
+                {
+                    break;
+                }
+                catch (SocketException exception)
+                {
+                    // ICMP errors reported on the socket (ConnectionReset on some systems) concern one peer, not the loop.
+                    Log.ReceiveFailed(_logger, exception.SocketErrorCode);
+                    continue;
+                }
+                Process(address, buffer.AsSpan(0, received));
+            }
+        }
+        finally
+        {
+            _finished.TrySetResult();
+        }
+    }
+
+    private async Task RunAsyncLoop()
+    {
+        var buffer = GC.AllocateArray<byte>(ushort.MaxValue, pinned: true);
+        var address = new SocketAddress(_socket.AddressFamily);
+        var token = _stopping.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                int received;
+                try
+                {
+                    received = await _socket.ReceiveFromAsync(buffer.AsMemory(), SocketFlags.None, address, token)
+                        .ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (ObjectDisposedException)
+                {
+                    break;
+                }
+                catch (SocketException exception) when (IsStopping(exception))
+                {
+                    break;
+                }
+                catch (SocketException exception)
+                {
+                    Log.ReceiveFailed(_logger, exception.SocketErrorCode);
+                    continue;
+                }
+                Process(address, buffer.AsSpan(0, received));
+            }
+        }
+        finally
+        {
+            _finished.TrySetResult();
+        }
+    }
+
+    private bool IsStopping(SocketException exception)
+        => _stopping.IsCancellationRequested
+            && exception.SocketErrorCode is SocketError.Interrupted or SocketError.OperationAborted or SocketError.NotSocket
+                or SocketError.Shutdown;
+
+    private void Process(SocketAddress address, Span<byte> datagram)
+    {
+        try
+        {
+            Engine.ProcessDatagram(address, datagram);
+        }
+#pragma warning disable CA1031 // A bug triggered by one peer's datagram must not stop the server for all peers.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.DatagramFailed(_logger, ServerEngine.ToEndPoint(address), exception);
+        }
+    }
+
+    private void OnTimer()
+    {
+        try
+        {
+            Engine.OnTick();
+        }
+#pragma warning disable CA1031 // An exception escaping a timer callback would end the process.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.TimerFailed(_logger, exception);
+        }
+    }
+}
