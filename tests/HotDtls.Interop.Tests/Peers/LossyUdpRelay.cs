@@ -47,6 +47,12 @@ public sealed record LossyUdpRelayOptions
     /// </summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Called with one line per datagram (direction, index, time, DTLS records, fate), for diagnosing a run; null
+    /// (the default) traces nothing. Called on the relay's receive loops, so keep it quick and thread-safe.
+    /// </summary>
+    public Action<string>? Trace { get; init; }
+
     /// <summary>Throws for probabilities outside 0..1, negative times or a size limit below 1.</summary>
     public void Validate()
     {
@@ -200,9 +206,9 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         _serverSide.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _serverSide.Connect(server);
         EndPoint = (IPEndPoint)_clientSide.LocalEndPoint!;
-        _toServer = new Direction(options, new DatagramFateDecider(options, options.Seed),
+        _toServer = new Direction("c→s", options, new DatagramFateDecider(options, options.Seed),
             datagram => _serverSide.Send(datagram, SocketFlags.None));
-        _toClient = new Direction(options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
+        _toClient = new Direction("s→c", options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
         _loops = Task.WhenAll(ClientSideLoopAsync(), ServerSideLoopAsync());
     }
 
@@ -290,6 +296,8 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     /// <summary>One direction's fate decisions, held datagram, delay line and counters.</summary>
     private sealed class Direction : IDisposable
     {
+        private static readonly long s_start = Stopwatch.GetTimestamp();
+        private readonly string _name;
         private readonly LossyUdpRelayOptions _options;
         private readonly DatagramFateDecider _decider;
         private readonly Action<byte[]> _send;
@@ -298,8 +306,9 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         private readonly DelayLine? _delayLine;
         private (byte[] Datagram, TimeSpan Delay)? _held;
 
-        public Direction(LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
+        public Direction(string name, LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
         {
+            _name = name;
             _options = options;
             _decider = decider;
             _send = send;
@@ -315,8 +324,12 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         public void Relay(byte[] datagram)
         {
             Interlocked.CompareExchange(ref Stats._firstReceivedTimestamp, Stopwatch.GetTimestamp(), 0);
-            Interlocked.Increment(ref Stats._received);
+            var index = Interlocked.Increment(ref Stats._received) - 1;
             var fate = _decider.Next(datagram.Length);
+            _options.Trace?.Invoke(
+                $"{Stopwatch.GetElapsedTime(s_start).TotalSeconds,8:F3} {_name} #{index} {datagram.Length}B [{DtlsRecordSummary.Describe(datagram)}] "
+                + (fate.TooLarge ? "TOO LARGE" : fate.Drop ? "DROP" : $"{(fate.Duplicate ? "dup " : "")}{(fate.Reorder ? "hold " : "")}"
+                    + (fate.Delay > TimeSpan.Zero ? $"+{fate.Delay.TotalMilliseconds:F0}ms" : "")));
             if (fate.TooLarge)
             {
                 Interlocked.Increment(ref Stats._tooLarge);
@@ -497,3 +510,47 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     }
 }
 
+
+/// <summary>A one-line summary of the DTLS records in a datagram, for <see cref="LossyUdpRelayOptions.Trace"/>.</summary>
+internal static class DtlsRecordSummary
+{
+    // RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6) length(2), then the fragment; an epoch-0
+    // handshake fragment starts with msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3).
+    private const int RecordHeaderLength = 13;
+
+    public static string Describe(ReadOnlySpan<byte> datagram)
+    {
+        var parts = new List<string>();
+        while (datagram.Length >= RecordHeaderLength)
+        {
+            var type = datagram[0];
+            var epoch = (datagram[3] << 8) | datagram[4];
+            var length = (datagram[11] << 8) | datagram[12];
+            var body = datagram[RecordHeaderLength..Math.Min(datagram.Length, RecordHeaderLength + length)];
+            parts.Add(type switch
+            {
+                22 when epoch == 0 && body.Length >= 12 =>
+                    $"{HandshakeName(body[0])}{(((body[6] << 16) | (body[7] << 8) | body[8]) is var offset && offset > 0 ? $"@{offset}" : "")}",
+                22 => $"HS(e{epoch})",
+                20 => "CCS",
+                21 => $"Alert(e{epoch})",
+                23 => $"App(e{epoch})",
+                _ => $"?{type}",
+            });
+            datagram = datagram[Math.Min(datagram.Length, RecordHeaderLength + length)..];
+        }
+        return string.Join(' ', parts);
+    }
+
+    private static string HandshakeName(byte type) => type switch
+    {
+        1 => "ClientHello",
+        2 => "ServerHello",
+        3 => "HelloVerifyRequest",
+        12 => "ServerKeyExchange",
+        14 => "ServerHelloDone",
+        16 => "ClientKeyExchange",
+        20 => "Finished",
+        _ => $"HS{type}",
+    };
+}
