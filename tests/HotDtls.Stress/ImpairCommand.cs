@@ -17,7 +17,7 @@ internal static class ImpairCommand
           --echoes M         pings per trial, each sent once (default 10; --short: 5)
           --echo-wait MS     how long each ping waits for its echo (default 2000)
           --timeout S        handshake timeout per trial, seconds (default 30)
-          --parallel P       trials run at once (default 4; trials mostly wait on timers)
+          --parallel P       trials run at once (default 5; trials mostly wait on timers)
           --seed S           first relay seed; trial t uses S + 2t, the same in every setting (default 1)
           --only TEXT        only settings whose name contains TEXT (repeatable)
           --short            quick run: --trials 2 --echoes 5
@@ -126,7 +126,7 @@ internal static class ImpairCommand
         run = null;
         error = null;
         int? trials = null, echoes = null;
-        int echoWaitMs = 2000, timeoutS = 30, parallel = 4, seed = 1;
+        int echoWaitMs = 2000, timeoutS = 30, parallel = 5, seed = 1;
         var only = new List<string>();
         string? outPath = null;
         var isShort = false;

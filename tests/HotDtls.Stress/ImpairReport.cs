@@ -99,7 +99,7 @@ internal static class ImpairReport
         if (notSent > 0)
         {
             var trials = cell.Results.Count(r => r.PingsNotSent > 0);
-            notes.Add($"{notSent} pings not sent ({trials} trials)");
+            notes.Add($"{Plural(notSent, "ping")} not sent ({Plural(trials, "trial")})");
         }
         var duplicates = cell.Results.Sum(r => r.ServerDuplicatesDelivered);
         if (duplicates > 0)
@@ -108,6 +108,8 @@ internal static class ImpairReport
         }
         return notes.Count == 0 ? string.Empty : string.Join("; ", notes);
     }
+
+    private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 
     private static TimeSpan? Percentile(List<TimeSpan> sorted, double fraction) =>
         sorted.Count == 0 ? null : sorted[Math.Max(0, (int)Math.Ceiling(fraction * sorted.Count) - 1)];
