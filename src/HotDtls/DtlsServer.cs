@@ -80,6 +80,17 @@ public sealed class DtlsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Each loop's counters, for tests that check how peers were spread.</summary>
+    internal DtlsServerStatistics[] StatisticsPerLoop()
+    {
+        var result = new DtlsServerStatistics[_loops.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = _loops[i].Engine.GetStatistics();
+        }
+        return result;
+    }
+
     /// <summary>Binds the sockets and starts receiving.</summary>
     /// <exception cref="DtlsException">The address cannot be bound (for example, the port is in use).</exception>
     /// <exception cref="InvalidOperationException">The server was already started.</exception>
