@@ -116,6 +116,14 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public bool RevealUnknownPskIdentity { get; set; }
 
+    /// <summary>
+    /// An established session that seals and opens no record for this long releases its AES-GCM objects (≈ 2 KB of
+    /// native memory per direction) and keeps only the key bytes; its next record recreates them (≈ 1–2 µs). The
+    /// check runs once per period, so release happens after one to two periods of silence. Default 10 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps them for the session's life.
+    /// </summary>
+    public TimeSpan ReleaseIdleCiphersAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>An established session that receives nothing for this long is forgotten.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -165,6 +173,10 @@ public sealed class DtlsServerOptions : DtlsOptions
         }
         RequirePositive(IdleTimeout, nameof(IdleTimeout));
         RequirePositive(CookieSecretRotation, nameof(CookieSecretRotation));
+        if (ReleaseIdleCiphersAfter != Timeout.InfiniteTimeSpan)
+        {
+            RequirePositive(ReleaseIdleCiphersAfter, nameof(ReleaseIdleCiphersAfter));
+        }
         if (MaxSessions < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxSessions), MaxSessions, "MaxSessions must be at least 1.");

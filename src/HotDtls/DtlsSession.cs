@@ -86,6 +86,9 @@ public sealed class DtlsSession
 /// <param name="BytesReceived">Bytes of all datagrams read from the socket.</param>
 /// <param name="DatagramsSent">Datagrams handed to the socket (handshake flights, HelloVerifyRequests, alerts, data).</param>
 /// <param name="BytesSent">Bytes of those datagrams.</param>
+/// <param name="CiphersReleased">
+/// Cipher objects of idle sessions released (<see cref="DtlsServerOptions.ReleaseIdleCiphersAfter"/>); recreated on next use.
+/// </param>
 public readonly record struct DtlsServerStatistics(
     long DatagramsReceived,
     long DatagramsDelivered,
@@ -99,7 +102,8 @@ public readonly record struct DtlsServerStatistics(
     long HandshakesEvicted,
     long BytesReceived,
     long DatagramsSent,
-    long BytesSent)
+    long BytesSent,
+    long CiphersReleased)
 {
     /// <summary>The sum of two snapshots (the server adds up its receive loops').</summary>
     internal DtlsServerStatistics Add(in DtlsServerStatistics other) => new(
@@ -115,5 +119,6 @@ public readonly record struct DtlsServerStatistics(
         HandshakesEvicted + other.HandshakesEvicted,
         BytesReceived + other.BytesReceived,
         DatagramsSent + other.DatagramsSent,
-        BytesSent + other.BytesSent);
+        BytesSent + other.BytesSent,
+        CiphersReleased + other.CiphersReleased);
 }

@@ -43,7 +43,12 @@ internal sealed class AeadRecordCipher : IDisposable
     private const int NonceLength = FixedIvLength + ExplicitNonceLength;
     private const int AadLength = 13;
 
-    private readonly AesGcm _aesGcm;
+    // The AesGcm object holds ≈ 2 KB of native key schedule: it is created on first use and released by Park()
+    // while the session is idle, so idle sessions keep only the key bytes (issue 4: memory per session).
+    private readonly byte[] _key;
+    private AesGcm? _aesGcm;
+    private bool _usedSinceCheck;
+    private bool _disposed;
     private uint _fixedIv;
 
     /// <summary>
@@ -64,7 +69,8 @@ internal sealed class AeadRecordCipher : IDisposable
         }
 
         _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
-        _aesGcm = new AesGcm(key, TagLength);
+        _key = key.ToArray();
+        _aesGcm = new AesGcm(_key, TagLength);
     }
 
     /// <summary>
@@ -149,7 +155,7 @@ internal sealed class AeadRecordCipher : IDisposable
 #endif
         try
         {
-            _aesGcm.Decrypt(nonce, body, tag, body, aad);
+            Cipher().Decrypt(nonce, body, tag, body, aad);
         }
         catch (CryptographicException)
         {
@@ -219,7 +225,7 @@ internal sealed class AeadRecordCipher : IDisposable
         plaintext.CopyTo(destination.Slice(ExplicitNonceLength, plaintext.Length));
         destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength).Clear();
 #else
-        _aesGcm.Encrypt(
+        Cipher().Encrypt(
             nonce,
             plaintext,
             destination.Slice(ExplicitNonceLength, plaintext.Length),
@@ -230,10 +236,45 @@ internal sealed class AeadRecordCipher : IDisposable
     }
 
     /// <summary>Releases the AES key and forgets the fixed IV.</summary>
+    /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
+    public bool IsActive => _aesGcm is not null;
+
+    /// <summary>
+    /// Releases the native cipher object if no record was sealed or opened since the previous call; the next seal
+    /// or open recreates it from the key (≈ 1–2 µs, once). Called periodically for established sessions, so a
+    /// session idle for a whole period keeps only its key bytes.
+    /// </summary>
+    /// <returns>True if the cipher object was released by this call.</returns>
+    public bool ParkIfUnused()
+    {
+        if (_usedSinceCheck || _aesGcm is null)
+        {
+            _usedSinceCheck = false;
+            return false;
+        }
+        _aesGcm.Dispose();
+        _aesGcm = null;
+        return true;
+    }
+
+    private AesGcm Cipher()
+    {
+        _usedSinceCheck = true;
+        return _aesGcm ?? Recreate();
+    }
+
+    private AesGcm Recreate()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _aesGcm = new AesGcm(_key, TagLength);
+    }
+
     public void Dispose()
     {
-        _aesGcm.Dispose();
-        _fixedIv = 0;
+        _disposed = true;
+        _aesGcm?.Dispose();
+        _aesGcm = null;
+        CryptographicOperations.ZeroMemory(_key);
     }
 
     //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;

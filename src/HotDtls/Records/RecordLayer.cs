@@ -164,6 +164,16 @@ internal sealed class RecordLayer : IDisposable
     public static int PayloadOffset(ushort epoch)
         => RecordHeader.Size + (epoch == 0 ? 0 : AeadRecordCipher.ExplicitNonceLength);
 
+    /// <summary>Releases the current epoch's cipher objects that were not used since the previous call (idle sessions).</summary>
+    /// <returns>How many were released (0, 1 or 2).</returns>
+    public int ParkIdleCiphers()
+    {
+        var parked = 0;
+        parked += _readCipher?.ParkIfUnused() == true ? 1 : 0;
+        parked += _writeCipher?.ParkIfUnused() == true ? 1 : 0;
+        return parked;
+    }
+
     public void Dispose()
     {
         _readCipher?.Dispose();

@@ -50,6 +50,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly byte[]? _capture;
     private int _captureLength;
     private long _lastIdleScanMs;
+    private long _lastCipherParkMs;
+    private long _ciphersReleasedAtLastTrim;
+    private const int TrimAfterReleasedCiphers = 1024;
     // Fix: was long.MinValue, and now - long.MinValue overflows to a negative number, so the first decryption
     // failure (and so every later one) was never reported. Half of it leaves room for the subtraction.
     private long _lastDecryptErrorLogMs = long.MinValue / 2;
@@ -76,6 +79,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
         _lastIdleScanMs = NowMs();
+        _lastCipherParkMs = _lastIdleScanMs;
     }
 
     /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
@@ -494,11 +498,24 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             _lastIdleScanMs = now;
             _helloFragments.Expire(now, HelloFragmentMaxAgeMs);
             var idleMs = (long)_options.IdleTimeout.TotalMilliseconds;
+            // Cipher objects of sessions that sealed and opened nothing for a whole period are released (≈ 2 KB of
+            // native memory each); the sweep runs once per period, so a session idle for one to two periods is parked.
+            var parkMs = _options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
+                ? long.MaxValue : (long)_options.ReleaseIdleCiphersAfter.TotalMilliseconds;
+            var park = now - _lastCipherParkMs >= parkMs;
+            if (park)
+            {
+                _lastCipherParkMs = now;
+            }
             foreach (var connection in _peers.Values)
             {
                 if (connection.IsEstablished && now - connection.LastReceiveMs >= idleMs)
                 {
                     _expired.Add(connection);
+                }
+                else if (park && connection.IsEstablished)
+                {
+                    _counters.CiphersReleased += connection.Records.ParkIdleCiphers();
                 }
             }
             foreach (var connection in _expired)
@@ -506,6 +523,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 connection.Close(DtlsCloseReason.IdleTimeout, DtlsError.None, null);
             }
             _expired.Clear();
+            if (park && _counters.CiphersReleased - _ciphersReleasedAtLastTrim >= TrimAfterReleasedCiphers)
+            {
+                // Enough native key schedules were freed to matter (≈ 2 KB each): hand them back to the OS.
+                _ciphersReleasedAtLastTrim = _counters.CiphersReleased;
+                NativeHeap.Trim();
+            }
         }
     }
 
@@ -750,10 +773,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         public long BytesReceived;
         public long DatagramsSent;
         public long BytesSent;
+        public long CiphersReleased;
 
         public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new(
             DatagramsReceived, DatagramsDelivered, RecordsDropped, HelloVerifyRequestsSent, HandshakesStarted,
             HandshakesCompleted, HandshakesFailed, sessions, handshakes, HandshakesEvicted, BytesReceived,
-            DatagramsSent, BytesSent);
+            DatagramsSent, BytesSent, CiphersReleased);
     }
 }

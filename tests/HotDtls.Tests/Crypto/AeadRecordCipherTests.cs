@@ -365,4 +365,37 @@ public sealed class AeadRecordCipherTests
     }
 
     private static byte[] Copy(byte[] bytes) => (byte[])bytes.Clone();
+
+    [Theory]
+    [InlineData("128")]
+    [InlineData("256")]
+    public void A_parked_cipher_is_released_only_after_an_unused_period_and_recreated_on_next_use(string suiteName)
+    {
+        var suite = Suite(suiteName);
+        using var cipher = NewCipher(suite);
+        var record = new byte[64 + AeadRecordCipher.Overhead];
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(64), record);
+
+        // Used since the last check: kept. Unused for a whole period: released.
+        Assert.False(cipher.ParkIfUnused());
+        Assert.True(cipher.IsActive);
+        Assert.True(cipher.ParkIfUnused());
+        Assert.False(cipher.IsActive);
+        Assert.False(cipher.ParkIfUnused());
+
+        // The next open recreates it from the kept key and still authenticates the record sealed before.
+        Assert.True(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out var length));
+        Assert.Equal(Pattern(64), record.AsSpan(AeadRecordCipher.ExplicitNonceLength, length).ToArray());
+        Assert.True(cipher.IsActive);
+    }
+
+    [Fact]
+    public void A_disposed_cipher_is_not_recreated()
+    {
+        var cipher = NewCipher(Suite("128"));
+        cipher.Dispose();
+        var record = new byte[16 + AeadRecordCipher.Overhead];
+
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
+    }
 }

@@ -200,4 +200,40 @@ public sealed class ExpiryAndCapsTests
             Assert.Single(server.Handler.Closed);
         }
     }
+
+    [Fact]
+    public void Idle_sessions_release_their_cipher_objects_and_recreate_them_on_the_next_record()
+    {
+        using var server = new ServerHarness(o => o.ReleaseIdleCiphersAfter = TimeSpan.FromSeconds(10));
+        using var idle = Exchange.Handshake(server, Peer(1), seed: 1);
+        using var active = Exchange.Handshake(server, Peer(2), seed: 2);
+
+        // Twenty-five seconds: the active session speaks every 5 s, the idle one never.
+        for (var i = 1; i <= 50; i++)
+        {
+            server.Advance(TimeSpan.FromMilliseconds(500));
+            if (i % 10 == 0)
+            {
+                FlightSteps.AssertEcho(server, active, $"t{i}");
+            }
+        }
+
+        // Both of the idle session's ciphers (read and write) went; none of the active one's.
+        Assert.Equal(2, server.Statistics.CiphersReleased);
+        Assert.Equal(2, server.Statistics.Sessions);
+        // The idle session still works: its ciphers come back from the kept keys.
+        FlightSteps.AssertEcho(server, idle, "after the pause");
+    }
+
+    [Fact]
+    public void ReleaseIdleCiphersAfter_infinite_keeps_cipher_objects()
+    {
+        using var server = new ServerHarness(o => o.ReleaseIdleCiphersAfter = Timeout.InfiniteTimeSpan);
+        using var idle = Exchange.Handshake(server, Peer(1), seed: 1);
+
+        server.Advance(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, server.Statistics.CiphersReleased);
+        FlightSteps.AssertEcho(server, idle, "still here");
+    }
 }
