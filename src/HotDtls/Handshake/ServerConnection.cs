@@ -34,6 +34,9 @@ internal sealed class ServerConnection : DtlsConnection
     /// <summary>An established association's successor: a new handshake from the same address (RFC 6347 §4.2.8).</summary>
     public ServerConnection? Successor { get; set; }
 
+    /// <summary>The engine's timer for this connection: retransmission while handshaking, idle and cipher checks after.</summary>
+    public Transport.TimerEntry? Timer { get; set; }
+
     /// <summary>The node of this connection in the engine's list of handshakes in progress, oldest first.</summary>
     public LinkedListNode<ServerConnection>? HandshakeNode { get; set; }
 

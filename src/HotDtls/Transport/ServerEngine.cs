@@ -46,11 +46,14 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
     private readonly LinkedList<ServerConnection> _handshakes = new();
     private readonly List<ServerConnection> _expired = [];
+    private readonly TimerWheel _timers;
+    private readonly List<TimerEntry> _due = [];
+    private readonly long _idleMs;
+    private readonly long _parkMs;
     private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
     private readonly byte[]? _capture;
     private int _captureLength;
     private long _lastIdleScanMs;
-    private long _lastCipherParkMs;
     private long _ciphersReleasedAtLastTrim;
     private const int TrimAfterReleasedCiphers = 1024;
     // Fix: was long.MinValue, and now - long.MinValue overflows to a negative number, so the first decryption
@@ -79,7 +82,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
         _lastIdleScanMs = NowMs();
-        _lastCipherParkMs = _lastIdleScanMs;
+        _timers = new TimerWheel(_lastIdleScanMs);
+        _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
+        _parkMs = options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
+            ? long.MaxValue : (long)options.ReleaseIdleCiphersAfter.TotalMilliseconds;
     }
 
     /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
@@ -183,8 +189,42 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 _counters.RecordsDropped++;
             }
             _captureLength = 0;
+            // Whatever this datagram did to the peer's handshake (or its successor's) moved its next timer.
+            if (_peers.TryGetValue(from, out var touched))
+            {
+                ScheduleTimer(touched, now);
+                if (touched.Successor is { } successor)
+                {
+                    ScheduleTimer(successor, now);
+                }
+            }
         }
     }
+
+    /// <summary>
+    /// Puts a connection's timer where it belongs: a handshake at its next retransmission or deadline; an established
+    /// session at its idle deadline or next cipher check, whichever is first (only when not already scheduled: a
+    /// session's traffic does not touch the wheel, the timer re-reads LastReceiveMs when it fires).
+    /// </summary>
+    private void ScheduleTimer(ServerConnection connection, long now)
+    {
+        var entry = connection.Timer ??= new TimerEntry(connection);
+        if (connection.IsClosed)
+        {
+            _timers.Cancel(entry);
+        }
+        else if (!connection.IsEstablished)
+        {
+            _timers.Schedule(entry, connection.NextTimerMs);
+        }
+        else if (!entry.IsScheduled)
+        {
+            _timers.Schedule(entry, HousekeepingDue(connection, now));
+        }
+    }
+
+    private long HousekeepingDue(ServerConnection connection, long now)
+        => Math.Min(connection.LastReceiveMs + _idleMs, _parkMs == long.MaxValue ? long.MaxValue : now + _parkMs);
 
     /// <summary>Picks the connection a record belongs to, or handles it statelessly (a ClientHello) and returns null.</summary>
     private ServerConnection? Route(SocketAddress from, ref ServerConnection? connection, in RecordHeader header,
@@ -469,10 +509,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                     break;
                 }
             }
+            ScheduleTimer(connection, now);
         }
     }
 
-    /// <summary>Retransmissions, handshake deadlines and idle expiry. Called every <see cref="TickInterval"/>.</summary>
+    /// <summary>Retransmissions, handshake deadlines, idle expiry and cipher release. Called every <see cref="TickInterval"/>.</summary>
     public void OnTick()
     {
         lock (_gate)
@@ -482,57 +523,50 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 return;
             }
             var now = NowMs();
-            for (var node = _handshakes.First; node is not null;)
+            // Only connections whose timer is due are visited (TimerWheel), however many sessions there are.
+            _timers.CollectDue(now, _due);
+            var parked = false;
+            foreach (var entry in _due)
             {
-                var next = node.Next;
-                if (node.Value.NextTimerMs <= now)
+                var connection = entry.Owner;
+                if (connection.IsClosed)
                 {
-                    node.Value.OnTimer(now);
+                    continue;
                 }
-                node = next;
-            }
-            if (now - _lastIdleScanMs < IdleScanIntervalMs)
-            {
-                return;
-            }
-            _lastIdleScanMs = now;
-            _helloFragments.Expire(now, HelloFragmentMaxAgeMs);
-            var idleMs = (long)_options.IdleTimeout.TotalMilliseconds;
-            // Cipher objects of sessions that sealed and opened nothing for a whole period are released (≈ 2 KB of
-            // native memory each); the sweep runs once per period, so a session idle for one to two periods is parked.
-            var parkMs = _options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
-                ? long.MaxValue : (long)_options.ReleaseIdleCiphersAfter.TotalMilliseconds;
-            var park = now - _lastCipherParkMs >= parkMs;
-            if (park)
-            {
-                _lastCipherParkMs = now;
-            }
-            foreach (var connection in _peers.Values)
-            {
-                if (connection.IsEstablished && now - connection.LastReceiveMs >= idleMs)
+                if (!connection.IsEstablished)
                 {
-                    _expired.Add(connection);
+                    connection.OnTimer(now);
+                    ScheduleTimer(connection, now);
+                    continue;
                 }
-                else if (park && connection.IsEstablished)
+                if (now - connection.LastReceiveMs >= _idleMs)
                 {
+                    connection.Close(DtlsCloseReason.IdleTimeout, DtlsError.None, null);
+                    continue;
+                }
+                if (_parkMs != long.MaxValue)
+                {
+                    // Ciphers that sealed and opened nothing since this timer last fired are released (≈ 2 KB each).
                     _counters.CiphersReleased += connection.Records.ParkIdleCiphers();
+                    parked = true;
                 }
+                _timers.Schedule(entry, HousekeepingDue(connection, now));
             }
-            foreach (var connection in _expired)
+            _due.Clear();
+            if (parked && _counters.CiphersReleased - _ciphersReleasedAtLastTrim >= TrimAfterReleasedCiphers)
             {
-                connection.Close(DtlsCloseReason.IdleTimeout, DtlsError.None, null);
-            }
-            _expired.Clear();
-            if (park && _counters.CiphersReleased - _ciphersReleasedAtLastTrim >= TrimAfterReleasedCiphers)
-            {
-                // Enough native key schedules were freed to matter (≈ 2 KB each): hand them back to the OS.
+                // Enough native key schedules were freed to matter: hand them back to the OS.
                 _ciphersReleasedAtLastTrim = _counters.CiphersReleased;
                 NativeHeap.Trim();
+            }
+            if (now - _lastIdleScanMs >= IdleScanIntervalMs)
+            {
+                _lastIdleScanMs = now;
+                _helloFragments.Expire(now, HelloFragmentMaxAgeMs);
             }
         }
     }
 
-    /// <summary>Sends application data on a session; false if it is not established (or closed).</summary>
     public bool Send(ServerConnection connection, ReadOnlySpan<byte> data)
     {
         lock (_gate)
@@ -581,6 +615,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     {
         var server = (ServerConnection)connection;
         RemoveFromHandshakes(server);
+        if (server.Timer is { } timer)
+        {
+            // From retransmission timer to idle and cipher checks.
+            _timers.Cancel(timer);
+        }
+        ScheduleTimer(server, NowMs());
         _counters.HandshakesCompleted++;
         if (_peers.TryGetValue(server.Peer, out var current) && current != server && current.Successor == server)
         {
@@ -640,6 +680,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     {
         var server = (ServerConnection)connection;
         RemoveFromHandshakes(server);
+        if (server.Timer is { } timer)
+        {
+            _timers.Cancel(timer);
+        }
         if (_peers.TryGetValue(server.Peer, out var current))
         {
             if (current == server)
