@@ -32,6 +32,19 @@ internal sealed class OutgoingFlight
         _bodyLength = 0;
     }
 
+    /// <summary>
+    /// Shrinks the body buffer to what the flight holds: an established session keeps its last flight (a
+    /// ChangeCipherSpec and a 12-byte Finished) for as long as it lives, and 512 bytes of room per idle session
+    /// add up (issue 4: memory per session).
+    /// </summary>
+    public void Compact()
+    {
+        if (_bodies.Length > _bodyLength)
+        {
+            _bodies = _bodies.AsSpan(0, _bodyLength).ToArray();
+        }
+    }
+
     public void AddHandshake(HandshakeType type, ushort messageSeq, ushort epoch, ReadOnlySpan<byte> body)
     {
         var offset = Append(body);

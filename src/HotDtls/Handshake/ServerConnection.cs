@@ -273,6 +273,7 @@ internal sealed class ServerConnection : DtlsConnection
         AddToFlight(HandshakeType.Finished, 1, finished);
         EnterState(HandshakeState.Established);
         SendFlight(nowMs, retransmitOnTimer: false);
+        Flight.Compact();
         ReleaseHandshakeState();
         Observer.OnEstablished(this);
         return DtlsError.None;
