@@ -12,13 +12,15 @@ internal static class CommandLine
 
         Usage:
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
+                          [--loops N] [--receive blocking|async]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
                   "to <peer>: ACK". Type "close" or press Ctrl+C to send close_notify to every peer and exit.
                   --echo answers each datagram with its own bytes, and --quiet reports only warnings and errors
-                  (what the benchmarks run: per-datagram reports would be what they measure).
+                  (what the benchmarks run: per-datagram reports would be what they measure). --loops sets the
+                  number of receive loops (default: one per processor), --receive how they wait (default blocking).
         connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
                   (default 5; 0 = until Ctrl+C), and prints each reply.
@@ -84,6 +86,8 @@ internal sealed class Arguments
     public bool Verbose { get; private set; }
     public bool Echo { get; private set; }
     public bool Quiet { get; private set; }
+    public int? Loops { get; private set; }
+    public DtlsReceiveStrategy Receive { get; private set; } = DtlsReceiveStrategy.BlockingThread;
 
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
@@ -126,6 +130,19 @@ internal sealed class Arguments
                     break;
                 case "--quiet" or "-q":
                     result.Quiet = true;
+                    break;
+                case "--loops":
+                    result.Loops = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var loops)
+                        && loops is >= 1 and <= 1024
+                        ? loops : throw new UsageException($"--loops needs a whole number from 1 to 1024, not '{args[i]}'.");
+                    break;
+                case "--receive":
+                    result.Receive = Value(args, ref i) switch
+                    {
+                        "blocking" => DtlsReceiveStrategy.BlockingThread,
+                        "async" => DtlsReceiveStrategy.Async,
+                        _ => throw new UsageException($"--receive is 'blocking' or 'async', not '{args[i]}'."),
+                    };
                     break;
                 default:
                     if (arg.StartsWith('-'))

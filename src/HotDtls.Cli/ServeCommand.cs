@@ -16,6 +16,8 @@ internal static class ServeCommand
             PskStore = PskStore.Single(arguments.Key),
             // The seed prints each datagram's ciphertext; a quiet server does not need the copy.
             CaptureCiphertext = !arguments.Quiet,
+            ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
+            ReceiveStrategy = arguments.Receive,
         };
         DtlsServerHandler handler = arguments.Echo
             ? new EchoHandler()

@@ -40,10 +40,24 @@ public sealed class ArgumentsTests
         Assert.True(bench.Quiet);
     }
 
+    [Fact]
+    public void Loops_and_receive_strategy_are_read()
+    {
+        Assert.Null(Arguments.Parse([]).Loops);
+        Assert.Equal(DtlsReceiveStrategy.BlockingThread, Arguments.Parse([]).Receive);
+
+        var arguments = Arguments.Parse(["--loops", "3", "--receive", "async"]);
+
+        Assert.Equal(3, arguments.Loops);
+        Assert.Equal(DtlsReceiveStrategy.Async, arguments.Receive);
+    }
+
     [Theory]
     [InlineData(new[] { "--port", "70000" }, "0 to 65535")]
     [InlineData(new[] { "--port" }, "needs a value")]
     [InlineData(new[] { "--bogus" }, "Unknown option")]
+    [InlineData(new[] { "--loops", "0" }, "1 to 1024")]
+    [InlineData(new[] { "--receive", "epoll" }, "'blocking' or 'async'")]
     [InlineData(new[] { "--address", "nowhere" }, "IP address")]
     [InlineData(new[] { "--interval", "0" }, "milliseconds")]
     [InlineData(new[] { "a", "1", "extra" }, "Unexpected argument")]
