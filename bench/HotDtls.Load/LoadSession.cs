@@ -111,10 +111,15 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
         return true;
     }
 
-    /// <summary>Receives until the socket is empty, handing each datagram's records to the state machine.</summary>
-    public void Drain(byte[] buffer)
+    /// <summary>
+    /// Receives at most <paramref name="maxDatagrams"/> datagrams (fewer if the socket empties), handing each one's
+    /// records to the state machine. The worker's epoll is level-triggered, so what is left is reported again on the next
+    /// wait: reading one datagram per event spares the receive that would only say "empty", a system call per datagram,
+    /// while one wait still serves every ready session.
+    /// </summary>
+    public void Drain(byte[] buffer, int maxDatagrams)
     {
-        while (!IsClosed)
+        for (var received = 0; received < maxDatagrams && !IsClosed; received++)
         {
             var length = _socket.Receive(buffer, SocketFlags.None, out var error);
             if (error != SocketError.Success)

@@ -43,6 +43,8 @@ internal abstract class Worker : ISessionEvents, IDisposable
 {
     /// <summary>Room for a whole record the state machine seals: the largest datagram plus header and tag.</summary>
     private const int ScratchSize = DtlsSession.MaxDatagramSize + 2048;
+    /// <summary>Datagrams read from one ready socket per wait (see <see cref="LoadSession.Drain"/>).</summary>
+    private const int DatagramsPerEvent = 1;
     private static readonly long s_idleWait = Clock.FromMilliseconds(100);
 
     private readonly int _epoll;
@@ -183,7 +185,7 @@ internal abstract class Worker : ISessionEvents, IDisposable
             {
                 continue;
             }
-            session.Drain(_receive);
+            session.Drain(_receive, DatagramsPerEvent);
             if (session.Refused)
             {
                 Run.Fail(Run.NoServerMessage);
