@@ -11,10 +11,23 @@ namespace HotDtls.Load;
 internal sealed class PlainEchoServer : IDisposable
 {
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private const int SolSocket = 1;
+    private const int SoRcvBufForce = 33;
     private readonly Thread _thread;
 
     public PlainEchoServer()
     {
+        // Every session's window may land at once (16 × 8 × 1200 B outgrows the default 208 KiB): a larger receive
+        // buffer keeps the self-test from losing its first burst. SO_RCVBUFFORCE passes net.core.rmem_max where allowed.
+        const int Bytes = 8 << 20;
+        try
+        {
+            _socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(Bytes));
+        }
+        catch (SocketException)
+        {
+            _socket.ReceiveBufferSize = Bytes;
+        }
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _thread = new Thread(Loop) { IsBackground = true, Name = "self-test-echo" };

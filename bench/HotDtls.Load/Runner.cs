@@ -320,6 +320,9 @@ internal static class Runner
         var threadCpu = workers.Sum(w => w.CpuMicroseconds);
         var allocated = workers.Sum(w => w.AllocatedBytes);
         report.Add("generator_cpu_us_per_op", $"generator CPU per {operation}", operations > 0 ? (double)threadCpu / operations : double.NaN, "µs", 2);
+        // What one generator core could sustain if it did nothing else: its ceiling for this operation and this server's replies.
+        report.Add("generator_ceiling_per_core", $"generator ceiling per core ({operation}s/s, at this CPU cost)",
+            operations > 0 && threadCpu > 0 ? 1e6 * operations / threadCpu : double.NaN, "", 0);
         report.Add("generator_process_cpu_seconds", "generator process CPU", processCpuMicros / 1e6, "s", 2);
         report.Add("generator_alloc_bytes_per_op", $"generator allocation per {operation}", operations > 0 ? (double)allocated / operations : double.NaN, "bytes", 1);
     }
