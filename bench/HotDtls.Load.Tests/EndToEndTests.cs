@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace HotDtls.Load.Tests;
+
+/// <summary>
+/// The generator against real sockets on 127.0.0.1: a HotDtls server in this process (echoing), the self-test echo,
+/// and a port nobody listens on. Short runs: they check that figures come out and add up, not what they are.
+/// </summary>
+public sealed class EndToEndTests : IAsyncLifetime
+{
+    private DtlsServer? _server;
+
+    public async Task InitializeAsync()
+    {
+        _server = new DtlsServer(new DtlsServerOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            PskIdentityHint = "Qt DTLS example server",
+            PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
+        }, new EchoHandler());
+        await _server.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    private string Server => $"127.0.0.1:{_server!.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+
+    private static (int Code, JsonElement Result) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        var code = Runner.Run(LoadOptions.Parse([.. args, "--json", "--no-progress"]), output);
+        using var json = JsonDocument.Parse(output.ToString());
+        return (code, json.RootElement.Clone());
+    }
+
+    [Fact]
+    public void Handshake_mode_counts_every_handshake_and_its_latency()
+    {
+        var (code, result) = Run("handshake", "--server", Server, "-n", "20", "-c", "4");
+        Assert.Equal(0, code);
+        Assert.Equal(20, result.GetProperty("handshakes").GetInt64());
+        Assert.Equal(0, result.GetProperty("failures").GetInt64());
+        Assert.Equal(20, result.GetProperty("latency_count").GetInt64());
+        Assert.True(result.GetProperty("handshakes_per_second").GetDouble() > 0);
+        Assert.Equal("TLS_PSK_WITH_AES_128_GCM_SHA256", result.GetProperty("suite").GetString());
+    }
+
+    [Fact]
+    public void Echo_mode_matches_every_echo_and_loses_none()
+    {
+        var (code, result) = Run("echo", "--server", Server, "-k", "3", "-w", "2", "-s", "100", "-d", "0.5", "--warmup", "0.1",
+            "--suite", "aes256gcm", "--timeout", "5000");
+        Assert.Equal(0, code);
+        var sent = result.GetProperty("sent").GetInt64();
+        Assert.True(sent > 0);
+        Assert.Equal(sent, result.GetProperty("received").GetInt64() + result.GetProperty("lost").GetInt64());
+        Assert.Equal(0, result.GetProperty("lost").GetInt64());
+        Assert.Equal(100, result.GetProperty("reply_bytes_mean").GetDouble());
+        Assert.Equal("TLS_PSK_WITH_AES_256_GCM_SHA384", result.GetProperty("suite").GetString());
+    }
+
+    [Fact]
+    public void Open_loop_echo_sends_at_about_the_asked_rate()
+    {
+        var (code, result) = Run("echo", "--server", Server, "-k", "2", "-s", "32", "-d", "1", "--warmup", "0", "--rate", "200",
+            "--timeout", "5000");
+        Assert.Equal(0, code);
+        // 200/s for 1 s; the first send is at once, and the test host may stall: a loose band.
+        Assert.InRange(result.GetProperty("sent").GetInt64(), 150, 202);
+    }
+
+    [Fact]
+    public void Hold_mode_reports_the_memory_of_the_process_it_is_given()
+    {
+        var (code, result) = Run("hold", "--server", Server, "-k", "5", "-c", "2", "--settle", "0", "--pid",
+            Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(0, code);
+        Assert.Equal(5, result.GetProperty("sessions_held").GetInt64());
+        Assert.True(result.GetProperty("server_rss_after_kib").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void The_ceiling_self_test_is_labelled_as_the_generator_own()
+    {
+        var (code, result) = Run("ceiling", "-k", "2", "-d", "0.3", "--warmup", "0");
+        Assert.Equal(0, code);
+        Assert.Contains("GENERATOR CEILING", result.GetProperty("note").GetString(), StringComparison.Ordinal);
+        Assert.True(result.GetProperty("received").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void A_port_nobody_listens_on_is_reported_as_no_server()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        var (code, result) = Run("handshake", "--server", $"127.0.0.1:{port}", "-n", "1", "-c", "1");
+        Assert.Equal(1, code);
+        Assert.Contains($"no server at 127.0.0.1:{port}", result.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_wrong_key_is_reported_as_a_refused_handshake()
+    {
+        var (code, result) = Run("handshake", "--server", Server, "-n", "1", "-c", "1", "--key", "0102");
+        Assert.Equal(1, code);
+        Assert.Contains("refused the handshake", result.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    private sealed class EchoHandler : DtlsServerHandler
+    {
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+            => session.Send(plaintext);
+    }
+}

@@ -1,0 +1,91 @@
+namespace HotDtls.Load.Tests;
+
+public class LoadOptionsTests
+{
+    [Fact]
+    public void Echo_defaults_are_the_benchmark_figures()
+    {
+        var o = LoadOptions.Parse(["echo", "--server", "127.0.0.1:22334"]);
+        Assert.Equal(LoadMode.Echo, o.Mode);
+        Assert.Equal(("127.0.0.1", 22334), (o.Host, o.Port));
+        Assert.Equal((16, 8, 1200), (o.Sessions, o.Window, o.Size));
+        Assert.Equal(10, o.DurationSeconds);
+        Assert.Equal(1, o.WarmupSeconds);
+        Assert.Equal(0, o.Rate);
+        Assert.Equal("Qt DTLS example client", o.Identity);
+        Assert.Equal(Convert.FromHexString("1a2b3c4d5e6f"), o.Key);
+        Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384], o.Suites);
+        Assert.False(o.Plain);
+    }
+
+    [Fact]
+    public void Each_mode_gets_its_own_defaults()
+    {
+        var handshake = LoadOptions.Parse(["handshake", "--server", "h:1"]);
+        Assert.Equal((10_000L, 32, 0.0), (handshake.Handshakes, handshake.Concurrency, handshake.WarmupSeconds));
+        Assert.Null(handshake.DurationSeconds);
+
+        var hold = LoadOptions.Parse(["hold", "--server", "h:1"]);
+        Assert.Equal((1000, 64, 16), (hold.Sessions, hold.Concurrency, hold.Size));
+
+        var ceiling = LoadOptions.Parse(["ceiling"]);
+        Assert.True(ceiling.SelfTest);
+        Assert.True(ceiling.Plain);
+    }
+
+    [Fact]
+    public void Short_and_long_options_are_read()
+    {
+        var o = LoadOptions.Parse(["echo", "--server", "[::1]:4433", "-k", "4", "-w", "2", "-s", "64", "-d", "2.5",
+            "--rate", "5000", "--warmup", "0", "--plain", "--json", "--cpu", "0,2-3", "--threads", "2", "--timeout", "50",
+            "--suite", "aes256gcm", "--identity", "me", "--key", "00ff"]);
+        Assert.Equal(("::1", 4433), (o.Host, o.Port));
+        Assert.Equal((4, 2, 64, 2.5, 5000.0, 0.0), (o.Sessions, o.Window, o.Size, o.DurationSeconds!.Value, o.Rate, o.WarmupSeconds));
+        Assert.True(o.Plain && o.Json);
+        Assert.Equal([0, 2, 3], o.Cpus);
+        Assert.Equal((2, 50), (o.Threads, o.TimeoutMs));
+        Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384], o.Suites);
+        Assert.Equal("me", o.Identity);
+        Assert.Equal(new byte[] { 0x00, 0xff }, o.Key);
+    }
+
+    [Theory]
+    [InlineData(new[] { "bogus" }, "Unknown mode 'bogus'")]
+    [InlineData(new[] { "echo" }, "echo needs --server HOST:PORT")]
+    [InlineData(new[] { "echo", "--server", "localhost" }, "--server needs HOST:PORT")]
+    [InlineData(new[] { "echo", "--server", "::1:5" }, "[ADDRESS]:PORT")]
+    [InlineData(new[] { "echo", "--server", "h:70000" }, "from 1 to 65535")]
+    [InlineData(new[] { "echo", "--server", "h:1", "-k" }, "-k needs a value")]
+    [InlineData(new[] { "echo", "--server", "h:1", "-k", "0" }, "-k needs a whole number from 1")]
+    [InlineData(new[] { "echo", "--server", "h:1", "-d", "-1" }, "-d needs a number above 0")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--frob" }, "Unknown option '--frob'")]
+    [InlineData(new[] { "echo", "--server", "h:1", "-k", "2", "-k", "3" }, "-k is given twice")]
+    [InlineData(new[] { "handshake", "--server", "h:1", "--plain" }, "--plain has no handshake mode")]
+    [InlineData(new[] { "hold", "--server", "h:1", "--rate", "10" }, "--rate belongs to echo")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--pid", "10" }, "--pid belongs to hold")]
+    [InlineData(new[] { "ceiling", "--self-test", "--server", "h:1" }, "not both")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--self-test" }, "--self-test belongs to the ceiling")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--suite", "rc4" }, "Unknown suite 'rc4'")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--cpu", "x" }, "--cpu needs CPU numbers")]
+    public void Bad_command_lines_say_what_to_change(string[] args, string message)
+    {
+        var exception = Assert.Throws<UsageException>(() => LoadOptions.Parse(args));
+        Assert.Contains(message, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_key_is_never_echoed_back()
+    {
+        var exception = Assert.Throws<UsageException>(() => LoadOptions.Parse(["echo", "--server", "h:1", "--key", "secretzz"]));
+        Assert.DoesNotContain("secretzz", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ceiling_against_a_server_is_plain_and_no_self_test()
+    {
+        var o = LoadOptions.Parse(["ceiling", "--server", "127.0.0.1:7"]);
+        Assert.False(o.SelfTest);
+        Assert.True(o.Plain);
+        Assert.Equal("127.0.0.1:7", o.ServerText);
+    }
+}

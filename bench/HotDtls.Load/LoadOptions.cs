@@ -1,0 +1,343 @@
+using System.Globalization;
+
+namespace HotDtls.Load;
+
+internal enum LoadMode
+{
+    Handshake,
+    Echo,
+    Hold,
+    Ceiling,
+}
+
+/// <summary>A command line the generator cannot use; the message says what to change.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>What to run, parsed from the command line, with each mode's defaults filled in.</summary>
+internal sealed class LoadOptions
+{
+    public const string DefaultIdentity = "Qt DTLS example client";
+    public const string DefaultKeyHex = "1a2b3c4d5e6f";
+
+    public const string Usage = """
+        HotDtls.Load — load generator for DTLS 1.2 PSK servers (and plain UDP echo servers)
+
+        Usage:
+          HotDtls.Load handshake --server HOST:PORT [-n N] [-c C] [--duration S] [--warmup S]
+          HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain]
+          HotDtls.Load hold      --server HOST:PORT [-k K] [-c C] [--pid PID] [--interval S] [--settle S]
+          HotDtls.Load ceiling   [--self-test | --server HOST:PORT] [-k K] [-w W] [-s BYTES] [-d S]
+
+        handshake  N full handshakes (default 10000; cookie exchange, handshake, close_notify), C at a time
+                   (default 32): handshakes/s, latency p50/p99/p999, failures, retransmissions.
+                   --duration S runs for S seconds instead of N handshakes.
+        echo       K sessions (default 16) are established first, then each keeps W datagrams (default 8) of
+                   S bytes (default 1200) in flight for D seconds (default 10): datagrams/s, Gbit/s of payload,
+                   round trip p50/p99/p999, loss. --rate R sends R datagrams/s in all, paced (open loop), with
+                   at most max(W, 64) in flight per session. --plain speaks plain UDP (no DTLS).
+        hold       opens K sessions (default 1000, C handshakes at a time, default 64), keeps each alive with a
+                   small datagram every --interval S (default 30), waits until all are established and --settle S
+                   (default 5) more, then reports the RSS of --pid PID (the server) before and after, per session.
+        ceiling    the generator's own ceiling, NOT a server figure: `echo --plain` against --server (bench/run.sh
+                   points it at the C recvmmsg echo) or, with --self-test (the default), an in-process plain echo.
+
+        Common options:
+          --identity TEXT       PSK identity (default "Qt DTLS example client")
+          --key HEX             PSK (default 1a2b3c4d5e6f)
+          --suite LIST          aes128gcm, aes256gcm or both, comma-separated, most preferred first (default both)
+          --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
+          --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
+          --timeout MS          a datagram not answered within MS is lost (default 1000)
+          --handshake-timeout MS  a handshake not done within MS failed (default 10000)
+          --rto MS              first handshake retransmission timeout (default 1000, doubling)
+          --json                print the result as one JSON object on stdout (the human summary goes to stderr)
+          --no-progress         no live progress line (it is shown only when stderr is a terminal anyway)
+        """;
+
+    public LoadMode Mode { get; private set; }
+    public string? Host { get; private set; }
+    public int Port { get; private set; }
+    public long Handshakes { get; private set; } = 10_000;
+    public int Concurrency { get; private set; }
+    public int Sessions { get; private set; }
+    public int Window { get; private set; } = 8;
+    public int Size { get; private set; } = 1200;
+    public double? DurationSeconds { get; private set; }
+    public double WarmupSeconds { get; private set; }
+    public double Rate { get; private set; }
+    public int TimeoutMs { get; private set; } = 1000;
+    public int HandshakeTimeoutMs { get; private set; } = 10_000;
+    public int RetransmitMs { get; private set; } = 1000;
+    public double IntervalSeconds { get; private set; } = 30;
+    public double SettleSeconds { get; private set; } = 5;
+    public bool Plain { get; private set; }
+    public bool Json { get; private set; }
+    public bool NoProgress { get; private set; }
+    public bool SelfTest { get; private set; }
+    public int? Pid { get; private set; }
+    public int Threads { get; private set; }
+    public IReadOnlyList<int> Cpus { get; private set; } = [];
+    public string Identity { get; private set; } = DefaultIdentity;
+    public byte[] Key { get; private set; } = Convert.FromHexString(DefaultKeyHex);
+    public IReadOnlyList<CipherSuite> Suites { get; private set; } =
+        [CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384];
+
+    /// <summary>The server as the user wrote it, for messages.</summary>
+    public string ServerText => $"{Host}:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    public static LoadOptions Parse(ReadOnlySpan<string> args)
+    {
+        if (args.Length == 0)
+        {
+            throw new UsageException("Name a mode: handshake, echo, hold or ceiling.");
+        }
+        var o = new LoadOptions
+        {
+            Mode = args[0] switch
+            {
+                "handshake" => LoadMode.Handshake,
+                "echo" => LoadMode.Echo,
+                "hold" => LoadMode.Hold,
+                "ceiling" => LoadMode.Ceiling,
+                _ => throw new UsageException($"Unknown mode '{args[0]}': use handshake, echo, hold or ceiling."),
+            },
+        };
+        int? concurrency = null, sessions = null, size = null;
+        double? warmup = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (!seen.Add(name))
+            {
+                throw new UsageException($"{name} is given twice.");
+            }
+            switch (name)
+            {
+                case "--server":
+                    (o.Host, o.Port) = ParseServer(Value(args, ref i));
+                    break;
+                case "-n":
+                    o.Handshakes = Whole(args, ref i, 1, long.MaxValue);
+                    break;
+                case "-c" or "--concurrency":
+                    concurrency = (int)Whole(args, ref i, 1, 1_000_000);
+                    break;
+                case "-k" or "--sessions":
+                    sessions = (int)Whole(args, ref i, 1, 10_000_000);
+                    break;
+                case "-w" or "--window":
+                    o.Window = (int)Whole(args, ref i, 1, 4096);
+                    break;
+                case "-s" or "--size":
+                    size = (int)Whole(args, ref i, 8, DtlsSession.MaxDatagramSize);
+                    break;
+                case "-d" or "--duration":
+                    o.DurationSeconds = Seconds(args, ref i, allowZero: false);
+                    break;
+                case "--warmup":
+                    warmup = Seconds(args, ref i, allowZero: true);
+                    break;
+                case "--rate":
+                    o.Rate = Seconds(args, ref i, allowZero: false); // a positive number, read the same way
+                    break;
+                case "--timeout":
+                    o.TimeoutMs = (int)Whole(args, ref i, 1, 600_000);
+                    break;
+                case "--handshake-timeout":
+                    o.HandshakeTimeoutMs = (int)Whole(args, ref i, 1, 600_000);
+                    break;
+                case "--rto":
+                    o.RetransmitMs = (int)Whole(args, ref i, 1, 60_000);
+                    break;
+                case "--interval":
+                    o.IntervalSeconds = Seconds(args, ref i, allowZero: false);
+                    break;
+                case "--settle":
+                    o.SettleSeconds = Seconds(args, ref i, allowZero: true);
+                    break;
+                case "--pid":
+                    o.Pid = (int)Whole(args, ref i, 1, int.MaxValue);
+                    break;
+                case "--threads":
+                    o.Threads = (int)Whole(args, ref i, 1, 256);
+                    break;
+                case "--cpu":
+                    o.Cpus = ParseCpus(Value(args, ref i));
+                    break;
+                case "--identity":
+                    o.Identity = Value(args, ref i);
+                    break;
+                case "--key":
+                    o.Key = ParseKey(Value(args, ref i));
+                    break;
+                case "--suite":
+                    o.Suites = ParseSuites(Value(args, ref i));
+                    break;
+                case "--plain":
+                    o.Plain = true;
+                    break;
+                case "--json":
+                    o.Json = true;
+                    break;
+                case "--no-progress":
+                    o.NoProgress = true;
+                    break;
+                case "--self-test":
+                    o.SelfTest = true;
+                    break;
+                default:
+                    throw new UsageException(name.StartsWith('-') ? $"Unknown option '{name}'." : $"Unexpected argument '{name}'.");
+            }
+        }
+        o.Resolve(concurrency, sessions, size, warmup);
+        return o;
+    }
+
+    private void Resolve(int? concurrency, int? sessions, int? size, double? warmup)
+    {
+        if (Mode == LoadMode.Ceiling)
+        {
+            if (SelfTest && Host is not null)
+            {
+                throw new UsageException("ceiling takes --self-test or --server, not both.");
+            }
+            SelfTest = Host is null;
+            Plain = true;
+        }
+        else if (Host is null)
+        {
+            throw new UsageException($"{Mode.ToString().ToLowerInvariant()} needs --server HOST:PORT.");
+        }
+        else if (SelfTest)
+        {
+            throw new UsageException("--self-test belongs to the ceiling mode.");
+        }
+        if (Plain && Mode is LoadMode.Handshake or LoadMode.Hold)
+        {
+            throw new UsageException($"--plain has no {Mode.ToString().ToLowerInvariant()} mode: plain UDP has no handshake or session.");
+        }
+        if (Rate > 0 && Mode is not (LoadMode.Echo or LoadMode.Ceiling))
+        {
+            throw new UsageException("--rate belongs to echo (and ceiling).");
+        }
+        if (Pid is not null && Mode != LoadMode.Hold)
+        {
+            throw new UsageException("--pid belongs to hold.");
+        }
+        Concurrency = concurrency ?? (Mode == LoadMode.Hold ? 64 : 32);
+        Sessions = sessions ?? (Mode == LoadMode.Hold ? 1000 : 16);
+        Size = size ?? (Mode == LoadMode.Hold ? 16 : 1200);
+        WarmupSeconds = warmup ?? (Mode is LoadMode.Echo or LoadMode.Ceiling ? 1 : 0);
+        if (Mode is LoadMode.Echo or LoadMode.Ceiling)
+        {
+            DurationSeconds ??= 10;
+        }
+    }
+
+    private static string Value(ReadOnlySpan<string> args, ref int i)
+    {
+        if (i + 1 >= args.Length)
+        {
+            throw new UsageException($"{args[i]} needs a value.");
+        }
+        return args[++i];
+    }
+
+    private static long Whole(ReadOnlySpan<string> args, ref int i, long min, long max)
+    {
+        var name = args[i];
+        var text = Value(args, ref i);
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new UsageException($"{name} needs a whole number from {min} to {max}, not '{text}'.");
+    }
+
+    private static double Seconds(ReadOnlySpan<string> args, ref int i, bool allowZero)
+    {
+        var name = args[i];
+        var text = Value(args, ref i);
+        return double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            && double.IsFinite(value) && (value > 0 || (allowZero && value == 0))
+            ? value
+            : throw new UsageException($"{name} needs a number {(allowZero ? "0 or above" : "above 0")}, not '{text}'.");
+    }
+
+    internal static (string Host, int Port) ParseServer(string text)
+    {
+        // HOST:PORT, or [IPv6]:PORT.
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            throw new UsageException($"--server needs HOST:PORT (for example 127.0.0.1:22334), not '{text}'.");
+        }
+        var host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        else if (host.Contains(':', StringComparison.Ordinal))
+        {
+            throw new UsageException($"Write an IPv6 server as [ADDRESS]:PORT, not '{text}'.");
+        }
+        var portText = text[(colon + 1)..];
+        return int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+            ? (host, port)
+            : throw new UsageException($"A server port is a number from 1 to 65535, not '{portText}'.");
+    }
+
+    internal static IReadOnlyList<int> ParseCpus(string text)
+    {
+        var cpus = new List<int>();
+        foreach (var part in text.Split(','))
+        {
+            var range = part.Split('-');
+            if (range.Length is 1 or 2
+                && int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                && int.TryParse(range[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+                && first <= last && last < 1024)
+            {
+                for (var cpu = first; cpu <= last; cpu++)
+                {
+                    cpus.Add(cpu);
+                }
+                continue;
+            }
+            throw new UsageException($"--cpu needs CPU numbers like 1, 0,1 or 0-3, not '{text}'.");
+        }
+        return cpus;
+    }
+
+    internal static byte[] ParseKey(string hex)
+    {
+        try
+        {
+            var key = Convert.FromHexString(hex);
+            return key.Length is >= 1 and <= 64 ? key : throw new UsageException("--key must be 1 to 64 bytes of hex.");
+        }
+        catch (FormatException)
+        {
+            // The key is a secret: it is never echoed back.
+            throw new UsageException("--key must be an even number of hex digits.");
+        }
+    }
+
+    internal static IReadOnlyList<CipherSuite> ParseSuites(string text)
+    {
+        var suites = new List<CipherSuite>();
+        foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            CipherSuite suite = name.ToLowerInvariant() switch
+            {
+                "aes128gcm" or "tls_psk_with_aes_128_gcm_sha256" => CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256,
+                "aes256gcm" or "tls_psk_with_aes_256_gcm_sha384" => CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384,
+                _ => throw new UsageException($"Unknown suite '{name}': use aes128gcm, aes256gcm or both, comma-separated."),
+            };
+            if (!suites.Contains(suite))
+            {
+                suites.Add(suite);
+            }
+        }
+        return suites;
+    }
+}

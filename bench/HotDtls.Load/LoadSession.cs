@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Sockets;
+using HotDtls.Crypto;
+using HotDtls.Handshake;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls.Load;
+
+/// <summary>What a worker hears from its sessions while it drains their sockets.</summary>
+internal interface ISessionEvents
+{
+    /// <summary>A datagram's plaintext came back (decrypted, or plain UDP), at <paramref name="now"/>.</summary>
+    void OnReply(LoadSession session, ReadOnlySpan<byte> payload, long now);
+}
+
+/// <summary>
+/// One client association: its own connected UDP socket (so the kernel demultiplexes replies by port and the server
+/// sees a distinct peer), HotDtls's client state machine on top unless the run is plain UDP, and the window of
+/// datagrams in flight. Owned by one worker thread; nothing here is thread-safe or needs to be.
+/// </summary>
+internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDisposable
+{
+    private readonly Socket _socket;
+    private readonly ISessionEvents _events;
+    private readonly ClientConnection? _connection;
+
+    public LoadSession(int slot, IPEndPoint server, SocketAddress serverAddress, DtlsClientOptions? dtls, byte[] scratch,
+        ISessionEvents events, long now)
+    {
+        Slot = slot;
+        _events = events;
+        StartedAt = now;
+        _socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            _socket.Connect(server);
+            _socket.Blocking = false;
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+        if (dtls is null)
+        {
+            IsEstablished = true;
+        }
+        else
+        {
+            _connection = new ClientConnection(dtls, serverAddress, this, scratch, this, SystemRandomSource.Instance,
+                Clock.ToMilliseconds(now));
+        }
+    }
+
+    public int Slot { get; }
+
+    public Socket Socket => _socket;
+
+    /// <summary>When this session's handshake began (or the plain socket was opened).</summary>
+    public long StartedAt { get; }
+
+    public bool IsEstablished { get; private set; }
+
+    public bool IsClosed { get; private set; }
+
+    public DtlsCloseReason? CloseReason { get; private set; }
+
+    /// <summary>The server answered with ICMP port unreachable: nothing listens there.</summary>
+    public bool Refused { get; private set; }
+
+    /// <summary>Datagrams handed to the socket, handshake flights and retransmissions included.</summary>
+    public long DatagramsSent { get; private set; }
+
+    public long SendErrors { get; private set; }
+
+    public InFlightWindow? Window { get; set; }
+
+    /// <summary>When the next keep-alive is due (hold mode).</summary>
+    public long NextKeepAliveAt { get; set; }
+
+    /// <summary>The negotiated suite, once established over DTLS.</summary>
+    public CipherSuite? Suite => _connection?.NegotiatedSuite;
+
+    /// <summary>When the handshake's timers next have work; <see cref="long.MaxValue"/> when none.</summary>
+    public long NextTimerMs => _connection?.NextTimerMs ?? long.MaxValue;
+
+    /// <summary>Sends flight 1 (DTLS); nothing for plain UDP.</summary>
+    public void Start(long now) => _connection?.Start(Clock.ToMilliseconds(now));
+
+    /// <summary>Runs the handshake timers; returns how many datagrams they resent.</summary>
+    public long OnTimer(long now)
+    {
+        if (_connection is null)
+        {
+            return 0;
+        }
+        var before = DatagramsSent;
+        _connection.OnTimer(Clock.ToMilliseconds(now));
+        return IsClosed ? 0 : DatagramsSent - before;
+    }
+
+    /// <summary>Sends one datagram of application data; false if the session cannot send.</summary>
+    public bool SendPayload(ReadOnlySpan<byte> payload)
+    {
+        if (_connection is not null)
+        {
+            return _connection.SendApplicationData(payload);
+        }
+        Send(payload, null!);
+        return true;
+    }
+
+    /// <summary>
+    /// Receives at most <paramref name="maxDatagrams"/> datagrams (fewer if the socket empties), handing each one's
+    /// records to the state machine. The worker's epoll is level-triggered, so what is left is reported again on the next
+    /// wait: reading one datagram per event spares the receive that would only say "empty", a system call per datagram,
+    /// while one wait still serves every ready session.
+    /// </summary>
+    public void Drain(byte[] buffer, int maxDatagrams)
+    {
+        for (var received = 0; received < maxDatagrams && !IsClosed; received++)
+        {
+            var length = _socket.Receive(buffer, SocketFlags.None, out var error);
+            if (error != SocketError.Success)
+            {
+                if (error == SocketError.ConnectionRefused)
+                {
+                    Refused = true;
+                }
+                return; // WouldBlock: drained. Anything else (a truncated datagram) is a loss the window counts.
+            }
+            var now = Clock.Now;
+            if (_connection is null)
+            {
+                _events.OnReply(this, buffer.AsSpan(0, length), now);
+                continue;
+            }
+            var nowMs = Clock.ToMilliseconds(now);
+            var reader = new DatagramReader(buffer.AsSpan(0, length));
+            while (reader.TryReadRecord(out var header, out var offset))
+            {
+                _replyAt = now;
+                if (_connection.ProcessRecord(header, buffer.AsSpan(offset, header.Length), nowMs) == RecordResult.Stop)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private long _replyAt;
+
+    /// <summary>Sends close_notify if established, and stops; the socket stays open until <see cref="Dispose"/>.</summary>
+    public void CloseGracefully()
+    {
+        _connection?.CloseGracefully(DtlsCloseReason.LocalClose);
+        IsClosed = true;
+    }
+
+    // IDatagramSender: the socket is connected, so the peer address is already known to the kernel.
+    public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
+    {
+        DatagramsSent++;
+        _socket.Send(datagram, SocketFlags.None, out var error);
+        if (error != SocketError.Success)
+        {
+            SendErrors++;
+            if (error == SocketError.ConnectionRefused)
+            {
+                Refused = true;
+            }
+        }
+    }
+
+    void IConnectionObserver.OnEstablished(DtlsConnection connection) => IsEstablished = true;
+
+    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
+    {
+    }
+
+    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
+    {
+    }
+
+    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+        => _events.OnReply(this, plaintext, _replyAt);
+
+    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        IsClosed = true;
+        CloseReason ??= reason;
+    }
+
+    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    {
+    }
+
+    public void Dispose()
+    {
+        _connection?.Dispose();
+        _socket.Dispose();
+    }
+}

@@ -1,0 +1,261 @@
+using System.Net.Sockets;
+
+namespace HotDtls.Load;
+
+/// <summary>
+/// Counters of one worker. Written by that worker's thread only; the progress line reads them from the main thread.
+/// Writes go through <see cref="Volatile.Write(ref long, long)"/> and reads through Volatile.Read so each value is
+/// seen promptly and never torn; no order between two counters is promised or needed.
+/// </summary>
+internal sealed class WorkerCounters
+{
+    // Every datagram and reply since the start, warm-up included: for the progress line.
+    public long TotalSent;
+    public long TotalReplies;
+    // Inside the measurement window only.
+    public long Sent;
+    public long Received;
+    public long ReceivedBytes;
+    public long Lost;
+    public long Unmatched;
+    public long SendErrors;
+    public long Skipped;
+    // Handshakes and sessions.
+    public long TotalEstablished;
+    public long Established;
+    public long Failed;
+    public long TimedOut;
+    public long Retransmissions;
+    public long InFlight;
+    public long SessionsLost;
+
+    public static void Bump(ref long counter, long by = 1) => Volatile.Write(ref counter, counter + by);
+
+    public static long Read(ref long counter) => Volatile.Read(ref counter);
+}
+
+/// <summary>
+/// One generator thread: many sessions, each on its own connected socket, all watched by one epoll set. The thread
+/// waits in epoll until a socket is readable or its next deadline, drains the ready sockets, and runs its mode's
+/// logic; nothing on that path allocates once the sessions exist.
+/// </summary>
+internal abstract class Worker : ISessionEvents, IDisposable
+{
+    /// <summary>Room for a whole record the state machine seals: the largest datagram plus header and tag.</summary>
+    private const int ScratchSize = DtlsSession.MaxDatagramSize + 2048;
+    /// <summary>Datagrams read from one ready socket per wait (see <see cref="LoadSession.Drain"/>).</summary>
+    private const int DatagramsPerEvent = 1;
+    private static readonly long s_idleWait = Clock.FromMilliseconds(100);
+
+    private readonly int _epoll;
+    private readonly byte[] _events = new byte[256 * Native.EpollEventSize];
+    private readonly byte[] _control = new byte[16];
+    private readonly long[] _timespec = new long[2];
+    private readonly long[] _rusage = new long[18];
+    private readonly byte[] _receive = new byte[65536];
+    private readonly byte[] _scratch = new byte[ScratchSize];
+    private readonly Thread _thread;
+    private long _cpuAtStart;
+    private long _allocatedAtStart;
+
+    protected Worker(RunContext run, int index, int slots)
+    {
+        Run = run;
+        Index = index;
+        Slots = new LoadSession?[slots];
+        _epoll = Native.CreateEpoll();
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"load-{index}" };
+    }
+
+    protected RunContext Run { get; }
+
+    protected LoadSession?[] Slots { get; }
+
+    public int Index { get; }
+
+    public WorkerCounters Counters { get; } = new();
+
+    public LatencyStats Latency { get; } = new();
+
+    /// <summary>CPU time this thread used inside the measurement window, in microseconds.</summary>
+    public long CpuMicroseconds { get; private set; }
+
+    /// <summary>Bytes this thread allocated inside the measurement window.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    /// <summary>When this worker last completed something it counts (handshakes mode: the last handshake).</summary>
+    public long LastCountedAt { get; protected set; }
+
+    protected bool Measuring { get; private set; }
+
+    protected bool MeasureDone { get; private set; }
+
+    /// <summary>The suite of the first established session, for the report.</summary>
+    public CipherSuite? Suite { get; protected set; }
+
+    public void Start() => _thread.Start();
+
+    public void Join() => _thread.Join();
+
+    private void Loop()
+    {
+        try
+        {
+            Body();
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.TooManyOpenSockets)
+        {
+            Run.Fail($"out of file descriptors: raise the limit (ulimit -n, now {OpenFileLimit()}) or open fewer sessions");
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            Run.Fail("out of local UDP ports: widen net.ipv4.ip_local_port_range or open fewer sessions");
+        }
+#pragma warning disable CA1031 // A worker thread must report any failure to the run rather than crash the process.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Run.Fail($"worker {Index} failed: {exception}");
+        }
+        finally
+        {
+            for (var i = 0; i < Slots.Length; i++)
+            {
+                Slots[i]?.Dispose();
+                Slots[i] = null;
+            }
+            Run.SignalExited();
+        }
+    }
+
+    private static string OpenFileLimit()
+    {
+        foreach (var line in File.ReadLines("/proc/self/limits"))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                return line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+            }
+        }
+        return "unknown";
+    }
+
+    protected abstract void Body();
+
+    public abstract void OnReply(LoadSession session, ReadOnlySpan<byte> payload, long now);
+
+    /// <summary>Opens slot <paramref name="slot"/>'s session, watches its socket and sends its first flight.</summary>
+    protected LoadSession Open(int slot, long now)
+    {
+        var session = new LoadSession(slot, Run.Server, Run.ServerAddress, Run.Dtls, _scratch, this, now);
+        try
+        {
+            Native.EpollAdd(_epoll, session.Socket, (uint)slot, _control);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        Slots[slot] = session;
+        session.Start(now);
+        return session;
+    }
+
+    /// <summary>Closes the slot's session (close_notify if established) and frees the socket; closing drops it from epoll.</summary>
+    protected void Release(int slot)
+    {
+        if (Slots[slot] is { } session)
+        {
+            session.CloseGracefully();
+            session.Dispose();
+            Slots[slot] = null;
+        }
+    }
+
+    /// <summary>Waits until a socket is readable or <paramref name="until"/>, drains every ready socket, and hands each to <see cref="AfterDrain"/>.</summary>
+    protected void Poll(long until)
+    {
+        var wait = Math.Clamp(until - Clock.Now, 0, s_idleWait);
+        var count = Native.EpollWait(_epoll, _events, Clock.ToNanoseconds(wait), _timespec);
+        for (var i = 0; i < count; i++)
+        {
+            var slot = (int)Native.EventData(_events, i);
+            if (slot >= Slots.Length || Slots[slot] is not { } session)
+            {
+                continue;
+            }
+            session.Drain(_receive, DatagramsPerEvent);
+            if (session.Refused)
+            {
+                Run.Fail(Run.NoServerMessage);
+                return;
+            }
+            AfterDrain(session);
+        }
+    }
+
+    /// <summary>A session's socket was drained: the mode looks at what changed (established, closed).</summary>
+    protected virtual void AfterDrain(LoadSession session)
+    {
+    }
+
+    /// <summary>Runs the handshake timers of every session still handshaking; calls <see cref="AfterDrain"/> for those that close.</summary>
+    protected void SweepHandshakeTimers(long now)
+    {
+        var nowMs = Clock.ToMilliseconds(now);
+        for (var i = 0; i < Slots.Length; i++)
+        {
+            if (Slots[i] is not { IsEstablished: false, IsClosed: false } session || session.NextTimerMs > nowMs)
+            {
+                continue;
+            }
+            var resent = session.OnTimer(now);
+            if (resent > 0)
+            {
+                WorkerCounters.Bump(ref Counters.Retransmissions, resent);
+            }
+            if (session.Refused)
+            {
+                Run.Fail(Run.NoServerMessage);
+                return;
+            }
+            if (session.IsClosed)
+            {
+                AfterDrain(session);
+            }
+        }
+    }
+
+    /// <summary>Starts the CPU and allocation meters when the measurement window opens.</summary>
+    protected void BeginMeasure()
+    {
+        if (Measuring || MeasureDone)
+        {
+            return;
+        }
+        Measuring = true;
+        _cpuAtStart = Native.ThreadCpuMicroseconds(_rusage);
+        _allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
+    }
+
+    protected void EndMeasure()
+    {
+        if (!Measuring)
+        {
+            return;
+        }
+        Measuring = false;
+        MeasureDone = true;
+        CpuMicroseconds = Native.ThreadCpuMicroseconds(_rusage) - _cpuAtStart;
+        AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _allocatedAtStart;
+    }
+
+    protected bool InWindow(long at) => at >= Run.MeasureFrom && at < Run.MeasureTo;
+
+    public void Dispose()
+    {
+        Native.CloseFd(_epoll);
+        GC.SuppressFinalize(this);
+    }
+}
