@@ -18,6 +18,9 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 passes=0
 
+# Running and not a zombie (a server started by start.sh is reparented; its reaper may be slow).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 check_plaintext() { # PORT
     python3 - "$1" <<'PY'
 import socket, sys
@@ -72,8 +75,8 @@ for name in "${names[@]}"; do
         *) check_dtls "$port"; result=$? ;;
     esac
     kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
         echo "  did not exit within 10 s of SIGTERM"; kill -KILL "$pid"; result=1
     else
         # Not our child (start.sh started it), so its exit status is not ours to wait for: read its log.
