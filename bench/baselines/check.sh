@@ -11,7 +11,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out="$here/out"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(udp-async udp-blocking c-mmsg openssl bouncycastle)
+[ ${#names[@]} -gt 0 ] || names=(udp-async udp-blocking c-mmsg openssl bouncycastle hotdtls)
 port=${CHECK_PORT:-47310}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

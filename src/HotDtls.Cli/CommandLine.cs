@@ -49,6 +49,13 @@ internal static class CommandLine
                 e.Cancel = true;
                 stop.Cancel();
             };
+            // `kill` (SIGTERM, what service managers and scripts send) stops as cleanly as Ctrl+C: close_notify to every peer.
+            using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+                {
+                    context.Cancel = true;
+                    stop.Cancel();
+                });
             return args[0] switch
             {
                 "serve" => await ServeCommand.RunAsync(options, loggerFactory, stop).ConfigureAwait(false),

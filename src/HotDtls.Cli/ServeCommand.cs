@@ -29,7 +29,10 @@ internal static class ServeCommand
             // The informational "listening on" report is filtered out, but scripts wait for this line.
             Console.WriteLine($"listening on {server.LocalEndPoint}");
         }
-        _ = WatchStandardInputAsync(stop);
+        // Fix: Console.In.ReadLineAsync blocks synchronously on a redirected or terminal stdin, so called inline it
+        // held this method before the wait below and Ctrl+C or SIGTERM never reached StopAsync. It gets its own thread.
+        _ = Task.Factory.StartNew(() => WatchStandardInputAsync(stop), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);

@@ -154,6 +154,39 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task SIGTERM_stops_serve_cleanly_with_close_notify()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var port = FreeUdpPort();
+        using var process = StartCli("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--echo", "--quiet");
+        var seen = new List<string>();
+        var output = Lines(process.StandardOutput);
+        try
+        {
+            await WaitForLineAsync(output, $"listening on 127.0.0.1:{port}", seen, cts.Token);
+            var options = new DtlsClientOptions { PskIdentity = "sigterm", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+            await using var client = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), options, cts.Token);
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(cts.Token);
+            }
+
+            var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
+            Assert.Contains("close_notify", error.Message);
+            await process.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Serve_on_a_port_in_use_exits_with_a_clear_error()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
