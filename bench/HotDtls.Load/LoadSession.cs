@@ -22,6 +22,7 @@ internal interface ISessionEvents
 internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDisposable
 {
     private readonly Socket _socket;
+    private static long s_sessions;
     private readonly ISessionEvents _events;
     private readonly ClientConnection? _connection;
 
@@ -34,6 +35,13 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
         _socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (IPAddress.IsLoopback(server.Address) && server.AddressFamily == AddressFamily.InterNetwork)
+            {
+                // One loopback source address has ≈ 28k ephemeral ports: hold mode's 100k sessions need several.
+                // Every 127/8 address is local on Linux, so session n sends from 127.2.0.(1 + n / 20000).
+                var n = Interlocked.Increment(ref s_sessions) - 1;
+                _socket.Bind(new IPEndPoint(new IPAddress([127, 2, (byte)(n / 20000 / 250), (byte)(1 + (n / 20000 % 250))]), 0));
+            }
             _socket.Connect(server);
             _socket.Blocking = false;
         }

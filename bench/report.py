@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""bench/report.py RESULTS_DIR [--docs DOCS_DIR] — the table of one bench/run.sh run (standard library only).
+
+Prints every figure and its ratio to HotDtls; with --docs, rewrites the generated part of DOCS_DIR/benchmarks.md
+(between the BEGIN/END markers) and draws DOCS_DIR/benchmarks-echo.png with gnuplot.
+"""
+import json, os, subprocess, sys, datetime, platform
+
+def load(results, name):
+    path = os.path.join(results, name + ".json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+def fmt(x, digits=0):
+    if x is None or x != x:
+        return "—"
+    return f"{x:,.{digits}f}"
+
+def ratio(hot, other):
+    if not hot or not other:
+        return "—"
+    return f"{hot / other:.2f}×"
+
+SERVERS = [
+    ("c-mmsg", "C recvmmsg/sendmmsg echo (plaintext, ceiling)", True),
+    ("udp-blocking", "C# blocking ReceiveFrom echo (plaintext)", True),
+    ("udp-async", "C# ReceiveFromAsync echo (plaintext)", True),
+    ("openssl", "OpenSSL 3 DTLS 1.2 PSK echo in C", False),
+    ("bouncycastle", "BouncyCastle 2.7.0 DTLS 1.2 PSK echo in C#", False),
+    ("hotdtls", "HotDtls (`hotdtls serve --echo --quiet --loops 1`)", False),
+]
+
+def main():
+    results = sys.argv[1]
+    docs = sys.argv[sys.argv.index("--docs") + 1] if "--docs" in sys.argv else None
+    hot_echo = load(results, "hotdtls-echo").get("datagrams_per_second")
+    hot_hs = load(results, "hotdtls-handshake").get("handshakes_per_second")
+    rows = []
+    for key, label, plain in SERVERS:
+        echo = load(results, key + "-echo")
+        hs = {} if plain else load(results, key + "-handshake")
+        rows.append((label,
+                     fmt(echo.get("datagrams_per_second")), ratio(hot_echo, echo.get("datagrams_per_second")) if key != "hotdtls" else "1.00×",
+                     fmt(echo.get("rtt_p50_us")), fmt(echo.get("rtt_p99_us")), fmt(100 * echo.get("loss", float("nan")), 2),
+                     "n/a" if plain else fmt(hs.get("handshakes_per_second")),
+                     "n/a" if plain else (ratio(hot_hs, hs.get("handshakes_per_second")) if key != "hotdtls" else "1.00×"),
+                     "n/a" if plain else fmt(hs.get("latency_p99_us"))))
+    lines = []
+    lines.append("| server | echo datagrams/s | HotDtls ÷ this | RTT p50 µs | RTT p99 µs | loss % | handshakes/s | HotDtls ÷ this | handshake p99 µs |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        lines.append("| " + " | ".join(r) + " |")
+    ceiling = load(results, "ceiling")
+    hot_half = load(results, "hotdtls-half")
+    udp_half = load(results, "udp-async-half")
+    extra = []
+    extra.append(f"* Generator ceiling (plain echo against the C recvmmsg server, NOT a server figure): "
+                 f"{fmt(ceiling.get('datagrams_per_second'))} datagrams/s; generator CPU {fmt(ceiling.get('generator_cpu_us_per_op'), 2)} µs per round trip "
+                 f"(≈ {fmt(ceiling.get('generator_ceiling_per_core'))}/s per generator core).")
+    hs_gen = load(results, "hotdtls-handshake")
+    if hs_gen:
+        extra.append(f"* Generator cost per handshake: {fmt(hs_gen.get('generator_cpu_us_per_op'), 1)} µs of CPU "
+                     f"(≈ {fmt(hs_gen.get('generator_ceiling_per_core'))} handshakes/s per generator core).")
+    if hot_half and udp_half:
+        p_hot, p_udp = hot_half.get("rtt_p99_us"), udp_half.get("rtt_p99_us")
+        extra.append(f"* RTT p99 at half of each server's peak: HotDtls {fmt(p_hot)} µs at {fmt(hot_half.get('datagrams_per_second'))}/s, "
+                     f"C# ReceiveFromAsync plaintext {fmt(p_udp)} µs at {fmt(udp_half.get('datagrams_per_second'))}/s "
+                     f"(ratio {ratio(p_hot, p_udp)}; target ≤ 1.5×).")
+    for name in sorted(os.listdir(results)):
+        if name.startswith("hotdtls-hold-") and name.endswith(".json"):
+            h = load(results, name[:-5])
+            extra.append(f"* HotDtls RSS per established idle session, {name[13:-5]} sessions: "
+                         f"{fmt(h.get('server_rss_per_session_bytes'))} B (server RSS {fmt(h.get('server_rss_before_kib'))} → {fmt(h.get('server_rss_after_kib'))} KiB; target ≤ 1024 B).")
+    table = "\n".join(lines + [""] + extra)
+    print(table)
+    if docs:
+        write_docs(docs, table, rows)
+
+def write_docs(docs, table, rows):
+    md = os.path.join(docs, "benchmarks.md")
+    with open(md) as f:
+        text = f.read()
+    begin, end = "<!-- BEGIN bench/run.sh -->", "<!-- END bench/run.sh -->"
+    stamp = (f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+             f"({os.cpu_count()} CPUs, {platform.platform()}); server on CPU 0, generator on CPU 1.\n\n")
+    generated = begin + "\n" + stamp + table + "\n\n![echo throughput](benchmarks-echo.png)\n" + end
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + generated + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + generated + "\n"
+    with open(md, "w") as f:
+        f.write(text)
+    data = os.path.join(docs, ".benchmarks-echo.dat")
+    with open(data, "w") as f:
+        for label, dps, *_ in rows:
+            short = label.split(" (")[0].replace('"', "'")
+            f.write(f'"{short}" {dps.replace(",", "") if dps != "—" else 0}\n')
+    script = f"""set terminal png size 1000,500
+set output '{os.path.join(docs, "benchmarks-echo.png")}'
+set title 'Echo, 1200-byte datagrams, 16 sessions x 8 in flight (datagrams/s, higher is better)'
+set style data histograms
+set style fill solid 0.8
+set boxwidth 0.7
+set xtics rotate by -20 font ',9'
+set yrange [0:*]
+set grid ytics
+unset key
+plot '{data}' using 2:xtic(1) lc rgb '#3070b0'
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"chart not drawn ({error}); install gnuplot (apt-get install gnuplot-nox)", file=sys.stderr)
+    finally:
+        os.remove(data)
+
+if __name__ == "__main__":
+    main()

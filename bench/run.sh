@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/run.sh [--short] [--no-docs] — the whole-server benchmark suite, every server against the same load, in one
+# run: plaintext echo in C (recvmmsg, the ceiling) and C# (blocking ReceiveFrom, ReceiveFromAsync), OpenSSL 3 DTLS in
+# C, BouncyCastle DTLS in C#, and HotDtls. Server pinned to CPU 0, load generator (bench/HotDtls.Load) to CPU 1.
+# Prints one table with every figure and its ratio to HotDtls, and (unless --no-docs or --short) rewrites the
+# generated part of docs/benchmarks.md and its chart docs/benchmarks-echo.png.
+# --short: each measurement once, briefly (CI: checks that everything runs; asserts nothing about speed).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+short=0; docs=1
+for arg in "$@"; do
+  case "$arg" in
+    --short) short=1; docs=0 ;;
+    --no-docs) docs=0 ;;
+    *) echo "usage: bench/run.sh [--short] [--no-docs]" >&2; exit 2 ;;
+  esac
+done
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Hold mode keeps one socket per session in the generator: 100k sessions need more descriptors than the default.
+ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ $short = 0 ] && ! command -v gnuplot >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null
+fi
+
+if [ $short = 1 ]; then
+  ECHO_S=2; HS_N=1000; HOLD=(1000); RATE_S=2; WARM=1
+else
+  ECHO_S=10; HS_N=20000; HOLD=(10000 100000); RATE_S=10; WARM=2
+fi
+cpus=$(nproc)
+server_cpu=0; load_cpu=$(( cpus > 1 ? 1 : 0 ))
+
+echo "== building" >&2
+"$here/baselines/build.sh" >&2
+dotnet build "$here/HotDtls.Load" -c Release --nologo -v quiet -clp:NoSummary >&2
+L="$here/HotDtls.Load/bin/Release/net10.0/HotDtls.Load"
+results="$here/results/run-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$results"
+export LOG_DIR="$results/logs"
+port=23400
+
+pid=""
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
+trap stop EXIT
+start() { # NAME [extra args]
+  port=$((port + 1))
+  local name=$1; shift
+  pid=$("$here/baselines/start.sh" "$name" "$port" "$server_cpu" -- "$@")
+}
+load() { # FILE MODE ARGS... : runs the generator pinned to load_cpu, keeps its JSON
+  local file=$1; shift
+  "$L" "$@" --server "127.0.0.1:$port" --cpu "$load_cpu" --json --no-progress >"$results/$file.json" 2>"$results/$file.txt" \
+    || { echo "load $* failed against port $port:" >&2; tail -n 5 "$results/$file.txt" >&2; echo '{}' >"$results/$file.json"; }
+}
+
+echo "== generator ceiling (plain echo against the C recvmmsg server)" >&2
+start c-mmsg; load ceiling ceiling -k 16 -w 8 -s 1200 -d "$ECHO_S"; stop
+
+for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls; do
+  echo "== $server" >&2
+  case "$server" in
+    hotdtls) start hotdtls --echo --quiet --loops 1 ;;
+    *) start "$server" ;;
+  esac
+  plain=""; case "$server" in c-mmsg|udp-*) plain="--plain" ;; esac
+  load "$server-echo" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" $plain
+  if [ -z "$plain" ]; then
+    load "$server-handshake" handshake -n "$HS_N" -c 32 --warmup "$WARM"
+  fi
+  if [ "$server" = hotdtls ] || [ "$server" = udp-async ]; then
+    # Latency at half of the peak this server just reached.
+    rate=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(max(100, int(d.get("datagrams_per_second", 0) / 2)))' "$results/$server-echo.json")
+    load "$server-half" echo -k 16 -w 8 -s 1200 -d "$RATE_S" --warmup "$WARM" --rate "$rate" $plain
+  fi
+  stop
+done
+
+for k in "${HOLD[@]}"; do
+  echo "== hotdtls hold $k sessions" >&2
+  start hotdtls --echo --quiet --loops 1
+  load "hotdtls-hold-$k" hold -k "$k" -c 64 --pid "$pid"
+  stop
+done
+
+python3 "$here/report.py" "$results" $([ $docs = 1 ] && echo "--docs $root/docs") 
