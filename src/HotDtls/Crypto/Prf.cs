@@ -56,6 +56,9 @@ internal static class Prf
         Span<byte> block = stackalloc byte[MaxHashLength];
         block = block[..hashLength];
 
+        // One keyed HMAC for the whole expansion: its key schedule is set up once, not once per block (a one-shot
+        // HMAC pays the provider lookup and key setup every call, ≈ twice the cost of a reused one).
+        using var hmac = IncrementalHash.CreateHMAC(hash, secret);
         try
         {
             // buffer = A(i) || label || seed, so each output block is one HMAC over a contiguous span and
@@ -65,17 +68,17 @@ internal static class Prf
             label.CopyTo(labelAndSeed);
             seed.CopyTo(labelAndSeed[label.Length..]);
 
-            Hmac(hash, secret, labelAndSeed, a); // A(1)
+            Hmac(hmac, labelAndSeed, a); // A(1)
             while (true)
             {
                 if (output.Length >= hashLength)
                 {
-                    Hmac(hash, secret, buffer, output[..hashLength]);
+                    Hmac(hmac, buffer, output[..hashLength]);
                     output = output[hashLength..];
                 }
                 else if (!output.IsEmpty)
                 {
-                    Hmac(hash, secret, buffer, block);
+                    Hmac(hmac, buffer, block);
                     block[..output.Length].CopyTo(output);
                     output = default;
                 }
@@ -85,8 +88,8 @@ internal static class Prf
                     break;
                 }
 
-                // Through a separate block: the one-shot HMAC does not promise that source and destination may overlap.
-                Hmac(hash, secret, a, block);
+                // Through a separate block, so A(i) is read whole before it is overwritten.
+                Hmac(hmac, a, block);
                 block.CopyTo(a);
             }
         }
@@ -119,15 +122,9 @@ internal static class Prf
         return 0;
     }
 
-    private static void Hmac(HashAlgorithmName hash, ReadOnlySpan<byte> key, ReadOnlySpan<byte> source, Span<byte> destination)
+    private static void Hmac(IncrementalHash hmac, ReadOnlySpan<byte> source, Span<byte> destination)
     {
-        if (hash == HashAlgorithmName.SHA256)
-        {
-            HMACSHA256.HashData(key, source, destination);
-        }
-        else
-        {
-            HMACSHA384.HashData(key, source, destination);
-        }
+        hmac.AppendData(source);
+        hmac.GetHashAndReset(destination);
     }
 }
