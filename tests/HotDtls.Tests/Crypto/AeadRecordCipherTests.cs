@@ -398,4 +398,47 @@ public sealed class AeadRecordCipherTests
 
         Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
     }
+
+    [Fact]
+    public void AES_256_GCM_uses_libsodium_wherever_it_has_hardware_AES()
+    {
+        Assert.Equal(NSec.Cryptography.Aes256Gcm.IsSupported, AeadRecordCipher.UseLibsodiumForAes256);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    [InlineData(1200)]
+    public void Both_backends_produce_the_same_record_and_open_each_others(int size)
+    {
+        // Whatever backend the cipher picked, its records are byte for byte those of System.Security.Cryptography.AesGcm.
+        var suite = Suite("256");
+        using var cipher = NewCipher(suite);
+        var key = new byte[32];
+        for (var i = 0; i < key.Length; i++)
+        {
+            key[i] = (byte)(0x40 + i);
+        }
+        using var reference = new System.Security.Cryptography.AesGcm(key, AeadRecordCipher.TagLength);
+        using var same = new AeadRecordCipher(suite, key, s_fixedIv);
+        var plaintext = Pattern(size);
+        var record = new byte[size + AeadRecordCipher.Overhead];
+        same.Seal(ContentType.ApplicationData, Epoch, Sequence, plaintext, record);
+
+        var nonce = new byte[12];
+        s_fixedIv.CopyTo(nonce, 0);
+        record.AsSpan(0, 8).CopyTo(nonce.AsSpan(4));
+        var aad = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)Epoch << 48) | Sequence);
+        aad[8] = (byte)ContentType.ApplicationData;
+        aad[9] = 0xFE;
+        aad[10] = 0xFD;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(aad.AsSpan(11), (ushort)size);
+        var opened = new byte[size];
+        reference.Decrypt(nonce, record.AsSpan(8, size), record.AsSpan(8 + size, 16), opened, aad);
+
+        Assert.Equal(plaintext, opened);
+        Assert.True(same.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out var length));
+        Assert.Equal(plaintext, record.AsSpan(8, length).ToArray());
+    }
 }
