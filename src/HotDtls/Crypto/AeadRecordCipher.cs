@@ -46,10 +46,14 @@ internal sealed class AeadRecordCipher : IDisposable
     // The AesGcm object holds ≈ 2 KB of native key schedule: it is created on first use and released by Park()
     // while the session is idle, so idle sessions keep only the key bytes (issue 4: memory per session).
     private readonly byte[] _key;
-    // AES-256-GCM goes through libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
-    // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. libsodium has
-    // no AES-128-GCM, so that suite, and AES-256 without hardware AES, stay on AesGcm.
-    private readonly bool _sodium;
+    // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
+    // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
+    // libsodium key costs ≈ 43 µs (guarded memory) against ≈ 2 µs for an AesGcm, so a direction starts on AesGcm
+    // and moves after PromoteAfterRecords records, when the saving has paid for the import: handshakes and short
+    // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
+    private const int PromoteAfterRecords = 64;
+    private readonly bool _sodiumEligible;
+    private int _records;
     private AesGcm? _aesGcm;
     private NSec.Cryptography.Key? _sodiumKey;
     private bool _usedSinceCheck;
@@ -75,8 +79,8 @@ internal sealed class AeadRecordCipher : IDisposable
 
         _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
         _key = key.ToArray();
-        _sodium = key.Length == 32 && UseLibsodiumForAes256;
-        Activate();
+        _sodiumEligible = key.Length == 32 && UseLibsodiumForAes256;
+        _aesGcm = new AesGcm(_key, TagLength);
     }
 
     /// <summary>Whether AES-256-GCM records use libsodium (through NSec) rather than <see cref="AesGcm"/> on this machine.</summary>
@@ -175,11 +179,11 @@ internal sealed class AeadRecordCipher : IDisposable
         // (plaintext in clear), so mutated records still reach the handshake and application-data code.
         var clear = body.ToArray();
 #endif
-        if (_sodium)
+        if (_sodiumKey is not null)
         {
             _usedSinceCheck = true;
             // In place: ciphertext and plaintext start at the same byte. On failure the body is dropped whatever it holds.
-            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(SodiumKey(), nonce, aad,
+            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(_sodiumKey, nonce, aad,
                     fragment.Slice(ExplicitNonceLength, length + TagLength), body))
             {
 #if HOTDTLS_FUZZING
@@ -266,10 +270,10 @@ internal sealed class AeadRecordCipher : IDisposable
         plaintext.CopyTo(destination.Slice(ExplicitNonceLength, plaintext.Length));
         destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength).Clear();
 #else
-        if (_sodium)
+        if (_sodiumKey is not null)
         {
             _usedSinceCheck = true;
-            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(SodiumKey(), nonce, aad, plaintext,
+            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(_sodiumKey, nonce, aad, plaintext,
                 destination.Slice(ExplicitNonceLength, plaintext.Length + TagLength));
             return total;
         }
@@ -304,19 +308,6 @@ internal sealed class AeadRecordCipher : IDisposable
         return true;
     }
 
-    private void Activate()
-    {
-        if (_sodium)
-        {
-            _sodiumKey = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key,
-                NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
-        }
-        else
-        {
-            _aesGcm = new AesGcm(_key, TagLength);
-        }
-    }
-
     private void ReleaseNative()
     {
         _aesGcm?.Dispose();
@@ -325,29 +316,28 @@ internal sealed class AeadRecordCipher : IDisposable
         _sodiumKey = null;
     }
 
+    /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after <c>PromoteAfterRecords</c> records).</summary>
+    internal bool UsesLibsodium => _sodiumKey is not null;
+
     private AesGcm Cipher()
     {
         _usedSinceCheck = true;
         if (_aesGcm is null)
         {
-            Reactivate();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _aesGcm = new AesGcm(_key, TagLength);
         }
-        return _aesGcm!;
-    }
-
-    private NSec.Cryptography.Key SodiumKey()
-    {
-        if (_sodiumKey is null)
+        if (_sodiumEligible && ++_records == PromoteAfterRecords)
         {
-            Reactivate();
+            // This record still goes through AesGcm; the next ones through libsodium.
+            _sodiumKey = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key,
+                NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
+            var aesGcm = _aesGcm;
+            _aesGcm = null;
+            _records = 0;
+            return aesGcm;
         }
-        return _sodiumKey!;
-    }
-
-    private void Reactivate()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        Activate();
+        return _aesGcm;
     }
 
     public void Dispose()
