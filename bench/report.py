@@ -72,6 +72,9 @@ def main():
     for name in sorted(os.listdir(results)):
         if name.startswith("hotdtls-hold-") and name.endswith(".json"):
             h = load(results, name[:-5])
+            if "skipped" in h:
+                extra.append(f"* HotDtls RSS per established idle session, {name[13:-5]} sessions: {h['skipped']}.")
+                continue
             extra.append(f"* HotDtls RSS per established idle session, {name[13:-5]} sessions: "
                          f"{fmt(h.get('server_rss_per_session_bytes'))} B (server RSS {fmt(h.get('server_rss_before_kib'))} → {fmt(h.get('server_rss_after_kib'))} KiB; target ≤ 1024 B).")
     table = "\n".join(lines + [""] + extra)

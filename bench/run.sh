@@ -42,7 +42,13 @@ port=23400
 
 pid=""
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
-trap stop EXIT
+# Every socket gets the same 4 MiB receive buffer: HotDtls asks for that itself, the baselines take the default, and
+# a 208 KiB buffer drops bursts of 16 × 8 × 1200-byte datagrams — which would measure buffer sizes, not servers.
+rmem_default=$(sysctl -n net.core.rmem_default 2>/dev/null || echo "")
+restore() { stop; if [ -n "$rmem_default" ]; then sysctl -q -w net.core.rmem_default="$rmem_default" >/dev/null 2>&1 || true; fi; }
+trap restore EXIT
+sysctl -q -w net.core.rmem_default=4194304 >/dev/null 2>&1 \
+  || echo "warning: cannot set net.core.rmem_default (not root?): servers run with unequal receive buffers" >&2
 start() { # NAME [extra args]
   port=$((port + 1))
   local name=$1; shift
@@ -78,6 +84,13 @@ done
 
 for k in "${HOLD[@]}"; do
   echo "== hotdtls hold $k sessions" >&2
+  if [ "$k" -gt $(( $(ulimit -n) - 1000 )) ]; then
+    # The generator holds one socket per session: it cannot open more than the descriptor limit allows.
+    reason="skipped: the generator needs $k sockets and may open $(ulimit -n) (ulimit -n; raising it was refused)"
+    echo "$reason" >&2
+    printf '{"skipped": "%s"}\n' "$reason" >"$results/hotdtls-hold-$k.json"
+    continue
+  fi
   start hotdtls --echo --quiet --loops 1
   load "hotdtls-hold-$k" hold -k "$k" -c 64 --pid "$pid"
   stop
