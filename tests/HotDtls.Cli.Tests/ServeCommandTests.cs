@@ -61,129 +61,131 @@ public sealed class ServeCommandTests
         throw new InvalidOperationException($"The output ended without '{contains}':\n{string.Join('\n', seen)}");
     }
 
+    /// <summary>`hotdtls serve` on a free port, started and listening; disposing kills it if it is still running.</summary>
+    private sealed class ServeProcess : IDisposable
+    {
+        private ServeProcess(int port, Process process, Channel<string> output)
+        {
+            Port = port;
+            Process = process;
+            Output = output;
+        }
+
+        public int Port { get; }
+        public Process Process { get; }
+        public Channel<string> Output { get; }
+        public List<string> Seen { get; } = [];
+        public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+        public static async Task<ServeProcess> StartAsync(CancellationToken token, params string[] options)
+        {
+            var port = FreeUdpPort();
+            var process = StartCli(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options]);
+            var serve = new ServeProcess(port, process, Lines(process.StandardOutput));
+            try
+            {
+                await serve.WaitForLineAsync($"listening on 127.0.0.1:{port}", token);
+                return serve;
+            }
+            catch
+            {
+                serve.Dispose();
+                throw;
+            }
+        }
+
+        public Task<string> WaitForLineAsync(string contains, CancellationToken token)
+            => ServeCommandTests.WaitForLineAsync(Output, contains, Seen, token);
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+            Process.Dispose();
+        }
+    }
+
     [Fact]
     public async Task Serve_reports_the_handshake_and_each_datagram_answers_ACK_and_close_sends_close_notify()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var port = FreeUdpPort();
-        using var process = StartCli("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var seen = new List<string>();
-        var output = Lines(process.StandardOutput);
-        try
-        {
-            await WaitForLineAsync(output, $"listening on 127.0.0.1:{port}", seen, cts.Token);
+        using var serve = await ServeProcess.StartAsync(cts.Token);
+        var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        await using var client = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token);
+        var peer = client.LocalEndPoint.ToString();
+        await serve.WaitForLineAsync($"{peer}: handshake is in progress", cts.Token);
+        await serve.WaitForLineAsync($"{peer}: PSK callback, received a client's identity: 'cli test'", cts.Token);
+        await serve.WaitForLineAsync($"Connection with {peer} encrypted. TLS_PSK_WITH_AES_128_GCM_SHA256", cts.Token);
 
-            var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
-            await using var client = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), options, cts.Token);
-            var peer = client.LocalEndPoint.ToString();
-            await WaitForLineAsync(output, $"{peer}: handshake is in progress", seen, cts.Token);
-            await WaitForLineAsync(output, $"{peer}: PSK callback, received a client's identity: 'cli test'", seen, cts.Token);
-            await WaitForLineAsync(output, $"Connection with {peer} encrypted. TLS_PSK_WITH_AES_128_GCM_SHA256", seen, cts.Token);
+        client.Send("Message #1"u8);
+        var buffer = new byte[1024];
+        var length = await client.ReceiveAsync(buffer, cts.Token);
+        Assert.Equal($"to {peer}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
+        var hexLine = await serve.WaitForLineAsync($"{peer}: received a DTLS datagram: 17fefd0001", cts.Token);
+        Assert.Matches("[0-9a-f]{40,}$", hexLine);
+        await serve.WaitForLineAsync($"{peer}: as plain text: Message #1", cts.Token);
 
-            client.Send("Message #1"u8);
-            var buffer = new byte[1024];
-            var length = await client.ReceiveAsync(buffer, cts.Token);
-            Assert.Equal($"to {peer}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
-            var hexLine = await WaitForLineAsync(output, $"{peer}: received a DTLS datagram: 17fefd0001", seen, cts.Token);
-            Assert.Matches("[0-9a-f]{40,}$", hexLine);
-            await WaitForLineAsync(output, $"{peer}: as plain text: Message #1", seen, cts.Token);
+        client.Send([]);
+        await serve.WaitForLineAsync($"{peer}: received an empty datagram", cts.Token);
 
-            client.Send([]);
-            await WaitForLineAsync(output, $"{peer}: received an empty datagram", seen, cts.Token);
-
-            // "close" shuts everything down: close_notify reaches the client, and the process exits cleanly.
-            await process.StandardInput.WriteLineAsync("close");
-            await process.StandardInput.FlushAsync(cts.Token);
-            var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(buffer, cts.Token));
-            Assert.Contains("close_notify", error.Message);
-            await process.WaitForExitAsync(cts.Token);
-            Assert.Equal(0, process.ExitCode);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        // "close" shuts everything down: close_notify reaches the client, and the process exits cleanly.
+        await serve.Process.StandardInput.WriteLineAsync("close");
+        await serve.Process.StandardInput.FlushAsync(cts.Token);
+        var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(buffer, cts.Token));
+        Assert.Contains("close_notify", error.Message);
+        await serve.Process.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, serve.Process.ExitCode);
     }
 
     [Fact]
     public async Task Serve_with_echo_and_quiet_answers_each_datagram_with_its_own_bytes_and_reports_nothing_per_datagram()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var port = FreeUdpPort();
-        using var process = StartCli("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--echo", "--quiet");
-        var seen = new List<string>();
-        var output = Lines(process.StandardOutput);
-        try
+        using var serve = await ServeProcess.StartAsync(cts.Token, "--echo", "--quiet");
+        var options = new DtlsClientOptions { PskIdentity = "bench", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        await using (var client = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token))
         {
-            await WaitForLineAsync(output, $"listening on 127.0.0.1:{port}", seen, cts.Token);
-
-            var options = new DtlsClientOptions { PskIdentity = "bench", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
-            await using (var client = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), options, cts.Token))
+            var buffer = new byte[1500];
+            for (var i = 0; i < 3; i++)
             {
-                var buffer = new byte[1500];
-                for (var i = 0; i < 3; i++)
-                {
-                    var payload = Encoding.UTF8.GetBytes($"payload {i} " + new string('x', 100 * i));
-                    client.Send(payload);
-                    var length = await client.ReceiveAsync(buffer, cts.Token);
-                    Assert.Equal(payload, buffer.AsSpan(0, length).ToArray());
-                }
-            }
-
-            await process.StandardInput.WriteLineAsync("close");
-            await process.StandardInput.FlushAsync(cts.Token);
-            await process.WaitForExitAsync(cts.Token);
-            Assert.Equal(0, process.ExitCode);
-            // Nothing but the listening line: no handshake or datagram reports.
-            await foreach (var line in output.Reader.ReadAllAsync(cts.Token))
-            {
-                seen.Add(line);
-            }
-            Assert.Equal([$"listening on 127.0.0.1:{port}"], seen);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
+                var payload = Encoding.UTF8.GetBytes($"payload {i} " + new string('x', 100 * i));
+                client.Send(payload);
+                var length = await client.ReceiveAsync(buffer, cts.Token);
+                Assert.Equal(payload, buffer.AsSpan(0, length).ToArray());
             }
         }
+
+        await serve.Process.StandardInput.WriteLineAsync("close");
+        await serve.Process.StandardInput.FlushAsync(cts.Token);
+        await serve.Process.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, serve.Process.ExitCode);
+        // Nothing but the listening line: no handshake or datagram reports.
+        await foreach (var line in serve.Output.Reader.ReadAllAsync(cts.Token))
+        {
+            serve.Seen.Add(line);
+        }
+        Assert.Equal([$"listening on 127.0.0.1:{serve.Port}"], serve.Seen);
     }
 
     [Fact]
     public async Task SIGTERM_stops_serve_cleanly_with_close_notify()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var port = FreeUdpPort();
-        using var process = StartCli("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--echo", "--quiet");
-        var seen = new List<string>();
-        var output = Lines(process.StandardOutput);
-        try
-        {
-            await WaitForLineAsync(output, $"listening on 127.0.0.1:{port}", seen, cts.Token);
-            var options = new DtlsClientOptions { PskIdentity = "sigterm", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
-            await using var client = await DtlsClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), options, cts.Token);
+        using var serve = await ServeProcess.StartAsync(cts.Token, "--echo", "--quiet");
+        var options = new DtlsClientOptions { PskIdentity = "sigterm", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        await using var client = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token);
 
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync(cts.Token);
-            }
-
-            var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
-            Assert.Contains("close_notify", error.Message);
-            await process.WaitForExitAsync(cts.Token);
-            Assert.Equal(0, process.ExitCode);
-        }
-        finally
+        using (var kill = Process.Start("kill", ["-TERM", serve.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
+            await kill.WaitForExitAsync(cts.Token);
         }
+
+        var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
+        Assert.Contains("close_notify", error.Message);
+        await serve.Process.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, serve.Process.ExitCode);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
 
-    private const int IdleScanIntervalMs = 1000;
+    private const int HelloFragmentScanIntervalMs = 1000;
     // Identities are peer-chosen text: only this much of one reaches a log line.
     private const int MaxLoggedIdentityLength = 128;
     private const int HelloFragmentMaxAgeMs = 10_000;
@@ -53,7 +53,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
     private readonly byte[]? _capture;
     private int _captureLength;
-    private long _lastIdleScanMs;
+    private long _lastHelloFragmentScanMs;
     private long _ciphersReleasedAtLastTrim;
     private const int TrimAfterReleasedCiphers = 1024;
     // Fix: was long.MinValue, and now - long.MinValue overflows to a negative number, so the first decryption
@@ -81,8 +81,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _standInKey = new StandInKey(random);
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
-        _lastIdleScanMs = NowMs();
-        _timers = new TimerWheel(_lastIdleScanMs);
+        _lastHelloFragmentScanMs = NowMs();
+        _timers = new TimerWheel(_lastHelloFragmentScanMs);
         _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
         _parkMs = options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
             ? long.MaxValue : (long)options.ReleaseIdleCiphersAfter.TotalMilliseconds;
@@ -163,6 +163,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 _captureLength = datagram.Length;
             }
             _peers.TryGetValue(from, out var connection);
+            var found = connection;
             var reader = new DatagramReader(datagram);
             while (reader.TryReadRecord(out var header, out var offset))
             {
@@ -189,8 +190,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 _counters.RecordsDropped++;
             }
             _captureLength = 0;
-            // Whatever this datagram did to the peer's handshake (or its successor's) moved its next timer.
-            if (_peers.TryGetValue(from, out var touched))
+            // Whatever this datagram did to the peer's handshake (or its successor's) moved its next timer. An
+            // established session without a successor needs nothing: its timer re-reads LastReceiveMs when it fires,
+            // so the steady-state path pays no second lookup.
+            if ((found is null || !found.IsEstablished || found.Successor is not null)
+                && _peers.TryGetValue(from, out var touched))
             {
                 ScheduleTimer(touched, now);
                 if (touched.Successor is { } successor)
@@ -559,9 +563,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 _ciphersReleasedAtLastTrim = _counters.CiphersReleased;
                 NativeHeap.Trim();
             }
-            if (now - _lastIdleScanMs >= IdleScanIntervalMs)
+            if (now - _lastHelloFragmentScanMs >= HelloFragmentScanIntervalMs)
             {
-                _lastIdleScanMs = now;
+                _lastHelloFragmentScanMs = now;
                 _helloFragments.Expire(now, HelloFragmentMaxAgeMs);
             }
         }
