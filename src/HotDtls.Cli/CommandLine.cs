@@ -12,7 +12,7 @@ internal static class CommandLine
 
         Usage:
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
-                          [--loops N] [--receive blocking|async]
+                          [--loops N] [--receive batched|blocking|async]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
@@ -20,7 +20,7 @@ internal static class CommandLine
                   "to <peer>: ACK". Type "close" or press Ctrl+C to send close_notify to every peer and exit.
                   --echo answers each datagram with its own bytes, and --quiet reports only warnings and errors
                   (what the benchmarks run: per-datagram reports would be what they measure). --loops sets the
-                  number of receive loops (default: one per processor), --receive how they wait (default blocking).
+                  number of receive loops (default: one per processor), --receive how they wait (default batched).
         connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
                   (default 5; 0 = until Ctrl+C), and prints each reply.
@@ -94,7 +94,7 @@ internal sealed class Arguments
     public bool Echo { get; private set; }
     public bool Quiet { get; private set; }
     public int? Loops { get; private set; }
-    public DtlsReceiveStrategy Receive { get; private set; } = DtlsReceiveStrategy.BlockingThread;
+    public DtlsReceiveStrategy Receive { get; private set; } = DtlsReceiveStrategy.Batched;
 
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
@@ -146,9 +146,10 @@ internal sealed class Arguments
                 case "--receive":
                     result.Receive = Value(args, ref i) switch
                     {
+                        "batched" => DtlsReceiveStrategy.Batched,
                         "blocking" => DtlsReceiveStrategy.BlockingThread,
                         "async" => DtlsReceiveStrategy.Async,
-                        _ => throw new UsageException($"--receive is 'blocking' or 'async', not '{args[i]}'."),
+                        _ => throw new UsageException($"--receive is 'batched', 'blocking' or 'async', not '{args[i]}'."),
                     };
                     break;
                 default:

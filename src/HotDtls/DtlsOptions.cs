@@ -150,8 +150,12 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public int ReceiveLoops { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>How each loop waits for datagrams; see <see cref="DtlsReceiveStrategy"/>.</summary>
-    public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.BlockingThread;
+    /// <summary>
+    /// How each loop waits for datagrams; see <see cref="DtlsReceiveStrategy"/>. Default:
+    /// <see cref="DtlsReceiveStrategy.Batched"/> (recvmmsg/sendmmsg), which falls back to
+    /// <see cref="DtlsReceiveStrategy.BlockingThread"/> where the platform lacks those calls.
+    /// </summary>
+    public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.Batched;
 
     /// <summary>
     /// Keep a copy of each application-data record's ciphertext and pass it to

@@ -66,6 +66,12 @@ public sealed class DtlsServer : IAsyncDisposable
     /// <summary>How many receive loops (sockets) are running: <see cref="DtlsServerOptions.ReceiveLoops"/>, or 1 where SO_REUSEPORT is unavailable.</summary>
     public int ReceiveLoops => _loops.Length;
 
+    /// <summary>
+    /// How the receive loops wait for datagrams once started: <see cref="DtlsServerOptions.ReceiveStrategy"/>, or
+    /// <see cref="DtlsReceiveStrategy.BlockingThread"/> where <see cref="DtlsReceiveStrategy.Batched"/> is unavailable.
+    /// </summary>
+    public DtlsReceiveStrategy ReceiveStrategy { get; private set; }
+
     /// <summary>A snapshot of the server's counters, summed over the receive loops.</summary>
     public DtlsServerStatistics Statistics
     {
@@ -124,13 +130,20 @@ public sealed class DtlsServer : IAsyncDisposable
             throw;
         }
 
+        var strategy = _options.ReceiveStrategy;
+        if (strategy == DtlsReceiveStrategy.Batched && !BatchedDatagramSocket.IsSupported)
+        {
+            strategy = DtlsReceiveStrategy.BlockingThread;
+        }
         var loops = new ServerLoop[sockets.Count];
         for (var i = 0; i < loops.Length; i++)
         {
-            var engine = new ServerEngine(_options, _handler, new SocketDatagramSender(sockets[i], _logger), _logger, _random,
-                shareOf: loops.Length);
-            loops[i] = new ServerLoop(i, sockets[i], engine, _options, _logger);
+            var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
+            IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
+            var engine = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length);
+            loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
+        ReceiveStrategy = strategy;
         _loops = loops;
         _localEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         foreach (var loop in loops)

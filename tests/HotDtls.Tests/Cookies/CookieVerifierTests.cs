@@ -287,6 +287,27 @@ public sealed class CookieVerifierTests : IDisposable
     }
 
     [Fact]
+    public void Each_cookie_is_the_HMAC_of_its_own_input_under_the_current_secret_alone()
+    {
+        // The verifier keeps one keyed HMAC per secret and resets it after each MAC: nothing of one input may
+        // carry into the next. The same seed gives the same first draw, which is the current secret.
+        var key = new byte[32];
+        new DeterministicRandomSource().Fill(key);
+        byte[] otherPrefix = [.. s_prefix[..^1], 0x55];
+
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var prefix in new[] { s_prefix, otherPrefix })
+            {
+                byte[] input = [0, 0, 0, (byte)_address.Length, .. _address, 0, 0, 0, (byte)prefix.Length, .. prefix, 0, 0, 0, (byte)s_suffix.Length, .. s_suffix];
+                byte[] expected = System.Security.Cryptography.HMACSHA256.HashData(key, input)[..CookieVerifier.CookieLength];
+                Assert.Equal(expected, Cookie(_address, prefix, s_suffix));
+                Assert.True(_verifier.Verify(_address, prefix, s_suffix, expected));
+            }
+        }
+    }
+
+    [Fact]
     public void Clock_going_backwards_keeps_the_newest_secrets()
     {
         var clock = new ManualTimeProvider(s_start);
