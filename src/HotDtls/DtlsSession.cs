@@ -17,19 +17,22 @@ public sealed class DtlsSession
     private readonly ServerEngine _engine;
     private readonly ServerConnection _connection;
     private string? _identity;
+    // Made on first use from the connection's SocketAddress: most idle sessions are never asked, and an IPEndPoint
+    // with its IPAddress is ≈ 80 bytes each (issue 4: memory per session).
+    private IPEndPoint? _remoteEndPoint;
 
-    internal DtlsSession(ServerEngine engine, ServerConnection connection, IPEndPoint remoteEndPoint)
+    internal DtlsSession(ServerEngine engine, ServerConnection connection)
     {
         _engine = engine;
         _connection = connection;
-        RemoteEndPoint = remoteEndPoint;
     }
 
     /// <summary>The connection behind this session (for tests and the engine).</summary>
     internal ServerConnection Connection => _connection;
 
     /// <summary>The peer's address and port.</summary>
-    public IPEndPoint RemoteEndPoint { get; }
+    /// <remarks>Two threads asking at once may each make one; they are equal, and either is kept.</remarks>
+    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= ServerEngine.ToEndPoint(_connection.Peer);
 
     /// <summary>The negotiated cipher suite, once the ServerHello is sent.</summary>
     public CipherSuite? CipherSuite => _connection.NegotiatedSuite;

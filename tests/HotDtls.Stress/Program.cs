@@ -9,11 +9,12 @@ return args.Length == 0
         "soak" => await SoakCommand.RunAsync(args[1..]).ConfigureAwait(false),
         "impair" => await ImpairCommand.RunAsync(args[1..]).ConfigureAwait(false),
         "timing" => await TimingCommand.RunAsync(args[1..]).ConfigureAwait(false),
+        "memory" => await MemoryProbe.RunAsync(args[1..]).ConfigureAwait(false),
         _ => Usage(),
     };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: HotDtls.Stress flood|soak|impair|timing [options]   (each command takes --help)");
+    Console.Error.WriteLine("usage: HotDtls.Stress flood|soak|impair|timing|memory [options]   (each command takes --help)");
     return 2;
 }

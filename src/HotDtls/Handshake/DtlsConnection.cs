@@ -29,7 +29,16 @@ internal abstract class DtlsConnection : IDisposable
     private long _retransmitTimeoutMs;
     private int _peerFlightLastSeq = -1;
     private HandshakeType _peerFlightLastType;
-    private bool _handshakeStateReleased;
+    // Null once established or closed: an idle session keeps nothing of the handshake (issue 4).
+    private HandshakeContext? _handshake;
+    // The peer's next message_seq, kept when _handshake goes: older messages may be a retransmitted flight.
+    private ushort _nextPeerSequence;
+    private RandomBytes _clientRandom;
+    // The server's flight 6 (ChangeCipherSpec, Finished) is its last flight: it is rebuilt from these for as long as
+    // the session lives, should the client repeat its flight 5 (RFC 6347 §4.2.4).
+    private VerifyDataBytes _finalVerifyData;
+    private ushort _finalFinishedSeq;
+    private bool _hasFinalFlight;
 
     protected DtlsConnection(DtlsOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
         IConnectionObserver observer, IRandomSource random, long nowMs)
@@ -40,7 +49,7 @@ internal abstract class DtlsConnection : IDisposable
         _scratch = scratch;
         Observer = observer;
         Random = random;
-        Reassembler = new HandshakeReassembler(options.MaxHandshakeMessageLength, options.MaxReassemblyBytes);
+        _handshake = new HandshakeContext(options);
         HandshakeDeadlineMs = nowMs + (long)options.HandshakeTimeout.TotalMilliseconds;
         LastReceiveMs = nowMs;
     }
@@ -50,12 +59,20 @@ internal abstract class DtlsConnection : IDisposable
     protected IRandomSource Random { get; }
     // protected internal: hostile-input tests inspect reassembly memory and seal records with a client's keys.
     protected internal RecordLayer Records { get; } = new();
-    protected internal HandshakeReassembler Reassembler { get; }
-    protected HandshakeTranscript Transcript { get; } = new();
-    protected OutgoingFlight Flight { get; } = new();
-    protected byte[] ClientRandom { get; } = new byte[KeySchedule.RandomLength];
-    protected byte[] ServerRandom { get; } = new byte[KeySchedule.RandomLength];
-    protected byte[] MasterSecret { get; } = new byte[KeySchedule.MasterSecretLength];
+    protected internal HandshakeReassembler Reassembler => Handshake.Reassembler;
+    protected HandshakeTranscript Transcript => Handshake.Transcript;
+    protected OutgoingFlight Flight => Handshake.Flight;
+    protected Span<byte> ClientRandom => _clientRandom;
+    protected byte[] ServerRandom => Handshake.ServerRandom;
+    protected byte[] MasterSecret => Handshake.MasterSecret;
+
+    /// <summary>Whether the handshake-only state has been dropped (established or closed).</summary>
+    internal bool HandshakeStateReleased => _handshake is null;
+
+    /// <summary>Bytes of handshake fragments held for reassembly (0 once the handshake state is dropped).</summary>
+    internal int BufferedHandshakeBytes => _handshake?.Reassembler.BufferedBytes ?? 0;
+
+    private HandshakeContext Handshake => _handshake ?? ThrowHandshakeReleased();
     protected CipherSuiteInfo? Suite { get; set; }
     protected bool ExtendedMasterSecret { get; set; }
     protected ushort NextSendSeq { get; set; }
@@ -83,7 +100,7 @@ internal abstract class DtlsConnection : IDisposable
     public bool HasRetransmitTimer => _retransmitAtMs != long.MaxValue;
 
     /// <summary>The client's random: tells a retransmitted ClientHello from a new handshake on the same address.</summary>
-    public ReadOnlySpan<byte> ClientRandomBytes => ClientRandom;
+    public ReadOnlySpan<byte> ClientRandomBytes => _clientRandom;
 
     /// <summary>Moves to <paramref name="state"/>; closing goes through <see cref="Close"/> only.</summary>
     protected void EnterState(HandshakeState state)
@@ -190,7 +207,13 @@ internal abstract class DtlsConnection : IDisposable
                 continue;
             }
 
-            switch (Reassembler.Add(header, fragment))
+            if (_handshake is null)
+            {
+                OnMessageAfterHandshake(header, fragment);
+                continue;
+            }
+
+            switch (_handshake.Reassembler.Add(header, fragment))
             {
                 case FragmentStatus.Rejected:
                     Observer.OnDropped(this, DropReason.FragmentRejected);
@@ -202,17 +225,11 @@ internal abstract class DtlsConnection : IDisposable
                     continue;
             }
 
-            while (Reassembler.TryGetNext(out var type, out var body))
+            // Once established the handshake state is gone (the handler that finishes it drops it): whatever follows
+            // goes through OnMessageAfterHandshake, so it cannot disturb a working association.
+            while (_handshake is { } handshake && handshake.Reassembler.TryGetNext(out var type, out var body))
             {
-                if (State == HandshakeState.Established)
-                {
-                    // A new message after the handshake is unauthenticated noise (epoch 0) or renegotiation:
-                    // it must not disturb a working association.
-                    Reassembler.Advance();
-                    Observer.OnDropped(this, DropReason.NotAllowedAfterHandshake);
-                    continue;
-                }
-                var sequence = Reassembler.NextSequence;
+                var sequence = handshake.Reassembler.NextSequence;
                 var messageEpoch = type == HandshakeType.Finished ? (ushort)1 : (ushort)0;
                 if (!HandshakeTable.TryGetKind(type, out var kind)
                     || !HandshakeTable.TryGetNext(State, kind, messageEpoch, out var next))
@@ -221,7 +238,15 @@ internal abstract class DtlsConnection : IDisposable
                     return RecordResult.Stop;
                 }
                 var error = HandleMessage(kind, sequence, body, next, nowMs);
-                Reassembler.Advance();
+                if (_handshake is null)
+                {
+                    // The handler finished (or ended) the handshake and dropped its state: this message was the last.
+                    _nextPeerSequence = (ushort)(sequence + 1);
+                }
+                else
+                {
+                    handshake.Reassembler.Advance();
+                }
                 if (error != DtlsError.None)
                 {
                     Fail(error);
@@ -238,6 +263,28 @@ internal abstract class DtlsConnection : IDisposable
             }
         }
         return RecordResult.Continue;
+    }
+
+    /// <summary>
+    /// A handshake fragment after the handshake state is gone (established): nothing is buffered any more. An old
+    /// message may be the peer repeating its last flight, which gets ours again; anything newer is renegotiation or
+    /// noise and is dropped as the reassembler's caps and the established state would drop it (HOSTILE 11, 16).
+    /// </summary>
+    private void OnMessageAfterHandshake(in HandshakeHeader header, ReadOnlySpan<byte> fragment)
+    {
+        if (header.FragmentOffset + fragment.Length > header.Length || header.Length > Options.MaxHandshakeMessageLength)
+        {
+            Observer.OnDropped(this, DropReason.FragmentRejected);
+        }
+        else if (header.MessageSeq < _nextPeerSequence)
+        {
+            OnOldMessage(header.MsgType, header.MessageSeq);
+        }
+        else
+        {
+            Observer.OnDropped(this, header.MessageSeq - _nextPeerSequence >= HandshakeReassembler.DefaultMaxLookahead
+                ? DropReason.FragmentRejected : DropReason.NotAllowedAfterHandshake);
+        }
     }
 
     /// <summary>
@@ -312,10 +359,18 @@ internal abstract class DtlsConnection : IDisposable
     {
         // Fix (HOSTILE 17): the type must match too. A spoofed epoch-0 record with any type and the right old
         // message_seq used to make us resend our last flight, and dropped old messages were not counted.
-        if (messageSeq == _peerFlightLastSeq && type == _peerFlightLastType && Flight.Count > 0)
+        if (messageSeq == _peerFlightLastSeq && type == _peerFlightLastType)
         {
-            ResendFlight();
-            return;
+            if (_hasFinalFlight)
+            {
+                SendFinalFlight();
+                return;
+            }
+            if (_handshake is { Flight.Count: > 0 })
+            {
+                ResendFlight();
+                return;
+            }
         }
         Observer.OnDropped(this, DropReason.OldMessage);
     }
@@ -349,6 +404,28 @@ internal abstract class DtlsConnection : IDisposable
     private void ResendFlight()
     {
         if (!Flight.Send(Records, Options.Mtu, _scratch, _sender, Peer))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+        }
+    }
+
+    /// <summary>
+    /// Sends our last flight, ChangeCipherSpec and Finished(<paramref name="verifyData"/>), and keeps only the
+    /// verify_data to send it again: it is never retransmitted on a timer, only when the peer repeats its flight
+    /// (RFC 6347 §4.2.4). Call after <see cref="RecordLayer.ActivateWrite"/>.
+    /// </summary>
+    protected void SendFinalFlight(ReadOnlySpan<byte> verifyData)
+    {
+        verifyData.CopyTo(_finalVerifyData);
+        _finalFinishedSeq = NextSendSeq++;
+        _hasFinalFlight = true;
+        _retransmitAtMs = long.MaxValue;
+        SendFinalFlight();
+    }
+
+    private void SendFinalFlight()
+    {
+        if (!OutgoingFlight.SendFinished(Records, _scratch, _sender, Peer, _finalFinishedSeq, _finalVerifyData))
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
         }
@@ -451,7 +528,6 @@ internal abstract class DtlsConnection : IDisposable
         OnClosing();
         ReleaseHandshakeState();
         Records.Dispose();
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
         Observer.OnClosed(this, reason, error, alert);
     }
 
@@ -460,18 +536,19 @@ internal abstract class DtlsConnection : IDisposable
     {
     }
 
-    /// <summary>Frees what only the handshake needs (HOSTILE 16): reassembly buffers and the transcript.</summary>
+    /// <summary>
+    /// Frees what only the handshake needs (HOSTILE 16): reassembly buffers, the transcript, the flight, the server
+    /// random and the master secret (zeroed). Keeps the peer's next message_seq to recognise a repeated flight.
+    /// </summary>
     protected void ReleaseHandshakeState()
     {
-        if (_handshakeStateReleased)
+        if (_handshake is not { } handshake)
         {
             return;
         }
-        _handshakeStateReleased = true;
-        var next = Reassembler.NextSequence;
-        Reassembler.Clear();
-        Reassembler.NextSequence = next;
-        Transcript.Dispose();
+        _nextPeerSequence = handshake.Reassembler.NextSequence;
+        _handshake = null;
+        handshake.Dispose();
     }
 
     /// <summary>Appends a whole message to the transcript with the header of an unfragmented message (RFC 6347 §4.2.6).</summary>
@@ -560,9 +637,13 @@ internal abstract class DtlsConnection : IDisposable
         if (State != HandshakeState.Closed)
         {
             State = HandshakeState.Closed;
-            ReleaseHandshakeState();
             Records.Dispose();
         }
-        Reassembler.Dispose();
+        ReleaseHandshakeState();
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static HandshakeContext ThrowHandshakeReleased()
+        => throw new InvalidOperationException("The handshake is over: its state has been released.");
 }

@@ -33,16 +33,32 @@ internal sealed class OutgoingFlight
     }
 
     /// <summary>
-    /// Shrinks the body buffer to what the flight holds: an established session keeps its last flight (a
-    /// ChangeCipherSpec and a 12-byte Finished) for as long as it lives, and 512 bytes of room per idle session
-    /// add up (issue 4: memory per session).
+    /// Sends a final flight of ChangeCipherSpec (epoch 0) and an unfragmented Finished (epoch 1) in one datagram,
+    /// built from the verify_data alone: what an established server keeps instead of a flight object, to answer a
+    /// repeated flight 5 (RFC 6347 §4.2.4). The same records <see cref="Send"/> packs for such a flight; 75 bytes
+    /// fit any allowed MTU. Returns false if the record layer ran out of sequence numbers.
     /// </summary>
-    public void Compact()
+    public static bool SendFinished(RecordLayer records, byte[] scratch, IDatagramSender sender, SocketAddress peer,
+        ushort messageSeq, ReadOnlySpan<byte> verifyData)
     {
-        if (_bodies.Length > _bodyLength)
+        var datagram = scratch.AsSpan();
+        Span<byte> ccs = stackalloc byte[ChangeCipherSpec.Size];
+        ChangeCipherSpec.Write(ccs);
+        var used = records.Write(ContentType.ChangeCipherSpec, 0, ccs, datagram);
+        if (used < 0)
         {
-            _bodies = _bodies.AsSpan(0, _bodyLength).ToArray();
+            return false;
         }
+        var payload = datagram.Slice(used + RecordLayer.PayloadOffset(1), HandshakeHeader.Size + verifyData.Length);
+        new HandshakeHeader(HandshakeType.Finished, verifyData.Length, messageSeq, 0, verifyData.Length).Write(payload);
+        verifyData.CopyTo(payload[HandshakeHeader.Size..]);
+        var written = records.Write(ContentType.Handshake, 1, payload, datagram[used..]);
+        if (written < 0)
+        {
+            return false;
+        }
+        sender.Send(datagram[..(used + written)], peer);
+        return true;
     }
 
     public void AddHandshake(HandshakeType type, ushort messageSeq, ushort epoch, ReadOnlySpan<byte> body)

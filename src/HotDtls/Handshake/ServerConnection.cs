@@ -125,7 +125,7 @@ internal sealed class ServerConnection : DtlsConnection
             case MessageKind.ClientKeyExchange:
                 return OnClientKeyExchange(messageSeq, body, next);
             case MessageKind.Finished:
-                return OnFinished(messageSeq, body, nowMs);
+                return OnFinished(messageSeq, body);
             default:
                 return DtlsError.UnexpectedMessage;
         }
@@ -253,7 +253,7 @@ internal sealed class ServerConnection : DtlsConnection
         return DtlsError.None;
     }
 
-    private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
+    private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body)
     {
         var error = VerifyPeerFinished(body, fromClient: true);
         if (error != DtlsError.None)
@@ -265,15 +265,13 @@ internal sealed class ServerConnection : DtlsConnection
 
         // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
         // only when the client repeats its flight 5 (RFC 6347 §4.2.4).
+        // Only its verify_data is kept to send it again (no transcript entry: nothing hashes past it).
         Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: false, finished);
-        Flight.Clear();
-        Flight.AddChangeCipherSpec();
         Records.ActivateWrite();
-        AddToFlight(HandshakeType.Finished, 1, finished);
         EnterState(HandshakeState.Established);
-        SendFlight(nowMs, retransmitOnTimer: false);
-        Flight.Compact();
+        SendFinalFlight(finished);
+        _deferred = null;
         ReleaseHandshakeState();
         Observer.OnEstablished(this);
         return DtlsError.None;

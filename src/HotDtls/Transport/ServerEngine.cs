@@ -120,10 +120,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             var max = 0;
             foreach (var connection in _peers.Values)
             {
-                max = Math.Max(max, connection.Reassembler.BufferedBytes);
+                max = Math.Max(max, connection.BufferedHandshakeBytes);
                 if (connection.Successor is { } successor)
                 {
-                    max = Math.Max(max, successor.Reassembler.BufferedBytes);
+                    max = Math.Max(max, successor.BufferedHandshakeBytes);
                 }
             }
             return max;
@@ -403,7 +403,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         var peer = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
         var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now, _standInKey);
-        connection.Session = new DtlsSession(this, connection, ToEndPoint(peer));
+        connection.Session = new DtlsSession(this, connection);
         if (existing is not null)
         {
             existing.Successor?.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
@@ -416,7 +416,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         }
         connection.HandshakeNode = _handshakes.AddLast(connection);
         _counters.HandshakesStarted++;
-        Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            // Guarded: the argument would make the session's IPEndPoint, which it otherwise makes only when asked.
+            Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
+        }
         try
         {
             _handler.OnHandshakeStarted(connection.Session);
@@ -634,7 +638,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             current.Close(DtlsCloseReason.Replaced, DtlsError.None, null);
         }
         var session = server.Session!;
-        Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+        }
         try
         {
             _handler.OnSessionEstablished(session);

@@ -34,6 +34,39 @@ public sealed class OutgoingFlightTests
     }
 
     [Fact]
+    public void SendFinished_writes_the_datagram_a_flight_of_ChangeCipherSpec_and_Finished_would()
+    {
+        // Two record layers keyed alike: the flight object and the inline final flight must put out the same bytes.
+        var suite = CipherSuiteInfo.Get(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+        var keyBlock = Body(suite.KeyBlockLength, 9);
+        using var viaFlight = KeyedRecords(suite, keyBlock);
+        using var viaFinished = KeyedRecords(suite, keyBlock);
+        var verifyData = Body(Finished.VerifyDataLength, 5);
+        var flight = new OutgoingFlight();
+        flight.AddChangeCipherSpec();
+        flight.AddHandshake(HandshakeType.Finished, 4, 1, verifyData);
+        var expected = new CapturingSender();
+        var actual = new CapturingSender();
+
+        Assert.True(flight.Send(viaFlight, 256, new byte[4096], expected, s_peer));
+        Assert.True(OutgoingFlight.SendFinished(viaFinished, new byte[4096], actual, s_peer, 4, verifyData));
+
+        var (datagram, peer) = Assert.Single(actual.TakeAll());
+        Assert.Equal(s_peer, peer);
+        Assert.Equal(Assert.Single(expected.TakeAll()).Datagram, datagram);
+        Assert.Equal([ContentType.ChangeCipherSpec, ContentType.Handshake], Wire.Records(datagram).Select(r => r.Header.Type));
+    }
+
+    private static RecordLayer KeyedRecords(CipherSuiteInfo suite, byte[] keyBlock)
+    {
+        var records = new RecordLayer();
+        AeadRecordCipher.CreatePair(suite, keyBlock, isServer: true, out var read, out var write);
+        records.SetPendingCiphers(read, write);
+        records.ActivateWrite();
+        return records;
+    }
+
+    [Fact]
     public void Records_that_do_not_fit_start_a_new_datagram_and_none_exceeds_the_mtu()
     {
         // Each record is 13 + 12 + 100 = 125 bytes: two fit in 256, the third goes into a second datagram.

@@ -149,6 +149,43 @@ public sealed class RetransmissionTests
     }
 
     [Fact]
+    public void Established_server_drops_its_handshake_state_and_still_answers_flight_5_after_its_ciphers_are_parked()
+    {
+        // Checks at 5 s (used during the handshake) and 10 s (idle since): parked before the client's 15 s retry.
+        using var server = new ServerHarness(options => options.ReleaseIdleCiphersAfter = TimeSpan.FromSeconds(5));
+        using var client = new TestClient(server, Exchange.DefaultClient);
+        client.Start();
+        Exchange.Pump(server, client, (datagram, toServer) => !toServer && IsFlight6(datagram) ? [] : [datagram]);
+        var connection = Assert.Single(server.Handler.Established).Connection;
+        // Established: reassembler, transcript, flight, server random and master secret are gone.
+        Assert.True(connection.HandshakeStateReleased);
+        Assert.Throws<InvalidOperationException>(() => connection.Reassembler);
+
+        // The client's flight 5 timer fires at 1, 3, 7 and 15 s; by 15 s the server's idle ciphers were released.
+        var elapsed = 0L;
+        List<(byte[] Datagram, System.Net.SocketAddress Peer)> retransmission = [];
+        while (elapsed < 15_000)
+        {
+            server.Advance(s_tick);
+            elapsed += (long)s_tick.TotalMilliseconds;
+            client.Tick();
+            retransmission = client.Sender.TakeAll();
+        }
+        Assert.True(server.Statistics.CiphersReleased >= 2);
+        Assert.True(IsFlight5(Assert.Single(retransmission).Datagram));
+
+        server.Deliver(client.Address, retransmission[0].Datagram);
+        var answer = Assert.Single(server.Sender.TakeFor(client.Address));
+        Assert.True(IsFlight6(answer));
+        client.Deliver(answer);
+
+        Assert.True(client.Established);
+        Assert.True(client.Send("after parking"));
+        Exchange.Pump(server, client);
+        Assert.Equal("after parking", System.Text.Encoding.UTF8.GetString(Assert.Single(server.Handler.Datagrams).Plaintext));
+    }
+
+    [Fact]
     public void Server_resends_flight_6_once_per_client_retransmission_of_flight_5()
     {
         using var server = new ServerHarness();

@@ -416,10 +416,13 @@ public sealed class FragmentHostileTests
     {
         using var s = new Setup();
         BufferLeftovers(s);
+        var reassembler = s.Connection.Reassembler;
 
         s.CompleteHonestly();
 
-        Assert.Equal(0, s.Connection.Reassembler.BufferedBytes);
+        Assert.Equal(0, reassembler.BufferedBytes);
+        Assert.Equal(0, s.Connection.BufferedHandshakeBytes);
+        Assert.True(s.Connection.HandshakeStateReleased);
     }
 
     [Fact]
@@ -433,12 +436,14 @@ public sealed class FragmentHostileTests
         var next = connection.Reassembler.NextSequence;
         server.Deliver(client.Address, HandshakeRecord(20,
             Wire.HandshakeFragment(HandshakeType.ClientKeyExchange, (ushort)(next + 2), 500, 0, new byte[100])));
-        Assert.Equal(500, connection.Reassembler.BufferedBytes);
+        var reassembler = connection.Reassembler;
+        Assert.Equal(500, reassembler.BufferedBytes);
 
         FlightSteps.Deliver(server, client, flight5);
 
         Assert.True(connection.IsClosed);
-        Assert.Equal(0, connection.Reassembler.BufferedBytes);
+        Assert.Equal(0, reassembler.BufferedBytes);
+        Assert.True(connection.HandshakeStateReleased);
         Assert.Equal(0, server.Statistics.Sessions);
     }
 
@@ -447,11 +452,13 @@ public sealed class FragmentHostileTests
     {
         using var s = new Setup();
         BufferLeftovers(s);
+        var reassembler = s.Connection.Reassembler;
 
         s.Server.Advance(s.Server.Options.HandshakeTimeout + TimeSpan.FromSeconds(1));
 
         Assert.True(s.Connection.IsClosed);
-        Assert.Equal(0, s.Connection.Reassembler.BufferedBytes);
+        Assert.Equal(0, reassembler.BufferedBytes);
+        Assert.True(s.Connection.HandshakeStateReleased);
         Assert.Equal(0, s.Server.Statistics.Sessions);
         Assert.Equal(0, s.Server.Statistics.HandshakesInProgress);
     }
