@@ -68,6 +68,34 @@ public sealed class MessageBatchTests : IDisposable
     }
 
     [Fact]
+    public void Runs_of_equal_datagrams_sent_as_one_gso_message_arrive_as_the_same_datagrams()
+    {
+        // 5 × 1237 bytes (a 1200-byte payload sealed with AES-GCM), then 2 shorter, then 1 more of 1237: three messages.
+        var send = new MessageBatch(8, 2048);
+        var sent = new List<byte[]>();
+        for (var i = 0; i < 8; i++)
+        {
+            var datagram = Datagram(i is 5 or 6 ? 300 : 1237, (byte)(i * 17));
+            sent.Add(datagram);
+            Assert.True(send.TryAdd(datagram));
+        }
+        Assert.Equal(0, send.Send((int)_a.Handle, out _));
+
+        var receive = new MessageBatch(8, 2048);
+        var got = new List<byte[]>();
+        while (got.Count < sent.Count)
+        {
+            WaitReadable();
+            var n = receive.Receive((int)_b.Handle, 8);
+            for (var i = 0; i < n; i++)
+            {
+                got.Add(receive.Datagram(i).ToArray());
+            }
+        }
+        Assert.Equal(sent, got);
+    }
+
+    [Fact]
     public void Receive_takes_no_more_than_asked_and_marks_a_datagram_cut_to_fit()
     {
         for (var i = 0; i < 3; i++)

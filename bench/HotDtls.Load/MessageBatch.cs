@@ -10,15 +10,20 @@ namespace HotDtls.Load;
 /// a batch allocates nothing.
 /// </summary>
 /// <remarks>
-/// The x86-64 / AArch64 layouts (LP64) written into <see cref="_headers"/> and <see cref="_vectors"/>:
+/// Slot i's datagram is <see cref="_data"/>[i × DatagramSize ..], described by iovec i of <see cref="_vectors"/>.
+/// Receives use one mmsghdr per slot (<see cref="_headers"/>); sends one per message (<see cref="_groupHeaders"/>),
+/// where a message is one datagram, or a run of equal-length ones sent with UDP GSO (UDP_SEGMENT, Linux 4.18): the
+/// kernel cuts it back into those datagrams — the peer receives exactly what one sendmmsg per datagram would have
+/// sent — but builds and routes one buffer for the run, which is most of the cost of sending on loopback.
+/// The x86-64 / AArch64 layouts (LP64):
 /// <code>
 ///   struct iovec   { void *iov_base;              //  0
 ///                    size_t iov_len; };           //  8        16 bytes
 ///   struct msghdr  { void *msg_name;              //  0  NULL: the socket is connected
 ///                    socklen_t msg_namelen;       //  8  (+4 padding)
 ///                    struct iovec *msg_iov;       // 16
-///                    size_t msg_iovlen;           // 24  1
-///                    void *msg_control;           // 32  NULL
+///                    size_t msg_iovlen;           // 24  1, or a run of equal datagrams (sends)
+///                    void *msg_control;           // 32  NULL, or a UDP_SEGMENT cmsg (sends)
 ///                    size_t msg_controllen;       // 40
 ///                    int msg_flags; };            // 48  (+4 padding)   56 bytes
 ///   struct mmsghdr { struct msghdr msg_hdr;       //  0
@@ -33,7 +38,17 @@ internal sealed class MessageBatch
     private const int MmsghdrSize = 64;
     private const int MsgIov = 16;
     private const int MsgIovLen = 24;
+    private const int MsgControl = 32;
+    private const int MsgControlLen = 40;
     private const int MsgFlags = 48;
+    /// <summary>CMSG_SPACE(sizeof(uint16_t)): a 16-byte cmsghdr and the segment size, padded to 8.</summary>
+    private const int ControlSpace = 24;
+    private const int SolUdp = 17;
+    /// <summary>UDP_SEGMENT (linux/udp.h): the GSO segment size of this message.</summary>
+    private const int UdpSegment = 103;
+    /// <summary>UDP_MAX_SEGMENTS, and what one UDP GSO message may carry in all.</summary>
+    private const int MaxSegments = 64;
+    private const int MaxGsoBytes = 65_000;
     private const int MsgLen = 56;
     /// <summary>msg_flags: the datagram was longer than its buffer and was cut.</summary>
     private const int MsgTrunc = 0x20;
@@ -45,6 +60,12 @@ internal sealed class MessageBatch
     private readonly byte[] _headers;
     private readonly int[] _lengths;
     private readonly IntPtr _headersAddress;
+    private readonly byte[] _groupHeaders;
+    private readonly byte[] _controls;
+    private readonly int[] _groupSizes;
+    private readonly IntPtr _vectorsAddress;
+    private readonly IntPtr _groupHeadersAddress;
+    private readonly IntPtr _controlsAddress;
 
     public MessageBatch(int capacity, int datagramSize)
     {
@@ -59,6 +80,12 @@ internal sealed class MessageBatch
         _headers = GC.AllocateArray<byte>(capacity * MmsghdrSize, pinned: true);
         _lengths = new int[capacity];
         _headersAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_headers, 0);
+        _groupHeaders = GC.AllocateArray<byte>(capacity * MmsghdrSize, pinned: true);
+        _controls = GC.AllocateArray<byte>(capacity * ControlSpace, pinned: true);
+        _groupSizes = new int[capacity];
+        _vectorsAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_vectors, 0);
+        _groupHeadersAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_groupHeaders, 0);
+        _controlsAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_controls, 0);
         for (var i = 0; i < capacity; i++)
         {
             var vector = _vectors.AsSpan(i * IovecSize, IovecSize);
@@ -126,29 +153,95 @@ internal sealed class MessageBatch
 
     /// <summary>
     /// Sends every queued datagram on connected <paramref name="fd"/>, as few <c>sendmmsg</c> calls as it takes (one
-    /// unless the kernel stops early), and empties the batch. A datagram the kernel refuses is skipped, as a lone
-    /// <c>send</c> that failed would be. Returns how many failed; <paramref name="lastErrno"/> is the last failure's.
+    /// unless the kernel stops early), and empties the batch. Equal-length neighbours go as one UDP GSO message (the
+    /// kernel cuts it into the same datagrams, and walks its send path once for them all). A datagram the kernel
+    /// refuses is skipped, as a lone <c>send</c> that failed would be. Returns how many failed; <paramref name="lastErrno"/>
+    /// is the last failure's.
     /// </summary>
     public int Send(int fd, out int lastErrno)
     {
         lastErrno = 0;
         var failed = 0;
+        var sent = 0; // datagrams done with, sent or failed
+        var groups = Group(sent);
         var offset = 0;
-        while (offset < Count)
+        while (offset < groups)
         {
-            var n = Native.SendMmsg(fd, _headersAddress + offset * MmsghdrSize, (uint)(Count - offset), MsgDontWait);
+            var n = Native.SendMmsg(fd, _groupHeadersAddress + offset * MmsghdrSize, (uint)(groups - offset), MsgDontWait);
             if (n > 0)
             {
+                for (var i = 0; i < n; i++)
+                {
+                    sent += _groupSizes[offset + i];
+                }
                 offset += n;
                 continue;
             }
             // sendmmsg(2): an error on the first message fails the call; the ones after it may still go.
             lastErrno = Marshal.GetLastPInvokeError();
-            failed++;
+            if (_groupSizes[offset] > 1 && lastErrno is EInval or EIo or ENoProtoOpt or EOpNotSupp)
+            {
+                // This kernel or device does not take UDP GSO: the rest goes one message per datagram.
+                _gso = false;
+                groups = Group(sent);
+                offset = 0;
+                continue;
+            }
+            failed += _groupSizes[offset];
+            sent += _groupSizes[offset];
             offset++;
         }
         Count = 0;
         return failed;
+    }
+
+    private const int EIo = 5;
+    private const int EInval = 22;
+    private const int ENoProtoOpt = 92;
+    private const int EOpNotSupp = 95;
+
+    /// <summary>Whether equal-length datagrams go as one UDP GSO message; off for good after the kernel refused one.</summary>
+    private bool _gso = true;
+
+    /// <summary>
+    /// Lays the queued datagrams from <paramref name="from"/> on out as messages: with GSO, runs of equal length share
+    /// one, with a UDP_SEGMENT cmsg (the datagram iovecs are consecutive, so the message's msg_iov is the run's first).
+    /// </summary>
+    private int Group(int from)
+    {
+        var groups = 0;
+        for (var first = from; first < Count; groups++)
+        {
+            var length = _lengths[first];
+            var count = 1;
+            while (_gso && first + count < Count && _lengths[first + count] == length && count < MaxSegments
+                && (count + 1) * length <= MaxGsoBytes && length > 0)
+            {
+                count++;
+            }
+            var header = _groupHeaders.AsSpan(groups * MmsghdrSize, MmsghdrSize);
+            BinaryPrimitives.WriteInt64LittleEndian(header[MsgIov..], _vectorsAddress + first * IovecSize);
+            BinaryPrimitives.WriteInt64LittleEndian(header[MsgIovLen..], count);
+            if (count > 1)
+            {
+                // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then the uint16 segment size.
+                var control = _controls.AsSpan(groups * ControlSpace, ControlSpace);
+                BinaryPrimitives.WriteInt64LittleEndian(control, 16 + sizeof(ushort));
+                BinaryPrimitives.WriteInt32LittleEndian(control[8..], SolUdp);
+                BinaryPrimitives.WriteInt32LittleEndian(control[12..], UdpSegment);
+                BinaryPrimitives.WriteUInt16LittleEndian(control[16..], (ushort)length);
+                BinaryPrimitives.WriteInt64LittleEndian(header[MsgControl..], _controlsAddress + groups * ControlSpace);
+                BinaryPrimitives.WriteInt64LittleEndian(header[MsgControlLen..], ControlSpace);
+            }
+            else
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(header[MsgControl..], 0);
+                BinaryPrimitives.WriteInt64LittleEndian(header[MsgControlLen..], 0);
+            }
+            _groupSizes[groups] = count;
+            first += count;
+        }
+        return groups;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
