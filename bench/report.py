@@ -69,14 +69,19 @@ def main():
         extra.append(f"* RTT p99 at half of each server's peak: HotDtls {fmt(p_hot)} µs at {fmt(hot_half.get('datagrams_per_second'))}/s, "
                      f"C# ReceiveFromAsync plaintext {fmt(p_udp)} µs at {fmt(udp_half.get('datagrams_per_second'))}/s "
                      f"(ratio {ratio(p_hot, p_udp)}; target ≤ 1.5×).")
-    for name in sorted(os.listdir(results)):
-        if name.startswith("hotdtls-hold-") and name.endswith(".json"):
-            h = load(results, name[:-5])
-            if "skipped" in h:
-                extra.append(f"* HotDtls RSS per established idle session, {name[13:-5]} sessions: {h['skipped']}.")
-                continue
-            extra.append(f"* HotDtls RSS per established idle session, {name[13:-5]} sessions: "
-                         f"{fmt(h.get('server_rss_per_session_bytes'))} B (server RSS {fmt(h.get('server_rss_before_kib'))} → {fmt(h.get('server_rss_after_kib'))} KiB; target ≤ 1024 B).")
+    holds = [n[:-5] for n in os.listdir(results) if n.startswith("hotdtls-hold-") and n.endswith(".json")]
+    for name in sorted(holds, key=lambda n: int(n[13:]) if n[13:].isdigit() else 0):
+        h = load(results, name)
+        count = f"{int(name[13:]):,}" if name[13:].isdigit() else name[13:]
+        if "skipped" in h:
+            extra.append(f"* HotDtls RSS per established idle session, {count} sessions: {h['skipped']}.")
+            continue
+        how = "generator sockets closed once established" if h.get("sockets_released") else "a keep-alive every 30 s"
+        held = h.get("sessions_held")
+        short_of = (f"; only {fmt(held)} of {fmt(h.get('sessions_requested'))} established, {fmt(h.get('failures'))} handshakes failed"
+                    if held is not None and held != h.get("sessions_requested") else "")
+        extra.append(f"* HotDtls RSS per established idle session, {count} sessions ({how}{short_of}): "
+                     f"{fmt(h.get('server_rss_per_session_bytes'))} B (server RSS {fmt(h.get('server_rss_before_kib'))} → {fmt(h.get('server_rss_after_kib'))} KiB; target ≤ 1024 B).")
     table = "\n".join(lines + [""] + extra)
     print(table)
     if docs:

@@ -20,7 +20,7 @@ public sealed class EndToEndTests : IAsyncLifetime
             EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             PskIdentityHint = "Qt DTLS example server",
             PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
-        }, new EchoHandler());
+        }, new EchoHandler(this));
         await _server.StartAsync();
     }
 
@@ -68,6 +68,27 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal("TLS_PSK_WITH_AES_256_GCM_SHA384", result.GetProperty("suite").GetString());
     }
 
+    [Theory]
+    [InlineData("8")]       // batched: one recvmmsg and one sendmmsg per ready session
+    [InlineData("100")]     // a window above the largest batch: several calls per burst
+    [InlineData("no-batch")] // one recv per wake-up and one send per datagram
+    public void Echo_over_dtls_loses_nothing_with_or_without_batches(string window)
+    {
+        string[] args = window == "no-batch"
+            ? ["echo", "--server", Server, "-k", "4", "-w", "8", "--no-batch"]
+            : ["echo", "--server", Server, "-k", "4", "-w", window];
+        var (code, result) = Run([.. args, "-s", "600", "-d", "0.5", "--warmup", "0.1", "--timeout", "5000"]);
+        Assert.Equal(0, code);
+        var sent = result.GetProperty("sent").GetInt64();
+        Assert.True(sent > 0);
+        Assert.Equal(sent, result.GetProperty("received").GetInt64());
+        Assert.Equal(0, result.GetProperty("lost").GetInt64());
+        Assert.Equal(0, result.GetProperty("send_errors").GetInt64());
+        Assert.Equal(0, result.GetProperty("unmatched").GetInt64());
+        Assert.Equal(600, result.GetProperty("reply_bytes_mean").GetDouble());
+        Assert.True(_server!.Statistics.DatagramsDelivered >= sent); // the server opened every one as a DTLS record
+    }
+
     [Fact]
     public void Open_loop_echo_sends_at_about_the_asked_rate()
     {
@@ -89,12 +110,33 @@ public sealed class EndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Hold_with_released_sockets_leaves_every_session_to_the_server()
+    {
+        var (code, result) = Run("hold", "--server", Server, "-k", "300", "-c", "16", "--settle", "0", "--release-sockets",
+            "--threads", "2", "--pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(0, code);
+        Assert.Equal(300, result.GetProperty("sessions_held").GetInt64());
+        Assert.Equal(0, result.GetProperty("failures").GetInt64());
+        Assert.True(result.GetProperty("sockets_released").GetBoolean());
+        Assert.Equal(0, result.GetProperty("keepalives_sent").GetInt64());
+        // Every session came from its own address and port: none replaced another, and the server still holds all.
+        var statistics = _server!.Statistics;
+        Assert.Equal(300, statistics.HandshakesCompleted);
+        Assert.Equal(300, statistics.Sessions);
+        Assert.Equal(300, _sources.Count);
+        Assert.All(_sources.Keys, source => Assert.Equal(3, source.Address.GetAddressBytes()[1])); // 127.3.x.y
+    }
+
+    [Fact]
     public void The_ceiling_self_test_is_labelled_as_the_generator_own()
     {
         var (code, result) = Run("ceiling", "-k", "2", "-d", "0.3", "--warmup", "0");
         Assert.Equal(0, code);
         Assert.Contains("GENERATOR CEILING", result.GetProperty("note").GetString(), StringComparison.Ordinal);
         Assert.True(result.GetProperty("received").GetInt64() > 0);
+        var (unbatchedCode, unbatched) = Run("ceiling", "-k", "2", "-d", "0.3", "--warmup", "0", "--no-batch");
+        Assert.Equal(0, unbatchedCode);
+        Assert.True(unbatched.GetProperty("received").GetInt64() > 0);
     }
 
     [Fact]
@@ -119,8 +161,12 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Contains("refused the handshake", result.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
-    private sealed class EchoHandler : DtlsServerHandler
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPEndPoint, bool> _sources = new();
+
+    private sealed class EchoHandler(EndToEndTests test) : DtlsServerHandler
     {
+        public override void OnSessionEstablished(DtlsSession session) => test._sources[session.RemoteEndPoint] = true;
+
         public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
             => session.Send(plaintext);
     }

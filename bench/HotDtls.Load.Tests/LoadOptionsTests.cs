@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+
 namespace HotDtls.Load.Tests;
 
 public class LoadOptionsTests
@@ -49,6 +52,18 @@ public class LoadOptionsTests
         Assert.Equal(new byte[] { 0x00, 0xff }, o.Key);
     }
 
+    [Fact]
+    public void Batches_are_on_unless_turned_off_and_sockets_are_kept_unless_released()
+    {
+        Assert.False(LoadOptions.Parse(["echo", "--server", "h:1"]).NoBatch);
+        Assert.True(LoadOptions.Parse(["echo", "--server", "h:1", "--no-batch"]).NoBatch);
+        Assert.True(LoadOptions.Parse(["ceiling", "--no-batch"]).NoBatch);
+        Assert.False(LoadOptions.Parse(["hold", "--server", "h:1"]).ReleaseSockets);
+        var hold = LoadOptions.Parse(["hold", "--server", "127.0.0.1:1", "-k", "100000", "--release-sockets"]);
+        Assert.True(hold.ReleaseSockets);
+        Assert.Equal(100_000, hold.Sessions);
+    }
+
     [Theory]
     [InlineData(new[] { "bogus" }, "Unknown mode 'bogus'")]
     [InlineData(new[] { "echo" }, "echo needs --server HOST:PORT")]
@@ -63,6 +78,9 @@ public class LoadOptionsTests
     [InlineData(new[] { "handshake", "--server", "h:1", "--plain" }, "--plain has no handshake mode")]
     [InlineData(new[] { "hold", "--server", "h:1", "--rate", "10" }, "--rate belongs to echo")]
     [InlineData(new[] { "echo", "--server", "h:1", "--pid", "10" }, "--pid belongs to hold")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--release-sockets" }, "--release-sockets belongs to hold")]
+    [InlineData(new[] { "hold", "--server", "h:1", "--no-batch" }, "--no-batch belongs to echo")]
+    [InlineData(new[] { "handshake", "--server", "h:1", "--no-batch" }, "--no-batch belongs to echo")]
     [InlineData(new[] { "ceiling", "--self-test", "--server", "h:1" }, "not both")]
     [InlineData(new[] { "echo", "--server", "h:1", "--self-test" }, "--self-test belongs to the ceiling")]
     [InlineData(new[] { "echo", "--server", "h:1", "--suite", "rc4" }, "Unknown suite 'rc4'")]
@@ -87,5 +105,47 @@ public class LoadOptionsTests
         Assert.False(o.SelfTest);
         Assert.True(o.Plain);
         Assert.Equal("127.0.0.1:7", o.ServerText);
+    }
+}
+
+public class HoldSocketsTests
+{
+    [Fact]
+    public void Released_sessions_send_from_tuples_never_used_twice()
+    {
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("127.3.0.1"), 20_000), HoldWorker.SourceFor(0));
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("127.3.0.1"), 59_999), HoldWorker.SourceFor(39_999));
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("127.3.0.2"), 20_000), HoldWorker.SourceFor(40_000));
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("127.3.1.0"), 20_000), HoldWorker.SourceFor(255 * 40_000L));
+        var seen = new HashSet<IPEndPoint>();
+        for (var n = 0; n < 250_000; n += 7)
+        {
+            var source = HoldWorker.SourceFor(n);
+            Assert.True(IPAddress.IsLoopback(source.Address));
+            Assert.True(seen.Add(source));
+        }
+    }
+
+    [Fact]
+    public void Released_sockets_need_a_loopback_server()
+    {
+        var o = LoadOptions.Parse(["hold", "--server", "192.0.2.1:5", "--release-sockets"]);
+        var exception = Assert.Throws<UsageException>(() => Runner.CheckHoldSockets(o, new IPEndPoint(IPAddress.Parse("192.0.2.1"), 5)));
+        Assert.Contains("127.0.0.0/8", exception.Message, StringComparison.Ordinal);
+        Runner.CheckHoldSockets(o, new IPEndPoint(IPAddress.Loopback, 5));
+    }
+
+    [Fact]
+    public void Holding_more_sockets_than_the_descriptor_limit_is_refused_up_front_with_the_way_out()
+    {
+        var limit = Native.OpenFileLimit();
+        if (limit is null or > 9_000_000)
+        {
+            return; // no descriptor limit in -k's range to exceed
+        }
+        var o = LoadOptions.Parse(["hold", "--server", "127.0.0.1:5", "-k", (limit!.Value + 1).ToString(CultureInfo.InvariantCulture)]);
+        var exception = Assert.Throws<UsageException>(() => Runner.CheckHoldSockets(o, new IPEndPoint(IPAddress.Loopback, 5)));
+        Assert.Contains("--release-sockets", exception.Message, StringComparison.Ordinal);
+        Runner.CheckHoldSockets(LoadOptions.Parse(["hold", "--server", "127.0.0.1:5", "-k", "10"]), new IPEndPoint(IPAddress.Loopback, 5));
     }
 }

@@ -6,7 +6,9 @@ namespace HotDtls.Load;
 /// Echo mode: establishes its sessions, waits for the run's go, then keeps <c>window</c> datagrams in flight per
 /// session (closed loop: a reply or a timeout sends the next), or sends at a fixed rate round-robin over its sessions
 /// (open loop, --rate). Each payload starts with <see cref="Magic"/> and the session's sequence number, so an echo is
-/// matched exactly; a reply that is not an echo answers the oldest datagram in flight.
+/// matched exactly; a reply that is not an echo answers the oldest datagram in flight. Unless --no-batch, a ready
+/// session's replies are read with one recvmmsg and the refills they cause go out with one sendmmsg: the records are
+/// still sealed and opened one by one by the client state machine; only the system calls are shared.
 /// </summary>
 internal sealed class EchoWorker : Worker
 {
@@ -30,8 +32,9 @@ internal sealed class EchoWorker : Worker
     private bool _sending;
 
     /// <param name="rate">Datagrams per second this worker sends in all; 0 for closed loop.</param>
-    public EchoWorker(RunContext run, int index, int sessions, int concurrency, int window, int size, double rate)
-        : base(run, index, sessions)
+    /// <param name="batched">recvmmsg/sendmmsg of up to a window's worth of datagrams per session per wake-up.</param>
+    public EchoWorker(RunContext run, int index, int sessions, int concurrency, int window, int size, double rate, bool batched)
+        : base(run, index, sessions, batched ? (rate > 0 ? Math.Max(window, OpenLoopMaxInFlight) : window) : 0)
     {
         _concurrency = Math.Max(1, concurrency);
         _window = window;
@@ -105,12 +108,14 @@ internal sealed class EchoWorker : Worker
         }
         var interval = Clock.TicksPerSecond / Math.Max(_rate, 1e-9);
         double nextSend = now;
+        var sendErrorsBefore = 0L;
         while (!Run.Stopping)
         {
             now = Clock.Now;
-            if (now >= measureFrom)
+            if (now >= measureFrom && !Measuring)
             {
                 BeginMeasure();
+                sendErrorsBefore = SendErrors();
             }
             if (now >= measureTo)
             {
@@ -136,7 +141,23 @@ internal sealed class EchoWorker : Worker
             Poll(wake);
         }
         _sending = false;
+        if (Measuring)
+        {
+            // A batched send fails when its batch goes out, not when the datagram is queued: errors are counted
+            // per session across the window.
+            WorkerCounters.Bump(ref Counters.SendErrors, SendErrors() - sendErrorsBefore);
+        }
         EndMeasure();
+    }
+
+    private long SendErrors()
+    {
+        long errors = 0;
+        for (var i = 0; i < Slots.Length; i++)
+        {
+            errors += Slots[i]?.SendErrors ?? 0;
+        }
+        return errors;
     }
 
     /// <summary>After the window: waits for the datagrams still in flight, up to one timeout, then counts the rest lost.</summary>
@@ -191,11 +212,17 @@ internal sealed class EchoWorker : Worker
         return next;
     }
 
+    /// <summary>Tops the session's window up; the burst goes out in one sendmmsg with batches.</summary>
     private void Fill(LoadSession session, long now)
     {
         var window = session.Window!;
+        var began = BeginSends(session);
         while (window.Outstanding < _window && window.HasRoom && SendOne(session, now))
         {
+        }
+        if (began)
+        {
+            EndSends(session);
         }
     }
 
@@ -226,7 +253,6 @@ internal sealed class EchoWorker : Worker
         }
         BinaryPrimitives.WriteUInt32BigEndian(_payload, Magic);
         BinaryPrimitives.WriteUInt32BigEndian(_payload.AsSpan(4), sequence);
-        var errorsBefore = session.SendErrors;
         if (!session.SendPayload(_payload))
         {
             Run.Fail($"session {session.Slot} can no longer send (closed: {session.CloseReason})");
@@ -236,10 +262,6 @@ internal sealed class EchoWorker : Worker
         if (InWindow(now))
         {
             WorkerCounters.Bump(ref Counters.Sent);
-            if (session.SendErrors != errorsBefore)
-            {
-                WorkerCounters.Bump(ref Counters.SendErrors);
-            }
         }
         return true;
     }

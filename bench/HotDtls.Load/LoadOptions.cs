@@ -24,9 +24,9 @@ internal sealed class LoadOptions
 
         Usage:
           HotDtls.Load handshake --server HOST:PORT [-n N] [-c C] [--duration S] [--warmup S]
-          HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain]
-          HotDtls.Load hold      --server HOST:PORT [-k K] [-c C] [--pid PID] [--interval S] [--settle S]
-          HotDtls.Load ceiling   [--self-test | --server HOST:PORT] [-k K] [-w W] [-s BYTES] [-d S]
+          HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain] [--no-batch]
+          HotDtls.Load hold      --server HOST:PORT [-k K] [-c C] [--pid PID] [--interval S] [--settle S] [--release-sockets]
+          HotDtls.Load ceiling   [--self-test | --server HOST:PORT] [-k K] [-w W] [-s BYTES] [-d S] [--no-batch]
 
         handshake  N full handshakes (default 10000; cookie exchange, handshake, close_notify), C at a time
                    (default 32): handshakes/s, latency p50/p99/p999, failures, retransmissions.
@@ -34,10 +34,15 @@ internal sealed class LoadOptions
         echo       K sessions (default 16) are established first, then each keeps W datagrams (default 8) of
                    S bytes (default 1200) in flight for D seconds (default 10): datagrams/s, Gbit/s of payload,
                    round trip p50/p99/p999, loss. --rate R sends R datagrams/s in all, paced (open loop), with
-                   at most max(W, 64) in flight per session. --plain speaks plain UDP (no DTLS).
+                   at most max(W, 64) in flight per session. --plain speaks plain UDP (no DTLS). Each ready
+                   session's replies are read with one recvmmsg and its refills sent with one sendmmsg;
+                   --no-batch makes that one recv per wake-up and one send per datagram.
         hold       opens K sessions (default 1000, C handshakes at a time, default 64), keeps each alive with a
                    small datagram every --interval S (default 30), waits until all are established and --settle S
                    (default 5) more, then reports the RSS of --pid PID (the server) before and after, per session.
+                   --release-sockets closes each session's socket once established (no close_notify, no keep-
+                   alives): the server keeps it until its idle timeout, and K is not bound by the descriptor
+                   limit. Each session then sends from its own 127.3.x.y:port, never reused (loopback servers only).
         ceiling    the generator's own ceiling, NOT a server figure: `echo --plain` against --server (bench/run.sh
                    points it at the C recvmmsg echo) or, with --self-test (the default), an in-process plain echo.
 
@@ -71,6 +76,8 @@ internal sealed class LoadOptions
     public double IntervalSeconds { get; private set; } = 30;
     public double SettleSeconds { get; private set; } = 5;
     public bool Plain { get; private set; }
+    public bool NoBatch { get; private set; }
+    public bool ReleaseSockets { get; private set; }
     public bool Json { get; private set; }
     public bool NoProgress { get; private set; }
     public bool SelfTest { get; private set; }
@@ -177,6 +184,12 @@ internal sealed class LoadOptions
                 case "--plain":
                     o.Plain = true;
                     break;
+                case "--no-batch":
+                    o.NoBatch = true;
+                    break;
+                case "--release-sockets":
+                    o.ReleaseSockets = true;
+                    break;
                 case "--json":
                     o.Json = true;
                     break;
@@ -224,6 +237,14 @@ internal sealed class LoadOptions
         if (Pid is not null && Mode != LoadMode.Hold)
         {
             throw new UsageException("--pid belongs to hold.");
+        }
+        if (ReleaseSockets && Mode != LoadMode.Hold)
+        {
+            throw new UsageException("--release-sockets belongs to hold.");
+        }
+        if (NoBatch && Mode is not (LoadMode.Echo or LoadMode.Ceiling))
+        {
+            throw new UsageException("--no-batch belongs to echo (and ceiling).");
         }
         Concurrency = concurrency ?? (Mode == LoadMode.Hold ? 64 : 32);
         Sessions = sessions ?? (Mode == LoadMode.Hold ? 1000 : 16);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using HotDtls.Crypto;
@@ -22,12 +23,15 @@ internal interface ISessionEvents
 internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDisposable
 {
     private readonly Socket _socket;
+    private readonly int _fd;
     private static long s_sessions;
+    private MessageBatch? _batch;
     private readonly ISessionEvents _events;
     private readonly ClientConnection? _connection;
 
+    /// <param name="source">Where to send from, exactly (address and port); null: the kernel picks the port.</param>
     public LoadSession(int slot, IPEndPoint server, SocketAddress serverAddress, DtlsClientOptions? dtls, byte[] scratch,
-        ISessionEvents events, long now)
+        ISessionEvents events, long now, IPEndPoint? source = null)
     {
         Slot = slot;
         _events = events;
@@ -35,7 +39,11 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
         _socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            if (IPAddress.IsLoopback(server.Address) && server.AddressFamily == AddressFamily.InterNetwork)
+            if (source is not null)
+            {
+                _socket.Bind(source);
+            }
+            else if (IPAddress.IsLoopback(server.Address) && server.AddressFamily == AddressFamily.InterNetwork)
             {
                 // One loopback source address has ≈ 28k ephemeral ports: hold mode's 100k sessions need several.
                 // Every 127/8 address is local on Linux, so session n sends from 127.2.0.(1 + n / 20000).
@@ -44,6 +52,7 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
             }
             _socket.Connect(server);
             _socket.Blocking = false;
+            _fd = (int)_socket.Handle;
         }
         catch
         {
@@ -138,21 +147,92 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
                 }
                 return; // WouldBlock: drained. Anything else (a truncated datagram) is a loss the window counts.
             }
-            var now = Clock.Now;
-            if (_connection is null)
+            Process(buffer.AsSpan(0, length), Clock.Now);
+        }
+    }
+
+    /// <summary>
+    /// Receives up to <paramref name="maxDatagrams"/> datagrams with one <c>recvmmsg</c> and hands each to the state
+    /// machine, in arrival order; they share one arrival time, taken when the call returns.
+    /// </summary>
+    public void Drain(MessageBatch batch, int maxDatagrams)
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+        var count = batch.Receive(_fd, maxDatagrams);
+        if (count < 0)
+        {
+            if (-count == Native.EConnRefused)
             {
-                _events.OnReply(this, buffer.AsSpan(0, length), now);
-                continue;
+                Refused = true;
             }
-            var nowMs = Clock.ToMilliseconds(now);
-            var reader = new DatagramReader(buffer.AsSpan(0, length));
-            while (reader.TryReadRecord(out var header, out var offset))
+            return; // anything else: a loss the window counts
+        }
+        var now = Clock.Now;
+        for (var i = 0; i < count && !IsClosed; i++)
+        {
+            if (!batch.Truncated(i))
             {
-                _replyAt = now;
-                if (_connection.ProcessRecord(header, buffer.AsSpan(offset, header.Length), nowMs) == RecordResult.Stop)
-                {
-                    break;
-                }
+                Process(batch.Datagram(i), now); // a cut datagram is a loss the window counts, as with recv
+            }
+        }
+    }
+
+    private void Process(Span<byte> datagram, long now)
+    {
+        if (_connection is null)
+        {
+            _events.OnReply(this, datagram, now);
+            return;
+        }
+        var nowMs = Clock.ToMilliseconds(now);
+        var reader = new DatagramReader(datagram);
+        while (reader.TryReadRecord(out var header, out var offset))
+        {
+            _replyAt = now;
+            if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), nowMs) == RecordResult.Stop)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Whether sends are being queued in a batch (between <see cref="BeginBatch"/> and <see cref="FlushBatch"/>).</summary>
+    public bool Batching => _batch is not null;
+
+    /// <summary>From now on, every datagram this session sends is queued in <paramref name="batch"/> until <see cref="FlushBatch"/>.</summary>
+    public void BeginBatch(MessageBatch batch)
+    {
+        Debug.Assert(_batch is null, "one batch at a time");
+        batch.Clear(); // left over only if a worker failed between begin and flush
+        _batch = batch;
+    }
+
+    /// <summary>Sends what the batch holds with <c>sendmmsg</c>, and sends directly again from now on.</summary>
+    public void FlushBatch()
+    {
+        if (_batch is { } batch)
+        {
+            SendQueued(batch);
+            _batch = null;
+        }
+    }
+
+    private void SendQueued(MessageBatch batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var failed = batch.Send(_fd, out var errno);
+        if (failed > 0)
+        {
+            SendErrors += failed;
+            if (errno == Native.EConnRefused)
+            {
+                Refused = true;
             }
         }
     }
@@ -170,6 +250,15 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
     public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
         DatagramsSent++;
+        if (_batch is { } batch)
+        {
+            if (!batch.TryAdd(datagram))
+            {
+                SendQueued(batch); // full: this burst takes one more sendmmsg
+                batch.TryAdd(datagram);
+            }
+            return;
+        }
         _socket.Send(datagram, SocketFlags.None, out var error);
         if (error != SocketError.Success)
         {

@@ -6,8 +6,8 @@ using System.Runtime.InteropServices;
 namespace HotDtls.Load;
 
 /// <summary>
-/// The few Linux calls .NET does not expose: epoll over many sockets from one thread, per-thread CPU time, and CPU
-/// pinning. Structs cross as byte and long arrays (no unsafe code): the layouts are written out here.
+/// The few Linux calls .NET does not expose: epoll over many sockets from one thread, batched receive and send
+/// (<see cref="MessageBatch"/>), per-thread CPU time, and CPU pinning. Structs cross as byte and long arrays (no unsafe code): the layouts are written out here.
 /// </summary>
 internal static class Native
 {
@@ -23,6 +23,8 @@ internal static class Native
     private const int EpollCloExec = 0x80000;
     private const int RusageThread = 1;
     private const int EIntr = 4;
+    public const int EAgain = 11;
+    public const int EConnRefused = 111;
 
     [DllImport(Libc, EntryPoint = "epoll_create1", SetLastError = true)]
     private static extern int EpollCreate1(int flags);
@@ -36,6 +38,15 @@ internal static class Native
     // int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents, const struct timespec *timeout, const sigset_t *sigmask)
     [DllImport(Libc, EntryPoint = "epoll_pwait2", SetLastError = true)]
     private static extern int EpollPwait2(int epfd, byte[] events, int maxEvents, long[] timeout, IntPtr sigmask);
+
+    // int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout);
+    // msgvec: see MessageBatch for the layout.
+    [DllImport(Libc, EntryPoint = "recvmmsg", SetLastError = true)]
+    public static extern int RecvMmsg(int fd, IntPtr messages, uint count, int flags, IntPtr timeout);
+
+    // int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+    [DllImport(Libc, EntryPoint = "sendmmsg", SetLastError = true)]
+    public static extern int SendMmsg(int fd, IntPtr messages, uint count, int flags);
 
     [DllImport(Libc, EntryPoint = "close", SetLastError = true)]
     private static extern int Close(int fd);
@@ -142,6 +153,26 @@ internal static class Native
                 throw new Win32Exception(errno, $"sched_setaffinity to CPU {string.Join(',', cpus)} failed");
             }
         }
+    }
+
+    /// <summary>This process's soft limit of open descriptors (ulimit -n), from /proc/self/limits; null if unlimited or unreadable.</summary>
+    public static long? OpenFileLimit()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/limits"))
+            {
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    var soft = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+                    return long.TryParse(soft, System.Globalization.CultureInfo.InvariantCulture, out var limit) ? limit : null;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
     }
 
     /// <summary>VmRSS of process <paramref name="pid"/> in bytes, from /proc/PID/status; null if it cannot be read.</summary>

@@ -12,6 +12,7 @@ internal sealed class RunContext : IDisposable
     private readonly CountdownEvent _exited;
     private long _measureFrom = long.MaxValue;
     private long _measureTo = long.MaxValue;
+    private long _sourceIndex;
     private bool _go;
     private bool _stop;
     private bool _anyEstablished;
@@ -62,6 +63,11 @@ internal sealed class RunContext : IDisposable
     }
 
     public void Stop() => Volatile.Write(ref _stop, true);
+
+    /// <summary>A number no other session of this run gets: hold mode's released sessions pick their source tuple by it.</summary>
+    public long NextSourceIndex() => Interlocked.Increment(ref _sourceIndex) - 1; // several workers draw at once
+
+
 
     public void MarkEstablished() => Volatile.Write(ref _anyEstablished, true);
 

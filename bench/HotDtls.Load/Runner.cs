@@ -14,6 +14,7 @@ internal static class Runner
     {
         using var selfTest = options.SelfTest ? new PlainEchoServer() : null;
         var server = selfTest?.EndPoint ?? Resolve(options);
+        CheckHoldSockets(options, server);
         var dtls = options.Plain ? null : ClientOptions(options);
         var threads = ThreadCount(options);
         using var run = new RunContext(options, server, dtls, threads);
@@ -95,6 +96,35 @@ internal static class Runner
         }
     }
 
+    /// <summary>Descriptors the process keeps for itself (runtime, epoll sets, standard streams) besides session sockets.</summary>
+    internal const int ReservedDescriptors = 200;
+
+    /// <summary>
+    /// Hold with a socket per session needs that many descriptors: refused up front, not halfway. Released sockets
+    /// send from 127.3.x.y, which only a loopback server can answer.
+    /// </summary>
+    internal static void CheckHoldSockets(LoadOptions options, IPEndPoint server)
+    {
+        if (options.Mode != LoadMode.Hold)
+        {
+            return;
+        }
+        if (options.ReleaseSockets)
+        {
+            if (server.AddressFamily != AddressFamily.InterNetwork || !IPAddress.IsLoopback(server.Address))
+            {
+                throw new UsageException($"--release-sockets sends from 127.3.x.y: it needs a server on 127.0.0.0/8, not {server}.");
+            }
+            return;
+        }
+        var limit = Native.OpenFileLimit();
+        if (limit is { } l && options.Sessions > l - ReservedDescriptors)
+        {
+            throw new UsageException($"hold -k {options.Sessions} keeps a socket per session and may open {l} descriptors "
+                + "(ulimit -n): raise the limit, or add --release-sockets to close each socket once its session is established.");
+        }
+    }
+
     internal static DtlsClientOptions ClientOptions(LoadOptions options)
     {
         var dtls = new DtlsClientOptions
@@ -137,8 +167,8 @@ internal static class Runner
             workers[i] = o.Mode switch
             {
                 LoadMode.Handshake => new HandshakeWorker(run, i, concurrency, Share(o.Handshakes, threads, i)),
-                LoadMode.Hold => new HoldWorker(run, i, sessions, concurrency, o.IntervalSeconds, o.Size),
-                _ => new EchoWorker(run, i, sessions, concurrency, o.Window, o.Size, o.Rate / threads),
+                LoadMode.Hold => new HoldWorker(run, i, sessions, concurrency, o.IntervalSeconds, o.Size, o.ReleaseSockets),
+                _ => new EchoWorker(run, i, sessions, concurrency, o.Window, o.Size, o.Rate / threads, batched: !o.NoBatch),
             };
         }
         return workers;
@@ -297,6 +327,7 @@ internal static class Runner
         report.Add("failures", "handshakes failed", Sum(workers, c => c.Failed));
         report.Add("sessions_lost", "sessions closed by the server", Sum(workers, c => c.SessionsLost));
         report.Add("setup_seconds", "all established in", setup, "s", 2);
+        report.Add("sockets_released", "sockets closed once established (no keep-alives)", o.ReleaseSockets);
         report.Add("keepalive_interval_s", "keep-alive every", o.IntervalSeconds, "s", 1);
         report.Add("keepalives_sent", "keep-alives sent", Sum(workers, c => c.TotalSent));
         report.Add("keepalives_answered", "keep-alives answered", Sum(workers, c => c.Received));

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace HotDtls.Load;
@@ -43,8 +44,10 @@ internal abstract class Worker : ISessionEvents, IDisposable
 {
     /// <summary>Room for a whole record the state machine seals: the largest datagram plus header and tag.</summary>
     private const int ScratchSize = DtlsSession.MaxDatagramSize + 2048;
-    /// <summary>Datagrams read from one ready socket per wait (see <see cref="LoadSession.Drain"/>).</summary>
+    /// <summary>Datagrams read from one ready socket per wait without batches (see <see cref="LoadSession.Drain(byte[], int)"/>).</summary>
     private const int DatagramsPerEvent = 1;
+    /// <summary>Most datagrams one recvmmsg or sendmmsg moves; a larger window takes more calls.</summary>
+    public const int MaxBatch = 64;
     private static readonly long s_idleWait = Clock.FromMilliseconds(100);
 
     private readonly int _epoll;
@@ -55,14 +58,28 @@ internal abstract class Worker : ISessionEvents, IDisposable
     private readonly byte[] _receive = new byte[65536];
     private readonly byte[] _scratch = new byte[ScratchSize];
     private readonly Thread _thread;
+    private readonly MessageBatch? _receiveBatch;
+    private readonly MessageBatch? _sendBatch;
+    private readonly int _batchSize;
     private long _cpuAtStart;
     private long _allocatedAtStart;
 
-    protected Worker(RunContext run, int index, int slots)
+    /// <param name="batch">
+    /// 0: one <c>recv</c> per ready socket per wait and one <c>send</c> per datagram. Above 0: each ready socket is read
+    /// with one <c>recvmmsg</c> of up to this many datagrams (at most <see cref="MaxBatch"/>), and what the replies make
+    /// the session send goes out in one <c>sendmmsg</c> (see <see cref="BeginSends"/>).
+    /// </param>
+    protected Worker(RunContext run, int index, int slots, int batch = 0)
     {
         Run = run;
         Index = index;
         Slots = new LoadSession?[slots];
+        if (batch > 0)
+        {
+            _batchSize = Math.Min(batch, MaxBatch);
+            _receiveBatch = new MessageBatch(_batchSize, ScratchSize);
+            _sendBatch = new MessageBatch(_batchSize, ScratchSize);
+        }
         _epoll = Native.CreateEpoll();
         _thread = new Thread(Loop) { IsBackground = true, Name = $"load-{index}" };
     }
@@ -105,7 +122,7 @@ internal abstract class Worker : ISessionEvents, IDisposable
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.TooManyOpenSockets)
         {
-            Run.Fail($"out of file descriptors: raise the limit (ulimit -n, now {OpenFileLimit()}) or open fewer sessions");
+            Run.Fail($"out of file descriptors: raise the limit (ulimit -n, now {Native.OpenFileLimit()?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}) or open fewer sessions");
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
@@ -128,26 +145,17 @@ internal abstract class Worker : ISessionEvents, IDisposable
         }
     }
 
-    private static string OpenFileLimit()
-    {
-        foreach (var line in File.ReadLines("/proc/self/limits"))
-        {
-            if (line.StartsWith("Max open files", StringComparison.Ordinal))
-            {
-                return line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
-            }
-        }
-        return "unknown";
-    }
-
     protected abstract void Body();
 
     public abstract void OnReply(LoadSession session, ReadOnlySpan<byte> payload, long now);
 
-    /// <summary>Opens slot <paramref name="slot"/>'s session, watches its socket and sends its first flight.</summary>
-    protected LoadSession Open(int slot, long now)
+    /// <summary>
+    /// Opens slot <paramref name="slot"/>'s session (sending from <paramref name="source"/> if given), watches its
+    /// socket and sends its first flight.
+    /// </summary>
+    protected LoadSession Open(int slot, long now, IPEndPoint? source = null)
     {
-        var session = new LoadSession(slot, Run.Server, Run.ServerAddress, Run.Dtls, _scratch, this, now);
+        var session = new LoadSession(slot, Run.Server, Run.ServerAddress, Run.Dtls, _scratch, this, now, source);
         try
         {
             Native.EpollAdd(_epoll, session.Socket, (uint)slot, _control);
@@ -173,6 +181,30 @@ internal abstract class Worker : ISessionEvents, IDisposable
         }
     }
 
+    /// <summary>Closes the slot's socket and forgets the session without a word to the server, which keeps it until its idle timeout.</summary>
+    protected void Abandon(int slot)
+    {
+        Slots[slot]?.Dispose();
+        Slots[slot] = null;
+    }
+
+    /// <summary>
+    /// With batches, queues what <paramref name="session"/> sends from now on until <see cref="EndSends"/>, which sends
+    /// it in one <c>sendmmsg</c>. False (and nothing to end) without batches, or when a batch is already open (the
+    /// outer caller ends it).
+    /// </summary>
+    protected bool BeginSends(LoadSession session)
+    {
+        if (_sendBatch is null || session.Batching)
+        {
+            return false;
+        }
+        session.BeginBatch(_sendBatch);
+        return true;
+    }
+
+    protected static void EndSends(LoadSession session) => session.FlushBatch();
+
     /// <summary>Waits until a socket is readable or <paramref name="until"/>, drains every ready socket, and hands each to <see cref="AfterDrain"/>.</summary>
     protected void Poll(long until)
     {
@@ -185,7 +217,20 @@ internal abstract class Worker : ISessionEvents, IDisposable
             {
                 continue;
             }
-            session.Drain(_receive, DatagramsPerEvent);
+            if (_receiveBatch is null)
+            {
+                session.Drain(_receive, DatagramsPerEvent);
+            }
+            else
+            {
+                // One recvmmsg in, one sendmmsg out: the replies' refills go out together.
+                var began = BeginSends(session);
+                session.Drain(_receiveBatch, _batchSize);
+                if (began)
+                {
+                    EndSends(session);
+                }
+            }
             if (session.Refused)
             {
                 Run.Fail(Run.NoServerMessage);
