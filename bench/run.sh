@@ -29,7 +29,8 @@ fi
 if [ $short = 1 ]; then
   ECHO_S=2; HS_N=1000; HOLD=(1000 2000r); SETTLE=1; RATE_S=2; WARM=1
 else
-  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r); SETTLE=5; RATE_S=10; WARM=2
+  # SETTLE 25 s: idle sessions release their cipher objects after 10 s (ReleaseIdleCiphersAfter); RSS is read after.
+  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r); SETTLE=25; RATE_S=10; WARM=2
 fi
 cpus=$(nproc)
 server_cpu=0; load_cpu=$(( cpus > 1 ? 1 : 0 ))
