@@ -30,27 +30,51 @@ SERVERS = [
     ("udp-async", "C# ReceiveFromAsync echo (plaintext)", True),
     ("openssl", "OpenSSL 3 DTLS 1.2 PSK echo in C", False),
     ("bouncycastle", "BouncyCastle 2.7.0 DTLS 1.2 PSK echo in C#", False),
-    ("hotdtls", "HotDtls (`hotdtls serve --echo --quiet --loops 1`)", False),
+    ("hotdtls", "HotDtls (`hotdtls serve --echo --quiet --loops 1`, batched recvmmsg/sendmmsg)", False),
+    ("hotdtls-blocking", "HotDtls, `--receive blocking` (ReceiveFrom thread)", False),
+    ("hotdtls-async", "HotDtls, `--receive async` (ReceiveFromAsync)", False),
 ]
+
+def server_us_per_op(results, name, count_key):
+    """Server CPU µs per operation over a load run (setup and warm-up included, so an upper bound)."""
+    path = os.path.join(results, name + ".cpu")
+    data = load(results, name)
+    try:
+        with open(path) as f:
+            ticks, hz = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return None
+    ops = data.get(count_key)
+    if not ops:
+        return None
+    return ticks / hz * 1e6 / ops
 
 def main():
     results = sys.argv[1]
     docs = sys.argv[sys.argv.index("--docs") + 1] if "--docs" in sys.argv else None
     hot_echo = load(results, "hotdtls-echo").get("datagrams_per_second")
     hot_hs = load(results, "hotdtls-handshake").get("handshakes_per_second")
+    hot_echo256 = load(results, "hotdtls-echo256").get("datagrams_per_second")
     rows = []
     for key, label, plain in SERVERS:
         echo = load(results, key + "-echo")
         hs = {} if plain else load(results, key + "-handshake")
+        echo256 = {} if plain else load(results, key + "-echo256")
+        has_hs = bool(hs)
         rows.append((label,
                      fmt(echo.get("datagrams_per_second")), ratio(hot_echo, echo.get("datagrams_per_second")) if key != "hotdtls" else "1.00×",
+                     fmt(server_us_per_op(results, key + "-echo", "received"), 1),
                      fmt(echo.get("rtt_p50_us")), fmt(echo.get("rtt_p99_us")), fmt(100 * echo.get("loss", float("nan")), 2),
-                     "n/a" if plain else fmt(hs.get("handshakes_per_second")),
-                     "n/a" if plain else (ratio(hot_hs, hs.get("handshakes_per_second")) if key != "hotdtls" else "1.00×"),
-                     "n/a" if plain else fmt(hs.get("latency_p99_us"))))
+                     fmt(echo256.get("datagrams_per_second")) if echo256 else "n/a",
+                     (ratio(hot_echo256, echo256.get("datagrams_per_second")) if key != "hotdtls" else "1.00×") if echo256 else "n/a",
+                     fmt(hs.get("handshakes_per_second")) if has_hs else "n/a",
+                     (ratio(hot_hs, hs.get("handshakes_per_second")) if key != "hotdtls" else "1.00×") if has_hs else "n/a",
+                     fmt(server_us_per_op(results, key + "-handshake", "handshakes"), 1) if has_hs else "n/a",
+                     fmt(hs.get("latency_p99_us")) if has_hs else "n/a"))
     lines = []
-    lines.append("| server | echo datagrams/s | HotDtls ÷ this | RTT p50 µs | RTT p99 µs | loss % | handshakes/s | HotDtls ÷ this | handshake p99 µs |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("| server | echo datagrams/s | HotDtls ÷ this | server CPU µs/datagram | RTT p50 µs | RTT p99 µs | loss % "
+                 "| echo AES-256 datagrams/s | HotDtls ÷ this | handshakes/s | HotDtls ÷ this | server CPU µs/handshake | handshake p99 µs |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         lines.append("| " + " | ".join(r) + " |")
     ceiling = load(results, "ceiling")

@@ -58,26 +58,37 @@ start() { # NAME [extra args]
   local name=$1; shift
   pid=$("$here/baselines/start.sh" "$name" "$port" "$server_cpu" -- "$@")
 }
-load() { # FILE MODE ARGS... : runs the generator pinned to load_cpu, keeps its JSON
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime, clock ticks
+load() { # FILE MODE ARGS... : runs the generator pinned to load_cpu, keeps its JSON and the server's CPU time
   local file=$1; shift
+  local before; before=$(cpu_ticks "$pid")
   "$L" "$@" --server "127.0.0.1:$port" --cpu "$load_cpu" --json --no-progress >"$results/$file.json" 2>"$results/$file.txt" \
     || { echo "load $* failed against port $port:" >&2; tail -n 5 "$results/$file.txt" >&2; echo '{}' >"$results/$file.json"; }
+  # Server CPU seconds over the whole load run (setup and warm-up included): with the run's operation count it gives
+  # the server's CPU per operation, which shows whether the server or the generator was the limit.
+  echo "$(( $(cpu_ticks "$pid") - before )) $(getconf CLK_TCK)" >"$results/$file.cpu"
 }
 
 echo "== generator ceiling (plain echo against the C recvmmsg server)" >&2
 start c-mmsg; load ceiling ceiling -k 16 -w 8 -s 1200 -d "$ECHO_S"; stop
 
-for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls; do
+for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls hotdtls-blocking hotdtls-async; do
   echo "== $server" >&2
   case "$server" in
     hotdtls) start hotdtls --echo --quiet --loops 1 ;;
+    # The other receive strategies, echo only: which one is fastest decides the default.
+    hotdtls-blocking) start hotdtls --echo --quiet --loops 1 --receive blocking ;;
+    hotdtls-async) start hotdtls --echo --quiet --loops 1 --receive async ;;
     *) start "$server" ;;
   esac
   plain=""; case "$server" in c-mmsg|udp-*) plain="--plain" ;; esac
   load "$server-echo" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" $plain
-  if [ -z "$plain" ]; then
-    load "$server-handshake" handshake -n "$HS_N" -c 32 --warmup "$WARM"
-  fi
+  case "$server" in
+    openssl|bouncycastle|hotdtls)
+      load "$server-handshake" handshake -n "$HS_N" -c 32 --warmup "$WARM"
+      # AES-256-GCM too: every DTLS server offers it, and HotDtls moves it to libsodium.
+      load "$server-echo256" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" --suite aes256gcm ;;
+  esac
   if [ "$server" = hotdtls ] || [ "$server" = udp-async ]; then
     # Latency at half of the peak this server just reached.
     rate=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(max(100, int(d.get("datagrams_per_second", 0) / 2)))' "$results/$server-echo.json")
