@@ -35,19 +35,9 @@ SERVERS = [
     ("hotdtls-async", "HotDtls, `--receive async` (ReceiveFromAsync)", False),
 ]
 
-def server_us_per_op(results, name, count_key):
-    """Server CPU µs per operation over a load run (setup and warm-up included, so an upper bound)."""
-    path = os.path.join(results, name + ".cpu")
-    data = load(results, name)
-    try:
-        with open(path) as f:
-            ticks, hz = (int(x) for x in f.read().split())
-    except (OSError, ValueError):
-        return None
-    ops = data.get(count_key)
-    if not ops:
-        return None
-    return ticks / hz * 1e6 / ops
+def server_us_per_op(results, name):
+    """Server CPU µs per operation over the generator's measured window (HotDtls.Load --pid)."""
+    return load(results, name).get("server_cpu_us_per_op")
 
 def main():
     results = sys.argv[1]
@@ -63,13 +53,13 @@ def main():
         has_hs = bool(hs)
         rows.append((label,
                      fmt(echo.get("datagrams_per_second")), ratio(hot_echo, echo.get("datagrams_per_second")) if key != "hotdtls" else "1.00×",
-                     fmt(server_us_per_op(results, key + "-echo", "received"), 1),
+                     fmt(server_us_per_op(results, key + "-echo"), 1),
                      fmt(echo.get("rtt_p50_us")), fmt(echo.get("rtt_p99_us")), fmt(100 * echo.get("loss", float("nan")), 2),
                      fmt(echo256.get("datagrams_per_second")) if echo256 else "n/a",
                      (ratio(hot_echo256, echo256.get("datagrams_per_second")) if key != "hotdtls" else "1.00×") if echo256 else "n/a",
                      fmt(hs.get("handshakes_per_second")) if has_hs else "n/a",
                      (ratio(hot_hs, hs.get("handshakes_per_second")) if key != "hotdtls" else "1.00×") if has_hs else "n/a",
-                     fmt(server_us_per_op(results, key + "-handshake", "handshakes"), 1) if has_hs else "n/a",
+                     fmt(server_us_per_op(results, key + "-handshake"), 1) if has_hs else "n/a",
                      fmt(hs.get("latency_p99_us")) if has_hs else "n/a"))
     lines = []
     lines.append("| server | echo datagrams/s | HotDtls ÷ this | server CPU µs/datagram | RTT p50 µs | RTT p99 µs | loss % "

@@ -30,7 +30,9 @@ if [ $short = 1 ]; then
   ECHO_S=2; HS_N=1000; HOLD=(1000 2000r); SETTLE=1; RATE_S=2; WARM=1
 else
   # SETTLE 25 s: idle sessions release their cipher objects after 10 s (ReleaseIdleCiphersAfter); RSS is read after.
-  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r); SETTLE=25; RATE_S=10; WARM=2
+  # WARM 5 s: .NET servers (HotDtls, BouncyCastle, the C# echoes) finish tiering up their JIT code in it; with 2 s a
+  # handshake run still measured half-optimized code (perf: 13 % of the server in the JIT).
+  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r); SETTLE=25; RATE_S=10; WARM=5
 fi
 cpus=$(nproc)
 server_cpu=0; load_cpu=$(( cpus > 1 ? 1 : 0 ))
@@ -58,15 +60,10 @@ start() { # NAME [extra args]
   local name=$1; shift
   pid=$("$here/baselines/start.sh" "$name" "$port" "$server_cpu" -- "$@")
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime, clock ticks
-load() { # FILE MODE ARGS... : runs the generator pinned to load_cpu, keeps its JSON and the server's CPU time
+load() { # FILE MODE ARGS... : runs the generator pinned to load_cpu, keeps its JSON
   local file=$1; shift
-  local before; before=$(cpu_ticks "$pid")
   "$L" "$@" --server "127.0.0.1:$port" --cpu "$load_cpu" --json --no-progress >"$results/$file.json" 2>"$results/$file.txt" \
     || { echo "load $* failed against port $port:" >&2; tail -n 5 "$results/$file.txt" >&2; echo '{}' >"$results/$file.json"; }
-  # Server CPU seconds over the whole load run (setup and warm-up included): with the run's operation count it gives
-  # the server's CPU per operation, which shows whether the server or the generator was the limit.
-  echo "$(( $(cpu_ticks "$pid") - before )) $(getconf CLK_TCK)" >"$results/$file.cpu"
 }
 
 echo "== generator ceiling (plain echo against the C recvmmsg server)" >&2
@@ -82,12 +79,12 @@ for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls hotdtls
     *) start "$server" ;;
   esac
   plain=""; case "$server" in c-mmsg|udp-*) plain="--plain" ;; esac
-  load "$server-echo" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" $plain
+  load "$server-echo" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" --pid "$pid" $plain
   case "$server" in
     openssl|bouncycastle|hotdtls)
-      load "$server-handshake" handshake -n "$HS_N" -c 32 --warmup "$WARM"
+      load "$server-handshake" handshake -n "$HS_N" -c 32 --warmup "$WARM" --pid "$pid"
       # AES-256-GCM too: every DTLS server offers it, and HotDtls moves it to libsodium.
-      load "$server-echo256" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" --suite aes256gcm ;;
+      load "$server-echo256" echo -k 16 -w 8 -s 1200 -d "$ECHO_S" --warmup "$WARM" --pid "$pid" --suite aes256gcm ;;
   esac
   if [ "$server" = hotdtls ] || [ "$server" = udp-async ]; then
     # Latency at half of the peak this server just reached.

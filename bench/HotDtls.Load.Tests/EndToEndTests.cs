@@ -99,6 +99,31 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.InRange(result.GetProperty("sent").GetInt64(), 150, 202);
     }
 
+    [Theory]
+    [InlineData("echo")]
+    [InlineData("handshake")]
+    public void With_a_pid_echo_and_handshake_report_the_server_CPU_per_operation(string mode)
+    {
+        // The server runs in this process: its CPU over the measured window is this process's, and it did work.
+        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        string[] args = mode == "echo"
+            ? ["echo", "--server", Server, "-k", "2", "-w", "4", "-s", "200", "-d", "0.5", "--warmup", "0.1", "--pid", pid]
+            : ["handshake", "--server", Server, "-n", "50", "-c", "4", "--warmup", "0", "--pid", pid];
+        var (code, result) = Run([.. args, "--timeout", "5000"]);
+        Assert.Equal(0, code);
+        Assert.True(result.GetProperty("server_cpu_seconds").GetDouble() > 0);
+        Assert.True(result.GetProperty("server_cpu_us_per_op").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Without_a_pid_no_server_CPU_is_reported()
+    {
+        var (code, result) = Run("echo", "--server", Server, "-k", "1", "-w", "1", "-s", "50", "-d", "0.2", "--warmup", "0",
+            "--timeout", "5000");
+        Assert.Equal(0, code);
+        Assert.False(result.TryGetProperty("server_cpu_us_per_op", out _));
+    }
+
     [Fact]
     public void Hold_mode_reports_the_memory_of_the_process_it_is_given()
     {

@@ -77,7 +77,7 @@ public class LoadOptionsTests
     [InlineData(new[] { "echo", "--server", "h:1", "-k", "2", "-k", "3" }, "-k is given twice")]
     [InlineData(new[] { "handshake", "--server", "h:1", "--plain" }, "--plain has no handshake mode")]
     [InlineData(new[] { "hold", "--server", "h:1", "--rate", "10" }, "--rate belongs to echo")]
-    [InlineData(new[] { "echo", "--server", "h:1", "--pid", "10" }, "--pid belongs to hold")]
+    [InlineData(new[] { "ceiling", "--server", "h:1", "--pid", "10" }, "--pid belongs to hold, echo and handshake")]
     [InlineData(new[] { "echo", "--server", "h:1", "--release-sockets" }, "--release-sockets belongs to hold")]
     [InlineData(new[] { "hold", "--server", "h:1", "--no-batch" }, "--no-batch belongs to echo")]
     [InlineData(new[] { "handshake", "--server", "h:1", "--no-batch" }, "--no-batch belongs to echo")]

@@ -23,8 +23,8 @@ internal sealed class LoadOptions
         HotDtls.Load — load generator for DTLS 1.2 PSK servers (and plain UDP echo servers)
 
         Usage:
-          HotDtls.Load handshake --server HOST:PORT [-n N] [-c C] [--duration S] [--warmup S]
-          HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain] [--no-batch]
+          HotDtls.Load handshake --server HOST:PORT [-n N] [-c C] [--duration S] [--warmup S] [--pid PID]
+          HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain] [--no-batch] [--pid PID]
           HotDtls.Load hold      --server HOST:PORT [-k K] [-c C] [--pid PID] [--interval S] [--settle S] [--release-sockets]
           HotDtls.Load ceiling   [--self-test | --server HOST:PORT] [-k K] [-w W] [-s BYTES] [-d S] [--no-batch]
 
@@ -37,6 +37,8 @@ internal sealed class LoadOptions
                    at most max(W, 64) in flight per session. --plain speaks plain UDP (no DTLS). Each ready
                    session's replies are read with one recvmmsg and its refills sent with one sendmmsg;
                    --no-batch makes that one recv per wake-up and one send per datagram.
+                   With --pid PID (the server's), echo and handshake also report the server's CPU per operation
+                   over the measured window (/proc/PID/stat): whether the server or the generator was the limit.
         hold       opens K sessions (default 1000, C handshakes at a time, default 64), keeps each alive with a
                    small datagram every --interval S (default 30), waits until all are established and --settle S
                    (default 5) more, then reports the RSS of --pid PID (the server) before and after, per session.
@@ -234,9 +236,9 @@ internal sealed class LoadOptions
         {
             throw new UsageException("--rate belongs to echo (and ceiling).");
         }
-        if (Pid is not null && Mode != LoadMode.Hold)
+        if (Pid is not null && Mode is not (LoadMode.Hold or LoadMode.Echo or LoadMode.Handshake))
         {
-            throw new UsageException("--pid belongs to hold.");
+            throw new UsageException("--pid belongs to hold, echo and handshake.");
         }
         if (ReleaseSockets && Mode != LoadMode.Hold)
         {

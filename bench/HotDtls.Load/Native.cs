@@ -176,6 +176,33 @@ internal static class Native
     }
 
     /// <summary>VmRSS of process <paramref name="pid"/> in bytes, from /proc/PID/status; null if it cannot be read.</summary>
+    // long sysconf(int name); _SC_CLK_TCK is 2 on Linux.
+    [DllImport(Libc, EntryPoint = "sysconf")]
+    private static extern long Sysconf(int name);
+
+    /// <summary>Clock ticks per second, the unit of /proc/PID/stat's CPU times.</summary>
+    public static readonly long ClockTicksPerSecond = OperatingSystem.IsLinux() && Sysconf(2) is > 0 and var hz ? hz : 100;
+
+    /// <summary>The user plus system CPU time of process <paramref name="pid"/>, in microseconds; null if unreadable.</summary>
+    public static double? ReadCpuMicroseconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the command name, which is in parentheses and may contain spaces: state is field 3,
+            // utime field 14 and stime field 15 (proc(5)).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+                + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return ticks * 1e6 / ClockTicksPerSecond;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException
+            or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     public static long? ReadRssBytes(int pid)
     {
         try

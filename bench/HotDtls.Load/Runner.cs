@@ -193,18 +193,25 @@ internal static class Runner
         var from = start + Clock.FromSeconds(o.WarmupSeconds);
         run.Start(from, o.DurationSeconds is { } d ? from + Clock.FromSeconds(d) : long.MaxValue);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var server = new ServerCpu(o.Pid);
         foreach (var worker in workers)
         {
             worker.Start();
         }
         long last = 0;
-        while (!run.ExitedHandle.WaitOne(1000))
+        while (!run.ExitedHandle.WaitOne(server.WaitMilliseconds(from)))
         {
+            if (server.MarkIfDue(from))
+            {
+                continue;
+            }
             var done = Sum(workers, c => WorkerCounters.Read(ref c.TotalEstablished));
             progress.Show($"[{Clock.ToSeconds(Clock.Now - start),5:0}s] handshakes {N(done)} ({N(done - last)}/s)  in flight {Sum(workers, c => WorkerCounters.Read(ref c.InFlight))}  failed {Sum(workers, c => WorkerCounters.Read(ref c.Failed))}  retransmissions {Sum(workers, c => WorkerCounters.Read(ref c.Retransmissions))}");
             last = done;
         }
         var processCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds;
+        server.MarkIfDue(from);
+        var serverCpu = server.Elapsed();
         var end = workers.Max(w => w.LastCountedAt);
         var seconds = end > from ? Clock.ToSeconds(end - from) : 0;
         var established = Sum(workers, c => c.Established);
@@ -219,6 +226,7 @@ internal static class Runner
         report.Add("handshakes_per_second", "handshakes/s", seconds > 0 ? established / seconds : double.NaN, "", 0);
         report.AddLatency("latency", "handshake latency", LatencyStats.Merge(workers.Select(w => w.Latency)).Summarize());
         AddCpu(report, workers, established, processCpu, "handshake");
+        AddServerCpu(report, serverCpu, established, "handshake");
     }
 
     private static void RunEcho(RunContext run, Worker[] workers, Progress progress, Report report)
@@ -244,10 +252,12 @@ internal static class Runner
         var to = from + Clock.FromSeconds(o.DurationSeconds!.Value);
         var cpuBefore = TimeSpan.Zero;
         var cpuMarked = false;
+        var server = new ServerCpu(o.Pid);
         run.Start(from, to);
         long last = 0;
-        while (!run.ExitedHandle.WaitOne(1000))
+        while (!run.ExitedHandle.WaitOne(server.WaitMilliseconds(from)))
         {
+            server.MarkIfDue(from);
             if (!cpuMarked && Clock.Now >= from)
             {
                 cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -259,6 +269,7 @@ internal static class Runner
             last = replies;
         }
         var processCpu = cpuMarked ? (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds : double.NaN;
+        var serverCpu = server.Elapsed();
         var seconds = o.DurationSeconds.Value;
         var sent = Sum(workers, c => c.Sent);
         var received = Sum(workers, c => c.Received);
@@ -288,6 +299,7 @@ internal static class Runner
         report.Add("reply_bytes_mean", "mean reply payload", received > 0 ? (double)Sum(workers, c => c.ReceivedBytes) / received : double.NaN, "bytes", 0);
         report.AddLatency("rtt", "round trip", LatencyStats.Merge(workers.Select(w => w.Latency)).Summarize());
         AddCpu(report, workers, received, processCpu, "round trip");
+        AddServerCpu(report, serverCpu, received, "round trip");
     }
 
     private static void RunHold(RunContext run, Worker[] workers, Progress progress, Report report)
@@ -356,6 +368,52 @@ internal static class Runner
             operations > 0 && threadCpu > 0 ? 1e6 * operations / threadCpu : double.NaN, "", 0);
         report.Add("generator_process_cpu_seconds", "generator process CPU", processCpuMicros / 1e6, "s", 2);
         report.Add("generator_alloc_bytes_per_op", $"generator allocation per {operation}", operations > 0 ? (double)allocated / operations : double.NaN, "bytes", 1);
+    }
+
+    private static void AddServerCpu(Report report, double? serverCpuMicros, long operations, string operation)
+    {
+        if (serverCpuMicros is not { } micros)
+        {
+            return;
+        }
+        report.Add("server_cpu_seconds", "server process CPU (measured window)", micros / 1e6, "s", 2);
+        report.Add("server_cpu_us_per_op", $"server CPU per {operation}", operations > 0 ? micros / operations : double.NaN, "µs", 2);
+    }
+
+    /// <summary>
+    /// The server's CPU time over the measured window, when --pid names it: read when the warm-up ends and when the run
+    /// ends, so JIT warm-up and session setup are not charged to the measured operations.
+    /// </summary>
+    private sealed class ServerCpu(int? pid)
+    {
+        private double? _before;
+        private bool _marked;
+
+        /// <summary>How long the progress loop may wait: until the warm-up ends if that is sooner than a second.</summary>
+        public int WaitMilliseconds(long from)
+        {
+            if (pid is null || _marked)
+            {
+                return 1000;
+            }
+            var remaining = Clock.ToSeconds(from - Clock.Now) * 1000;
+            return remaining <= 0 ? 0 : (int)Math.Min(1000, Math.Ceiling(remaining));
+        }
+
+        /// <summary>Reads the server's CPU time the first time this is called at or after <paramref name="from"/>.</summary>
+        public bool MarkIfDue(long from)
+        {
+            if (pid is not { } p || _marked || Clock.Now < from)
+            {
+                return false;
+            }
+            _before = Native.ReadCpuMicroseconds(p);
+            _marked = true;
+            return true;
+        }
+
+        public double? Elapsed()
+            => pid is { } p && _before is { } before && Native.ReadCpuMicroseconds(p) is { } after ? after - before : null;
     }
 
     /// <summary>Ctrl+C ends the run early; what was measured so far is still reported.</summary>
