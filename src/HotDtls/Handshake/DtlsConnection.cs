@@ -587,9 +587,8 @@ internal abstract class DtlsConnection : IDisposable
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(premaster);
         Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];
         KeySchedule.KeyBlock(suite.PrfHash, MasterSecret, ServerRandom, ClientRandom, keyBlock);
-        AeadRecordCipher.CreatePair(suite, keyBlock, isServer, out var read, out var write);
+        Records.SetPendingKeys(suite, keyBlock, isServer);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(keyBlock);
-        Records.SetPendingCiphers(read, write);
     }
 
     /// <summary>
