@@ -52,6 +52,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly long _parkMs;
     private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
     private readonly byte[]? _capture;
+    // Options, sender, scratch, observer, random, hint and stand-in key: one object all connections point to.
+    private readonly ConnectionServices _services;
     private int _captureLength;
     private long _lastHelloFragmentScanMs;
     private long _ciphersReleasedAtLastTrim;
@@ -81,6 +83,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _standInKey = new StandInKey(random);
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
+        _services = new ConnectionServices(options, this, _scratch, this, random, _identityHint, _standInKey);
         _lastHelloFragmentScanMs = NowMs();
         _timers = new TimerWheel(_lastHelloFragmentScanMs);
         _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
@@ -402,7 +405,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
         var peer = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
-        var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now, _standInKey);
+        var connection = new ServerConnection(_services, peer, now);
         connection.Session = new DtlsSession(this, connection);
         if (existing is not null)
         {
@@ -621,8 +624,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
     void IConnectionObserver.OnEstablished(DtlsConnection connection)
     {
+        // The connection left _handshakes when it released its handshake state, just before this call.
         var server = (ServerConnection)connection;
-        RemoveFromHandshakes(server);
         if (server.Timer is { } timer)
         {
             // From retransmission timer to idle and cipher checks.
@@ -689,8 +692,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
     void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
+        // Closing released the handshake state, and with it the connection's place in _handshakes.
         var server = (ServerConnection)connection;
-        RemoveFromHandshakes(server);
         if (server.Timer is { } timer)
         {
             _timers.Cancel(timer);
@@ -769,15 +772,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             Log.Dropped(_logger, ToEndPoint(from), reason.ToString());
-        }
-    }
-
-    private void RemoveFromHandshakes(ServerConnection connection)
-    {
-        if (connection.HandshakeNode is { } node)
-        {
-            _handshakes.Remove(node);
-            connection.HandshakeNode = null;
         }
     }
 
