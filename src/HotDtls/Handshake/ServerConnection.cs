@@ -10,8 +10,10 @@ namespace HotDtls.Handshake;
 /// The server's side of one association, created only after a ClientHello brought back a valid cookie.
 /// Handles flight 3 → 4, flight 5 → 6 (see <see cref="HandshakeTable"/>), including the asynchronous PSK lookup.
 /// </summary>
-internal sealed class ServerConnection : DtlsConnection
+internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>
 {
+    private TimerLinks<ServerConnection> _timerLinks;
+
     // Everything only the handshake uses (PSK lookup, deferred records, timers, the engine's handshake list node)
     // lives in the HandshakeContext; everything the engine's connections share in ConnectionServices: an idle
     // session keeps only what it needs (issue 4: memory per session).
@@ -36,8 +38,11 @@ internal sealed class ServerConnection : DtlsConnection
     /// <summary>An established association's successor: a new handshake from the same address (RFC 6347 §4.2.8).</summary>
     public ServerConnection? Successor { get; set; }
 
-    /// <summary>The engine's timer for this connection: retransmission while handshaking, idle and cipher checks after.</summary>
-    public Transport.TimerEntry? Timer { get; set; }
+    /// <summary>
+    /// This connection's place in the engine's timer wheel, held inline: retransmission while handshaking, idle and
+    /// cipher checks after.
+    /// </summary>
+    public ref TimerLinks<ServerConnection> TimerLinks => ref _timerLinks;
 
     /// <summary>
     /// The node of this connection in the engine's list of handshakes in progress, oldest first. Set once, when the

@@ -46,8 +46,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
     private readonly LinkedList<ServerConnection> _handshakes = new();
     private readonly List<ServerConnection> _expired = [];
-    private readonly TimerWheel _timers;
-    private readonly List<TimerEntry> _due = [];
+    private readonly TimerWheel<ServerConnection> _timers;
+    private readonly List<ServerConnection> _due = [];
     private readonly long _idleMs;
     private readonly long _parkMs;
     private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
@@ -85,7 +85,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
         _services = new ConnectionServices(options, this, _scratch, this, random, _identityHint, _standInKey);
         _lastHelloFragmentScanMs = NowMs();
-        _timers = new TimerWheel(_lastHelloFragmentScanMs);
+        _timers = new TimerWheel<ServerConnection>(_lastHelloFragmentScanMs);
         _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
         _parkMs = options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
             ? long.MaxValue : (long)options.ReleaseIdleCiphersAfter.TotalMilliseconds;
@@ -215,18 +215,17 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     /// </summary>
     private void ScheduleTimer(ServerConnection connection, long now)
     {
-        var entry = connection.Timer ??= new TimerEntry(connection);
         if (connection.IsClosed)
         {
-            _timers.Cancel(entry);
+            _timers.Cancel(connection);
         }
         else if (!connection.IsEstablished)
         {
-            _timers.Schedule(entry, connection.NextTimerMs);
+            _timers.Schedule(connection, connection.NextTimerMs);
         }
-        else if (!entry.IsScheduled)
+        else if (!connection.TimerLinks.IsScheduled)
         {
-            _timers.Schedule(entry, HousekeepingDue(connection, now));
+            _timers.Schedule(connection, HousekeepingDue(connection, now));
         }
     }
 
@@ -537,9 +536,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             // Only connections whose timer is due are visited (TimerWheel), however many sessions there are.
             _timers.CollectDue(now, _due);
             var parked = false;
-            foreach (var entry in _due)
+            foreach (var connection in _due)
             {
-                var connection = entry.Owner;
                 if (connection.IsClosed)
                 {
                     continue;
@@ -561,7 +559,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                     _counters.CiphersReleased += connection.Records.ParkIdleCiphers();
                     parked = true;
                 }
-                _timers.Schedule(entry, HousekeepingDue(connection, now));
+                _timers.Schedule(connection, HousekeepingDue(connection, now));
             }
             _due.Clear();
             if (parked && _counters.CiphersReleased - _ciphersReleasedAtLastTrim >= TrimAfterReleasedCiphers)
@@ -626,11 +624,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     {
         // The connection left _handshakes when it released its handshake state, just before this call.
         var server = (ServerConnection)connection;
-        if (server.Timer is { } timer)
-        {
-            // From retransmission timer to idle and cipher checks.
-            _timers.Cancel(timer);
-        }
+        // From retransmission timer to idle and cipher checks.
+        _timers.Cancel(server);
         ScheduleTimer(server, NowMs());
         _counters.HandshakesCompleted++;
         if (_peers.TryGetValue(server.Peer, out var current) && current != server && current.Successor == server)
@@ -694,10 +689,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     {
         // Closing released the handshake state, and with it the connection's place in _handshakes.
         var server = (ServerConnection)connection;
-        if (server.Timer is { } timer)
-        {
-            _timers.Cancel(timer);
-        }
+        _timers.Cancel(server);
         if (_peers.TryGetValue(server.Peer, out var current))
         {
             if (current == server)
