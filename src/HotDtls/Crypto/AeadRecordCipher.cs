@@ -190,10 +190,10 @@ internal struct AeadDirection
     private const int PromoteAfterRecords = 64;
 
     private AeadKeyBytes _key;
-    // The AesGcm object holds ≈ 2 KB of native key schedule: it is created on first use and released by
-    // ParkIfUnused while the session is idle, so idle sessions keep only the key bytes (issue 4).
-    private AesGcm? _aesGcm;
-    private NSec.Cryptography.Key? _sodiumKey;
+    // The native cipher object: an AesGcm (≈ 2 KB of native key schedule), or an NSec Key once the direction has
+    // moved to libsodium; never both, so one field holds either (issue 4: memory per session). It is created on
+    // first use and released by ParkIfUnused while the session is idle, so idle sessions keep only the key bytes.
+    private IDisposable? _native;
     private uint _fixedIv;
     // 0 until keyed and again once disposed: "no keys".
     private byte _keyLength;
@@ -205,10 +205,10 @@ internal struct AeadDirection
     public readonly bool HasKey => _keyLength != 0;
 
     /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
-    public readonly bool IsActive => _aesGcm is not null || _sodiumKey is not null;
+    public readonly bool IsActive => _native is not null;
 
     /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after <c>PromoteAfterRecords</c> records).</summary>
-    public readonly bool UsesLibsodium => _sodiumKey is not null;
+    public readonly bool UsesLibsodium => _native is NSec.Cryptography.Key;
 
     /// <summary>
     /// Installs a 16- or 32-byte write key and its 4-byte fixed IV (lengths checked by the caller against the
@@ -268,11 +268,11 @@ internal struct AeadDirection
         // (plaintext in clear), so mutated records still reach the handshake and application-data code.
         var clear = body.ToArray();
 #endif
-        if (_sodiumKey is not null)
+        if (_native is NSec.Cryptography.Key sodiumKey)
         {
             _usedSinceCheck = true;
             // In place: ciphertext and plaintext start at the same byte. On failure the body is dropped whatever it holds.
-            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(_sodiumKey, nonce, aad,
+            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(sodiumKey, nonce, aad,
                     fragment.Slice(ExplicitNonceLength, length + TagLength), body))
             {
 #if HOTDTLS_FUZZING
@@ -367,10 +367,10 @@ internal struct AeadDirection
         plaintext.CopyTo(destination.Slice(ExplicitNonceLength, plaintext.Length));
         destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength).Clear();
 #else
-        if (_sodiumKey is not null)
+        if (_native is NSec.Cryptography.Key sodiumKey)
         {
             _usedSinceCheck = true;
-            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(_sodiumKey, nonce, aad, plaintext,
+            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(sodiumKey, nonce, aad, plaintext,
                 destination.Slice(ExplicitNonceLength, plaintext.Length + TagLength));
             return total;
         }
@@ -414,10 +414,8 @@ internal struct AeadDirection
 
     private void ReleaseNative()
     {
-        _aesGcm?.Dispose();
-        _aesGcm = null;
-        _sodiumKey?.Dispose();
-        _sodiumKey = null;
+        _native?.Dispose();
+        _native = null;
     }
 
     /// <summary>
@@ -428,26 +426,26 @@ internal struct AeadDirection
     {
         retire = false;
         _usedSinceCheck = true;
-        if (_aesGcm is null)
+        // Called only while not on libsodium: _native is an AesGcm or nothing (parked).
+        if (_native is not AesGcm aesGcm)
         {
             if (_keyLength == 0)
             {
                 ThrowDisposed();
             }
-            _aesGcm = new AesGcm(_key[.._keyLength], TagLength);
+            aesGcm = new AesGcm(_key[.._keyLength], TagLength);
+            _native = aesGcm;
         }
         if (_keyLength == MaxKeyLength && AeadRecordCipher.UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
         {
             // This record still goes through AesGcm; the next ones through libsodium.
-            _sodiumKey = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key[.._keyLength],
+            _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key[.._keyLength],
                 NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
-            var aesGcm = _aesGcm;
-            _aesGcm = null;
             _records = 0;
             retire = true;
             return aesGcm;
         }
-        return _aesGcm;
+        return aesGcm;
     }
 
     /// <summary>Releases the native cipher objects and zeroes the key: the direction has no key afterwards.</summary>

@@ -10,14 +10,17 @@ namespace HotDtls.Handshake;
 /// The server's side of one association, created only after a ClientHello brought back a valid cookie.
 /// Handles flight 3 → 4, flight 5 → 6 (see <see cref="HandshakeTable"/>), including the asynchronous PSK lookup.
 /// </summary>
+/// <remarks>
+/// Everything only the handshake uses (PSK lookup, deferred records, timers, the engine's handshake list node) lives
+/// in the <see cref="HandshakeContext"/>, everything the engine's connections share in one
+/// <see cref="ConnectionServices"/>, and the timer wheel's links inline here: an idle session keeps only what it
+/// needs (issue 4: memory per session).
+/// </remarks>
 internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>
 {
     private TimerLinks<ServerConnection> _timerLinks;
 
-    // Everything only the handshake uses (PSK lookup, deferred records, timers, the engine's handshake list node)
-    // lives in the HandshakeContext; everything the engine's connections share in ConnectionServices: an idle
-    // session keeps only what it needs (issue 4: memory per session).
-
+    /// <summary>A connection for a peer whose ClientHello carried a valid cookie; <see cref="Start"/> begins it.</summary>
     /// <param name="services">The engine's shared services; server options, and a <see cref="StandInKey"/> set.</param>
     /// <param name="peer">The peer's address (kept: the key of the engine's table).</param>
     /// <param name="nowMs">Now, in monotonic milliseconds.</param>
