@@ -84,6 +84,12 @@ internal static class MemoryProbe
             Console.Error.WriteLine($"memory: expected {expected} sessions, the engine holds {statistics.Sessions}");
             return 1;
         }
+        if (statistics.HandshakesInProgress != 0)
+        {
+            // Every session is established: none may still hold handshake state (or a place in the handshake list).
+            Console.Error.WriteLine($"memory: {statistics.HandshakesInProgress} handshakes still in progress");
+            return 1;
+        }
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using HotDtls.Records;
 
@@ -8,6 +9,11 @@ namespace HotDtls.Crypto;
 /// AES-GCM protection of DTLS 1.2 records for one direction of one connection (RFC 5288 §3,
 /// RFC 5246 §6.2.3.3, RFC 6347 §4.1.2.1). Not thread-safe: one sender or one receiver at a time.
 /// </summary>
+/// <remarks>
+/// A connection's <see cref="RecordLayer"/> does not keep these objects: it holds both directions'
+/// <see cref="AeadDirection"/> inline (issue 4: memory per session) and takes them out of a pair handed to
+/// <see cref="RecordLayer.SetPendingCiphers"/>. This class is the standalone form for tests and benchmarks.
+/// </remarks>
 /// <remarks>
 /// <code>
 ///   Record body (DTLSCiphertext.fragment, RFC 5246 §6.2.3.3):
@@ -24,11 +30,13 @@ namespace HotDtls.Crypto;
 ///   | epoch (2) | sequence_number (6) | type (1) | version (2) | plain length (2)|
 ///   +-----------+---------------------+----------+-------------+-----------------+
 /// </code>
+/// <para>
 /// We send epoch || sequence_number as nonce_explicit: RFC 5288 §3 says "each value of the
 /// nonce_explicit MUST be distinct for each distinct invocation of the GCM encrypt function for any
 /// fixed key", and a (epoch, sequence number) pair is never reused under one key, while 8 random bytes
 /// would only make a collision unlikely. On receive the nonce is taken from the record as sent, never
 /// recomputed, because RFC 5288 leaves its construction to the sender.
+/// </para>
 /// </remarks>
 internal sealed class AeadRecordCipher : IDisposable
 {
@@ -39,26 +47,9 @@ internal sealed class AeadRecordCipher : IDisposable
     /// <summary>The largest sequence number a DTLS record header can carry (48 bits, RFC 6347 §4.1).</summary>
     public const ulong MaxSequenceNumber = (1UL << 48) - 1;
 
-    private const int FixedIvLength = 4;
-    private const int NonceLength = FixedIvLength + ExplicitNonceLength;
-    private const int AadLength = 13;
+    internal const int FixedIvLength = 4;
 
-    // The AesGcm object holds ≈ 2 KB of native key schedule: it is created on first use and released by Park()
-    // while the session is idle, so idle sessions keep only the key bytes (issue 4: memory per session).
-    private readonly byte[] _key;
-    // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
-    // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
-    // libsodium key costs ≈ 43 µs (guarded memory) against ≈ 2 µs for an AesGcm, so a direction starts on AesGcm
-    // and moves after PromoteAfterRecords records, when the saving has paid for the import: handshakes and short
-    // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
-    private const int PromoteAfterRecords = 64;
-    private readonly bool _sodiumEligible;
-    private int _records;
-    private AesGcm? _aesGcm;
-    private NSec.Cryptography.Key? _sodiumKey;
-    private bool _usedSinceCheck;
-    private bool _disposed;
-    private uint _fixedIv;
+    private AeadDirection _direction;
 
     /// <summary>
     /// Keys one direction with its write key (<see cref="CipherSuiteInfo.KeyLength"/> bytes) and its
@@ -71,16 +62,11 @@ internal sealed class AeadRecordCipher : IDisposable
         {
             CryptoThrowHelper.ThrowArgument(nameof(key), "Key length does not match the cipher suite.");
         }
-
         if (fixedIv.Length != FixedIvLength)
         {
             CryptoThrowHelper.ThrowArgument(nameof(fixedIv), "The fixed IV of an AES-GCM suite is 4 bytes.");
         }
-
-        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
-        _key = key.ToArray();
-        _sodiumEligible = key.Length == 32 && UseLibsodiumForAes256;
-        _aesGcm = new AesGcm(_key, TagLength);
+        _direction.SetKey(key, fixedIv);
     }
 
     /// <summary>Whether AES-256-GCM records use libsodium (through NSec) rather than <see cref="AesGcm"/> on this machine.</summary>
@@ -102,13 +88,7 @@ internal sealed class AeadRecordCipher : IDisposable
     /// <summary>
     /// Builds the read and write ciphers of one endpoint from the key block.
     /// </summary>
-    /// <remarks>
-    /// <code>
-    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys):
-    ///   client_write_key[K] | server_write_key[K] | client_write_IV[4] | server_write_IV[4]
-    /// </code>
-    /// A server reads what the client writes and writes with the server keys; a client the opposite.
-    /// </remarks>
+    /// <remarks>See <see cref="SplitKeyBlock"/> for the key block's layout.</remarks>
     public static void CreatePair(
         CipherSuiteInfo suite,
         ReadOnlySpan<byte> keyBlock,
@@ -116,30 +96,139 @@ internal sealed class AeadRecordCipher : IDisposable
         out AeadRecordCipher read,
         out AeadRecordCipher write)
     {
+        SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
+        read = new AeadRecordCipher(suite, readKey, readIv);
+        write = new AeadRecordCipher(suite, writeKey, writeIv);
+    }
+
+    /// <summary>Slices one endpoint's read and write keys and fixed IVs out of the key block.</summary>
+    /// <remarks>
+    /// <code>
+    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys):
+    ///   client_write_key[K] | server_write_key[K] | client_write_IV[4] | server_write_IV[4]
+    /// </code>
+    /// A server reads what the client writes and writes with the server keys; a client the opposite.
+    /// </remarks>
+    public static void SplitKeyBlock(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer,
+        out ReadOnlySpan<byte> readKey, out ReadOnlySpan<byte> readIv,
+        out ReadOnlySpan<byte> writeKey, out ReadOnlySpan<byte> writeIv)
+    {
         ArgumentNullException.ThrowIfNull(suite);
         if (keyBlock.Length < suite.KeyBlockLength)
         {
             CryptoThrowHelper.ThrowArgument(nameof(keyBlock), "Key block is shorter than the cipher suite needs.");
         }
-
         int k = suite.KeyLength;
         int iv = suite.FixedIvLength;
-        ReadOnlySpan<byte> clientKey = keyBlock.Slice(0, k);
-        ReadOnlySpan<byte> serverKey = keyBlock.Slice(k, k);
-        ReadOnlySpan<byte> clientIv = keyBlock.Slice(2 * k, iv);
-        ReadOnlySpan<byte> serverIv = keyBlock.Slice((2 * k) + iv, iv);
+        var clientKey = keyBlock.Slice(0, k);
+        var serverKey = keyBlock.Slice(k, k);
+        var clientIv = keyBlock.Slice(2 * k, iv);
+        var serverIv = keyBlock.Slice((2 * k) + iv, iv);
+        readKey = isServer ? clientKey : serverKey;
+        readIv = isServer ? clientIv : serverIv;
+        writeKey = isServer ? serverKey : clientKey;
+        writeIv = isServer ? serverIv : clientIv;
+    }
 
-        var client = new AeadRecordCipher(suite, clientKey, clientIv);
-        try
-        {
-            var server = new AeadRecordCipher(suite, serverKey, serverIv);
-            (read, write) = isServer ? (client, server) : (server, client);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
+    /// <inheritdoc cref="AeadDirection.TryOpenInPlace"/>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        => _direction.TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
+
+    /// <inheritdoc cref="AeadDirection.Seal"/>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        => _direction.Seal(type, epoch, sequenceNumber, plaintext, destination);
+
+    /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
+    public bool IsActive => _direction.IsActive;
+
+    /// <inheritdoc cref="AeadDirection.ParkIfUnused"/>
+    public bool ParkIfUnused() => _direction.ParkIfUnused();
+
+    /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after 64 records).</summary>
+    internal bool UsesLibsodium => _direction.UsesLibsodium;
+
+    /// <summary>
+    /// Moves this cipher's key and native objects into <paramref name="destination"/> (a record layer's inline
+    /// slot); this object is left disposed, its copy of the key zeroed.
+    /// </summary>
+    internal void MoveTo(ref AeadDirection destination) => destination.MoveFrom(ref _direction);
+
+    /// <summary>Releases the native cipher objects and zeroes the key.</summary>
+    public void Dispose() => _direction.Dispose();
+}
+
+/// <summary>The bytes of an AES-128 or AES-256 key, held inline (no array, no object header).</summary>
+[InlineArray(AeadDirection.MaxKeyLength)]
+internal struct AeadKeyBytes
+{
+    private byte _element0;
+}
+
+/// <summary>
+/// One direction's AES-GCM record protection, a mutable struct held inline by its owner (a
+/// <see cref="RecordLayer"/> keeps both directions of a connection in itself): the key, the fixed IV, and the native
+/// cipher object made from them while the direction is in use. Always used through a field or a ref, never copied.
+/// </summary>
+/// <remarks>
+/// Per-record layout of nonce, body and additional data: see <see cref="AeadRecordCipher"/>.
+/// </remarks>
+internal struct AeadDirection
+{
+    public const int MaxKeyLength = 32;
+
+    private const int NonceLength = AeadRecordCipher.FixedIvLength + AeadRecordCipher.ExplicitNonceLength;
+    private const int AadLength = 13;
+    private const int TagLength = AeadRecordCipher.TagLength;
+    private const int ExplicitNonceLength = AeadRecordCipher.ExplicitNonceLength;
+    private const int Overhead = AeadRecordCipher.Overhead;
+
+    // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
+    // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
+    // libsodium key costs ≈ 43 µs (guarded memory) against ≈ 2 µs for an AesGcm, so a direction starts on AesGcm
+    // and moves after PromoteAfterRecords records, when the saving has paid for the import: handshakes and short
+    // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
+    private const int PromoteAfterRecords = 64;
+
+    private AeadKeyBytes _key;
+    // The native cipher object: an AesGcm (≈ 2 KB of native key schedule), or an NSec Key once the direction has
+    // moved to libsodium; never both, so one field holds either (issue 4: memory per session). It is created on
+    // first use and released by ParkIfUnused while the session is idle, so idle sessions keep only the key bytes.
+    private IDisposable? _native;
+    private uint _fixedIv;
+    // 0 until keyed and again once disposed: "no keys".
+    private byte _keyLength;
+    // AesGcm records since the last (re)creation, towards PromoteAfterRecords.
+    private byte _records;
+    private bool _usedSinceCheck;
+
+    /// <summary>Whether a key is installed (false before <see cref="SetKey"/> and after <see cref="Dispose"/>).</summary>
+    public readonly bool HasKey => _keyLength != 0;
+
+    /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
+    public readonly bool IsActive => _native is not null;
+
+    /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after <c>PromoteAfterRecords</c> records).</summary>
+    public readonly bool UsesLibsodium => _native is NSec.Cryptography.Key;
+
+    /// <summary>
+    /// Installs a 16- or 32-byte write key and its 4-byte fixed IV (lengths checked by the caller against the
+    /// suite), releasing whatever was installed before. The native cipher object is made on first use.
+    /// </summary>
+    public void SetKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
+    {
+        Dispose();
+        key.CopyTo(_key);
+        _keyLength = (byte)key.Length;
+        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
+    }
+
+    /// <summary>Takes <paramref name="source"/>'s key and native objects, releasing ours; the source is left empty.</summary>
+    public void MoveFrom(ref AeadDirection source)
+    {
+        Dispose();
+        this = source;
+        // The source's copy of the key is zeroed with the rest; the native objects now belong to this one.
+        source = default;
     }
 
     /// <summary>
@@ -167,7 +256,7 @@ internal sealed class AeadRecordCipher : IDisposable
         int length = fragment.Length - Overhead;
         Span<byte> nonce = stackalloc byte[NonceLength];
         BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
-        fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
+        fragment[..ExplicitNonceLength].CopyTo(nonce[AeadRecordCipher.FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
         WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
@@ -179,11 +268,11 @@ internal sealed class AeadRecordCipher : IDisposable
         // (plaintext in clear), so mutated records still reach the handshake and application-data code.
         var clear = body.ToArray();
 #endif
-        if (_sodiumKey is not null)
+        if (_native is NSec.Cryptography.Key sodiumKey)
         {
             _usedSinceCheck = true;
             // In place: ciphertext and plaintext start at the same byte. On failure the body is dropped whatever it holds.
-            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(_sodiumKey, nonce, aad,
+            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(sodiumKey, nonce, aad,
                     fragment.Slice(ExplicitNonceLength, length + TagLength), body))
             {
 #if HOTDTLS_FUZZING
@@ -198,9 +287,10 @@ internal sealed class AeadRecordCipher : IDisposable
             plaintextLength = length;
             return true;
         }
+        var cipher = Cipher(out var retire);
         try
         {
-            Cipher().Decrypt(nonce, body, tag, body, aad);
+            cipher.Decrypt(nonce, body, tag, body, aad);
         }
         catch (CryptographicException)
         {
@@ -215,6 +305,13 @@ internal sealed class AeadRecordCipher : IDisposable
             plaintextLength = 0;
             return false;
 #endif
+        }
+        finally
+        {
+            if (retire)
+            {
+                cipher.Dispose();
+            }
         }
 
         plaintextLength = length;
@@ -243,7 +340,7 @@ internal sealed class AeadRecordCipher : IDisposable
             CryptoThrowHelper.ThrowArgument(nameof(destination), "Destination is too small for the sealed record.");
         }
 
-        if (sequenceNumber > MaxSequenceNumber)
+        if (sequenceNumber > AeadRecordCipher.MaxSequenceNumber)
         {
             // Truncating would repeat a nonce; RFC 6347 §4.1 requires renegotiation or a new connection first.
             CryptoThrowHelper.ThrowArgumentOutOfRange(nameof(sequenceNumber), "Sequence numbers are 48 bits.");
@@ -260,7 +357,7 @@ internal sealed class AeadRecordCipher : IDisposable
 
         Span<byte> nonce = stackalloc byte[NonceLength];
         BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
-        explicitNonce.CopyTo(nonce[FixedIvLength..]);
+        explicitNonce.CopyTo(nonce[AeadRecordCipher.FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
         WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
@@ -270,26 +367,33 @@ internal sealed class AeadRecordCipher : IDisposable
         plaintext.CopyTo(destination.Slice(ExplicitNonceLength, plaintext.Length));
         destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength).Clear();
 #else
-        if (_sodiumKey is not null)
+        if (_native is NSec.Cryptography.Key sodiumKey)
         {
             _usedSinceCheck = true;
-            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(_sodiumKey, nonce, aad, plaintext,
+            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(sodiumKey, nonce, aad, plaintext,
                 destination.Slice(ExplicitNonceLength, plaintext.Length + TagLength));
             return total;
         }
-        Cipher().Encrypt(
-            nonce,
-            plaintext,
-            destination.Slice(ExplicitNonceLength, plaintext.Length),
-            destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
-            aad);
+        var cipher = Cipher(out var retire);
+        try
+        {
+            cipher.Encrypt(
+                nonce,
+                plaintext,
+                destination.Slice(ExplicitNonceLength, plaintext.Length),
+                destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
+                aad);
+        }
+        finally
+        {
+            if (retire)
+            {
+                cipher.Dispose();
+            }
+        }
 #endif
         return total;
     }
-
-    /// <summary>Releases the AES key and forgets the fixed IV.</summary>
-    /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
-    public bool IsActive => _aesGcm is not null || _sodiumKey is not null;
 
     /// <summary>
     /// Releases the native cipher object if no record was sealed or opened since the previous call; the next seal
@@ -310,49 +414,61 @@ internal sealed class AeadRecordCipher : IDisposable
 
     private void ReleaseNative()
     {
-        _aesGcm?.Dispose();
-        _aesGcm = null;
-        _sodiumKey?.Dispose();
-        _sodiumKey = null;
+        _native?.Dispose();
+        _native = null;
     }
 
-    /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after <c>PromoteAfterRecords</c> records).</summary>
-    internal bool UsesLibsodium => _sodiumKey is not null;
-
-    private AesGcm Cipher()
+    /// <summary>
+    /// The AesGcm for this record, made from the key if parked. <paramref name="retire"/> is true when this is the
+    /// record that moves the direction to libsodium: the caller disposes the AesGcm after using it.
+    /// </summary>
+    private AesGcm Cipher(out bool retire)
     {
+        retire = false;
         _usedSinceCheck = true;
-        if (_aesGcm is null)
+        // Called only while not on libsodium: _native is an AesGcm or nothing (parked).
+        if (_native is not AesGcm aesGcm)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            _aesGcm = new AesGcm(_key, TagLength);
+            if (_keyLength == 0)
+            {
+                ThrowDisposed();
+            }
+            aesGcm = new AesGcm(_key[.._keyLength], TagLength);
+            _native = aesGcm;
         }
-        if (_sodiumEligible && ++_records == PromoteAfterRecords)
+        if (_keyLength == MaxKeyLength && AeadRecordCipher.UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
         {
             // This record still goes through AesGcm; the next ones through libsodium.
-            _sodiumKey = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key,
+            _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key[.._keyLength],
                 NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
-            var aesGcm = _aesGcm;
-            _aesGcm = null;
             _records = 0;
+            retire = true;
             return aesGcm;
         }
-        return _aesGcm;
+        return aesGcm;
     }
 
+    /// <summary>Releases the native cipher objects and zeroes the key: the direction has no key afterwards.</summary>
     public void Dispose()
     {
-        _disposed = true;
         ReleaseNative();
         CryptographicOperations.ZeroMemory(_key);
+        _keyLength = 0;
+        _records = 0;
+        _fixedIv = 0;
+        _usedSinceCheck = false;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(AeadRecordCipher));
 
     //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;
     //   (RFC 5246 §6.2.3.3), where in DTLS seq_num is epoch(2) || sequence_number(6) (RFC 6347 §4.1.2.1)
     //   and the length is that of the plaintext, not of the record body.
     private static void WriteAdditionalData(Span<byte> aad, ContentType type, ushort epoch, ulong sequenceNumber, int plaintextLength)
     {
-        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | (sequenceNumber & MaxSequenceNumber));
+        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | (sequenceNumber & AeadRecordCipher.MaxSequenceNumber));
         aad[8] = (byte)type;
         BinaryPrimitives.WriteUInt16BigEndian(aad[9..], ProtocolVersion.Dtls12);
         BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);

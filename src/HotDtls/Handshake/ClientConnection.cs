@@ -21,7 +21,7 @@ internal sealed class ClientConnection : DtlsConnection
 
     public ClientConnection(DtlsClientOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
         IConnectionObserver observer, IRandomSource random, long nowMs)
-        : base(options, peer, sender, scratch, observer, random, nowMs)
+        : base(new ConnectionServices(options, sender, scratch, observer, random), peer, nowMs)
     {
         _clientOptions = options;
         _identity = System.Text.Encoding.UTF8.GetBytes(options.PskIdentity);

@@ -23,10 +23,8 @@ internal enum RecordResult : byte
 /// </summary>
 internal abstract class DtlsConnection : IDisposable
 {
-    private readonly IDatagramSender _sender;
-    private readonly byte[] _scratch;
-    private long _retransmitAtMs = long.MaxValue;
-    private long _retransmitTimeoutMs;
+    // One reference to what the engine's connections share (issue 4): options, sender, scratch, observer, random.
+    private readonly ConnectionServices _services;
     private int _peerFlightLastSeq = -1;
     private HandshakeType _peerFlightLastType;
     // Null once established or closed: an idle session keeps nothing of the handshake (issue 4).
@@ -40,23 +38,21 @@ internal abstract class DtlsConnection : IDisposable
     private ushort _finalFinishedSeq;
     private bool _hasFinalFlight;
 
-    protected DtlsConnection(DtlsOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
-        IConnectionObserver observer, IRandomSource random, long nowMs)
+    protected DtlsConnection(ConnectionServices services, SocketAddress peer, long nowMs)
     {
-        Options = options;
+        ArgumentNullException.ThrowIfNull(services);
+        _services = services;
         Peer = peer;
-        _sender = sender;
-        _scratch = scratch;
-        Observer = observer;
-        Random = random;
-        _handshake = new HandshakeContext(options);
-        HandshakeDeadlineMs = nowMs + (long)options.HandshakeTimeout.TotalMilliseconds;
+        _handshake = new HandshakeContext(services.Options, nowMs + (long)services.Options.HandshakeTimeout.TotalMilliseconds);
         LastReceiveMs = nowMs;
     }
 
-    protected DtlsOptions Options { get; }
-    protected IConnectionObserver Observer { get; }
-    protected IRandomSource Random { get; }
+    protected ConnectionServices Services => _services;
+    protected DtlsOptions Options => _services.Options;
+    protected IConnectionObserver Observer => _services.Observer;
+    protected IRandomSource Random => _services.Random;
+    private IDatagramSender Sender => _services.Sender;
+    private byte[] Scratch => _services.Scratch;
     // protected internal: hostile-input tests inspect reassembly memory and seal records with a client's keys.
     protected internal RecordLayer Records { get; } = new();
     protected internal HandshakeReassembler Reassembler => Handshake.Reassembler;
@@ -72,7 +68,11 @@ internal abstract class DtlsConnection : IDisposable
     /// <summary>Bytes of handshake fragments held for reassembly (0 once the handshake state is dropped).</summary>
     internal int BufferedHandshakeBytes => _handshake?.Reassembler.BufferedBytes ?? 0;
 
-    private HandshakeContext Handshake => _handshake ?? ThrowHandshakeReleased();
+    /// <summary>The running handshake's state; throws once it has been released.</summary>
+    protected HandshakeContext Handshake => _handshake ?? ThrowHandshakeReleased();
+
+    /// <summary>The running handshake's state, or null once released (established or closed).</summary>
+    protected HandshakeContext? HandshakeOrNull => _handshake;
     protected CipherSuiteInfo? Suite { get; set; }
     protected bool ExtendedMasterSecret { get; set; }
     protected ushort NextSendSeq { get; set; }
@@ -93,11 +93,12 @@ internal abstract class DtlsConnection : IDisposable
     /// <summary>The psk_identity of this session (sent by the client; empty until known).</summary>
     public byte[] PskIdentity { get; protected set; } = [];
 
-    public long HandshakeDeadlineMs { get; }
+    /// <summary>When the handshake is abandoned; long.MaxValue once it is over.</summary>
+    public long HandshakeDeadlineMs => _handshake?.DeadlineMs ?? long.MaxValue;
 
     public long LastReceiveMs { get; private set; }
 
-    public bool HasRetransmitTimer => _retransmitAtMs != long.MaxValue;
+    public bool HasRetransmitTimer => _handshake is { RetransmitAtMs: not long.MaxValue };
 
     /// <summary>The client's random: tells a retransmitted ClientHello from a new handshake on the same address.</summary>
     public ReadOnlySpan<byte> ClientRandomBytes => _clientRandom;
@@ -385,25 +386,26 @@ internal abstract class DtlsConnection : IDisposable
     /// <summary>Sends the current flight and, unless it is our last flight, arms the retransmission timer.</summary>
     protected void SendFlight(long nowMs, bool retransmitOnTimer)
     {
-        if (!Flight.Send(Records, Options.Mtu, _scratch, _sender, Peer))
+        var handshake = Handshake;
+        if (!handshake.Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
             return;
         }
         if (retransmitOnTimer)
         {
-            _retransmitTimeoutMs = (long)Options.InitialRetransmitTimeout.TotalMilliseconds;
-            _retransmitAtMs = nowMs + _retransmitTimeoutMs;
+            handshake.RetransmitTimeoutMs = (long)Options.InitialRetransmitTimeout.TotalMilliseconds;
+            handshake.RetransmitAtMs = nowMs + handshake.RetransmitTimeoutMs;
         }
         else
         {
-            _retransmitAtMs = long.MaxValue;
+            handshake.RetransmitAtMs = long.MaxValue;
         }
     }
 
     private void ResendFlight()
     {
-        if (!Flight.Send(Records, Options.Mtu, _scratch, _sender, Peer))
+        if (!Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
         }
@@ -419,20 +421,26 @@ internal abstract class DtlsConnection : IDisposable
         verifyData.CopyTo(_finalVerifyData);
         _finalFinishedSeq = NextSendSeq++;
         _hasFinalFlight = true;
-        _retransmitAtMs = long.MaxValue;
+        StopRetransmitTimer();
         SendFinalFlight();
     }
 
     private void SendFinalFlight()
     {
-        if (!OutgoingFlight.SendFinished(Records, _scratch, _sender, Peer, _finalFinishedSeq, _finalVerifyData))
+        if (!OutgoingFlight.SendFinished(Records, Scratch, Sender, Peer, _finalFinishedSeq, _finalVerifyData))
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
         }
     }
 
     /// <summary>Stops retransmitting: the peer's answer to our flight arrived.</summary>
-    protected void StopRetransmitTimer() => _retransmitAtMs = long.MaxValue;
+    protected void StopRetransmitTimer()
+    {
+        if (_handshake is { } handshake)
+        {
+            handshake.RetransmitAtMs = long.MaxValue;
+        }
+    }
 
     /// <summary>
     /// Drives the timers: the handshake deadline and the RFC 6347 §4.2.4 retransmission timer, which doubles on
@@ -440,27 +448,28 @@ internal abstract class DtlsConnection : IDisposable
     /// </summary>
     public void OnTimer(long nowMs)
     {
-        if (State is HandshakeState.Closed or HandshakeState.Established)
+        if (State is HandshakeState.Closed or HandshakeState.Established || _handshake is not { } handshake)
         {
             return;
         }
-        if (nowMs >= HandshakeDeadlineMs)
+        if (nowMs >= handshake.DeadlineMs)
         {
             Close(DtlsCloseReason.HandshakeTimeout, DtlsError.None, null);
             return;
         }
-        if (nowMs >= _retransmitAtMs)
+        if (nowMs >= handshake.RetransmitAtMs)
         {
             ResendFlight();
-            _retransmitTimeoutMs = Math.Min(_retransmitTimeoutMs * 2, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
-            _retransmitAtMs = nowMs + _retransmitTimeoutMs;
+            handshake.RetransmitTimeoutMs = Math.Min(handshake.RetransmitTimeoutMs * 2,
+                (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
+            handshake.RetransmitAtMs = nowMs + handshake.RetransmitTimeoutMs;
         }
     }
 
     /// <summary>When <see cref="OnTimer"/> next has work: the earlier of the retransmission and the deadline.</summary>
-    public long NextTimerMs => State is HandshakeState.Closed or HandshakeState.Established
+    public long NextTimerMs => State is HandshakeState.Closed or HandshakeState.Established || _handshake is not { } handshake
         ? long.MaxValue
-        : Math.Min(_retransmitAtMs, HandshakeDeadlineMs);
+        : Math.Min(handshake.RetransmitAtMs, handshake.DeadlineMs);
 
     /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>
     public bool SendApplicationData(ReadOnlySpan<byte> data)
@@ -470,14 +479,15 @@ internal abstract class DtlsConnection : IDisposable
             return false;
         }
         var payloadOffset = RecordLayer.PayloadOffset(1);
-        data.CopyTo(_scratch.AsSpan(payloadOffset));
-        var written = Records.Write(ContentType.ApplicationData, 1, _scratch.AsSpan(payloadOffset, data.Length), _scratch);
+        var scratch = Scratch;
+        data.CopyTo(scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.ApplicationData, 1, scratch.AsSpan(payloadOffset, data.Length), scratch);
         if (written < 0)
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.None, null);
             return false;
         }
-        _sender.Send(_scratch.AsSpan(0, written), Peer);
+        Sender.Send(scratch.AsSpan(0, written), Peer);
         return true;
     }
 
@@ -486,11 +496,12 @@ internal abstract class DtlsConnection : IDisposable
     {
         var epoch = Records.WriteEpoch;
         var payloadOffset = RecordLayer.PayloadOffset(epoch);
-        new Alert(level, description).Write(_scratch.AsSpan(payloadOffset));
-        var written = Records.Write(ContentType.Alert, epoch, _scratch.AsSpan(payloadOffset, Alert.Size), _scratch);
+        var scratch = Scratch;
+        new Alert(level, description).Write(scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.Alert, epoch, scratch.AsSpan(payloadOffset, Alert.Size), scratch);
         if (written > 0)
         {
-            _sender.Send(_scratch.AsSpan(0, written), Peer);
+            Sender.Send(scratch.AsSpan(0, written), Peer);
         }
     }
 
@@ -524,7 +535,7 @@ internal abstract class DtlsConnection : IDisposable
             return;
         }
         State = HandshakeState.Closed;
-        _retransmitAtMs = long.MaxValue;
+        StopRetransmitTimer();
         OnClosing();
         ReleaseHandshakeState();
         Records.Dispose();
@@ -587,9 +598,8 @@ internal abstract class DtlsConnection : IDisposable
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(premaster);
         Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];
         KeySchedule.KeyBlock(suite.PrfHash, MasterSecret, ServerRandom, ClientRandom, keyBlock);
-        AeadRecordCipher.CreatePair(suite, keyBlock, isServer, out var read, out var write);
+        Records.SetPendingKeys(suite, keyBlock, isServer);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(keyBlock);
-        Records.SetPendingCiphers(read, write);
     }
 
     /// <summary>

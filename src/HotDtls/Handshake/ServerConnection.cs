@@ -10,23 +10,30 @@ namespace HotDtls.Handshake;
 /// The server's side of one association, created only after a ClientHello brought back a valid cookie.
 /// Handles flight 3 → 4, flight 5 → 6 (see <see cref="HandshakeTable"/>), including the asynchronous PSK lookup.
 /// </summary>
-internal sealed class ServerConnection : DtlsConnection
+/// <remarks>
+/// Everything only the handshake uses (PSK lookup, deferred records, timers, the engine's handshake list node) lives
+/// in the <see cref="HandshakeContext"/>, everything the engine's connections share in one
+/// <see cref="ConnectionServices"/>, and the timer wheel's links inline here: an idle session keeps only what it
+/// needs (issue 4: memory per session).
+/// </remarks>
+internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>
 {
-    private readonly DtlsServerOptions _serverOptions;
-    private readonly byte[]? _identityHint;
-    private readonly StandInKey _standInKey;
-    private byte[]? _deferred;
-    private int _deferredLength;
-    private CancellationTokenSource? _pskCancellation;
+    private TimerLinks<ServerConnection> _timerLinks;
 
-    public ServerConnection(DtlsServerOptions options, byte[]? identityHint, SocketAddress peer, IDatagramSender sender,
-        byte[] scratch, IConnectionObserver observer, IRandomSource random, long nowMs, StandInKey standInKey)
-        : base(options, peer, sender, scratch, observer, random, nowMs)
+    /// <summary>A connection for a peer whose ClientHello carried a valid cookie; <see cref="Start"/> begins it.</summary>
+    /// <param name="services">The engine's shared services; server options, and a <see cref="StandInKey"/> set.</param>
+    /// <param name="peer">The peer's address (kept: the key of the engine's table).</param>
+    /// <param name="nowMs">Now, in monotonic milliseconds.</param>
+    public ServerConnection(ConnectionServices services, SocketAddress peer, long nowMs)
+        : base(services, peer, nowMs)
     {
-        _serverOptions = options;
-        _identityHint = identityHint;
-        _standInKey = standInKey;
+        if (services.Options is not DtlsServerOptions || services.StandInKey is null)
+        {
+            ThrowNotServerServices();
+        }
     }
+
+    private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
 
     /// <summary>Set by the engine: the session object the application sees.</summary>
     public DtlsSession? Session { get; set; }
@@ -34,14 +41,24 @@ internal sealed class ServerConnection : DtlsConnection
     /// <summary>An established association's successor: a new handshake from the same address (RFC 6347 §4.2.8).</summary>
     public ServerConnection? Successor { get; set; }
 
-    /// <summary>The engine's timer for this connection: retransmission while handshaking, idle and cipher checks after.</summary>
-    public Transport.TimerEntry? Timer { get; set; }
+    /// <summary>
+    /// This connection's place in the engine's timer wheel, held inline: retransmission while handshaking, idle and
+    /// cipher checks after.
+    /// </summary>
+    public ref TimerLinks<ServerConnection> TimerLinks => ref _timerLinks;
 
-    /// <summary>The node of this connection in the engine's list of handshakes in progress, oldest first.</summary>
-    public LinkedListNode<ServerConnection>? HandshakeNode { get; set; }
+    /// <summary>
+    /// The node of this connection in the engine's list of handshakes in progress, oldest first. Set once, when the
+    /// handshake starts; the connection leaves the list when it releases its handshake (established or closed).
+    /// </summary>
+    public LinkedListNode<ServerConnection>? HandshakeNode
+    {
+        get => HandshakeOrNull?.HandshakeNode;
+        set => Handshake.HandshakeNode = value;
+    }
 
     /// <summary>The PSK lookup that has not completed yet, for the engine to await.</summary>
-    public ValueTask<byte[]?> PendingPskLookup { get; private set; }
+    public ValueTask<byte[]?> PendingPskLookup => HandshakeOrNull?.PendingPskLookup ?? default;
 
     /// <summary>
     /// Starts the handshake from the cookie-verified ClientHello (flight 3) and sends flight 4.
@@ -67,7 +84,7 @@ internal sealed class ServerConnection : DtlsConnection
             return DtlsError.NoCommonCipherSuite;
         }
         CipherSuiteInfo? chosen = null;
-        foreach (var suite in _serverOptions.CipherSuites)
+        foreach (var suite in ServerOptions.CipherSuites)
         {
             if (hello.OffersCipherSuite((ushort)suite))
             {
@@ -79,7 +96,7 @@ internal sealed class ServerConnection : DtlsConnection
         {
             return DtlsError.NoCommonCipherSuite;
         }
-        if (_serverOptions.RequireExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
+        if (ServerOptions.RequireExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
         {
             return DtlsError.ExtendedMasterSecretRequired;
         }
@@ -105,10 +122,10 @@ internal sealed class ServerConnection : DtlsConnection
             ExtendedMasterSecret, secureRenegotiation);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
-        if (_identityHint is not null)
+        if (Services.IdentityHint is { } identityHint)
         {
-            var hint = new byte[2 + _identityHint.Length];
-            length = ServerKeyExchangePsk.Write(hint, _identityHint);
+            var hint = new byte[2 + identityHint.Length];
+            length = ServerKeyExchangePsk.Write(hint, identityHint);
             AddToFlight(HandshakeType.ServerKeyExchange, 0, hint.AsSpan(0, length));
         }
         AddToFlight(HandshakeType.ServerHelloDone, 0, []);
@@ -145,11 +162,12 @@ internal sealed class ServerConnection : DtlsConnection
         StopRetransmitTimer();
         PskIdentity = identity.ToArray();
         Observer.OnPskLookup(this);
-        _pskCancellation = new CancellationTokenSource();
+        var handshake = Handshake;
+        handshake.PskCancellation = new CancellationTokenSource();
         ValueTask<byte[]?> lookup;
         try
         {
-            lookup = _serverOptions.PskStore!.GetKeyAsync(PskIdentity, _pskCancellation.Token);
+            lookup = ServerOptions.PskStore!.GetKeyAsync(PskIdentity, handshake.PskCancellation.Token);
         }
 #pragma warning disable CA1031 // The store is application code; its failure must end this handshake, not the server.
         catch (Exception exception)
@@ -180,7 +198,7 @@ internal sealed class ServerConnection : DtlsConnection
             EnterState(next);
             return DtlsError.None;
         }
-        PendingPskLookup = lookup;
+        handshake.PendingPskLookup = lookup;
         EnterState(HandshakeState.ServerAwaitingPsk);
         return DtlsError.None;
     }
@@ -189,31 +207,41 @@ internal sealed class ServerConnection : DtlsConnection
     public void Defer(ReadOnlySpan<byte> records)
     {
         // One datagram's worth is enough: the client sends flight 5 in one go and retransmits it on timeout.
-        if (records.IsEmpty || records.Length > 2 * DtlsOptions.DefaultMtu + 512)
+        if (records.IsEmpty || records.Length > 2 * DtlsOptions.DefaultMtu + 512 || HandshakeOrNull is not { } handshake)
         {
             return;
         }
-        _deferred ??= new byte[2 * DtlsOptions.DefaultMtu + 512];
-        if (_deferredLength + records.Length > _deferred.Length)
+        var deferred = handshake.Deferred ??= new byte[2 * DtlsOptions.DefaultMtu + 512];
+        if (handshake.DeferredLength + records.Length > deferred.Length)
         {
             return;
         }
-        records.CopyTo(_deferred.AsSpan(_deferredLength));
-        _deferredLength += records.Length;
+        records.CopyTo(deferred.AsSpan(handshake.DeferredLength));
+        handshake.DeferredLength += records.Length;
     }
 
-    /// <summary>Takes the deferred records (to process after the lookup); the span is valid until the next Defer.</summary>
+    /// <summary>
+    /// Takes the deferred records (to process after the lookup); the span is valid until the next Defer, and stays
+    /// valid when the handshake state is released meanwhile (the buffer is a plain array, not pooled).
+    /// </summary>
     public Span<byte> TakeDeferred()
     {
-        var deferred = _deferred is null ? Span<byte>.Empty : _deferred.AsSpan(0, _deferredLength);
-        _deferredLength = 0;
+        if (HandshakeOrNull is not { Deferred: { } buffer } handshake)
+        {
+            return Span<byte>.Empty;
+        }
+        var deferred = buffer.AsSpan(0, handshake.DeferredLength);
+        handshake.DeferredLength = 0;
         return deferred;
     }
 
     /// <summary>The asynchronous PSK lookup finished (on the engine's lock).</summary>
     public DtlsError ResumeAfterPsk(byte[]? key, bool failed)
     {
-        PendingPskLookup = default;
+        if (HandshakeOrNull is { } handshake)
+        {
+            handshake.PendingPskLookup = default;
+        }
         if (State != HandshakeState.ServerAwaitingPsk)
         {
             return DtlsError.None;
@@ -235,20 +263,21 @@ internal sealed class ServerConnection : DtlsConnection
 
     private DtlsError CompleteKeyExchange(byte[]? key)
     {
-        _pskCancellation?.Dispose();
-        _pskCancellation = null;
+        var handshake = Handshake;
+        handshake.PskCancellation?.Dispose();
+        handshake.PskCancellation = null;
         if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
         {
-            if (_serverOptions.RevealUnknownPskIdentity)
+            if (ServerOptions.RevealUnknownPskIdentity)
             {
                 return DtlsError.UnknownPskIdentity;
             }
             // RFC 4279 §2: an unknown identity MAY be treated as a wrong key. Deriving from a secret stand-in key
             // makes the rest of the handshake — messages, timing, the alert — identical to the wrong-key case.
-            DeriveKeys(_standInKey.Key, isServer: true);
+            DeriveKeys(Services.StandInKey!.Key, isServer: true);
             return DtlsError.None;
         }
-        _standInKey.Observe(key.Length);
+        Services.StandInKey!.Observe(key.Length);
         DeriveKeys(key, isServer: true);
         return DtlsError.None;
     }
@@ -271,7 +300,6 @@ internal sealed class ServerConnection : DtlsConnection
         Records.ActivateWrite();
         EnterState(HandshakeState.Established);
         SendFinalFlight(finished);
-        _deferred = null;
         ReleaseHandshakeState();
         Observer.OnEstablished(this);
         return DtlsError.None;
@@ -282,8 +310,16 @@ internal sealed class ServerConnection : DtlsConnection
 
     protected override void OnClosing()
     {
-        _pskCancellation?.Cancel();
-        _pskCancellation?.Dispose();
-        _pskCancellation = null;
+        if (HandshakeOrNull is { PskCancellation: { } cancellation } handshake)
+        {
+            cancellation.Cancel();
+            cancellation.Dispose();
+            handshake.PskCancellation = null;
+        }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowNotServerServices()
+        => throw new ArgumentException("A server connection needs server options and a stand-in key.", "services");
 }

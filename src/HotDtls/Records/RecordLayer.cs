@@ -5,17 +5,21 @@ namespace HotDtls.Records;
 
 /// <summary>
 /// One association's record state (RFC 6347 §4.1): the read and write epochs, a 48-bit sequence number per
-/// write epoch, an anti-replay window per read epoch, and the AEAD ciphers of epoch 1.
+/// write epoch, an anti-replay window per read epoch, and the AEAD keys of epoch 1.
 /// HotDtls never renegotiates, so only epochs 0 and 1 exist; anything higher is dropped.
 /// </summary>
+/// <remarks>
+/// Both directions' keys live inline here (<see cref="AeadDirection"/>), not in cipher objects with key arrays of
+/// their own: an idle session's keys cost their bytes and nothing else (issue 4: memory per session). A direction's
+/// keys are pending from <see cref="SetPendingKeys"/> until its epoch moves to 1, and current after.
+/// </remarks>
 internal sealed class RecordLayer : IDisposable
 {
     private ReplayWindow _window0;
     private ReplayWindow _window1;
-    private AeadRecordCipher? _readCipher;
-    private AeadRecordCipher? _writeCipher;
-    private AeadRecordCipher? _pendingRead;
-    private AeadRecordCipher? _pendingWrite;
+    // Mutable structs: only ever used in place, through these fields.
+    private AeadDirection _read;
+    private AeadDirection _write;
     private ulong _writeSequence0;
     private ulong _writeSequence1;
 
@@ -26,40 +30,55 @@ internal sealed class RecordLayer : IDisposable
     public ushort WriteEpoch { get; private set; }
 
     /// <summary>Whether keys for epoch 1 have been derived but not all activated yet.</summary>
-    public bool HasPendingKeys => _pendingRead is not null || _pendingWrite is not null;
+    public bool HasPendingKeys => (ReadEpoch == 0 && _read.HasKey) || (WriteEpoch == 0 && _write.HasKey);
 
-    /// <summary>Installs epoch 1's ciphers; they take effect at <see cref="ActivateRead"/> / <see cref="ActivateWrite"/>.</summary>
+    /// <summary>
+    /// Installs epoch 1's keys from the key block (RFC 5246 §6.3); they take effect at <see cref="ActivateRead"/> /
+    /// <see cref="ActivateWrite"/>. The key block is only read: the caller zeroes it.
+    /// </summary>
+    public void SetPendingKeys(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer)
+    {
+        AeadRecordCipher.SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
+        ThrowIfEpoch1Active();
+        _read.SetKey(readKey, readIv);
+        _write.SetKey(writeKey, writeIv);
+    }
+
+    /// <summary>
+    /// Installs epoch 1's keys taken out of two ciphers (which are left disposed); they take effect at
+    /// <see cref="ActivateRead"/> / <see cref="ActivateWrite"/>.
+    /// </summary>
     public void SetPendingCiphers(AeadRecordCipher read, AeadRecordCipher write)
     {
-        _pendingRead?.Dispose();
-        _pendingWrite?.Dispose();
-        _pendingRead = read;
-        _pendingWrite = write;
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(write);
+        ThrowIfEpoch1Active();
+        read.MoveTo(ref _read);
+        write.MoveTo(ref _write);
+    }
+
+    private void ThrowIfEpoch1Active()
+    {
+        // HotDtls never renegotiates: keys are installed once, before either direction enters epoch 1.
+        if (ReadEpoch != 0 || (WriteEpoch != 0 && _write.HasKey))
+        {
+            ThrowKeysActive();
+        }
     }
 
     /// <summary>The peer's ChangeCipherSpec arrived: epoch 1 records are readable from now on.</summary>
     public bool ActivateRead()
     {
-        if (_pendingRead is null || ReadEpoch != 0)
+        if (!_read.HasKey || ReadEpoch != 0)
         {
             return false;
         }
-        _readCipher = _pendingRead;
-        _pendingRead = null;
         ReadEpoch = 1;
         return true;
     }
 
     /// <summary>We sent ChangeCipherSpec: later records are written in epoch 1.</summary>
-    public void ActivateWrite()
-    {
-        if (_pendingWrite is not null)
-        {
-            _writeCipher = _pendingWrite;
-            _pendingWrite = null;
-        }
-        WriteEpoch = 1;
-    }
+    public void ActivateWrite() => WriteEpoch = 1;
 
     /// <summary>Sets the next sequence number written in epoch 0 (RFC 6347 §4.2.1: the ServerHello copies the ClientHello's).</summary>
     public void SetNextWriteSequence0(ulong sequenceNumber) => _writeSequence0 = sequenceNumber;
@@ -86,7 +105,7 @@ internal sealed class RecordLayer : IDisposable
                 plaintext = body;
                 return OpenResult.Opened;
             case 1:
-                if (_readCipher is null)
+                if (ReadEpoch != 1 || !_read.HasKey)
                 {
                     return OpenResult.NoKeys;
                 }
@@ -101,7 +120,7 @@ internal sealed class RecordLayer : IDisposable
                 {
                     return OpenResult.Replayed;
                 }
-                if (!_readCipher.TryOpenInPlace(header.Type, 1, header.SequenceNumber, body, out var length))
+                if (!_read.TryOpenInPlace(header.Type, 1, header.SequenceNumber, body, out var length))
                 {
                     return OpenResult.AuthenticationFailed;
                 }
@@ -153,8 +172,11 @@ internal sealed class RecordLayer : IDisposable
         }
         else
         {
-            var cipher = _writeCipher ?? ThrowNoWriteCipher();
-            bodyLength = cipher.Seal(type, epoch, sequence, payload, destination[RecordHeader.Size..]);
+            if (WriteEpoch != 1 || !_write.HasKey)
+            {
+                ThrowNoWriteCipher();
+            }
+            bodyLength = _write.Seal(type, epoch, sequence, payload, destination[RecordHeader.Size..]);
         }
         new RecordHeader(type, ProtocolVersion.Dtls12, epoch, sequence, (ushort)bodyLength).Write(destination);
         return RecordHeader.Size + bodyLength;
@@ -169,23 +191,33 @@ internal sealed class RecordLayer : IDisposable
     public int ParkIdleCiphers()
     {
         var parked = 0;
-        parked += _readCipher?.ParkIfUnused() == true ? 1 : 0;
-        parked += _writeCipher?.ParkIfUnused() == true ? 1 : 0;
+        parked += ReadEpoch == 1 && _read.ParkIfUnused() ? 1 : 0;
+        parked += WriteEpoch == 1 && _write.ParkIfUnused() ? 1 : 0;
         return parked;
     }
 
+    /// <summary>Whether the current epoch's read / write cipher object exists (false while parked; for tests).</summary>
+    internal (bool Read, bool Write) CiphersActive => (_read.IsActive, _write.IsActive);
+
+    /// <summary>Whether the read / write direction has moved to libsodium (for tests).</summary>
+    internal (bool Read, bool Write) UsesLibsodium => (_read.UsesLibsodium, _write.UsesLibsodium);
+
+    /// <summary>Releases the native cipher objects and zeroes both directions' keys.</summary>
     public void Dispose()
     {
-        _readCipher?.Dispose();
-        _writeCipher?.Dispose();
-        _pendingRead?.Dispose();
-        _pendingWrite?.Dispose();
-        _readCipher = _writeCipher = _pendingRead = _pendingWrite = null;
+        _read.Dispose();
+        _write.Dispose();
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static AeadRecordCipher ThrowNoWriteCipher()
+    private static void ThrowNoWriteCipher()
         => throw new InvalidOperationException("No epoch 1 write keys: the handshake has not derived them yet.");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowKeysActive()
+        => throw new InvalidOperationException("Epoch 1 is already active: HotDtls never renegotiates.");
 }
 
 /// <summary>What <see cref="RecordLayer.TryOpen"/> found.</summary>

@@ -46,12 +46,14 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     private readonly Dictionary<SocketAddress, ServerConnection> _peers = [];
     private readonly LinkedList<ServerConnection> _handshakes = new();
     private readonly List<ServerConnection> _expired = [];
-    private readonly TimerWheel _timers;
-    private readonly List<TimerEntry> _due = [];
+    private readonly TimerWheel<ServerConnection> _timers;
+    private readonly List<ServerConnection> _due = [];
     private readonly long _idleMs;
     private readonly long _parkMs;
     private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
     private readonly byte[]? _capture;
+    // Options, sender, scratch, observer, random, hint and stand-in key: one object all connections point to.
+    private readonly ConnectionServices _services;
     private int _captureLength;
     private long _lastHelloFragmentScanMs;
     private long _ciphersReleasedAtLastTrim;
@@ -81,8 +83,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _standInKey = new StandInKey(random);
         _identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _capture = options.CaptureCiphertext ? new byte[ushort.MaxValue] : null;
+        _services = new ConnectionServices(options, this, _scratch, this, random, _identityHint, _standInKey);
         _lastHelloFragmentScanMs = NowMs();
-        _timers = new TimerWheel(_lastHelloFragmentScanMs);
+        _timers = new TimerWheel<ServerConnection>(_lastHelloFragmentScanMs);
         _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
         _parkMs = options.ReleaseIdleCiphersAfter == Timeout.InfiniteTimeSpan
             ? long.MaxValue : (long)options.ReleaseIdleCiphersAfter.TotalMilliseconds;
@@ -212,18 +215,17 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     /// </summary>
     private void ScheduleTimer(ServerConnection connection, long now)
     {
-        var entry = connection.Timer ??= new TimerEntry(connection);
         if (connection.IsClosed)
         {
-            _timers.Cancel(entry);
+            _timers.Cancel(connection);
         }
         else if (!connection.IsEstablished)
         {
-            _timers.Schedule(entry, connection.NextTimerMs);
+            _timers.Schedule(connection, connection.NextTimerMs);
         }
-        else if (!entry.IsScheduled)
+        else if (!connection.TimerLinks.IsScheduled)
         {
-            _timers.Schedule(entry, HousekeepingDue(connection, now));
+            _timers.Schedule(connection, HousekeepingDue(connection, now));
         }
     }
 
@@ -402,7 +404,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
         var peer = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(peer.Buffer.Span);
-        var connection = new ServerConnection(_options, _identityHint, peer, this, _scratch, this, _random, now, _standInKey);
+        var connection = new ServerConnection(_services, peer, now);
         connection.Session = new DtlsSession(this, connection);
         if (existing is not null)
         {
@@ -534,9 +536,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             // Only connections whose timer is due are visited (TimerWheel), however many sessions there are.
             _timers.CollectDue(now, _due);
             var parked = false;
-            foreach (var entry in _due)
+            foreach (var connection in _due)
             {
-                var connection = entry.Owner;
                 if (connection.IsClosed)
                 {
                     continue;
@@ -558,7 +559,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                     _counters.CiphersReleased += connection.Records.ParkIdleCiphers();
                     parked = true;
                 }
-                _timers.Schedule(entry, HousekeepingDue(connection, now));
+                _timers.Schedule(connection, HousekeepingDue(connection, now));
             }
             _due.Clear();
             if (parked && _counters.CiphersReleased - _ciphersReleasedAtLastTrim >= TrimAfterReleasedCiphers)
@@ -621,13 +622,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
     void IConnectionObserver.OnEstablished(DtlsConnection connection)
     {
+        // The connection left _handshakes when it released its handshake state, just before this call.
         var server = (ServerConnection)connection;
-        RemoveFromHandshakes(server);
-        if (server.Timer is { } timer)
-        {
-            // From retransmission timer to idle and cipher checks.
-            _timers.Cancel(timer);
-        }
+        // From retransmission timer to idle and cipher checks.
+        _timers.Cancel(server);
         ScheduleTimer(server, NowMs());
         _counters.HandshakesCompleted++;
         if (_peers.TryGetValue(server.Peer, out var current) && current != server && current.Successor == server)
@@ -689,12 +687,9 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
     void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
+        // Closing released the handshake state, and with it the connection's place in _handshakes.
         var server = (ServerConnection)connection;
-        RemoveFromHandshakes(server);
-        if (server.Timer is { } timer)
-        {
-            _timers.Cancel(timer);
-        }
+        _timers.Cancel(server);
         if (_peers.TryGetValue(server.Peer, out var current))
         {
             if (current == server)
@@ -769,15 +764,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             Log.Dropped(_logger, ToEndPoint(from), reason.ToString());
-        }
-    }
-
-    private void RemoveFromHandshakes(ServerConnection connection)
-    {
-        if (connection.HandshakeNode is { } node)
-        {
-            _handshakes.Remove(node);
-            connection.HandshakeNode = null;
         }
     }
 

@@ -2,33 +2,44 @@ using HotDtls.Handshake;
 
 namespace HotDtls.Transport;
 
-/// <summary>A connection's place in a <see cref="TimerWheel"/>: allocated once per connection, linked in place.</summary>
-internal sealed class TimerEntry(ServerConnection owner)
+/// <summary>
+/// Something a <see cref="TimerWheel{T}"/> schedules: it holds its own links inline (a server connection keeps them
+/// in itself rather than in a separate entry object, issue 4: memory per session).
+/// </summary>
+internal interface ITimerOwner<T> where T : class, ITimerOwner<T>
 {
-    public ServerConnection Owner { get; } = owner;
+    /// <summary>The owner's place in the wheel: a field of the owner, changed only by the wheel.</summary>
+    ref TimerLinks<T> TimerLinks { get; }
+}
 
-    /// <summary>When the entry is due (monotonic milliseconds); long.MaxValue when not scheduled.</summary>
-    public long DueMs { get; internal set; } = long.MaxValue;
+/// <summary>An owner's place in a <see cref="TimerWheel{T}"/>: its slot's list neighbours and when it is due.</summary>
+internal struct TimerLinks<T> where T : class
+{
+    internal T? Next;
+    internal T? Previous;
+    // Meaningful only while scheduled.
+    internal long DueAtMs;
+    // The slot's index + 1, so that the default value means "not scheduled" without a constructor.
+    internal int SlotPlusOne;
 
-    public bool IsScheduled => Slot >= 0;
+    public readonly bool IsScheduled => SlotPlusOne != 0;
 
-    internal int Slot = -1;
-    internal TimerEntry? Next;
-    internal TimerEntry? Previous;
+    /// <summary>When the owner is due (monotonic milliseconds); long.MaxValue when not scheduled.</summary>
+    public readonly long DueMs => IsScheduled ? DueAtMs : long.MaxValue;
 }
 
 /// <summary>
 /// A hashed timer wheel (Varghese and Lauck): slots of <see cref="SlotMs"/> covering a span, each a doubly linked
-/// list of entries. Scheduling and cancelling are O(1) and allocation-free; collecting what is due visits only the
+/// list of owners linked through their own <see cref="TimerLinks{T}"/>. Scheduling and cancelling are O(1) and allocation-free; collecting what is due visits only the
 /// slots that came round since the last call, and entries due in a later round stay where they are. One per receive
 /// loop, used under that loop's lock: it replaces walking every handshake every tick and every session every second.
 /// </summary>
-internal sealed class TimerWheel
+internal sealed class TimerWheel<T> where T : class, ITimerOwner<T>
 {
     public const int SlotMs = 50;
     private const int SlotCount = 4096; // ≈ 205 s per round; later entries wait for their round in their slot
 
-    private readonly TimerEntry?[] _heads = new TimerEntry?[SlotCount];
+    private readonly T?[] _heads = new T?[SlotCount];
     private long _cursor;
 
     public TimerWheel(long nowMs) => _cursor = nowMs / SlotMs;
@@ -36,74 +47,73 @@ internal sealed class TimerWheel
     /// <summary>Entries scheduled now.</summary>
     public int Count { get; private set; }
 
-    /// <summary>(Re)schedules <paramref name="entry"/> at <paramref name="dueMs"/>; long.MaxValue cancels it.</summary>
-    public void Schedule(TimerEntry entry, long dueMs)
+    /// <summary>(Re)schedules <paramref name="owner"/> at <paramref name="dueMs"/>; long.MaxValue cancels it.</summary>
+    public void Schedule(T owner, long dueMs)
     {
-        if (entry.IsScheduled && entry.DueMs == dueMs)
+        ref var links = ref owner.TimerLinks;
+        if (links.IsScheduled && links.DueAtMs == dueMs)
         {
             return;
         }
-        Cancel(entry);
+        Cancel(owner);
         if (dueMs == long.MaxValue)
         {
             return;
         }
         // An entry already due goes in the current slot, which the next collection visits.
         var slot = (int)(Math.Max(dueMs / SlotMs, _cursor) & (SlotCount - 1));
-        entry.DueMs = dueMs;
-        entry.Slot = slot;
-        entry.Previous = null;
-        entry.Next = _heads[slot];
-        if (entry.Next is not null)
+        links.DueAtMs = dueMs;
+        links.SlotPlusOne = slot + 1;
+        links.Previous = null;
+        links.Next = _heads[slot];
+        if (links.Next is { } next)
         {
-            entry.Next.Previous = entry;
+            next.TimerLinks.Previous = owner;
         }
-        _heads[slot] = entry;
+        _heads[slot] = owner;
         Count++;
     }
 
-    public void Cancel(TimerEntry entry)
+    public void Cancel(T owner)
     {
-        if (!entry.IsScheduled)
+        ref var links = ref owner.TimerLinks;
+        if (!links.IsScheduled)
         {
             return;
         }
-        if (entry.Previous is null)
+        if (links.Previous is { } previous)
         {
-            _heads[entry.Slot] = entry.Next;
+            previous.TimerLinks.Next = links.Next;
         }
         else
         {
-            entry.Previous.Next = entry.Next;
+            _heads[links.SlotPlusOne - 1] = links.Next;
         }
-        if (entry.Next is not null)
+        if (links.Next is { } next)
         {
-            entry.Next.Previous = entry.Previous;
+            next.TimerLinks.Previous = links.Previous;
         }
-        entry.Next = null;
-        entry.Previous = null;
-        entry.Slot = -1;
-        entry.DueMs = long.MaxValue;
+        links = default;
         Count--;
     }
 
-    /// <summary>Unschedules every entry due at or before <paramref name="nowMs"/> and adds it to <paramref name="due"/>.</summary>
-    public void CollectDue(long nowMs, List<TimerEntry> due)
+    /// <summary>Unschedules every owner due at or before <paramref name="nowMs"/> and adds it to <paramref name="due"/>.</summary>
+    public void CollectDue(long nowMs, List<T> due)
     {
         var last = nowMs / SlotMs;
         // After a long pause every slot is visited once, not once per missed round.
         var first = Math.Max(_cursor, last - SlotCount + 1);
         for (var tick = first; tick <= last; tick++)
         {
-            for (var entry = _heads[(int)(tick & (SlotCount - 1))]; entry is not null;)
+            for (var owner = _heads[(int)(tick & (SlotCount - 1))]; owner is not null;)
             {
-                var next = entry.Next;
-                if (entry.DueMs <= nowMs)
+                var next = owner.TimerLinks.Next;
+                if (owner.TimerLinks.DueAtMs <= nowMs)
                 {
-                    Cancel(entry);
-                    due.Add(entry);
+                    Cancel(owner);
+                    due.Add(owner);
                 }
-                entry = next;
+                owner = next;
             }
         }
         // The current slot stays open: entries scheduled into it later in this slot's time are still found.

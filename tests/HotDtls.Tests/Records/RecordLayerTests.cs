@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using HotDtls.Crypto;
 using HotDtls.Records;
@@ -311,6 +312,119 @@ public sealed class RecordLayerTests
         pair.Dispose();
 
         Assert.Equal(OpenResult.NoKeys, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
+    }
+
+    [Theory]
+    [InlineData("128")]
+    [InlineData("256")]
+    public void Idle_directions_are_parked_in_place_and_recreated_from_the_inline_keys(string suiteName)
+    {
+        using var pair = Pair.Create(Suite(suiteName));
+        var record = Seal(pair.Client, ContentType.ApplicationData, "before"u8);
+        Assert.True(RecordHeader.TryRead(record, out var header));
+        Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
+        Assert.Equal((true, false), pair.Server.CiphersActive);
+
+        // Used since the last check: kept. Unused for a whole period: released.
+        Assert.Equal(0, pair.Server.ParkIdleCiphers());
+        Assert.Equal(1, pair.Server.ParkIdleCiphers());
+        Assert.Equal((false, false), pair.Server.CiphersActive);
+        Assert.Equal(0, pair.Server.ParkIdleCiphers());
+
+        var after = Seal(pair.Client, ContentType.ApplicationData, "after"u8);
+        Assert.True(RecordHeader.TryRead(after, out header));
+        Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, after.AsSpan(RecordHeader.Size), out var plaintext));
+        Assert.Equal("after"u8.ToArray(), plaintext.ToArray());
+        Assert.Equal((true, false), pair.Server.CiphersActive);
+    }
+
+    [Fact]
+    public void Pending_keys_are_not_parked()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        using var layer = new RecordLayer();
+        AeadRecordCipher.CreatePair(suite, KeyBlock(suite), isServer: true, out var read, out var write);
+        layer.SetPendingCiphers(read, write);
+
+        Assert.Equal(0, layer.ParkIdleCiphers());
+        Assert.Equal(0, layer.ParkIdleCiphers());
+        Assert.True(layer.HasPendingKeys);
+    }
+
+    [Fact]
+    public void SetPendingCiphers_takes_the_keys_out_of_the_ciphers()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        using var layer = new RecordLayer();
+        AeadRecordCipher.CreatePair(suite, KeyBlock(suite), isServer: true, out var read, out var write);
+
+        layer.SetPendingCiphers(read, write);
+
+        // The layer owns the keys now; the cipher objects are left empty, as if disposed.
+        Assert.Throws<ObjectDisposedException>(() => write.Seal(ContentType.ApplicationData, 1, 0, "p"u8, new byte[64]));
+        Assert.Throws<ObjectDisposedException>(() => read.Seal(ContentType.ApplicationData, 1, 0, "p"u8, new byte[64]));
+        layer.ActivateWrite();
+        Assert.True(layer.Write(ContentType.ApplicationData, 1, "p"u8, new byte[64]) > 0);
+    }
+
+    [Fact]
+    public void Keys_are_installed_once()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        using var pair = Pair.Create(suite);
+
+        Assert.Throws<InvalidOperationException>(() => pair.Server.SetPendingKeys(suite, KeyBlock(suite), isServer: true));
+    }
+
+    [Fact]
+    public void SetPendingKeys_matches_ciphers_made_from_the_same_key_block()
+    {
+        var suite = CipherSuiteInfo.Aes256GcmSha384;
+        using var pair = Pair.Create(suite);
+        using var direct = new RecordLayer();
+        direct.SetPendingKeys(suite, KeyBlock(suite), isServer: false);
+        direct.ActivateWrite();
+
+        var fromDirect = Seal(direct, ContentType.ApplicationData, "same"u8);
+        var fromPair = Seal(pair.Client, ContentType.ApplicationData, "same"u8);
+
+        Assert.Equal(fromPair, fromDirect);
+    }
+
+    [Fact]
+    public void AES_256_directions_move_to_libsodium_after_64_records_inside_the_layer()
+    {
+        using var pair = Pair.Create(CipherSuiteInfo.Aes256GcmSha384);
+        for (var i = 1; i <= 70; i++)
+        {
+            var record = Seal(pair.Client, ContentType.ApplicationData, "steady"u8);
+            Assert.True(RecordHeader.TryRead(record, out var header));
+            Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
+            var moved = AeadRecordCipher.UseLibsodiumForAes256 && i >= 64;
+            Assert.Equal((false, moved), pair.Client.UsesLibsodium);
+            Assert.Equal((moved, false), pair.Server.UsesLibsodium);
+        }
+    }
+
+    [Fact]
+    public void Dispose_zeroes_the_inline_keys()
+    {
+        var pair = Pair.Create(CipherSuiteInfo.Aes256GcmSha384);
+        Assert.Contains(InlineKey(pair.Server, "_read"), b => b != 0);
+        Assert.Contains(InlineKey(pair.Server, "_write"), b => b != 0);
+
+        pair.Dispose();
+
+        Assert.All(InlineKey(pair.Server, "_read"), b => Assert.Equal(0, b));
+        Assert.All(InlineKey(pair.Server, "_write"), b => Assert.Equal(0, b));
+    }
+
+    private static byte[] InlineKey(RecordLayer layer, string direction)
+    {
+        const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic;
+        var state = typeof(RecordLayer).GetField(direction, flags)!.GetValue(layer)!;
+        var key = (AeadKeyBytes)typeof(AeadDirection).GetField("_key", flags)!.GetValue(state)!;
+        return ((ReadOnlySpan<byte>)key).ToArray();
     }
 
     [Fact]

@@ -89,6 +89,55 @@ public sealed class AsyncPskStoreTests
     }
 
     [Fact]
+    public void The_lookup_and_the_handshake_list_entry_are_handshake_state_and_go_with_it()
+    {
+        var store = new ControlledStore();
+        using var server = new ServerHarness(o => o.PskStore = store);
+        using var client = new TestClient(server, s_peer);
+        var datagram = Assert.Single(FlightSteps.ToFlight5(server, client));
+        var connection = FlightSteps.ServerSide(server, s_peer);
+        server.Deliver(client.Address, datagram);
+
+        Assert.False(connection.PendingPskLookup.IsCompleted);
+        Assert.NotNull(connection.HandshakeNode);
+        Assert.NotEqual(long.MaxValue, connection.HandshakeDeadlineMs);
+        Assert.Equal(1, server.Statistics.HandshakesInProgress);
+
+        Assert.Single(store.Lookups).Complete(ServerHarness.Key);
+
+        Assert.True(connection.IsEstablished);
+        Assert.True(connection.HandshakeStateReleased);
+        Assert.True(connection.PendingPskLookup.IsCompleted);
+        Assert.Null(connection.HandshakeNode);
+        Assert.Equal(long.MaxValue, connection.HandshakeDeadlineMs);
+        Assert.Equal(0, server.Statistics.HandshakesInProgress);
+        Assert.Equal(1, server.Statistics.Sessions);
+        Assert.True(connection.TakeDeferred().IsEmpty);
+    }
+
+    [Fact]
+    public void A_connection_closed_during_the_lookup_cancels_it_and_leaves_the_handshake_list()
+    {
+        var store = new ControlledStore();
+        using var server = new ServerHarness(o => o.PskStore = store);
+        using var client = new TestClient(server, s_peer);
+        var datagram = Assert.Single(FlightSteps.ToFlight5(server, client));
+        var connection = FlightSteps.ServerSide(server, s_peer);
+        server.Deliver(client.Address, datagram);
+        var lookup = Assert.Single(store.Lookups);
+
+        server.Advance(server.Options.HandshakeTimeout + TimeSpan.FromSeconds(1));
+
+        Assert.True(connection.IsClosed);
+        Assert.True(lookup.Token.IsCancellationRequested);
+        Assert.Null(connection.HandshakeNode);
+        Assert.Equal(0, server.Statistics.HandshakesInProgress);
+        lookup.Complete(ServerHarness.Key);
+        Assert.True(connection.IsClosed);
+        Assert.Equal(0, server.Statistics.Sessions);
+    }
+
+    [Fact]
     public void Flight_5_repeated_while_the_lookup_runs_asks_the_store_once_and_changes_nothing()
     {
         var store = new ControlledStore();
