@@ -99,14 +99,22 @@ def main():
     table = "\n".join(lines + [""] + extra)
     print(table)
     if docs:
-        write_docs(docs, table, rows)
+        write_docs(docs, table, rows, results)
 
-def write_docs(docs, table, rows):
+def run_time(results):
+    """When the run started: from its directory name (run-YYYYmmddTHHMMSSZ), so re-rendering keeps the date."""
+    name = os.path.basename(os.path.normpath(results))
+    try:
+        return datetime.datetime.strptime(name, "run-%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return datetime.datetime.now(datetime.timezone.utc)
+
+def write_docs(docs, table, rows, results):
     md = os.path.join(docs, "benchmarks.md")
     with open(md) as f:
         text = f.read()
     begin, end = "<!-- BEGIN bench/run.sh -->", "<!-- END bench/run.sh -->"
-    stamp = (f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+    stamp = (f"Run {run_time(results):%Y-%m-%d %H:%M} UTC on {platform.node()} "
              f"({os.cpu_count()} CPUs, {platform.platform()}); server on CPU 0, generator on CPU 1.\n\n")
     generated = begin + "\n" + stamp + table + "\n\n![echo throughput](benchmarks-echo.png)\n" + end
     if begin in text and end in text:
@@ -118,7 +126,7 @@ def write_docs(docs, table, rows):
     data = os.path.join(docs, ".benchmarks-echo.dat")
     with open(data, "w") as f:
         for label, dps, *_ in rows:
-            short = label.split(" (")[0].replace('"', "'")
+            short = label.split(" (")[0].replace('"', "'").replace("`", "")
             f.write(f'"{short}" {dps.replace(",", "") if dps != "—" else 0}\n')
     script = f"""set terminal png size 1000,500
 set output '{os.path.join(docs, "benchmarks-echo.png")}'
