@@ -11,6 +11,8 @@ namespace HotDtls.Transport;
 /// </summary>
 internal sealed class ServerLoop
 {
+    private static readonly long TickMs = (long)ServerEngine.TickInterval.TotalMilliseconds;
+
     private readonly Socket _socket;
     private readonly ILogger _logger;
     private readonly DtlsReceiveStrategy _strategy;
@@ -109,18 +111,12 @@ internal sealed class ServerLoop
         // Pinned once for the loop's life: the kernel copies into it without the GC moving it.
         var buffer = GC.AllocateArray<byte>(ushort.MaxValue, pinned: true);
         var address = new SocketAddress(_socket.AddressFamily);
-        var tickMs = (long)ServerEngine.TickInterval.TotalMilliseconds;
-        var nextTickMs = _time.GetMonotonicMilliseconds() + tickMs;
+        var nextTickMs = _time.GetMonotonicMilliseconds() + TickMs;
         try
         {
             while (!_stopping.IsCancellationRequested)
             {
-                var now = _time.GetMonotonicMilliseconds();
-                if (now >= nextTickMs)
-                {
-                    OnTimer();
-                    nextTickMs = now + tickMs;
-                }
+                RunTimersIfDue(ref nextTickMs);
                 int received;
                 try
                 {
@@ -157,18 +153,14 @@ internal sealed class ServerLoop
     {
         var io = _batched!;
         io.BindToCurrentThread(ServerEngine.TickInterval);
-        var tickMs = (long)ServerEngine.TickInterval.TotalMilliseconds;
-        var nextTickMs = _time.GetMonotonicMilliseconds() + tickMs;
+        var nextTickMs = _time.GetMonotonicMilliseconds() + TickMs;
         try
         {
             while (!_stopping.IsCancellationRequested)
             {
-                var now = _time.GetMonotonicMilliseconds();
-                if (now >= nextTickMs)
+                if (RunTimersIfDue(ref nextTickMs))
                 {
-                    OnTimer();
-                    io.Flush();
-                    nextTickMs = now + tickMs;
+                    io.Flush(); // Retransmissions and alerts the timers queued on this thread.
                 }
                 int count;
                 SocketError error;
@@ -247,6 +239,22 @@ internal sealed class ServerLoop
         {
             _finished.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// For the loops that run their own timers between receives (blocking and batched): runs them once a tick has
+    /// passed since the last run. True if they ran.
+    /// </summary>
+    private bool RunTimersIfDue(ref long nextTickMs)
+    {
+        var now = _time.GetMonotonicMilliseconds();
+        if (now < nextTickMs)
+        {
+            return false;
+        }
+        OnTimer();
+        nextTickMs = now + TickMs;
+        return true;
     }
 
     private bool IsStopping(SocketException exception)
