@@ -99,6 +99,24 @@ public sealed class BatchedDatagramSocketTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_datagram_comes_through_as_an_empty_span_for_the_engine_to_refuse()
+    {
+        if (!BatchedDatagramSocket.IsSupported)
+        {
+            return;
+        }
+        var batched = Batched();
+        _peerA.SendTo([], _server.LocalEndPoint!);
+        _peerA.SendTo("after"u8, _server.LocalEndPoint!);
+
+        var received = ReceiveAll(batched, 2);
+
+        Assert.Empty(received[0].Data);
+        Assert.Equal(_peerA.LocalEndPoint!.Serialize(), received[0].From);
+        Assert.Equal("after"u8.ToArray(), received[1].Data);
+    }
+
+    [Fact]
     public void Receive_returns_zero_when_the_timeout_passes_without_datagrams()
     {
         if (!BatchedDatagramSocket.IsSupported)

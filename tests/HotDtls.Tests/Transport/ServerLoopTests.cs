@@ -97,6 +97,33 @@ public sealed class ServerLoopTests
     }
 
     [Fact]
+    public async Task The_batched_loop_drops_empty_and_junk_datagrams_and_keeps_serving_the_session()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        await using var server = new DtlsServer(Options(1, DtlsReceiveStrategy.Batched), new EchoHandler());
+        await server.StartAsync(cts.Token);
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint,
+            new DtlsClientOptions { PskIdentity = "junk", PskKey = s_key }, cts.Token);
+        var before = server.Statistics;
+
+        using (var stranger = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+            System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
+        {
+            stranger.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            stranger.SendTo([], server.LocalEndPoint);
+            stranger.SendTo(new byte[] { 0x17, 0xfe, 0xfd, 0x00, 0x01, 0xff }, server.LocalEndPoint); // truncated record
+            stranger.SendTo(new byte[1500], server.LocalEndPoint); // zeros: content type 0
+        }
+        await EchoAsync(client, "still here", cts.Token);
+
+        var after = server.Statistics;
+        // The echo's datagram arrived after the junk on the same socket: all three were read and none made state.
+        Assert.True(after.DatagramsReceived - before.DatagramsReceived >= 4);
+        Assert.Equal(before.HandshakesStarted, after.HandshakesStarted);
+        Assert.Equal(1, after.Sessions);
+    }
+
+    [Fact]
     public async Task A_port_in_use_is_reported_even_with_several_loops()
     {
         using var cts = new CancellationTokenSource(s_timeout);
