@@ -32,6 +32,27 @@ public class InFlightWindowTests
         Assert.Equal(100, window.OldestSentAt);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_reply_payload_answers_by_its_number_or_else_the_oldest(bool carriesMagic)
+    {
+        const uint Magic = 0x48444C31;
+        var window = new InFlightWindow(4);
+        window.TrySend(10, out _);
+        window.TrySend(20, out var second);
+        var payload = new byte[12];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(payload, carriesMagic ? Magic : Magic + 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(payload.AsSpan(4), second);
+
+        Assert.True(window.TryAnswerReply(payload, Magic, out var sentAt));
+
+        Assert.Equal(carriesMagic ? 20 : 10, sentAt);
+        // Too short to carry a number: the oldest still open is answered.
+        Assert.True(window.TryAnswerReply(new byte[3], Magic, out var rest));
+        Assert.Equal(carriesMagic ? 10 : 20, rest);
+    }
+
     [Fact]
     public void An_unnumbered_reply_answers_the_oldest_open_datagram()
     {

@@ -292,10 +292,7 @@ internal sealed class EchoWorker : Worker
             return;
         }
         WorkerCounters.Bump(ref Counters.TotalReplies);
-        long sentAt;
-        var matched = payload.Length >= 8 && BinaryPrimitives.ReadUInt32BigEndian(payload) == Magic
-            ? window.TryAnswer(BinaryPrimitives.ReadUInt32BigEndian(payload[4..]), out sentAt)
-            : window.TryAnswerOldest(out sentAt);
+        var matched = window.TryAnswerReply(payload, Magic, out var sentAt);
         if (!matched)
         {
             WorkerCounters.Bump(ref Counters.Unmatched);

@@ -213,10 +213,7 @@ internal sealed class HoldWorker : Worker
             return;
         }
         WorkerCounters.Bump(ref Counters.TotalReplies);
-        long sentAt;
-        var matched = payload.Length >= 8 && BinaryPrimitives.ReadUInt32BigEndian(payload) == EchoWorker.Magic
-            ? window.TryAnswer(BinaryPrimitives.ReadUInt32BigEndian(payload[4..]), out sentAt)
-            : window.TryAnswerOldest(out sentAt);
+        var matched = window.TryAnswerReply(payload, EchoWorker.Magic, out var sentAt);
         if (matched)
         {
             WorkerCounters.Bump(ref Counters.Received);

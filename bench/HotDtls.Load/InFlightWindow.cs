@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 
 namespace HotDtls.Load;
@@ -83,6 +84,15 @@ internal sealed class InFlightWindow
         AdvanceHead();
         return true;
     }
+
+    /// <summary>
+    /// Answers the datagram a reply echoes: by the sequence number after <paramref name="magic"/> when the payload
+    /// carries one, else the oldest outstanding (a server that does not echo the payload verbatim).
+    /// </summary>
+    public bool TryAnswerReply(ReadOnlySpan<byte> payload, uint magic, out long sentAt)
+        => payload.Length >= 8 && BinaryPrimitives.ReadUInt32BigEndian(payload) == magic
+            ? TryAnswer(BinaryPrimitives.ReadUInt32BigEndian(payload[4..]), out sentAt)
+            : TryAnswerOldest(out sentAt);
 
     /// <summary>A reply that names nothing answers the oldest open datagram. False when none is open.</summary>
     public bool TryAnswerOldest(out long sentAt)
