@@ -15,9 +15,10 @@ public sealed class RelayTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
-    // Stopwatch and System.Threading.Timer are different clocks; the relay may fire up to a tick early in
-    // Stopwatch terms, never by more than this.
-    private static readonly TimeSpan s_clockSlack = TimeSpan.FromMilliseconds(3);
+    // Stopwatch and System.Threading.Timer are different clocks: the timer runs on the coarse millisecond tick and
+    // was seen firing 3.9 ms early in Stopwatch terms on a loaded CI machine (150 ms hold, released after 146.1 ms).
+    // The tests prove that datagrams are held or delayed by the timer, not its precision: a tenth of the wait is slack.
+    private static readonly TimeSpan s_clockSlack = TimeSpan.FromMilliseconds(15);
 
     [Fact]
     public void Same_seed_gives_the_same_fates_and_another_seed_does_not()
