@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
@@ -137,29 +136,30 @@ internal sealed class CookieVerifier : IDisposable
         Span<byte> currentMac, Span<byte> previousMac)
     {
         int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
-        byte[]? rented = null;
-        Span<byte> input = inputLength <= StackallocThreshold
-            ? stackalloc byte[StackallocThreshold]
-            : (rented = ArrayPool<byte>.Shared.Rent(inputLength));
-        try
+        lock (_lock)
         {
-            input = input[..inputLength];
-            WriteInput(input, peerAddress, helloPrefix, helloSuffix);
-            lock (_lock)
+            SecretGeneration secrets = GetSecrets();
+            if (inputLength <= StackallocThreshold)
             {
-                SecretGeneration secrets = GetSecrets();
+                // The usual hello: one encoded buffer, one HMAC update per secret.
+                Span<byte> input = stackalloc byte[StackallocThreshold];
+                input = input[..inputLength];
+                WriteInput(input, peerAddress, helloPrefix, helloSuffix);
                 Mac(secrets.Current, input, currentMac);
                 if (!previousMac.IsEmpty)
                 {
                     Mac(secrets.Previous, input, previousMac);
                 }
             }
-        }
-        finally
-        {
-            if (rented is not null)
+            else
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                // A long hello (many cipher suites or extensions, up to a whole record) is fed in pieces rather than
+                // copied into a rented buffer: a stranger's datagram must not be able to make the pool allocate.
+                MacPieces(secrets.Current, peerAddress, helloPrefix, helloSuffix, currentMac);
+                if (!previousMac.IsEmpty)
+                {
+                    MacPieces(secrets.Previous, peerAddress, helloPrefix, helloSuffix, previousMac);
+                }
             }
         }
     }
@@ -235,6 +235,25 @@ internal sealed class CookieVerifier : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)value.Length);
         value.CopyTo(destination[LengthPrefixSize..]);
         return destination[(LengthPrefixSize + value.Length)..];
+    }
+
+    private static void MacPieces(IncrementalHash secret, ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix,
+        ReadOnlySpan<byte> helloSuffix, Span<byte> cookie)
+    {
+        AppendLengthPrefixed(secret, peerAddress);
+        AppendLengthPrefixed(secret, helloPrefix);
+        AppendLengthPrefixed(secret, helloSuffix);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        secret.GetHashAndReset(mac);
+        mac[..CookieLength].CopyTo(cookie);
+    }
+
+    private static void AppendLengthPrefixed(IncrementalHash secret, ReadOnlySpan<byte> value)
+    {
+        Span<byte> prefix = stackalloc byte[LengthPrefixSize];
+        BinaryPrimitives.WriteUInt32BigEndian(prefix, (uint)value.Length);
+        secret.AppendData(prefix);
+        secret.AppendData(value);
     }
 
     private static void Mac(IncrementalHash secret, ReadOnlySpan<byte> input, Span<byte> cookie)

@@ -56,6 +56,7 @@ internal sealed class HandshakeReassembler : IDisposable
     public const int MaxLookaheadLimit = 64;
 
     private readonly Slot[] _slots;
+    private readonly byte[]? _ownedBuffer;
     private readonly int _maxMessageLength;
     private readonly int _maxBufferedBytes;
     private ushort _nextSequence;
@@ -65,6 +66,11 @@ internal sealed class HandshakeReassembler : IDisposable
         int maxMessageLength = DefaultMaxMessageLength,
         int maxBufferedBytes = DefaultMaxBufferedBytes,
         int maxLookahead = DefaultMaxLookahead)
+        : this(maxMessageLength, maxBufferedBytes, maxLookahead, ownsBuffer: false)
+    {
+    }
+
+    private HandshakeReassembler(int maxMessageLength, int maxBufferedBytes, int maxLookahead, bool ownsBuffer)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessageLength);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessageLength, HandshakeHeader.MaxUInt24);
@@ -74,7 +80,20 @@ internal sealed class HandshakeReassembler : IDisposable
         _maxMessageLength = maxMessageLength;
         _maxBufferedBytes = maxBufferedBytes;
         _slots = new Slot[maxLookahead];
+        if (ownsBuffer)
+        {
+            _ownedBuffer = GC.AllocateUninitializedArray<byte>(maxMessageLength + BitmapLength(maxMessageLength));
+        }
     }
+
+    /// <summary>
+    /// A reassembler for one message at a time that owns a buffer for the largest one, allocated here, and never
+    /// touches the shared pool. The ClientHello fragment cache holds these for peers that have proved nothing yet, so
+    /// a stranger's fragment costs no allocation at all: a pool rent allocates whenever its bucket is empty or has
+    /// been trimmed.
+    /// </summary>
+    public static HandshakeReassembler WithOwnedBuffer(int maxMessageLength) =>
+        new(maxMessageLength, maxMessageLength, maxLookahead: 1, ownsBuffer: true);
 
     /// <summary>
     /// The message_seq expected next. Setting it releases every buffered message outside the new window,
@@ -229,14 +248,14 @@ internal sealed class HandshakeReassembler : IDisposable
         // The common case, an unfragmented message, needs no bitmap: it is complete on arrival.
         if (fragment.Length == length)
         {
-            slot.Buffer = ArrayPool<byte>.Shared.Rent(length);
+            slot.Buffer = RentBuffer(length);
             fragment.CopyTo(slot.Buffer);
             slot.Covered = length;
             return;
         }
 
         int bitmapLength = BitmapLength(length);
-        slot.Buffer = ArrayPool<byte>.Shared.Rent(length + bitmapLength);
+        slot.Buffer = RentBuffer(length + bitmapLength);
         slot.Buffer.AsSpan(length, bitmapLength).Clear();
         Merge(ref slot, header.FragmentOffset, fragment);
     }
@@ -266,9 +285,12 @@ internal sealed class HandshakeReassembler : IDisposable
         slot.Covered += added;
     }
 
+    // With one slot and buffered bytes capped at the message length, the owned buffer is never needed twice at once.
+    private byte[] RentBuffer(int length) => _ownedBuffer ?? ArrayPool<byte>.Shared.Rent(length);
+
     private void Release(ref Slot slot)
     {
-        if (slot.Buffer is not null)
+        if (slot.Buffer is not null && !ReferenceEquals(slot.Buffer, _ownedBuffer))
         {
             ArrayPool<byte>.Shared.Return(slot.Buffer);
         }

@@ -141,7 +141,11 @@ internal sealed class HelloFragmentCache : IDisposable
 
     private sealed class Slot
     {
-        public HandshakeReassembler Reassembler { get; } = new(MaxHelloLength, MaxHelloLength, maxLookahead: 1);
+        // Created when the slot is first taken and kept: a stranger's fragment allocates at most once per slot, never
+        // from the shared pool, so the cache's memory is capacity × (MaxHelloLength + bitmap) at most.
+        private HandshakeReassembler? _reassembler;
+
+        public HandshakeReassembler Reassembler => _reassembler ??= HandshakeReassembler.WithOwnedBuffer(MaxHelloLength);
         // Sized for IPv6 (28 bytes); reused, so taking a slot allocates nothing.
         public SocketAddress Peer { get; private set; } = new(System.Net.Sockets.AddressFamily.InterNetworkV6);
         public bool InUse { get; private set; }
@@ -162,7 +166,7 @@ internal sealed class HelloFragmentCache : IDisposable
 
         public void Clear()
         {
-            Reassembler.Clear();
+            _reassembler?.Clear();
             InUse = false;
         }
     }

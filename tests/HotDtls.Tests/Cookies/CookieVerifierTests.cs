@@ -307,6 +307,48 @@ public sealed class CookieVerifierTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(1100)]
+    [InlineData(70000)]
+    public void A_long_hello_fed_in_pieces_has_the_same_cookie_as_its_encoded_input(int suffixLength)
+    {
+        // Above the stack threshold the pieces go to the HMAC one by one instead of through a pooled copy; the MAC
+        // must be the same as over the whole encoding, including the 4-byte length prefixes.
+        var key = new byte[32];
+        new DeterministicRandomSource().Fill(key);
+        var suffix = new byte[suffixLength];
+        new DeterministicRandomSource(9).Fill(suffix);
+        var encoded = new List<byte>();
+        foreach (var part in new[] { _address, s_prefix, suffix })
+        {
+            encoded.Add((byte)(part.Length >> 24));
+            encoded.Add((byte)(part.Length >> 16));
+            encoded.Add((byte)(part.Length >> 8));
+            encoded.Add((byte)part.Length);
+            encoded.AddRange(part);
+        }
+        byte[] expected = System.Security.Cryptography.HMACSHA256.HashData(key, encoded.ToArray())[..CookieVerifier.CookieLength];
+
+        Assert.Equal(expected, Cookie(_address, s_prefix, suffix));
+        Assert.True(_verifier.Verify(_address, s_prefix, suffix, expected));
+    }
+
+    [Fact]
+    public void A_long_hello_allocates_nothing_even_on_the_first_call()
+    {
+        // A stranger controls the hello's length; a pooled copy would allocate whenever the pool's bucket is empty.
+        var suffix = new byte[16000];
+        var cookie = new byte[CookieVerifier.CookieLength];
+        _verifier.ComputeCookie(_address, s_prefix, [1], cookie); // secrets drawn and the HMACs created
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        _verifier.ComputeCookie(_address, s_prefix, suffix, cookie);
+        _verifier.Verify(_address, s_prefix, suffix, cookie);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Clock_going_backwards_keeps_the_newest_secrets()
     {

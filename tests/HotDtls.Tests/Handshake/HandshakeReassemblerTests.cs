@@ -452,4 +452,40 @@ public sealed class HandshakeReassemblerTests
             (items[i], items[j]) = (items[j], items[i]);
         }
     }
+
+    [Fact]
+    public void An_owned_buffer_reassembler_reuses_one_buffer_for_every_message()
+    {
+        using var reassembler = HandshakeReassembler.WithOwnedBuffer(512);
+        var first = new byte[400];
+        Array.Fill(first, (byte)1);
+        Assert.Equal(FragmentStatus.Complete, AddWhole(reassembler, HandshakeType.ClientHello, 0, first));
+        Assert.True(reassembler.TryGetNext(out _, out var firstBody));
+        ref readonly var firstStart = ref firstBody[0];
+        reassembler.Advance();
+
+        var second = new byte[200];
+        Array.Fill(second, (byte)2);
+        var header = new HandshakeHeader(HandshakeType.ClientHello, second.Length, 1, 100, 100);
+        Assert.Equal(FragmentStatus.Buffered, reassembler.Add(header, second.AsSpan(100, 100)));
+        header = new HandshakeHeader(HandshakeType.ClientHello, second.Length, 1, 0, 100);
+        Assert.Equal(FragmentStatus.Complete, reassembler.Add(header, second.AsSpan(0, 100)));
+        Assert.True(reassembler.TryGetNext(out _, out var secondBody));
+
+        Assert.True(System.Runtime.CompilerServices.Unsafe.AreSame(
+            ref System.Runtime.CompilerServices.Unsafe.AsRef(in firstStart), ref System.Runtime.CompilerServices.Unsafe.AsRef(in secondBody[0])));
+        Assert.Equal(second, secondBody.ToArray());
+    }
+
+    [Fact]
+    public void An_owned_buffer_reassembler_holds_one_message_and_refuses_longer_ones()
+    {
+        using var reassembler = HandshakeReassembler.WithOwnedBuffer(256);
+        var header = new HandshakeHeader(HandshakeType.ClientHello, 257, 0, 0, 10);
+        Assert.Equal(FragmentStatus.Rejected, reassembler.Add(header, new byte[10]));
+
+        header = new HandshakeHeader(HandshakeType.ClientHello, 256, 1, 0, 10);
+        Assert.Equal(FragmentStatus.Rejected, reassembler.Add(header, new byte[10]));
+        Assert.Equal(0, reassembler.BufferedBytes);
+    }
 }

@@ -114,4 +114,66 @@ public sealed class HelloFragmentCacheTests
         Assert.Equal(FragmentStatus.Complete, Add(cache, Peer(1), body, 0, 20, 0, out var complete, seq: 2));
         Assert.Equal(body, complete);
     }
+
+    [Fact]
+    public void A_strangers_fragment_allocates_nothing_once_its_slot_exists()
+    {
+        // The first fuzz campaign on the engine saw a stranger's fragment allocate 4 KiB when the shared pool's
+        // bucket was empty; the cache's slots now own their buffers, so reusing a slot allocates nothing.
+        using var cache = new HelloFragmentCache(capacity: 2);
+        var body = Body(HelloFragmentCache.MaxHelloLength);
+        Add(cache, Peer(1), body, 0, 100, now: 0, out _);
+        Add(cache, Peer(2), body, 0, 100, now: 1, out _);
+        var strangers = new SocketAddress[10];
+        for (var i = 0; i < strangers.Length; i++)
+        {
+            strangers[i] = Peer(1000 + i);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++)
+        {
+            // Each new peer evicts the oldest partial hello and takes its slot.
+            var header = new HandshakeHeader(HandshakeType.ClientHello, body.Length, 1, 0, 100);
+            cache.Add(strangers[i], header, body.AsSpan(0, 100), nowMs: 2 + i, out _);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(2, cache.Count);
+    }
+
+    [Fact]
+    public void Taking_a_slot_for_the_first_time_costs_one_buffer_of_the_largest_hello()
+    {
+        using var cache = new HelloFragmentCache(capacity: 1);
+        var body = Body(HelloFragmentCache.MaxHelloLength);
+        var header = new HandshakeHeader(HandshakeType.ClientHello, body.Length, 1, 0, 100);
+        var peer = Peer(1);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        cache.Add(peer, header, body.AsSpan(0, 100), nowMs: 0, out _);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Body plus coverage bitmap, and the small objects around it; far from a pooled 4 KiB array.
+        Assert.InRange(allocated, HelloFragmentCache.MaxHelloLength, HelloFragmentCache.MaxHelloLength + 512);
+    }
+
+    [Fact]
+    public void A_hello_completed_in_a_reused_slot_is_whole_and_correct()
+    {
+        using var cache = new HelloFragmentCache(capacity: 1);
+        var first = Body(300);
+        Assert.Equal(FragmentStatus.Buffered, Add(cache, Peer(1), first, 0, 150, 0, out _));
+        Assert.Equal(FragmentStatus.Complete, Add(cache, Peer(1), first, 150, 150, 0, out var complete));
+        Assert.Equal(first, complete);
+        cache.Release(Peer(1));
+
+        // The owned buffer still holds the first hello's bytes and bitmap; a second hello must not see them.
+        var second = new byte[300];
+        Array.Fill(second, (byte)0xA5);
+        Assert.Equal(FragmentStatus.Buffered, Add(cache, Peer(2), second, 0, 150, 0, out _));
+        Assert.Equal(FragmentStatus.Complete, Add(cache, Peer(2), second, 150, 150, 0, out complete));
+        Assert.Equal(second, complete);
+    }
 }
