@@ -176,4 +176,18 @@ public sealed class HelloFragmentCacheTests
         Assert.Equal(FragmentStatus.Complete, Add(cache, Peer(2), second, 150, 150, 0, out complete));
         Assert.Equal(second, complete);
     }
+
+    [Fact]
+    public void A_hello_of_the_largest_length_is_kept_and_one_byte_more_is_rejected()
+    {
+        using var cache = new HelloFragmentCache(capacity: 2);
+        var largest = Body(HelloFragmentCache.MaxHelloLength);
+        Assert.Equal(FragmentStatus.Buffered, Add(cache, Peer(1), largest, 0, 1000, 0, out _));
+        Assert.Equal(FragmentStatus.Complete, Add(cache, Peer(1), largest, 1000, largest.Length - 1000, 0, out var complete));
+        Assert.Equal(largest, complete);
+
+        var tooLong = Body(HelloFragmentCache.MaxHelloLength + 1);
+        Assert.Equal(FragmentStatus.Rejected, Add(cache, Peer(2), tooLong, 0, 1000, 0, out _));
+        Assert.Equal(1, cache.Count);
+    }
 }
