@@ -25,7 +25,7 @@ internal enum FragmentStatus
 ///   message_seq:  NextSequence  NextSequence+1 ... NextSequence+maxLookahead-1 | beyond: Rejected
 ///                 [slot]        [slot]             [slot]                      | below:  Old
 ///
-///   slot:  pooled byte[] = | message body (Length bytes) | coverage bitmap ((Length+7)/8 bytes) |
+///   slot:  pooled (or owned) byte[] = | message body (Length bytes) | coverage bitmap ((Length+7)/8 bytes) |
 /// </code>
 /// "When a DTLS implementation receives a handshake message fragment, it MUST buffer it until it has the
 /// entire handshake message. DTLS implementations MUST be able to handle overlapping fragment ranges."
@@ -39,6 +39,10 @@ internal enum FragmentStatus
 /// maxBufferedBytes; a zero-length fragment never creates state (CVE-2022-29190). Buffers are rented only
 /// after these checks, sized from the declared length, and returned by Advance, Clear and Dispose
 /// (CVE-2016-2179). Not thread-safe: one instance belongs to one peer's handshake.
+/// </para>
+/// <para>
+/// <see cref="WithOwnedBuffer"/> makes one that holds a single message in a buffer of its own instead of the shared
+/// pool, for the ClientHello fragment cache, where a stranger's fragment must not be able to make the pool allocate.
 /// </para>
 /// </summary>
 internal sealed class HandshakeReassembler : IDisposable
@@ -176,7 +180,7 @@ internal sealed class HandshakeReassembler : IDisposable
     }
 
     /// <summary>
-    /// The complete message at <see cref="NextSequence"/>, if any. The body is a view of a pooled buffer,
+    /// The complete message at <see cref="NextSequence"/>, if any. The body is a view of a pooled (or owned) buffer,
     /// valid until the next <see cref="Add"/>, <see cref="Advance"/>, <see cref="Clear"/> or setting NextSequence.
     /// </summary>
     public bool TryGetNext(out HandshakeType type, out ReadOnlySpan<byte> body)
