@@ -50,7 +50,7 @@ internal static class MemoryProbe
         options.CipherSuites.Add(suite);
         options.ValidateServer();
         var toClient = new Queue();
-        using var engine = new ServerEngine(options, new IdleHandler(), toClient, NullLogger.Instance, SystemRandomSource.Instance);
+        using var engine = new ServerEngine(options, new DiscardingHandler(), toClient, NullLogger.Instance, SystemRandomSource.Instance);
         var clientOptions = new DtlsClientOptions { PskIdentity = "device-000001", PskKey = Key, TimeProvider = clock };
         clientOptions.CipherSuites.Clear();
         clientOptions.CipherSuites.Add(suite);
@@ -104,7 +104,7 @@ internal static class MemoryProbe
             // 10.x.y.z:port, distinct for every i up to 2^24 × ports.
             var address = new IPEndPoint(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 20000 + (i >> 24));
             var from = address.Serialize();
-            var observer = new ClientObserver();
+            var observer = new EstablishmentObserver();
             var client = new ClientConnection(clientOptions, server, toServer, scratch, observer, SystemRandomSource.Instance,
                 clock.NowMs);
             client.Start(clock.NowMs);
@@ -173,39 +173,5 @@ internal static class MemoryProbe
         public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer) => _datagrams.Enqueue(datagram.ToArray());
 
         public bool TryTake(out byte[] datagram) => _datagrams.TryDequeue(out datagram!);
-    }
-
-    private sealed class ClientObserver : IConnectionObserver
-    {
-        public bool Established { get; private set; }
-
-        public void OnEstablished(DtlsConnection connection) => Established = true;
-
-        public void OnPskLookup(DtlsConnection connection)
-        {
-        }
-
-        public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
-        {
-        }
-
-        public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-        {
-        }
-
-        public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-        {
-        }
-
-        public void OnDropped(DtlsConnection connection, DropReason reason)
-        {
-        }
-    }
-
-    private sealed class IdleHandler : DtlsServerHandler
-    {
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
-        {
-        }
     }
 }

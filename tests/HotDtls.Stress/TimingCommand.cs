@@ -113,12 +113,12 @@ internal static class TimingCommand
         };
         options.ValidateServer();
         var toClient = new Outbox();
-        using var engine = new ServerEngine(options, new NullHandler(), toClient, NullLogger.Instance, SystemRandomSource.Instance);
+        using var engine = new ServerEngine(options, new DiscardingHandler(), toClient, NullLogger.Instance, SystemRandomSource.Instance);
         var clientAddress = new IPEndPoint(IPAddress.Loopback, 40000).Serialize();
         var clientOptions = new DtlsClientOptions { PskIdentity = identity, PskKey = key };
         clientOptions.ValidateClient();
         var toServer = new Outbox();
-        var observer = new NullObserver();
+        var observer = new EstablishmentObserver();
         using var client = new ClientConnection(clientOptions, options.EndPoint.Serialize(), toServer, new byte[20000], observer,
             SystemRandomSource.Instance, Environment.TickCount64);
         client.Start(Environment.TickCount64);
@@ -172,40 +172,6 @@ internal static class TimingCommand
             var all = _datagrams.ToArray();
             _datagrams.Clear();
             return all;
-        }
-    }
-
-    private sealed class NullHandler : DtlsServerHandler
-    {
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
-        {
-        }
-    }
-
-    private sealed class NullObserver : IConnectionObserver
-    {
-        public void OnEstablished(DtlsConnection connection)
-        {
-        }
-
-        public void OnPskLookup(DtlsConnection connection)
-        {
-        }
-
-        public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
-        {
-        }
-
-        public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-        {
-        }
-
-        public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-        {
-        }
-
-        public void OnDropped(DtlsConnection connection, DropReason reason)
-        {
         }
     }
 }
