@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using HotDtls.Benchmarks.Support;
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;

@@ -1,5 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using HotDtls.Cookies;
+using HotDtls.Server;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -116,7 +118,7 @@ internal sealed class EngineHarness : IDisposable
         {
             throw new FuzzOracleException($"one peer holds {buffered} handshake bytes, cap {Options.MaxReassemblyBytes}");
         }
-        if (Engine.PendingHelloFragments > Handshake.HelloFragmentCache.DefaultCapacity)
+        if (Engine.PendingHelloFragments > HelloFragmentCache.DefaultCapacity)
         {
             throw new FuzzOracleException("the shared ClientHello fragment cache grew past its capacity");
         }

@@ -1,10 +1,12 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Threading.Channels;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Transport;
 
 namespace HotDtls;

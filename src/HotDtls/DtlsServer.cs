@@ -1,10 +1,11 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using HotDtls.Crypto;
 using HotDtls.Diagnostics;
+using HotDtls.Server;
 using HotDtls.Transport;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace HotDtls;
 

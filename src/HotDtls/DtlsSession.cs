@@ -1,6 +1,8 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using HotDtls.Connection;
 using HotDtls.Handshake;
+using HotDtls.Server;
 using HotDtls.Transport;
 
 namespace HotDtls;

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 

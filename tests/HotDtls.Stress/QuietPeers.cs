@@ -1,3 +1,4 @@
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
 

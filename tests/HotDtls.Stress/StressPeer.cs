@@ -1,8 +1,10 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Transport;
 
 namespace HotDtls.Stress;

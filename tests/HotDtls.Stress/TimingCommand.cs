@@ -1,10 +1,12 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using HotDtls.Connection;
 using HotDtls.Cookies;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 

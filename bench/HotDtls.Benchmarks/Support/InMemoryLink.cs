@@ -1,7 +1,9 @@
 using System.Net;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using HotDtls.Cookies;
 using HotDtls.Handshake;
 
 namespace HotDtls.Fuzz.Targets;

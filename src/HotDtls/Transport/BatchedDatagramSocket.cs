@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Runtime.InteropServices;
 using HotDtls.Diagnostics;
+using HotDtls.Server;
 using Microsoft.Extensions.Logging;
 
 namespace HotDtls.Transport;

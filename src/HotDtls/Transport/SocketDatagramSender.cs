@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using HotDtls.Diagnostics;
+using HotDtls.Server;
 using Microsoft.Extensions.Logging;
 
 namespace HotDtls.Transport;

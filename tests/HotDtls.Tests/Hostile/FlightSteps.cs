@@ -1,4 +1,5 @@
 using System.Net;
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;

@@ -1,4 +1,6 @@
 using System.Net;
+using HotDtls.Connection;
+using HotDtls.Cookies;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;

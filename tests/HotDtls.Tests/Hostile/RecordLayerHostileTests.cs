@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Reflection;
 using System.Text;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;

@@ -1,4 +1,5 @@
 using System.Net;
+using HotDtls.Server;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

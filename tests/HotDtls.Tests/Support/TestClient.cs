@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;

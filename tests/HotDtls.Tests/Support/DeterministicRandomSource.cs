@@ -1,6 +1,6 @@
 using HotDtls.Crypto;
 
-namespace HotDtls.Tests.Cookies;
+namespace HotDtls.Tests.Support;
 
 /// <summary>
 /// Seeded xorshift64 bytes, so cookie tests are reproducible; counts calls so tests can see when the

@@ -1,6 +1,7 @@
 using System.Net;
+using HotDtls.Handshake;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Cookies;
 
 /// <summary>
 /// Reassembles ClientHellos that arrive in fragments before their cookie can be checked (RFC 6347 §4.2.3 lets a

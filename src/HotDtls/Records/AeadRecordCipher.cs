@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using HotDtls.Crypto;
 using HotDtls.Records;
 
-namespace HotDtls.Crypto;
+namespace HotDtls.Records;
 
 /// <summary>
 /// AES-GCM protection of DTLS 1.2 records for one direction of one connection (RFC 5288 §3,

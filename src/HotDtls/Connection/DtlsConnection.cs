@@ -1,9 +1,10 @@
 using System.Net;
 using HotDtls.Crypto;
+using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>What the caller of <see cref="DtlsConnection.ProcessRecord"/> does next.</summary>
 internal enum RecordResult : byte

@@ -1,12 +1,14 @@
 using System.Net;
+using HotDtls.Connection;
 using HotDtls.Cookies;
 using HotDtls.Crypto;
 using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace HotDtls.Transport;
+namespace HotDtls.Server;
 
 /// <summary>
 /// The server with no socket: datagrams in, datagrams out through an <see cref="IDatagramSender"/>, time from a

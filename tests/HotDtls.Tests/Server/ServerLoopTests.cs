@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>Receive loops on real sockets: several SO_REUSEPORT loops, both receive strategies, stopping.</summary>
 public sealed class ServerLoopTests

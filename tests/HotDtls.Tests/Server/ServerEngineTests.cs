@@ -1,7 +1,8 @@
 using System.Net;
+using HotDtls.Server;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 public sealed class ServerEngineTests
 {
@@ -142,7 +143,7 @@ public sealed class ThrowingHandlerTests
         var handler = new ThrowingHandler();
         using var harness = new ServerHarness();
         var options = harness.Options;
-        using var engine = new HotDtls.Transport.ServerEngine(options, handler, harness.Sender,
+        using var engine = new HotDtls.Server.ServerEngine(options, handler, harness.Sender,
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(3));
 
         for (var i = 0; i < 2; i++)
@@ -324,7 +325,7 @@ public sealed class SteadyStateAllocationTests
         using var harness = new ServerHarness();
         var handler = new SilentHandler();
         var sender = new DiscardingSender { Inner = harness.Sender };
-        using var engine = new HotDtls.Transport.ServerEngine(harness.Options, handler, sender,
+        using var engine = new HotDtls.Server.ServerEngine(harness.Options, handler, sender,
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(5));
         using var client = new TestClient(harness, Exchange.DefaultClient);
         client.Start();

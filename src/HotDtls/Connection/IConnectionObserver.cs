@@ -1,4 +1,5 @@
-namespace HotDtls.Handshake;
+using HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>What a connection reports to whoever owns it (the server engine or a client).</summary>
 internal interface IConnectionObserver

@@ -1,7 +1,8 @@
+using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Handshake;
+namespace HotDtls.Tests.Crypto;
 
 public sealed class StandInKeyTests
 {

@@ -2,7 +2,7 @@ using System.Net;
 using HotDtls.Tests.Hostile;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>
 /// What the server forgets and what it refuses: IdleTimeout for established sessions, MaxSessions for the table

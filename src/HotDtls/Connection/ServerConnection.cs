@@ -1,10 +1,11 @@
 using System.Net;
 using System.Security.Cryptography;
 using HotDtls.Crypto;
+using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>
 /// The server's side of one association, created only after a ClientHello brought back a valid cookie.

@@ -2,7 +2,7 @@ using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Handshake;
+namespace HotDtls.Tests.Connection;
 
 /// <summary>
 /// The RFC 6347 §4.2.4 timer on the fake clock: a flight is sent again when the timer expires, the timeout

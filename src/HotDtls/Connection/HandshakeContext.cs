@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using HotDtls.Crypto;
+using HotDtls.Handshake;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>
 /// What only a running handshake needs: reassembly, the transcript, the flight being retransmitted and its timer,

@@ -1,6 +1,6 @@
 using HotDtls.Crypto;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Crypto;
 
 /// <summary>
 /// The key a handshake with an unknown PSK identity runs on, so that it ends exactly like a wrong key (RFC 4279 §2,

@@ -1,13 +1,15 @@
 using System.Net;
 using System.Reflection;
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
+using HotDtls.Server;
 using HotDtls.Tests.Hostile;
 using HotDtls.Tests.Support;
 using HotDtls.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>
 /// The engine's log at Trace level, captured: keys, master secrets and Finished verify_data never appear in any

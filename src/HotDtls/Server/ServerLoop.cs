@@ -1,9 +1,10 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using HotDtls.Diagnostics;
+using HotDtls.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace HotDtls.Transport;
+namespace HotDtls.Server;
 
 /// <summary>
 /// One receive loop: a socket, the engine that owns every peer the kernel sends to that socket, and the timer that

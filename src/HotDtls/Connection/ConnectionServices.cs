@@ -1,7 +1,7 @@
 using HotDtls.Crypto;
 using HotDtls.Transport;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>
 /// What every connection of one engine (or one client) shares: options, where datagrams go, the scratch buffer

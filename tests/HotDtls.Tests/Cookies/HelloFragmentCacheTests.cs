@@ -1,8 +1,9 @@
 using System.Net;
+using HotDtls.Cookies;
 using HotDtls.Handshake;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Handshake;
+namespace HotDtls.Tests.Cookies;
 
 public sealed class HelloFragmentCacheTests
 {

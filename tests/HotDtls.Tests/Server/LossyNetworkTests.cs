@@ -4,7 +4,7 @@ using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>
 /// Handshake and echo through a seeded, lossy in-memory network (RFC 6347 §4.2.4: DTLS must survive loss,

@@ -5,7 +5,7 @@ using HotDtls.Records;
 using HotDtls.Tests.Hostile;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>
 /// The PSK store seen from the engine: a lookup that completes later (the rest of flight 5 waits for it and is then

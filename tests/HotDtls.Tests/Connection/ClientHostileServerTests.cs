@@ -4,7 +4,7 @@ using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Handshake;
+namespace HotDtls.Tests.Connection;
 
 /// <summary>
 /// The client against a server that lies: hand-built flights from the message writers, and a real server's flight 6

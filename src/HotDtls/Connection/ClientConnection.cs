@@ -1,10 +1,11 @@
 using System.Net;
 using System.Security.Cryptography;
 using HotDtls.Crypto;
+using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;
 
-namespace HotDtls.Handshake;
+namespace HotDtls.Connection;
 
 /// <summary>
 /// The client's side of one association: flights 1, 3 and 5 (see <see cref="HandshakeTable"/>), answering a

@@ -2,7 +2,7 @@ using System.Net;
 using HotDtls.Records;
 using HotDtls.Tests.Support;
 
-namespace HotDtls.Tests.Transport;
+namespace HotDtls.Tests.Server;
 
 /// <summary>
 /// RFC 6347 §4.2.8: a client that reboots comes back from the same address and port with a new handshake. The old
