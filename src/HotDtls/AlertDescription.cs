@@ -1,15 +1,5 @@
 namespace HotDtls;
 
-/// <summary>TLS alert levels (RFC 5246 §7.2).</summary>
-public enum AlertLevel : byte
-{
-    /// <summary>The connection may continue.</summary>
-    Warning = 1,
-
-    /// <summary>The connection ends at once (RFC 5246 §7.2.2).</summary>
-    Fatal = 2,
-}
-
 /// <summary>TLS alert descriptions used by DTLS 1.2 (RFC 5246 §7.2, RFC 4279, RFC 5746); the value is the wire byte.</summary>
 public enum AlertDescription : byte
 {

@@ -35,26 +35,3 @@ public abstract class DtlsServerHandler
     {
     }
 }
-
-/// <summary>Why a session ended.</summary>
-public enum DtlsCloseReason
-{
-    /// <summary>The peer sent close_notify.</summary>
-    PeerClosed,
-    /// <summary>The peer sent a fatal alert.</summary>
-    PeerAlert,
-    /// <summary>The handshake failed (a fatal alert was sent to the peer).</summary>
-    HandshakeFailed,
-    /// <summary>The handshake did not finish within <see cref="DtlsOptions.HandshakeTimeout"/>.</summary>
-    HandshakeTimeout,
-    /// <summary>Nothing arrived within <see cref="DtlsServerOptions.IdleTimeout"/>.</summary>
-    IdleTimeout,
-    /// <summary>A new handshake from the same address and port finished and took the session's place (RFC 6347 §4.2.8).</summary>
-    Replaced,
-    /// <summary>Evicted to make room for a newer handshake (<see cref="DtlsServerOptions.MaxHandshakesInProgress"/>).</summary>
-    Evicted,
-    /// <summary>The application closed it, or the server stopped.</summary>
-    LocalClose,
-    /// <summary>The record sequence numbers of the epoch ran out (2^48 records).</summary>
-    SequenceExhausted,
-}

@@ -400,7 +400,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         if (existing is null && _peers.Count >= _maxSessions)
         {
             _counters.RecordsDropped++;
-            Log.TooManySessions(_logger, ToEndPoint(from), _peers.Count);
+            Log.TooManySessions(_logger, from.ToEndPoint(), _peers.Count);
             return;
         }
 
@@ -485,7 +485,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _counters.HelloVerifyRequestsSent++;
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            Log.HelloVerifyRequestSent(_logger, ToEndPoint(from));
+            Log.HelloVerifyRequestSent(_logger, from.ToEndPoint());
         }
     }
 
@@ -765,13 +765,10 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _counters.RecordsDropped++;
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            Log.Dropped(_logger, ToEndPoint(from), reason.ToString());
+            Log.Dropped(_logger, from.ToEndPoint(), reason.ToString());
         }
     }
 
-    internal static IPEndPoint ToEndPoint(SocketAddress address)
-        => (IPEndPoint)new IPEndPoint(address.Family == System.Net.Sockets.AddressFamily.InterNetworkV6
-            ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
 
     public void Dispose()
     {

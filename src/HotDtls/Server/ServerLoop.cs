@@ -187,7 +187,7 @@ internal sealed class ServerLoop
                     if (io.IsTruncated(i))
                     {
                         // Only a datagram over 64 KiB can be cut, and no DTLS peer sends one: not worth a record.
-                        Log.Dropped(_logger, ServerEngine.ToEndPoint(io.Sender(i)), "datagram larger than 64 KiB");
+                        Log.Dropped(_logger, io.Sender(i).ToEndPoint(), "datagram larger than 64 KiB");
                         continue;
                     }
                     Process(io.Sender(i), io.Datagram(i));
@@ -273,7 +273,7 @@ internal sealed class ServerLoop
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Log.DatagramFailed(_logger, ServerEngine.ToEndPoint(address), exception);
+            Log.DatagramFailed(_logger, address.ToEndPoint(), exception);
         }
     }
 

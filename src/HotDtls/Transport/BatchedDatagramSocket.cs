@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Net;
 using System.Runtime.InteropServices;
 using HotDtls.Diagnostics;
-using HotDtls.Server;
 using Microsoft.Extensions.Logging;
 
 namespace HotDtls.Transport;
@@ -240,7 +239,7 @@ internal sealed class BatchedDatagramSocket : IDatagramSender
             var error = ToSocketError(Marshal.GetLastPInvokeError());
             if (error != SocketError.Interrupted)
             {
-                Log.SendFailed(_logger, ServerEngine.ToEndPoint(_sendPeers[sent]), error);
+                Log.SendFailed(_logger, _sendPeers[sent].ToEndPoint(), error);
                 sent++;
             }
         }
@@ -256,7 +255,7 @@ internal sealed class BatchedDatagramSocket : IDatagramSender
         }
         catch (SocketException exception)
         {
-            Log.SendFailed(_logger, ServerEngine.ToEndPoint(peer), exception.SocketErrorCode);
+            Log.SendFailed(_logger, peer.ToEndPoint(), exception.SocketErrorCode);
         }
         catch (ObjectDisposedException)
         {

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Net;
 using HotDtls.Diagnostics;
-using HotDtls.Server;
 using Microsoft.Extensions.Logging;
 
 namespace HotDtls.Transport;
@@ -18,7 +17,7 @@ internal sealed class SocketDatagramSender(Socket socket, ILogger logger) : IDat
         catch (SocketException exception)
         {
             // UDP send failures (no buffer space, unreachable) are losses like any other: the protocol retransmits.
-            Log.SendFailed(logger, ServerEngine.ToEndPoint(peer), exception.SocketErrorCode);
+            Log.SendFailed(logger, peer.ToEndPoint(), exception.SocketErrorCode);
         }
         catch (ObjectDisposedException)
         {

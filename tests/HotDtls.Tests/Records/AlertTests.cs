@@ -5,12 +5,13 @@ namespace HotDtls.Tests.Records;
 public sealed class AlertTests
 {
     [Theory]
-    [InlineData(new byte[] { 0x02, 0x28 }, AlertLevel.Fatal, AlertDescription.HandshakeFailure)]
-    [InlineData(new byte[] { 0x01, 0x00 }, AlertLevel.Warning, AlertDescription.CloseNotify)]
-    [InlineData(new byte[] { 0x02, 0x33 }, AlertLevel.Fatal, AlertDescription.DecryptError)]
-    [InlineData(new byte[] { 0x01, 0x64 }, AlertLevel.Warning, AlertDescription.NoRenegotiation)]
-    public void Golden_bytes_both_ways(byte[] bytes, AlertLevel level, AlertDescription description)
+    [InlineData(new byte[] { 0x02, 0x28 }, (byte)2, AlertDescription.HandshakeFailure)]
+    [InlineData(new byte[] { 0x01, 0x00 }, (byte)1, AlertDescription.CloseNotify)]
+    [InlineData(new byte[] { 0x02, 0x33 }, (byte)2, AlertDescription.DecryptError)]
+    [InlineData(new byte[] { 0x01, 0x64 }, (byte)1, AlertDescription.NoRenegotiation)]
+    public void Golden_bytes_both_ways(byte[] bytes, byte levelByte, AlertDescription description)
     {
+        var level = (AlertLevel)levelByte;
         Assert.True(Alert.TryRead(bytes, out Alert alert));
         Assert.Equal(level, alert.Level);
         Assert.Equal(description, alert.Description);

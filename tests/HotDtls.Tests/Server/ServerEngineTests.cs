@@ -1,4 +1,5 @@
 using System.Net;
+using HotDtls.Records;
 using HotDtls.Server;
 using HotDtls.Tests.Support;
 

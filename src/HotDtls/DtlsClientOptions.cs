@@ -1,0 +1,45 @@
+using System.Net;
+
+namespace HotDtls;
+
+/// <summary>Settings of a <see cref="DtlsClient"/>.</summary>
+public sealed class DtlsClientOptions : DtlsOptions
+{
+    /// <summary>The psk_identity sent in ClientKeyExchange (UTF-8, at most 65535 bytes).</summary>
+    public string PskIdentity { get; set; } = "";
+
+    /// <summary>The pre-shared key, 1 to 64 bytes. Required.</summary>
+    public byte[]? PskKey { get; set; }
+
+    /// <summary>
+    /// The local address and port to send from; <see langword="null"/> (the default) lets the operating system pick
+    /// them. Set it to come back from the same address and port as an earlier client, as a device does after a
+    /// reboot (RFC 6347 §4.2.8: the server replaces the old session once the new handshake completes). Its address
+    /// family must match the server's.
+    /// </summary>
+    public IPEndPoint? LocalEndPoint { get; set; }
+
+    internal void ValidateClient()
+    {
+        Validate();
+        if (PskKey is null)
+        {
+            throw new ArgumentException("DtlsClientOptions.PskKey is required (1 to 64 bytes).");
+        }
+        _ = HotDtls.PskStore.ValidateKey(PskKey);
+        ArgumentNullException.ThrowIfNull(PskIdentity);
+        if (System.Text.Encoding.UTF8.GetByteCount(PskIdentity) > 65535)
+        {
+            throw new ArgumentException("PskIdentity must fit in 65535 bytes of UTF-8.");
+        }
+    }
+
+    internal void ValidateLocalEndPoint(IPEndPoint remote)
+    {
+        if (LocalEndPoint is { } local && local.AddressFamily != remote.AddressFamily)
+        {
+            throw new ArgumentException(
+                $"LocalEndPoint {local} is {local.AddressFamily} but the server {remote} is {remote.AddressFamily}: use addresses of one family.");
+        }
+    }
+}

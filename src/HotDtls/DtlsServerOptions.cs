@@ -1,0 +1,115 @@
+using System.Net;
+
+namespace HotDtls;
+
+/// <summary>Settings of a <see cref="DtlsServer"/>.</summary>
+public sealed class DtlsServerOptions : DtlsOptions
+{
+    /// <summary>The default port of the Qt DTLS example server, which HotDtls keeps.</summary>
+    public const int DefaultPort = 22334;
+
+    /// <summary>Where the server listens: IPv4 or IPv6. Default 127.0.0.1:22334. Port 0 picks a free port.</summary>
+    public IPEndPoint EndPoint { get; set; } = new(IPAddress.Loopback, DefaultPort);
+
+    /// <summary>
+    /// psk_identity_hint sent in ServerKeyExchange (RFC 4279 §2); <see langword="null"/> sends no
+    /// ServerKeyExchange at all. Sent in clear text: never put a secret here.
+    /// </summary>
+    public string? PskIdentityHint { get; set; }
+
+    /// <summary>Where keys come from. Required.</summary>
+    public IPskStore? PskStore { get; set; }
+
+    /// <summary>
+    /// Answer a ClientKeyExchange whose identity <see cref="PskStore"/> does not know with a fatal
+    /// unknown_psk_identity alert at once (RFC 4279 §2 allows it). Off by default: the handshake then runs on with
+    /// a random key and ends exactly like a wrong key (decrypt_error, same messages), so a prober cannot tell which
+    /// identities exist. Turn it on only where telling clients "wrong identity" apart from "wrong key" is worth that.
+    /// </summary>
+    public bool RevealUnknownPskIdentity { get; set; }
+
+    /// <summary>
+    /// An established session that seals and opens no record for this long releases its AES-GCM objects (≈ 2 KB of
+    /// native memory per direction) and keeps only the key bytes; its next record recreates them (≈ 1–2 µs). The
+    /// check runs once per period, so release happens after one to two periods of silence. Default 10 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps them for the session's life.
+    /// </summary>
+    public TimeSpan ReleaseIdleCiphersAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An established session that receives nothing for this long is forgotten.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Most sessions (established and handshaking) kept at once. When full, a new cookie-valid ClientHello evicts the
+    /// oldest half-open handshake; if every slot holds an established session, it is dropped.
+    /// </summary>
+    public int MaxSessions { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most handshakes in progress at once (peers that passed the cookie check but have not finished); when full,
+    /// the oldest is evicted to make room (RFC 6347 §4.2.1 spoofing and CVE-2022-39368 style floods).
+    /// </summary>
+    public int MaxHandshakesInProgress { get; set; } = 4096;
+
+    /// <summary>How often the cookie secret changes; a cookie from the previous period is still accepted.</summary>
+    public TimeSpan CookieSecretRotation { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How many receive loops, each on its own socket bound to <see cref="EndPoint"/> with SO_REUSEPORT (Linux), so
+    /// the kernel spreads peers over them by address and port and keeps each peer on one loop. Each loop owns its
+    /// peers outright. Default: one per processor. <see cref="MaxSessions"/> and <see cref="MaxHandshakesInProgress"/>
+    /// are divided among the loops (rounded up). Where SO_REUSEPORT is not available, one loop is used.
+    /// </summary>
+    public int ReceiveLoops { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// How each loop waits for datagrams; see <see cref="DtlsReceiveStrategy"/>. Default:
+    /// <see cref="DtlsReceiveStrategy.Batched"/> (recvmmsg/sendmmsg), which falls back to
+    /// <see cref="DtlsReceiveStrategy.BlockingThread"/> where the platform lacks those calls.
+    /// </summary>
+    public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.Batched;
+
+    /// <summary>
+    /// Keep a copy of each application-data record's ciphertext and pass it to
+    /// <see cref="DtlsServerHandler.OnDatagram"/> (the Qt example prints it). Off by default: it costs a copy.
+    /// </summary>
+    public bool CaptureCiphertext { get; set; }
+
+    internal void ValidateServer()
+    {
+        Validate();
+        ArgumentNullException.ThrowIfNull(EndPoint);
+        if (PskStore is null)
+        {
+            throw new ArgumentException("DtlsServerOptions.PskStore is required: for example PskStore.Single(key).");
+        }
+        if (PskIdentityHint is not null && System.Text.Encoding.UTF8.GetByteCount(PskIdentityHint) > 65535)
+        {
+            throw new ArgumentException("PskIdentityHint must fit in 65535 bytes of UTF-8.");
+        }
+        RequirePositive(IdleTimeout, nameof(IdleTimeout));
+        RequirePositive(CookieSecretRotation, nameof(CookieSecretRotation));
+        if (ReleaseIdleCiphersAfter != Timeout.InfiniteTimeSpan)
+        {
+            RequirePositive(ReleaseIdleCiphersAfter, nameof(ReleaseIdleCiphersAfter));
+        }
+        if (MaxSessions < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSessions), MaxSessions, "MaxSessions must be at least 1.");
+        }
+        if (MaxHandshakesInProgress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakesInProgress), MaxHandshakesInProgress,
+                "MaxHandshakesInProgress must be at least 1.");
+        }
+        if (ReceiveLoops is < 1 or > 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveLoops), ReceiveLoops,
+                "ReceiveLoops must be 1 to 1024; one per processor (the default) is usually right.");
+        }
+        if (!Enum.IsDefined(ReceiveStrategy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveStrategy), ReceiveStrategy, "Unknown DtlsReceiveStrategy.");
+        }
+    }
+}
