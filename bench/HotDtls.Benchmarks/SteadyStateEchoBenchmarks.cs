@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using HotDtls.Benchmarks.Support;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Handshake;
 using HotDtls.Records;
 
@@ -27,7 +27,7 @@ public class SteadyStateEchoBenchmarks : IDisposable
     private const int RingSize = 32768;
 
     private InMemoryLink _link = null!;
-    private ClientConnection _client = null!;
+    private ClientEngine _client = null!;
     private byte[] _payload = [];
     private byte[] _ring = [];
     private int _stride;
@@ -59,7 +59,7 @@ public class SteadyStateEchoBenchmarks : IDisposable
     {
         for (var i = 0; i < RingSize; i++)
         {
-            if (!_client.SendApplicationData(_payload) || _link.ToServer.Count != 1 || _link.ToServer[0].Length != _stride)
+            if (!_client.TrySend(_payload) || _link.ToServer.Count != 1 || _link.ToServer[0].Length != _stride)
             {
                 throw new InvalidOperationException("The client did not seal one record of the expected size.");
             }

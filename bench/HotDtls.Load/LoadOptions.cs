@@ -16,6 +16,9 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>What to run, parsed from the command line, with each mode's defaults filled in.</summary>
 internal sealed class LoadOptions
 {
+    /// <summary>Largest payload a datagram may carry: the DTLS plaintext limit, 2^14 bytes (RFC 6347 §4.1).</summary>
+    public const int MaxPayload = 16384;
+
     public const string DefaultIdentity = "Qt DTLS example client";
     public const string DefaultKeyHex = "1a2b3c4d5e6f";
 
@@ -139,7 +142,7 @@ internal sealed class LoadOptions
                     o.Window = (int)Whole(args, ref i, 1, 4096);
                     break;
                 case "-s" or "--size":
-                    size = (int)Whole(args, ref i, 8, DtlsSession.MaxDatagramSize);
+                    size = (int)Whole(args, ref i, 8, LoadOptions.MaxPayload);
                     break;
                 case "-d" or "--duration":
                     o.DurationSeconds = Seconds(args, ref i, allowZero: false);

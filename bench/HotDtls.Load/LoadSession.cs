@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -21,14 +21,14 @@ internal interface ISessionEvents
 /// sees a distinct peer), HotDtls's client state machine on top unless the run is plain UDP, and the window of
 /// datagrams in flight. Owned by one worker thread; nothing here is thread-safe or needs to be.
 /// </summary>
-internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDisposable
+internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
 {
     private readonly Socket _socket;
     private readonly int _fd;
     private static long s_sessions;
     private MessageBatch? _batch;
     private readonly ISessionEvents _events;
-    private readonly ClientConnection? _connection;
+    private readonly ClientEngine? _engine;
 
     /// <param name="source">Where to send from, exactly (address and port); null: the kernel picks the port.</param>
     public LoadSession(int slot, IPEndPoint server, SocketAddress serverAddress, DtlsClientOptions? dtls, byte[] scratch,
@@ -66,8 +66,7 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
         }
         else
         {
-            _connection = new ClientConnection(dtls, serverAddress, this, scratch, this, SystemRandomSource.Instance,
-                Clock.ToMilliseconds(now));
+            _engine = new ClientEngine(dtls, serverAddress, this, this, SystemRandomSource.Instance, scratch);
         }
     }
 
@@ -98,32 +97,32 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
     public long NextKeepAliveAt { get; set; }
 
     /// <summary>The negotiated suite, once established over DTLS.</summary>
-    public CipherSuite? Suite => _connection?.NegotiatedSuite;
+    public CipherSuite? Suite => _engine?.NegotiatedSuite;
 
     /// <summary>When the handshake's timers next have work; <see cref="long.MaxValue"/> when none.</summary>
-    public long NextTimerMs => _connection?.NextTimerMs ?? long.MaxValue;
+    public long NextTimerMs => _engine?.NextTimerMs ?? long.MaxValue;
 
     /// <summary>Sends flight 1 (DTLS); nothing for plain UDP.</summary>
-    public void Start(long now) => _connection?.Start(Clock.ToMilliseconds(now));
+    public void Start(long now) => _engine?.Start();
 
     /// <summary>Runs the handshake timers; returns how many datagrams they resent.</summary>
     public long OnTimer(long now)
     {
-        if (_connection is null)
+        if (_engine is null)
         {
             return 0;
         }
         var before = DatagramsSent;
-        _connection.OnTimer(Clock.ToMilliseconds(now));
+        _engine.OnTick();
         return IsClosed ? 0 : DatagramsSent - before;
     }
 
     /// <summary>Sends one datagram of application data; false if the session cannot send.</summary>
     public bool SendPayload(ReadOnlySpan<byte> payload)
     {
-        if (_connection is not null)
+        if (_engine is not null)
         {
-            return _connection.SendApplicationData(payload);
+            return _engine.TrySend(payload);
         }
         Send(payload, null!);
         return true;
@@ -183,21 +182,13 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
 
     private void Process(Span<byte> datagram, long now)
     {
-        if (_connection is null)
+        if (_engine is null)
         {
             _events.OnReply(this, datagram, now);
             return;
         }
-        var nowMs = Clock.ToMilliseconds(now);
-        var reader = new DatagramReader(datagram);
-        while (reader.TryReadRecord(out var header, out var offset))
-        {
-            _replyAt = now;
-            if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), nowMs) == RecordResult.Stop)
-            {
-                break;
-            }
-        }
+        _replyAt = now;
+        _engine.ProcessDatagram(datagram);
     }
 
     /// <summary>Whether sends are being queued in a batch (between <see cref="BeginBatch"/> and <see cref="FlushBatch"/>).</summary>
@@ -243,7 +234,7 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
     /// <summary>Sends close_notify if established, and stops; the socket stays open until <see cref="Dispose"/>.</summary>
     public void CloseGracefully()
     {
-        _connection?.CloseGracefully(DtlsCloseReason.LocalClose);
+        _engine?.Close();
         IsClosed = true;
     }
 
@@ -271,32 +262,23 @@ internal sealed class LoadSession : IDatagramSender, IConnectionObserver, IDispo
         }
     }
 
-    void IConnectionObserver.OnEstablished(DtlsConnection connection) => IsEstablished = true;
+    void IClientEvents.OnEstablished() => IsEstablished = true;
 
-    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
-    {
-    }
+    void IClientEvents.OnApplicationData(ReadOnlySpan<byte> plaintext) => _events.OnReply(this, plaintext, _replyAt);
 
-    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
-    {
-    }
-
-    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-        => _events.OnReply(this, plaintext, _replyAt);
-
-    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    void IClientEvents.OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
         IsClosed = true;
         CloseReason ??= reason;
     }
 
-    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    void IClientEvents.OnDropped(DropReason reason)
     {
     }
 
     public void Dispose()
     {
-        _connection?.Dispose();
+        _engine?.Dispose();
         _socket.Dispose();
     }
 }

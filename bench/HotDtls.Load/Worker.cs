@@ -43,7 +43,7 @@ internal sealed class WorkerCounters
 internal abstract class Worker : ISessionEvents, IDisposable
 {
     /// <summary>Room for a whole record the state machine seals: the largest datagram plus header and tag.</summary>
-    private const int ScratchSize = DtlsSession.MaxDatagramSize + 2048;
+    private const int ScratchSize = HotDtls.Client.ClientEngine.ScratchLength;
     /// <summary>Datagrams read from one ready socket per wait without batches (see <see cref="LoadSession.Drain(byte[], int)"/>).</summary>
     private const int DatagramsPerEvent = 1;
     /// <summary>Most datagrams one recvmmsg or sendmmsg moves; a larger window takes more calls.</summary>

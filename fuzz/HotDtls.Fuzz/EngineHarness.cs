@@ -1,3 +1,4 @@
+using HotDtls.Connection;
 using System.Net.Sockets;
 using System.Net;
 using HotDtls.Cookies;
@@ -139,19 +140,19 @@ internal sealed class EngineHarness : IDisposable
 
         public int Delivered { get; private set; }
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             Delivered++;
             // The engine contains handler exceptions, so a violation is noted here and thrown by the harness.
-            if (!session.Connection.PeerFinishedVerified)
+            if (!((DtlsConnection)session.Channel).PeerFinishedVerified)
             {
                 Violation ??= "application data was delivered before the peer's Finished was verified (HOSTILE 34)";
             }
-            if (plaintext.Length > DtlsSession.MaxDatagramSize)
+            if (plaintext.Length > session.MaxReceiveSize)
             {
                 Violation ??= $"a plaintext of {plaintext.Length} bytes was delivered";
             }
-            session.Send(plaintext);
+            session.TrySend(plaintext);
         }
     }
 }

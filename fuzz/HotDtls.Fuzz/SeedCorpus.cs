@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Fuzz.Targets;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -80,7 +80,7 @@ internal static class SeedCorpus
         public Script Handshake(int peer)
         {
             var client = _clients[peer] ??= new Client(this, peer, _identity, _seed++);
-            client.Connection.Start(Now);
+            client.Engine.Start();
             Pump();
             for (var round = 0; round < 8 && !client.Established; round++)
             {
@@ -88,7 +88,7 @@ internal static class SeedCorpus
             }
             if (!client.Established)
             {
-                throw new InvalidOperationException($"seed handshake for peer {peer} did not complete: {_harness.Engine.GetStatistics()}, client state {client.Connection.State}");
+                throw new InvalidOperationException($"seed handshake for peer {peer} did not complete: {_harness.Engine.GetStatistics()}, client state {client.Engine.Connection.State}");
             }
             return this;
         }
@@ -97,7 +97,7 @@ internal static class SeedCorpus
         {
             for (var i = 0; i < count; i++)
             {
-                _clients[peer]!.Connection.SendApplicationData(Encoding.UTF8.GetBytes($"I am peer {peer}, please, accept our ping {i}"));
+                _clients[peer]!.Engine.TrySend(Encoding.UTF8.GetBytes($"I am peer {peer}, please, accept our ping {i}"));
                 Pump();
             }
             return this;
@@ -109,7 +109,7 @@ internal static class SeedCorpus
             var client = _clients[peer]!;
             for (var i = 0; i < count; i++)
             {
-                client.Connection.SendApplicationData(Encoding.UTF8.GetBytes($"packed ping {i}"));
+                client.Engine.TrySend(Encoding.UTF8.GetBytes($"packed ping {i}"));
             }
             var packed = new List<byte>();
             foreach (var datagram in client.Outbox)
@@ -124,7 +124,7 @@ internal static class SeedCorpus
 
         public Script CloseNotify(int peer)
         {
-            _clients[peer]!.Connection.CloseGracefully(DtlsCloseReason.LocalClose);
+            _clients[peer]!.Engine.Close();
             Pump();
             return this;
         }
@@ -132,7 +132,7 @@ internal static class SeedCorpus
         /// <summary>The client forgets its session and starts again from the same address and port (RFC 6347 §4.2.8).</summary>
         public Script Reboot(int peer)
         {
-            _clients[peer]!.Connection.Dispose();
+            _clients[peer]!.Engine.Dispose();
             _clients[peer] = null;
             return this;
         }
@@ -143,7 +143,7 @@ internal static class SeedCorpus
             _harness.Advance(milliseconds);
             foreach (var client in _clients)
             {
-                client?.Connection.OnTimer(Now);
+                client?.Engine.OnTick();
             }
             Pump();
             return this;
@@ -155,7 +155,7 @@ internal static class SeedCorpus
             for (var peer = 0; peer < 4; peer++)
             {
                 using var client = new Client(this, peer, _identity, _seed++);
-                client.Connection.Start(Now);
+                client.Engine.Start();
                 var hello = client.Outbox[0];
                 client.Outbox.Clear();
                 Deliver(peer, hello);
@@ -214,7 +214,7 @@ internal static class SeedCorpus
                     {
                         if (_clients[peer] is { } client && EngineHarness.Peers[peer].Equals(to))
                         {
-                            client.Receive(datagram, Now);
+                            client.Receive(datagram);
                         }
                     }
                 }
@@ -305,7 +305,7 @@ internal static class SeedCorpus
         }
 
         /// <summary>HotDtls's client state machine on one of the harness's peer addresses.</summary>
-        private sealed class Client : IConnectionObserver, IDatagramSender, IDisposable
+        private sealed class Client : IClientEvents, IDatagramSender, IDisposable
         {
             private readonly Script _script;
 
@@ -320,17 +320,18 @@ internal static class SeedCorpus
                 };
                 options.ValidateClient();
                 _ = peer;
-                Connection = new ClientConnection(options, script._harness.Options.EndPoint.Serialize(), this, new byte[20000], this,
-                    new DeterministicRandom(seed), script.Now);
+                Engine = new ClientEngine(options, script._harness.Options.EndPoint!.Serialize(), this, this,
+                    new DeterministicRandom(seed));
             }
 
-            public ClientConnection Connection { get; }
+            public ClientEngine Engine { get; }
 
             public List<byte[]> Outbox { get; } = [];
 
             public bool Established { get; private set; }
 
-            public void Receive(byte[] datagram, long nowMs)
+            /// <summary>Records the datagram's epoch-0 handshake records as seeds, then lets the client process it.</summary>
+            public void Receive(byte[] datagram)
             {
                 var copy = (byte[])datagram.Clone();
                 var reader = new DatagramReader(copy);
@@ -340,38 +341,27 @@ internal static class SeedCorpus
                     {
                         _script._corpus.AddHandshake(copy.AsSpan(offset, header.Length).ToArray());
                     }
-                    if (Connection.ProcessRecord(header, copy.AsSpan(offset, header.Length), nowMs) == RecordResult.Stop)
-                    {
-                        break;
-                    }
                 }
+                Engine.ProcessDatagram(copy);
             }
 
             void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer) => Outbox.Add(datagram.ToArray());
 
-            public void OnEstablished(DtlsConnection connection) => Established = true;
+            public void OnEstablished() => Established = true;
 
-            public void OnPskLookup(DtlsConnection connection)
+            public void OnApplicationData(ReadOnlySpan<byte> plaintext)
             {
             }
 
-            public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+            public void OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
             {
             }
 
-            public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+            public void OnDropped(DropReason reason)
             {
             }
 
-            public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-            {
-            }
-
-            public void OnDropped(DtlsConnection connection, DropReason reason)
-            {
-            }
-
-            public void Dispose() => Connection.Dispose();
+            public void Dispose() => Engine.Dispose();
         }
     }
 }

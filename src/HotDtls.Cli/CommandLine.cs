@@ -82,8 +82,11 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>The parsed options of both commands, with the Qt example's defaults.</summary>
 internal sealed class Arguments
 {
+    /// <summary>The port of the Qt DTLS example server, which `hotdtls serve` keeps by default.</summary>
+    public const int DefaultPort = 22334;
+
     public IPAddress Address { get; private set; } = IPAddress.Loopback;
-    public int Port { get; private set; } = DtlsServerOptions.DefaultPort;
+    public int Port { get; private set; } = DefaultPort;
     public string? Host { get; private set; }
     public byte[] Key { get; private set; } = Convert.FromHexString("1a2b3c4d5e6f");
     public string Hint { get; private set; } = "Qt DTLS example server";

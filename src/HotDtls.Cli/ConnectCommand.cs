@@ -23,7 +23,7 @@ internal static class ConnectCommand
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}'; handshake took {Milliseconds:0.00} ms)",
             endPoint, client.CipherSuite, client.PskIdentityHint, elapsed.TotalMilliseconds);
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);
         try

@@ -14,8 +14,6 @@ internal static class ServeCommand
             EndPoint = new IPEndPoint(arguments.Address, arguments.Port),
             PskIdentityHint = arguments.Hint,
             PskStore = PskStore.Single(arguments.Key),
-            // The seed prints each datagram's ciphertext; a quiet server does not need the copy.
-            CaptureCiphertext = !arguments.Quiet,
             ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
             ReceiveStrategy = arguments.Receive,
         };
@@ -29,8 +27,8 @@ internal static class ServeCommand
             // The informational "listening on" report is filtered out, but scripts wait for this line.
             Console.WriteLine($"listening on {server.LocalEndPoint}");
         }
-        // Fix: Console.In.ReadLineAsync blocks synchronously on a redirected or terminal stdin, so called inline it
-        // held this method before the wait below and Ctrl+C or SIGTERM never reached StopAsync. It gets its own thread.
+        // Console.In.ReadLineAsync blocks synchronously on a redirected or terminal stdin: called inline it would hold
+        // this method before the wait below, and Ctrl+C or SIGTERM would never reach StopAsync. It gets its own thread.
         _ = Task.Factory.StartNew(() => WatchStandardInputAsync(stop), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
@@ -57,10 +55,22 @@ internal static class ServeCommand
         }
     }
 
-    /// <summary>Reports each datagram and answers it with "to &lt;peer&gt;: ACK".</summary>
+    /// <summary>Reports each datagram (its protected bytes, then its plaintext) and answers it with "to &lt;peer&gt;: ACK".</summary>
     internal sealed class AckHandler(ILogger logger, bool quiet = false) : DtlsServerHandler
     {
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        // The seed prints each datagram's ciphertext next to its plaintext: the protected bytes arrive first (before
+        // decryption, which happens in place), on the same thread and for the same session, just before OnDatagram;
+        // several receive loops call one handler at once, so each thread keeps its own.
+        [ThreadStatic]
+        private static string? t_ciphertextHex;
+
+        /// <summary>A quiet server does not print the ciphertext, so it does not ask for it.</summary>
+        public override bool ObservesProtectedDatagrams => !quiet;
+
+        public override void OnProtectedDatagram(DtlsSession session, ReadOnlySpan<byte> datagram)
+            => t_ciphertextHex = Convert.ToHexStringLower(datagram);
+
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             if (plaintext.IsEmpty)
             {
@@ -68,20 +78,19 @@ internal static class ServeCommand
             }
             if (quiet)
             {
-                session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+                session.TrySend(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
                 return;
             }
-            logger.LogInformation("{Peer}: received a DTLS datagram: {Ciphertext}", session.RemoteEndPoint,
-                Convert.ToHexStringLower(ciphertext));
+            logger.LogInformation("{Peer}: received a DTLS datagram: {Ciphertext}", session.RemoteEndPoint, t_ciphertextHex);
             logger.LogInformation("{Peer}: as plain text: {Plaintext}", session.RemoteEndPoint, Encoding.UTF8.GetString(plaintext));
-            session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+            session.TrySend(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
         }
     }
 
     /// <summary>Answers each datagram with its own bytes, allocation-free: the benchmarks' echo server.</summary>
     internal sealed class EchoHandler : DtlsServerHandler
     {
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
-            => session.Send(plaintext);
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
+            => session.TrySend(plaintext);
     }
 }

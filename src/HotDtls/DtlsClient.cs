@@ -1,11 +1,10 @@
 using System.Buffers;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Threading.Channels;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
-using HotDtls.Records;
 using HotDtls.Server;
 using HotDtls.Transport;
 
@@ -14,25 +13,25 @@ namespace HotDtls;
 /// <summary>
 /// A DTLS 1.2 PSK client on its own connected UDP socket: <see cref="ConnectAsync"/> runs the handshake
 /// (answering the server's cookie challenge and retransmitting per RFC 6347 §4.2.4), then datagrams go both
-/// ways. Disposing sends close_notify.
+/// ways. Disposing sends close_notify. Thread-safe: sends and receives may come from any thread.
 /// </summary>
-public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagramSender
+public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSender
 {
     /// <summary>Received datagrams waiting for <see cref="ReceiveAsync"/>; beyond this, new ones are dropped as UDP would.</summary>
     public const int ReceiveQueueCapacity = 1024;
 
-    private readonly Lock _gate = new();
     private readonly Socket _socket;
-    private readonly ClientConnection _connection;
+    private readonly ClientEngine _engine;
     private readonly DtlsClientOptions _options;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<Received> _received = Channel.CreateBounded<Received>(
         new BoundedChannelOptions(ReceiveQueueCapacity) { SingleReader = false, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
-    private readonly byte[] _scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
     private ITimer? _timer;
     private Task? _receiveLoop;
-    private bool _portUnreachable;
+    // Written by the receive loop and the send path, read when the handshake times out; a stale read only changes
+    // the wording of that exception.
+    private volatile bool _portUnreachable;
     private DtlsException? _closeException;
     private int _disposed;
 
@@ -41,7 +40,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         _socket = socket;
         _options = options;
         RemoteEndPoint = remote;
-        _connection = new ClientConnection(options, remote.Serialize(), this, _scratch, this, SystemRandomSource.Instance, NowMs());
+        _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance);
     }
 
     /// <summary>The server's address.</summary>
@@ -50,26 +49,34 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     /// <summary>The local address and port the client sends from.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
-    /// <summary>The negotiated cipher suite.</summary>
-    public CipherSuite CipherSuite => _connection.NegotiatedSuite ?? default;
+    /// <summary>The negotiated cipher suite; <see langword="null"/> before the ServerHello arrives.</summary>
+    public CipherSuite? CipherSuite => _engine.NegotiatedSuite;
 
     /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
-    public bool UsesExtendedMasterSecret => _connection.UsesExtendedMasterSecret;
+    public bool UsesExtendedMasterSecret => _engine.UsesExtendedMasterSecret;
 
     /// <summary>The psk_identity_hint the server sent, or <see langword="null"/> if it sent none.</summary>
-    public string? PskIdentityHint => _connection.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
+    public string? PskIdentityHint => _engine.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
 
-    /// <summary>Whether the session is established and not closed.</summary>
-    public bool IsConnected => _connection.IsEstablished;
+    /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
+    public bool IsEstablished => _engine.IsEstablished;
+
+    /// <summary>The largest datagram <see cref="Send"/> takes, in bytes (the DTLS plaintext limit, 2^14).</summary>
+    public int MaxSendSize => DtlsSession.MaxPlaintextLength;
+
+    /// <summary>The largest datagram <see cref="ReceiveAsync"/> returns, in bytes: a buffer this large always fits.</summary>
+    public int MaxReceiveSize => DtlsSession.MaxPlaintextLength;
 
     /// <summary>Connects to a DTLS server and completes the handshake.</summary>
     /// <param name="endPoint">The server.</param>
     /// <param name="options">PSK identity and key, suites, timers; validated here.</param>
     /// <param name="cancellationToken">Abandons the handshake.</param>
     /// <exception cref="DtlsException">
-    /// The handshake failed: the message says why (no answer within <see cref="DtlsOptions.HandshakeTimeout"/>, an
-    /// alert from the server, a wrong key), or <see cref="DtlsClientOptions.LocalEndPoint"/> cannot be bound.
+    /// The handshake failed; <see cref="DtlsException.Reason"/> says why (no answer within
+    /// <see cref="DtlsOptions.HandshakeTimeout"/>, nothing listening, an alert from the server, a wrong key), or
+    /// <see cref="DtlsClientOptions.LocalEndPoint"/> cannot be bound.
     /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
     public static async Task<DtlsClient> ConnectAsync(IPEndPoint endPoint, DtlsClientOptions options,
         CancellationToken cancellationToken = default)
     {
@@ -77,6 +84,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         ArgumentNullException.ThrowIfNull(options);
         options.ValidateClient();
         options.ValidateLocalEndPoint(endPoint);
+        cancellationToken.ThrowIfCancellationRequested();
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         DtlsClient? client = null;
         try
@@ -117,26 +125,21 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         }
         catch (SocketException exception)
         {
-            var advice = exception.SocketErrorCode switch
+            var (reason, advice) = exception.SocketErrorCode switch
             {
-                SocketError.AddressAlreadyInUse => "the port is in use by another socket",
-                SocketError.AddressNotAvailable => "the address does not belong to this machine",
-                SocketError.AccessDenied => "permission denied: ports below 1024 need privileges",
-                _ => exception.Message,
+                SocketError.AddressAlreadyInUse => (DtlsExceptionReason.AddressInUse, "the port is in use by another socket"),
+                SocketError.AddressNotAvailable => (DtlsExceptionReason.BindFailed, "the address does not belong to this machine"),
+                SocketError.AccessDenied => (DtlsExceptionReason.BindFailed, "permission denied: ports below 1024 need privileges"),
+                _ => (DtlsExceptionReason.BindFailed, exception.Message),
             };
-            throw new DtlsException($"Cannot send from LocalEndPoint {local}: {advice}.", exception);
+            throw new DtlsException($"Cannot send from LocalEndPoint {local}: {advice}.", reason, exception);
         }
     }
 
-    private long NowMs() => _options.TimeProvider.GetMonotonicMilliseconds();
-
     private void Start()
     {
-        lock (_gate)
-        {
-            _connection.Start(NowMs());
-        }
-        _timer = _options.TimeProvider.CreateTimer(static state => ((DtlsClient)state!).OnTick(), this,
+        _engine.Start();
+        _timer = _options.TimeProvider.CreateTimer(static state => ((DtlsClient)state!)._engine.OnTick(), this,
             ServerEngine.TickInterval, ServerEngine.TickInterval);
         _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
     }
@@ -145,20 +148,9 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     {
         // Cancelled first, so the caller sees an OperationCanceledException rather than the close that follows.
         _established.TrySetCanceled(cancellationToken);
-        lock (_gate)
+        if (!_engine.IsEstablished)
         {
-            if (!_connection.IsEstablished)
-            {
-                _connection.Close(DtlsCloseReason.LocalClose, DtlsError.None, null);
-            }
-        }
-    }
-
-    private void OnTick()
-    {
-        lock (_gate)
-        {
-            _connection.OnTimer(NowMs());
+            _engine.Close();
         }
     }
 
@@ -191,41 +183,33 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
             {
                 continue;
             }
-            lock (_gate)
-            {
-                var datagram = buffer.AsSpan(0, received);
-                var reader = new DatagramReader(datagram);
-                var now = NowMs();
-                while (reader.TryReadRecord(out var header, out var offset))
-                {
-                    if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
-                    {
-                        break;
-                    }
-                }
-            }
+            _engine.ProcessDatagram(buffer.AsSpan(0, received));
         }
     }
 
     /// <summary>Sends one datagram, protected, to the server.</summary>
-    /// <exception cref="ArgumentException">The datagram is longer than <see cref="DtlsSession.MaxDatagramSize"/>.</exception>
-    /// <exception cref="DtlsException">The session is closed.</exception>
+    /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
+    /// <exception cref="DtlsException">The session is closed; <see cref="DtlsException.Reason"/> says why.</exception>
     public void Send(ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > DtlsSession.MaxDatagramSize)
-        {
-            throw new ArgumentException(
-                $"A DTLS datagram carries at most {DtlsSession.MaxDatagramSize} bytes; this one has {datagram.Length}.", nameof(datagram));
-        }
-        bool sent;
-        lock (_gate)
-        {
-            sent = _connection.SendApplicationData(datagram);
-        }
-        if (!sent)
+        if (!TrySend(datagram))
         {
             throw ClosedException();
         }
+    }
+
+    /// <summary>Sends one datagram, protected, to the server, if the session is open.</summary>
+    /// <returns><see langword="false"/> if the session is closed.</returns>
+    /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
+    public bool TrySend(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > DtlsSession.MaxPlaintextLength)
+        {
+            throw new ArgumentException(
+                $"A DTLS datagram carries at most {DtlsSession.MaxPlaintextLength} bytes (MaxSendSize); this one has {datagram.Length}.",
+                nameof(datagram));
+        }
+        return _engine.TrySend(datagram);
     }
 
     /// <summary>Sends one datagram (see <see cref="Send"/>); completes at once, as UDP does.</summary>
@@ -256,7 +240,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
             if (item.Length > buffer.Length)
             {
                 throw new ArgumentException(
-                    $"The datagram has {item.Length} bytes but the buffer only {buffer.Length}; pass a buffer of DtlsSession.MaxDatagramSize bytes.",
+                    $"The datagram has {item.Length} bytes but the buffer only {buffer.Length}; pass a buffer of MaxReceiveSize bytes.",
                     nameof(buffer));
             }
             item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
@@ -269,7 +253,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
     }
 
     private DtlsException ClosedException()
-        => _closeException ?? new DtlsException("The DTLS session is closed.");
+        => _closeException ?? new DtlsException("The DTLS session is closed.", DtlsExceptionReason.SessionClosed);
 
     void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
@@ -290,17 +274,9 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         }
     }
 
-    void IConnectionObserver.OnEstablished(DtlsConnection connection) => _established.TrySetResult();
+    void IClientEvents.OnEstablished() => _established.TrySetResult();
 
-    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
-    {
-    }
-
-    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
-    {
-    }
-
-    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+    void IClientEvents.OnApplicationData(ReadOnlySpan<byte> plaintext)
     {
         var copy = ArrayPool<byte>.Shared.Rent(Math.Max(plaintext.Length, 1));
         plaintext.CopyTo(copy);
@@ -310,28 +286,39 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         }
     }
 
-    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    void IClientEvents.OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
-        var message = reason switch
-        {
-            DtlsCloseReason.PeerClosed => $"The server {RemoteEndPoint} closed the session (close_notify).",
-            DtlsCloseReason.PeerAlert => $"The server {RemoteEndPoint} ended the session with fatal alert {alert}."
-                + (alert is AlertDescription.DecryptError or AlertDescription.BadRecordMac or AlertDescription.UnknownPskIdentity
-                    ? " Check the PSK identity and key." : string.Empty),
-            DtlsCloseReason.HandshakeFailed => $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}.",
-            DtlsCloseReason.HandshakeTimeout => _portUnreachable
-                ? $"No DTLS server answered at {RemoteEndPoint} within {_options.HandshakeTimeout.TotalSeconds:0.#} s: the host reports that nothing listens on that port."
-                : $"The handshake with {RemoteEndPoint} did not complete within {_options.HandshakeTimeout.TotalSeconds:0.#} s: no answer, or a server with a different PSK key that drops our records. Check the address, the port and the key.",
-            DtlsCloseReason.LocalClose => "The DTLS session was closed by this client.",
-            _ => $"The DTLS session with {RemoteEndPoint} ended ({reason}).",
-        };
-        _closeException = new DtlsException(message) { Alert = alert };
+        _closeException = DescribeClose(reason, error, alert);
         _received.Writer.TryComplete();
         _established.TrySetException(_closeException);
     }
 
-    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    void IClientEvents.OnDropped(DropReason reason)
     {
+    }
+
+    /// <summary>The exception a closed session throws: what happened, what to check, and the machine-readable reason.</summary>
+    private DtlsException DescribeClose(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        const string checkKey = " Check the PSK identity and key.";
+        var keyAlert = alert is AlertDescription.DecryptError or AlertDescription.BadRecordMac or AlertDescription.UnknownPskIdentity;
+        var (why, message) = reason switch
+        {
+            DtlsCloseReason.PeerClosed => (DtlsExceptionReason.PeerClosed,
+                $"The server {RemoteEndPoint} closed the session (close_notify)."),
+            DtlsCloseReason.PeerAlert => (keyAlert ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.AlertReceived,
+                $"The server {RemoteEndPoint} ended the session with fatal alert {alert}." + (keyAlert ? checkKey : string.Empty)),
+            DtlsCloseReason.HandshakeFailed => (error is DtlsError.FinishedMismatch or DtlsError.BadRecordMac
+                    ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.HandshakeFailed,
+                $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}."),
+            DtlsCloseReason.HandshakeTimeout when _portUnreachable => (DtlsExceptionReason.Unreachable,
+                $"No DTLS server answered at {RemoteEndPoint} within {_options.HandshakeTimeout.TotalSeconds:0.#} s: the host reports that nothing listens on that port."),
+            DtlsCloseReason.HandshakeTimeout => (DtlsExceptionReason.HandshakeTimeout,
+                $"The handshake with {RemoteEndPoint} did not complete within {_options.HandshakeTimeout.TotalSeconds:0.#} s: no answer, or a server with a different PSK key that drops our records. Check the address, the port and the key."),
+            DtlsCloseReason.LocalClose => (DtlsExceptionReason.LocalClose, "The DTLS session was closed by this client."),
+            _ => (DtlsExceptionReason.SessionClosed, $"The DTLS session with {RemoteEndPoint} ended ({reason})."),
+        };
+        return new DtlsException(message, why) { Alert = alert };
     }
 
     /// <summary>Sends close_notify (if established), stops the receive loop and closes the socket.</summary>
@@ -341,10 +328,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         {
             return;
         }
-        lock (_gate)
-        {
-            _connection.CloseGracefully(DtlsCloseReason.LocalClose);
-        }
+        _engine.Close();
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_timer is not null)
         {
@@ -355,10 +339,7 @@ public sealed class DtlsClient : IAsyncDisposable, IConnectionObserver, IDatagra
         {
             await _receiveLoop.ConfigureAwait(false);
         }
-        lock (_gate)
-        {
-            _connection.Dispose();
-        }
+        _engine.Dispose();
         while (_received.Reader.TryRead(out var item))
         {
             ArrayPool<byte>.Shared.Return(item.Buffer);

@@ -15,7 +15,7 @@ public abstract class DtlsOptions
     /// <summary>
     /// Largest datagram HotDtls sends during the handshake, in bytes of UDP payload (256 to 65507): handshake
     /// messages that do not fit are fragmented (RFC 6347 §4.2.3). Application data is not cut to it: a datagram
-    /// of up to <see cref="DtlsSession.MaxDatagramSize"/> bytes goes out as one record, and one larger than the path
+    /// of up to <see cref="DtlsSession.MaxSendSize"/> bytes goes out as one record, and one larger than the path
     /// MTU relies on IP fragmentation — keep application datagrams within the path MTU where that matters.
     /// </summary>
     public int Mtu { get; set; } = DefaultMtu;

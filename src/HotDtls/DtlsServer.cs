@@ -12,12 +12,16 @@ namespace HotDtls;
 /// <summary>
 /// A DTLS 1.2 PSK server on one UDP port serving many peers (one socket per receive loop, see
 /// <see cref="DtlsServerOptions.ReceiveLoops"/>). Each new peer must prove it is reachable with a
-/// stateless cookie before any state is kept (RFC 6347 §4.2.1); then a PSK handshake (RFC 4279) sets up AES-GCM
-/// keys, and every authenticated datagram goes to the <see cref="DtlsServerHandler"/>.
+/// stateless cookie before any state is kept (RFC 6347 §4.2.1); then a PSK handshake (RFC 4279) sets up
+/// record-protection keys, and every authenticated datagram goes to the <see cref="DtlsServerHandler"/>.
 /// </summary>
 /// <example>
 /// <code>
-/// var options = new DtlsServerOptions { PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")) };
+/// var options = new DtlsServerOptions
+/// {
+///     EndPoint = new IPEndPoint(IPAddress.Loopback, 22334),
+///     PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
+/// };
 /// await using var server = new DtlsServer(options, new EchoHandler());
 /// await server.StartAsync();
 /// </code>
@@ -112,7 +116,7 @@ public sealed class DtlsServer : IAsyncDisposable
         var sockets = new List<Socket>(wanted);
         try
         {
-            var endPoint = _options.EndPoint;
+            var endPoint = _options.EndPoint!;
             sockets.Add(Bind(endPoint, reusePort: wanted > 1));
             // Port 0 asks for any port: the other loops bind to the one the first was given.
             var bound = (IPEndPoint)sockets[0].LocalEndPoint!;
@@ -176,14 +180,14 @@ public sealed class DtlsServer : IAsyncDisposable
         catch (SocketException exception)
         {
             socket.Dispose();
-            var advice = exception.SocketErrorCode switch
+            var (reason, advice) = exception.SocketErrorCode switch
             {
-                SocketError.AddressAlreadyInUse => "the port is already in use: stop the other program or choose another port",
-                SocketError.AddressNotAvailable => "the address does not belong to this machine: choose one of its addresses",
-                SocketError.AccessDenied => "permission denied: ports below 1024 need privileges",
-                _ => exception.Message,
+                SocketError.AddressAlreadyInUse => (DtlsExceptionReason.AddressInUse, "the port is already in use: stop the other program or choose another port"),
+                SocketError.AddressNotAvailable => (DtlsExceptionReason.BindFailed, "the address does not belong to this machine: choose one of its addresses"),
+                SocketError.AccessDenied => (DtlsExceptionReason.BindFailed, "permission denied: ports below 1024 need privileges"),
+                _ => (DtlsExceptionReason.BindFailed, exception.Message),
             };
-            throw new DtlsException($"Cannot listen on {endPoint}: {advice}.", exception);
+            throw new DtlsException($"Cannot listen on {endPoint}: {advice}.", reason, exception);
         }
     }
 

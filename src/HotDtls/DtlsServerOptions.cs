@@ -5,11 +5,11 @@ namespace HotDtls;
 /// <summary>Settings of a <see cref="DtlsServer"/>.</summary>
 public sealed class DtlsServerOptions : DtlsOptions
 {
-    /// <summary>The default port of the Qt DTLS example server, which HotDtls keeps.</summary>
-    public const int DefaultPort = 22334;
-
-    /// <summary>Where the server listens: IPv4 or IPv6. Default 127.0.0.1:22334. Port 0 picks a free port.</summary>
-    public IPEndPoint EndPoint { get; set; } = new(IPAddress.Loopback, DefaultPort);
+    /// <summary>
+    /// Where the server listens: IPv4 or IPv6 address and port. Required (there is no default: a library should not
+    /// pick a port for you). Port 0 picks a free port; <see cref="DtlsServer.LocalEndPoint"/> tells which.
+    /// </summary>
+    public IPEndPoint? EndPoint { get; set; }
 
     /// <summary>
     /// psk_identity_hint sent in ServerKeyExchange (RFC 4279 §2); <see langword="null"/> sends no
@@ -69,16 +69,14 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.Batched;
 
-    /// <summary>
-    /// Keep a copy of each application-data record's ciphertext and pass it to
-    /// <see cref="DtlsServerHandler.OnDatagram"/> (the Qt example prints it). Off by default: it costs a copy.
-    /// </summary>
-    public bool CaptureCiphertext { get; set; }
-
     internal void ValidateServer()
     {
         Validate();
-        ArgumentNullException.ThrowIfNull(EndPoint);
+        if (EndPoint is null)
+        {
+            throw new ArgumentException(
+                "DtlsServerOptions.EndPoint is required: the address and port to listen on, for example new IPEndPoint(IPAddress.Loopback, 22334) (port 0 picks a free one).");
+        }
         if (PskStore is null)
         {
             throw new ArgumentException("DtlsServerOptions.PskStore is required: for example PskStore.Single(key).");

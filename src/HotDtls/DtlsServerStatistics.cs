@@ -1,52 +1,71 @@
 namespace HotDtls;
 
-/// <summary>A snapshot of a server's counters.</summary>
-/// <param name="DatagramsReceived">Datagrams read from the socket.</param>
-/// <param name="DatagramsDelivered">Application-data records handed to the handler.</param>
-/// <param name="RecordsDropped">Records and fragments discarded (malformed, replayed, unauthenticated, unexpected).</param>
-/// <param name="HelloVerifyRequestsSent">Cookie challenges sent.</param>
-/// <param name="HandshakesStarted">Handshakes begun after a valid cookie.</param>
-/// <param name="HandshakesCompleted">Handshakes finished.</param>
-/// <param name="HandshakesFailed">Handshakes that failed or timed out.</param>
-/// <param name="Sessions">Peers with state now (handshaking or established).</param>
-/// <param name="HandshakesInProgress">Handshakes running now.</param>
-/// <param name="HandshakesEvicted">Half-open handshakes pushed out, oldest first, to make room for new ones.</param>
-/// <param name="BytesReceived">Bytes of all datagrams read from the socket.</param>
-/// <param name="DatagramsSent">Datagrams handed to the socket (handshake flights, HelloVerifyRequests, alerts, data).</param>
-/// <param name="BytesSent">Bytes of those datagrams.</param>
-/// <param name="CiphersReleased">
-/// Cipher objects of idle sessions released (<see cref="DtlsServerOptions.ReleaseIdleCiphersAfter"/>); recreated on next use.
-/// </param>
-public readonly record struct DtlsServerStatistics(
-    long DatagramsReceived,
-    long DatagramsDelivered,
-    long RecordsDropped,
-    long HelloVerifyRequestsSent,
-    long HandshakesStarted,
-    long HandshakesCompleted,
-    long HandshakesFailed,
-    int Sessions,
-    int HandshakesInProgress,
-    long HandshakesEvicted,
-    long BytesReceived,
-    long DatagramsSent,
-    long BytesSent,
-    long CiphersReleased)
+/// <summary>
+/// A snapshot of a server's counters and gauges. New counters are added as new properties, so code that reads
+/// some of them keeps compiling and running as the set grows.
+/// </summary>
+public readonly record struct DtlsServerStatistics
 {
+    /// <summary>Datagrams read from the socket.</summary>
+    public long DatagramsReceived { get; init; }
+
+    /// <summary>Application-data records handed to the handler.</summary>
+    public long DatagramsDelivered { get; init; }
+
+    /// <summary>Records and fragments discarded (malformed, replayed, unauthenticated, unexpected).</summary>
+    public long RecordsDropped { get; init; }
+
+    /// <summary>Cookie challenges sent.</summary>
+    public long HelloVerifyRequestsSent { get; init; }
+
+    /// <summary>Handshakes begun after a valid cookie.</summary>
+    public long HandshakesStarted { get; init; }
+
+    /// <summary>Handshakes finished.</summary>
+    public long HandshakesCompleted { get; init; }
+
+    /// <summary>Handshakes that failed or timed out.</summary>
+    public long HandshakesFailed { get; init; }
+
+    /// <summary>Peers with state now (handshaking or established).</summary>
+    public int Sessions { get; init; }
+
+    /// <summary>Handshakes running now.</summary>
+    public int HandshakesInProgress { get; init; }
+
+    /// <summary>Half-open handshakes pushed out, oldest first, to make room for new ones.</summary>
+    public long HandshakesEvicted { get; init; }
+
+    /// <summary>Bytes of all datagrams read from the socket.</summary>
+    public long BytesReceived { get; init; }
+
+    /// <summary>Datagrams handed to the socket (handshake flights, HelloVerifyRequests, alerts, data).</summary>
+    public long DatagramsSent { get; init; }
+
+    /// <summary>Bytes of those datagrams.</summary>
+    public long BytesSent { get; init; }
+
+    /// <summary>
+    /// Cipher objects of idle sessions released (<see cref="DtlsServerOptions.ReleaseIdleCiphersAfter"/>); recreated on next use.
+    /// </summary>
+    public long CiphersReleased { get; init; }
+
     /// <summary>The sum of two snapshots (the server adds up its receive loops').</summary>
-    internal DtlsServerStatistics Add(in DtlsServerStatistics other) => new(
-        DatagramsReceived + other.DatagramsReceived,
-        DatagramsDelivered + other.DatagramsDelivered,
-        RecordsDropped + other.RecordsDropped,
-        HelloVerifyRequestsSent + other.HelloVerifyRequestsSent,
-        HandshakesStarted + other.HandshakesStarted,
-        HandshakesCompleted + other.HandshakesCompleted,
-        HandshakesFailed + other.HandshakesFailed,
-        Sessions + other.Sessions,
-        HandshakesInProgress + other.HandshakesInProgress,
-        HandshakesEvicted + other.HandshakesEvicted,
-        BytesReceived + other.BytesReceived,
-        DatagramsSent + other.DatagramsSent,
-        BytesSent + other.BytesSent,
-        CiphersReleased + other.CiphersReleased);
+    internal DtlsServerStatistics Add(in DtlsServerStatistics other) => new()
+    {
+        DatagramsReceived = DatagramsReceived + other.DatagramsReceived,
+        DatagramsDelivered = DatagramsDelivered + other.DatagramsDelivered,
+        RecordsDropped = RecordsDropped + other.RecordsDropped,
+        HelloVerifyRequestsSent = HelloVerifyRequestsSent + other.HelloVerifyRequestsSent,
+        HandshakesStarted = HandshakesStarted + other.HandshakesStarted,
+        HandshakesCompleted = HandshakesCompleted + other.HandshakesCompleted,
+        HandshakesFailed = HandshakesFailed + other.HandshakesFailed,
+        Sessions = Sessions + other.Sessions,
+        HandshakesInProgress = HandshakesInProgress + other.HandshakesInProgress,
+        HandshakesEvicted = HandshakesEvicted + other.HandshakesEvicted,
+        BytesReceived = BytesReceived + other.BytesReceived,
+        DatagramsSent = DatagramsSent + other.DatagramsSent,
+        BytesSent = BytesSent + other.BytesSent,
+        CiphersReleased = CiphersReleased + other.CiphersReleased,
+    };
 }

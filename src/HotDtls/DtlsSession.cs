@@ -1,78 +1,99 @@
 using System.Net;
 using System.Runtime.CompilerServices;
-using HotDtls.Connection;
-using HotDtls.Handshake;
-using HotDtls.Server;
 using HotDtls.Transport;
 
 namespace HotDtls;
 
 /// <summary>
 /// One peer of a <see cref="DtlsServer"/>: who it is, what was negotiated, and how to answer it.
-/// Thread-safe: <see cref="Send"/> may be called from the handler or from any thread.
+/// Thread-safe: <see cref="Send"/> and <see cref="TrySend"/> may be called from the handler or from any thread.
 /// </summary>
 public sealed class DtlsSession
 {
-    /// <summary>Largest payload of one datagram: the DTLS plaintext limit, 2^14 bytes (RFC 6347 §4.1).</summary>
-    public const int MaxDatagramSize = 16384;
+    /// <summary>The DTLS plaintext limit, 2^14 bytes (RFC 6347 §4.1, RFC 5246 §6.2.1).</summary>
+    internal const int MaxPlaintextLength = 16384;
 
-    private readonly ServerEngine _engine;
-    private readonly ServerConnection _connection;
+    private readonly ISessionChannel _channel;
     private string? _identity;
     // Made on first use from the connection's SocketAddress: most idle sessions are never asked, and an IPEndPoint
-    // with its IPAddress is ≈ 80 bytes each (issue 4: memory per session).
+    // with its IPAddress is ≈ 80 bytes each (memory per session: docs/design.md).
     private IPEndPoint? _remoteEndPoint;
 
-    internal DtlsSession(ServerEngine engine, ServerConnection connection)
+    internal DtlsSession(ISessionChannel channel)
     {
-        _engine = engine;
-        _connection = connection;
+        _channel = channel;
     }
 
-    /// <summary>The connection behind this session (for tests and the engine).</summary>
-    internal ServerConnection Connection => _connection;
+    /// <summary>The association behind this session (for tests).</summary>
+    internal ISessionChannel Channel => _channel;
 
     /// <summary>The peer's address and port.</summary>
     /// <remarks>Two threads asking at once may each make one; they are equal, and either is kept.</remarks>
-    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= _connection.Peer.ToEndPoint();
+    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= _channel.Peer.ToEndPoint();
 
-    /// <summary>The negotiated cipher suite, once the ServerHello is sent.</summary>
-    public CipherSuite? CipherSuite => _connection.NegotiatedSuite;
+    /// <summary>The negotiated cipher suite, once the ServerHello is sent; <see langword="null"/> before.</summary>
+    public CipherSuite? CipherSuite => _channel.NegotiatedSuite;
 
     /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
-    public bool UsesExtendedMasterSecret => _connection.UsesExtendedMasterSecret;
+    public bool UsesExtendedMasterSecret => _channel.UsesExtendedMasterSecret;
 
     /// <summary>The PSK identity the client presented (UTF-8 decoded), or empty before its ClientKeyExchange.</summary>
-    public string PskIdentity => _identity ??= _connection.PskIdentity.Length == 0
+    public string PskIdentity => _identity ??= _channel.PskIdentity.Length == 0
         ? string.Empty
-        : System.Text.Encoding.UTF8.GetString(_connection.PskIdentity);
+        : System.Text.Encoding.UTF8.GetString(_channel.PskIdentity);
 
     /// <summary>The PSK identity as the raw bytes the client sent.</summary>
-    public ReadOnlyMemory<byte> PskIdentityBytes => _connection.PskIdentity;
+    public ReadOnlyMemory<byte> PskIdentityBytes => _channel.PskIdentity;
 
-    /// <summary>Whether the handshake has finished and the session is still open.</summary>
-    public bool IsEstablished => _connection.IsEstablished;
+    /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
+    public bool IsEstablished => _channel.IsEstablished;
+
+    /// <summary>The largest datagram <see cref="Send"/> takes, in bytes (the DTLS plaintext limit, 2^14).</summary>
+    public int MaxSendSize => MaxPlaintextLength;
+
+    /// <summary>The largest datagram the handler can receive from this peer, in bytes (the DTLS plaintext limit, 2^14).</summary>
+    public int MaxReceiveSize => MaxPlaintextLength;
 
     /// <summary>Sends <paramref name="datagram"/> as one protected application-data record.</summary>
-    /// <returns><see langword="false"/> if the session is not established or already closed.</returns>
-    /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxDatagramSize"/>.</exception>
-    public bool Send(ReadOnlySpan<byte> datagram)
+    /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
+    /// <exception cref="DtlsException">
+    /// The session cannot send: <see cref="DtlsExceptionReason.NotEstablished"/> during the handshake,
+    /// <see cref="DtlsExceptionReason.SessionClosed"/> once it has ended.
+    /// </exception>
+    public void Send(ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > MaxDatagramSize)
+        if (!TrySend(datagram))
+        {
+            ThrowCannotSend();
+        }
+    }
+
+    /// <summary>Sends <paramref name="datagram"/> as one protected application-data record, if the session can send.</summary>
+    /// <returns><see langword="false"/> if the session is not established or already closed.</returns>
+    /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
+    public bool TrySend(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > MaxPlaintextLength)
         {
             ThrowTooLarge(datagram.Length);
         }
-        return _engine.Send(_connection, datagram);
+        return _channel.TrySend(datagram);
     }
 
     /// <summary>Sends close_notify (if established) and forgets the session.</summary>
-    public void Close() => _engine.CloseSession(_connection);
+    public void Close() => _channel.Close();
 
     /// <inheritdoc/>
     public override string ToString() => RemoteEndPoint.ToString();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowCannotSend()
+        => throw (_channel.IsClosed
+            ? new DtlsException($"The DTLS session with {RemoteEndPoint} is closed: it can no longer send.", DtlsExceptionReason.SessionClosed)
+            : new DtlsException($"The DTLS session with {RemoteEndPoint} is not established yet: send from OnSessionEstablished or later.", DtlsExceptionReason.NotEstablished));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowTooLarge(int length)
         => throw new ArgumentException(
-            $"A DTLS datagram carries at most {MaxDatagramSize} bytes; this one has {length}. Split it.", "datagram");
+            $"A DTLS datagram carries at most {MaxPlaintextLength} bytes (MaxSendSize); this one has {length}. Split it.", "datagram");
 }

@@ -27,7 +27,6 @@ internal sealed class AckServer : IAsyncDisposable
             EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             PskIdentityHint = "Qt DTLS example server",
             PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
-            CaptureCiphertext = true,
         };
         configure?.Invoke(options);
         var handler = new Handler();
@@ -50,7 +49,7 @@ internal sealed class AckServer : IAsyncDisposable
 
         public override void OnSessionEstablished(DtlsSession session) => _established.TrySetResult(session);
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             Received.Enqueue(Encoding.UTF8.GetString(plaintext));
             session.Send(Encoding.UTF8.GetBytes(AckFor(session.RemoteEndPoint)));

@@ -44,7 +44,7 @@ public sealed class GnuTlsInteropTests
         Assert.Equal(PeerCredentials.Default.Hint, client.PskIdentityHint);
         Assert.True(client.UsesExtendedMasterSecret);
 
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         for (var i = 1; i <= 3; i++)
         {
             client.Send(Encoding.UTF8.GetBytes($"Message #{i}"));

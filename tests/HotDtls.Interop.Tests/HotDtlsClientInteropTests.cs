@@ -37,7 +37,7 @@ public sealed class HotDtlsClientInteropTests
         Assert.Equal(PeerCredentials.Default.Hint, client.PskIdentityHint);
         Assert.Equal(InteropSuites.OpenSslName(suite), await server.WaitForHandshakeAsync(cts.Token));
 
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         for (var i = 1; i <= 3; i++)
         {
             client.Send(Encoding.UTF8.GetBytes($"Message #{i}\n"));
@@ -58,7 +58,7 @@ public sealed class HotDtlsClientInteropTests
         Assert.Equal(suite, await server.WaitForHandshakeAsync(cts.Token));
         Assert.True(server.HelloVerifyRequestsSent >= 1, "BouncyCastle demanded a cookie and HotDtls answered it");
 
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         for (var i = 1; i <= 3; i++)
         {
             client.Send(Encoding.UTF8.GetBytes($"Message #{i}"));
@@ -86,7 +86,7 @@ public sealed class HotDtlsClientInteropTests
         await using var client = await DtlsClient.ConnectAsync(relay.EndPoint, options, cts.Token);
         Assert.Equal(suite, client.CipherSuite);
 
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         string? reply = null;
         for (var attempt = 0; reply is null; attempt++)
         {

@@ -120,7 +120,7 @@ public sealed class ImpairedNetworkTests(ITestOutputHelper output)
         var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
 
         var ack = AckServer.AckFor(session.RemoteEndPoint);
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         var answers = 0;
         var pings = 0;
         while (answers < AnswersWanted && pings < MaxPings)

@@ -186,7 +186,7 @@ internal static class FloodCommand
             {
                 resident.Send(echo);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                if (resident.IsConnected && await resident.ReceiveAsync(buffer, timeout.Token).ConfigureAwait(false) == echo.Length)
+                if (resident.IsEstablished && await resident.ReceiveAsync(buffer, timeout.Token).ConfigureAwait(false) == echo.Length)
                 {
                     residentsAlive++;
                 }

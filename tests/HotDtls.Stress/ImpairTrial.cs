@@ -144,7 +144,7 @@ internal static class ImpairTrial
         await using (client.ConfigureAwait(false))
         {
             var answered = new HashSet<string>(StringComparer.Ordinal);
-            var buffer = new byte[DtlsSession.MaxDatagramSize];
+            var buffer = new byte[client.MaxReceiveSize];
             for (var i = 0; i < options.Echoes; i++)
             {
                 var ping = Ping(i);
@@ -192,7 +192,7 @@ internal static class ImpairTrial
 
         public int Duplicates => Volatile.Read(ref _duplicates);
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             var text = Encoding.UTF8.GetString(plaintext);
             lock (_lock)

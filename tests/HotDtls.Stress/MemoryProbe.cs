@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -42,7 +42,7 @@ internal static class MemoryProbe
         var clock = new ProbeClock();
         var options = new DtlsServerOptions
         {
-            EndPoint = new IPEndPoint(IPAddress.Loopback, DtlsServerOptions.DefaultPort),
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 22334),
             PskIdentityHint = hint ? StressServer.IdentityHint : null,
             PskStore = PskStore.Single(Key),
             TimeProvider = clock,
@@ -57,7 +57,7 @@ internal static class MemoryProbe
         clientOptions.CipherSuites.Clear();
         clientOptions.CipherSuites.Add(suite);
         clientOptions.ValidateClient();
-        var scratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
+        var scratch = new byte[ClientEngine.ScratchLength];
 
         // Warm-up sessions JIT every path and fill the pools; they stay, and are part of the baseline.
         Establish(engine, clock, toClient, clientOptions, scratch, 0, WarmUpSessions);
@@ -99,7 +99,7 @@ internal static class MemoryProbe
     private static void Establish(ServerEngine engine, ProbeClock clock, Queue toClient, DtlsClientOptions clientOptions,
         byte[] scratch, int first, int count)
     {
-        var server = new IPEndPoint(IPAddress.Loopback, DtlsServerOptions.DefaultPort).Serialize();
+        var server = new IPEndPoint(IPAddress.Loopback, 22334).Serialize();
         var toServer = new Queue();
         for (var i = first; i < first + count; i++)
         {
@@ -107,9 +107,8 @@ internal static class MemoryProbe
             var address = new IPEndPoint(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 20000 + (i >> 24));
             var from = address.Serialize();
             var observer = new EstablishmentObserver();
-            var client = new ClientConnection(clientOptions, server, toServer, scratch, observer, SystemRandomSource.Instance,
-                clock.NowMs);
-            client.Start(clock.NowMs);
+            var client = new ClientEngine(clientOptions, server, toServer, observer, SystemRandomSource.Instance, scratch);
+            client.Start();
             for (var round = 0; round < 16 && !observer.Established && !client.IsClosed; round++)
             {
                 while (toServer.TryTake(out var datagram))
@@ -118,14 +117,7 @@ internal static class MemoryProbe
                 }
                 while (toClient.TryTake(out var datagram))
                 {
-                    var reader = new DatagramReader(datagram);
-                    while (reader.TryReadRecord(out var header, out var offset))
-                    {
-                        if (client.ProcessRecord(header, datagram.AsSpan(offset, header.Length), clock.NowMs) == RecordResult.Stop)
-                        {
-                            break;
-                        }
-                    }
+                    client.ProcessDatagram(datagram);
                 }
             }
             if (!observer.Established)

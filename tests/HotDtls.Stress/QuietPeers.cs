@@ -1,4 +1,4 @@
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Handshake;
 using HotDtls.Records;
 
@@ -8,35 +8,27 @@ namespace HotDtls.Stress;
 internal sealed class DiscardingHandler : DtlsServerHandler
 {
     /// <inheritdoc/>
-    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
     {
     }
 }
 
-/// <summary>A connection observer for the in-process probes' clients: notes establishment, ignores everything else.</summary>
-internal sealed class EstablishmentObserver : IConnectionObserver
+/// <summary>Client events for the in-process probes' clients: notes establishment, ignores everything else.</summary>
+internal sealed class EstablishmentObserver : IClientEvents
 {
     public bool Established { get; private set; }
 
-    public void OnEstablished(DtlsConnection connection) => Established = true;
+    public void OnEstablished() => Established = true;
 
-    public void OnPskLookup(DtlsConnection connection)
+    public void OnApplicationData(ReadOnlySpan<byte> plaintext)
     {
     }
 
-    public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+    public void OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
     }
 
-    public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-    {
-    }
-
-    public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-    {
-    }
-
-    public void OnDropped(DtlsConnection connection, DropReason reason)
+    public void OnDropped(DropReason reason)
     {
     }
 }

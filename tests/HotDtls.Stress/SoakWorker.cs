@@ -22,7 +22,8 @@ internal sealed class SoakWorker
     private readonly Random _random;
     private readonly IPAddress _rebootAddress;
     private readonly byte[] _payload = new byte[48];
-    private readonly byte[] _buffer = new byte[DtlsSession.MaxDatagramSize];
+    // A DTLS datagram carries at most 2^14 bytes of plaintext (DtlsClient.MaxReceiveSize).
+    private readonly byte[] _buffer = new byte[16384];
 
     public SoakWorker(IPEndPoint server, SoakTally tally, int index, int seed)
     {

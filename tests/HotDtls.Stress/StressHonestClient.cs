@@ -71,7 +71,7 @@ internal sealed class StressHonestClient
     private async Task EchoLoopAsync(DtlsClient client, TimeSpan interval, CancellationToken stop)
     {
         var payload = new byte[32];
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         long sequence = 0;
         while (!stop.IsCancellationRequested)
         {

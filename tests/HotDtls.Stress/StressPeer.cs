@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Net;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -15,11 +15,10 @@ namespace HotDtls.Stress;
 /// cannot do that (disposing it always says goodbye). The server then forgets the session by idle expiry, or
 /// replaces it when a new client handshakes from the same address and port (RFC 6347 §4.2.8).
 /// </summary>
-internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDisposable
+internal sealed class StressPeer : IClientEvents, IDatagramSender, IDisposable
 {
-    private readonly Lock _gate = new();
     private readonly Socket _socket;
-    private readonly ClientConnection _connection;
+    private readonly ClientEngine _engine;
     private readonly TimeProvider _time = TimeProvider.System;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _replies = new(0);
@@ -41,8 +40,7 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
             _socket.Dispose();
             throw;
         }
-        _connection = new ClientConnection(options, server.Serialize(), this, new byte[DatagramReader.MaxCiphertextLength + 1024],
-            this, SystemRandomSource.Instance, _time.GetMonotonicMilliseconds());
+        _engine = new ClientEngine(options, server.Serialize(), this, this, SystemRandomSource.Instance);
     }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
@@ -50,11 +48,8 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
     /// <summary>Runs the handshake; false if it failed or did not finish in time.</summary>
     public async Task<bool> ConnectAsync(TimeSpan timeout)
     {
-        lock (_gate)
-        {
-            _connection.Start(_time.GetMonotonicMilliseconds());
-        }
-        _timer = _time.CreateTimer(static state => ((StressPeer)state!).OnTick(), this, ServerEngine.TickInterval, ServerEngine.TickInterval);
+        _engine.Start();
+        _timer = _time.CreateTimer(static state => ((StressPeer)state!)._engine.OnTick(), this, ServerEngine.TickInterval, ServerEngine.TickInterval);
         _receiveLoop = Task.Run(ReceiveLoopAsync);
         try
         {
@@ -74,12 +69,9 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
     /// <summary>Sends one datagram and waits for the echo; false if none came back in time.</summary>
     public async Task<bool> EchoAsync(ReadOnlyMemory<byte> payload, TimeSpan timeout)
     {
-        lock (_gate)
+        if (!_engine.TrySend(payload.Span))
         {
-            if (!_connection.SendApplicationData(payload.Span))
-            {
-                return false;
-            }
+            return false;
         }
         return await _replies.WaitAsync(timeout).ConfigureAwait(false);
     }
@@ -101,10 +93,7 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
         {
             await _receiveLoop.ConfigureAwait(false);
         }
-        lock (_gate)
-        {
-            _connection.Dispose();
-        }
+        _engine.Dispose();
     }
 
     public void Dispose()
@@ -113,14 +102,6 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
         CrashAsync().GetAwaiter().GetResult();
         _replies.Dispose();
         _stopping.Dispose();
-    }
-
-    private void OnTick()
-    {
-        lock (_gate)
-        {
-            _connection.OnTimer(_time.GetMonotonicMilliseconds());
-        }
     }
 
     private async Task ReceiveLoopAsync()
@@ -142,19 +123,7 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
             {
                 continue;
             }
-            lock (_gate)
-            {
-                var datagram = buffer.AsSpan(0, received);
-                var reader = new DatagramReader(datagram);
-                var now = _time.GetMonotonicMilliseconds();
-                while (reader.TryReadRecord(out var header, out var offset))
-                {
-                    if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
-                    {
-                        break;
-                    }
-                }
-            }
+            _engine.ProcessDatagram(buffer.AsSpan(0, received));
         }
     }
 
@@ -170,22 +139,14 @@ internal sealed class StressPeer : IConnectionObserver, IDatagramSender, IDispos
         }
     }
 
-    void IConnectionObserver.OnEstablished(DtlsConnection connection) => _established.TrySetResult();
+    void IClientEvents.OnEstablished() => _established.TrySetResult();
 
-    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
-    {
-    }
+    void IClientEvents.OnApplicationData(ReadOnlySpan<byte> plaintext) => _replies.Release();
 
-    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
-    {
-    }
-
-    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext) => _replies.Release();
-
-    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    void IClientEvents.OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
         => _established.TrySetException(new DtlsException($"closed during the handshake: {reason} {error} {alert}"));
 
-    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
+    void IClientEvents.OnDropped(DropReason reason)
     {
     }
 }

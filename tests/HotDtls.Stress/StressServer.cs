@@ -78,7 +78,7 @@ internal sealed class StressServer : IAsyncDisposable
 
         public override void OnSessionEstablished(DtlsSession session) => Interlocked.Increment(ref _established);
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
             => session.Send(plaintext);
 
         public override void OnSessionClosed(DtlsSession session, DtlsCloseReason reason)

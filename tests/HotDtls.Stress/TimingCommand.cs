@@ -1,3 +1,4 @@
+using HotDtls.Client;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
@@ -110,6 +111,7 @@ internal static class TimingCommand
         var known = new Dictionary<string, byte[]> { ["device-1"] = Key };
         var options = new DtlsServerOptions
         {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 22334),
             PskIdentityHint = "Qt DTLS example server",
             PskStore = PskStore.FromDictionary(known),
         };
@@ -121,15 +123,14 @@ internal static class TimingCommand
         clientOptions.ValidateClient();
         var toServer = new Outbox();
         var observer = new EstablishmentObserver();
-        using var client = new ClientConnection(clientOptions, options.EndPoint.Serialize(), toServer, new byte[20000], observer,
-            SystemRandomSource.Instance, Environment.TickCount64);
-        client.Start(Environment.TickCount64);
+        using var client = new ClientEngine(clientOptions, options.EndPoint.Serialize(), toServer, observer, SystemRandomSource.Instance);
+        client.Start();
         double flightFive = 0;
         for (var round = 0; round < 4; round++)
         {
             foreach (var datagram in toServer.Take())
             {
-                var isFlightFive = client.State == HandshakeState.ClientExpectChangeCipherSpec;
+                var isFlightFive = client.Connection.State == HandshakeState.ClientExpectChangeCipherSpec;
                 var start = Stopwatch.GetTimestamp();
                 engine.ProcessDatagram(clientAddress, datagram);
                 if (isFlightFive)
@@ -139,16 +140,12 @@ internal static class TimingCommand
             }
             foreach (var datagram in toClient.Take())
             {
-                var reader = new DatagramReader(datagram);
-                while (reader.TryReadRecord(out var header, out var offset))
-                {
-                    client.ProcessRecord(header, datagram.AsSpan(offset, header.Length), Environment.TickCount64);
-                }
+                client.ProcessDatagram(datagram);
             }
         }
         if (flightFive == 0)
         {
-            throw new InvalidOperationException($"the handshake never reached flight 5 (client state {client.State})");
+            throw new InvalidOperationException($"the handshake never reached flight 5 (client state {client.Connection.State})");
         }
         return flightFive;
     }

@@ -19,7 +19,7 @@ public sealed class DtlsServerTests
 
         public override void OnSessionEstablished(DtlsSession session) => Established.TrySetResult(session);
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             Received.Enqueue(Encoding.UTF8.GetString(plaintext));
             session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
@@ -50,10 +50,10 @@ public sealed class DtlsServerTests
         Assert.Equal("test client", session.PskIdentity);
         Assert.Equal(client.LocalEndPoint, session.RemoteEndPoint);
         Assert.Equal("Qt DTLS example server", client.PskIdentityHint);
-        Assert.True(client.IsConnected);
+        Assert.True(client.IsEstablished);
 
         client.Send("Message #1"u8);
-        var buffer = new byte[DtlsSession.MaxDatagramSize];
+        var buffer = new byte[client.MaxReceiveSize];
         var length = await client.ReceiveAsync(buffer, cts.Token);
         Assert.Equal($"to {client.LocalEndPoint}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
         Assert.Equal(["Message #1"], handler.Received);
@@ -73,7 +73,7 @@ public sealed class DtlsServerTests
 
         var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
         Assert.Contains("close_notify", error.Message);
-        Assert.False(client.IsConnected);
+        Assert.False(client.IsEstablished);
         Assert.Equal(DtlsCloseReason.LocalClose, await handler.Closed.Task.WaitAsync(cts.Token));
     }
 
@@ -140,7 +140,10 @@ public sealed class DtlsServerTests
     [Fact]
     public void Options_errors_say_what_to_fix()
     {
-        var noStore = new DtlsServerOptions();
+        var noEndPoint = new DtlsServerOptions { PskStore = PskStore.Single([1]) };
+        Assert.Contains("EndPoint is required", Assert.Throws<ArgumentException>(() => new DtlsServer(noEndPoint, new EventHandler())).Message);
+
+        var noStore = new DtlsServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
         Assert.Contains("PskStore", Assert.Throws<ArgumentException>(() => new DtlsServer(noStore, new EventHandler())).Message);
 
         var tinyMtu = ServerOptions();
@@ -163,7 +166,7 @@ public sealed class DtlsServerTests
         await using var server = new DtlsServer(ServerOptions(), handler);
         await server.StartAsync(cts.Token);
         await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token);
-        var error = Assert.Throws<ArgumentException>(() => client.Send(new byte[DtlsSession.MaxDatagramSize + 1]));
+        var error = Assert.Throws<ArgumentException>(() => client.Send(new byte[client.MaxSendSize + 1]));
         Assert.Contains("16384", error.Message);
     }
 

@@ -1,5 +1,5 @@
 using System.Net;
-using HotDtls.Connection;
+using HotDtls.Client;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace HotDtls.Benchmarks.Support;
 
 /// <summary>
-/// A <see cref="ServerEngine"/> and HotDtls's own <see cref="ClientConnection"/> joined in memory, as the engine tests
+/// A <see cref="ServerEngine"/> and HotDtls's own <see cref="ClientEngine"/> joined in memory, as the engine tests
 /// join them (tests/HotDtls.Tests/Support: ServerHarness, TestClient, Exchange) but without their per-datagram copies
 /// and lists: datagrams move through <see cref="DatagramQueue"/>s allocated once. Real clock, real randomness, the
 /// Qt example's settings (hint "Qt DTLS example server", key 1a2b3c4d5e6f, any identity).
@@ -20,10 +20,9 @@ internal sealed class InMemoryLink : IDisposable
     public static readonly byte[] Key = Convert.FromHexString("1a2b3c4d5e6f");
 
     private readonly DtlsClientOptions _clientOptions;
-    private readonly TimeProvider _time = TimeProvider.System;
-    private readonly ClientObserver _clientObserver = new();
+    private readonly ClientEvents _clientEvents = new();
     // One scratch buffer for every client this link creates: they run one at a time.
-    private readonly byte[] _clientScratch = new byte[DatagramReader.MaxCiphertextLength + 1024];
+    private readonly byte[] _clientScratch = new byte[ClientEngine.ScratchLength];
 
     /// <param name="suite">The one suite both sides offer, so the handshake negotiates it.</param>
     public InMemoryLink(CipherSuite suite)
@@ -62,17 +61,15 @@ internal sealed class InMemoryLink : IDisposable
     /// <summary>The server's sender: to <see cref="ToClient"/>, or counted and dropped.</summary>
     public ServerOutlet ServerOutput { get; }
 
-    private long NowMs => _time.GetMonotonicMilliseconds();
-
     /// <summary>
     /// Runs one full handshake (ClientHello, HelloVerifyRequest, ClientHello with cookie, flights 4–6) for a new client
     /// and returns it established; the server's session is <see cref="BenchHandler.LastEstablished"/>.
     /// </summary>
-    public ClientConnection Handshake()
+    public ClientEngine Handshake()
     {
-        var client = new ClientConnection(_clientOptions, ServerAddress, ToServer, _clientScratch, _clientObserver,
-            SystemRandomSource.Instance, NowMs);
-        client.Start(NowMs);
+        var client = new ClientEngine(_clientOptions, ServerAddress, ToServer, _clientEvents, SystemRandomSource.Instance,
+            _clientScratch);
+        client.Start();
         for (var round = 0; round < 8 && (ToServer.Count > 0 || ToClient.Count > 0); round++)
         {
             for (var i = 0; i < ToServer.Count; i++)
@@ -82,57 +79,35 @@ internal sealed class InMemoryLink : IDisposable
             ToServer.Clear();
             for (var i = 0; i < ToClient.Count; i++)
             {
-                DeliverToClient(client, ToClient[i]);
+                client.ProcessDatagram(ToClient[i]);
             }
             ToClient.Clear();
         }
         if (!client.IsEstablished)
         {
-            throw new InvalidOperationException($"The handshake did not complete (client state {client.State}).");
+            throw new InvalidOperationException($"The handshake did not complete (client state {client.Connection.State}).");
         }
         return client;
     }
 
-    /// <summary>Processes one datagram from the server, as the client's receive loop would (in place).</summary>
-    public void DeliverToClient(ClientConnection client, Span<byte> datagram)
-    {
-        var now = NowMs;
-        var reader = new DatagramReader(datagram);
-        while (reader.TryReadRecord(out var header, out var offset))
-        {
-            if (client.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
-            {
-                break;
-            }
-        }
-    }
-
     public void Dispose() => Engine.Dispose();
 
-    /// <summary>The client's owner: a handshake benchmark only needs the connection's own state.</summary>
-    private sealed class ClientObserver : IConnectionObserver
+    /// <summary>The client's owner: a handshake benchmark only needs the engine's own state.</summary>
+    private sealed class ClientEvents : IClientEvents
     {
-        public void OnEstablished(DtlsConnection connection)
+        public void OnEstablished()
         {
         }
 
-        public void OnPskLookup(DtlsConnection connection)
+        public void OnApplicationData(ReadOnlySpan<byte> plaintext)
         {
         }
 
-        public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+        public void OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
         {
         }
 
-        public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-        {
-        }
-
-        public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-        {
-        }
-
-        public void OnDropped(DtlsConnection connection, DropReason reason)
+        public void OnDropped(DropReason reason)
         {
         }
     }
@@ -174,12 +149,12 @@ internal sealed class BenchHandler : DtlsServerHandler
 
     public override void OnSessionEstablished(DtlsSession session) => LastEstablished = session;
 
-    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
     {
         Datagrams++;
         if (Echo)
         {
-            session.Send(plaintext);
+            session.TrySend(plaintext);
         }
     }
 }

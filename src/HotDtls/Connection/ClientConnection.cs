@@ -1,15 +1,13 @@
 using System.Net;
-using System.Security.Cryptography;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
-using HotDtls.Transport;
 
 namespace HotDtls.Connection;
 
 /// <summary>
-/// The client's side of one association: flights 1, 3 and 5 (see <see cref="HandshakeTable"/>), answering a
-/// HelloVerifyRequest with the cookie, and verifying the server's Finished.
+/// The client's side of one association: the actions of the client's rows of <see cref="HandshakeTable"/> —
+/// flights 1, 3 and 5, answering a HelloVerifyRequest with the cookie, and verifying the server's Finished.
 /// </summary>
 internal sealed class ClientConnection : DtlsConnection
 {
@@ -20,10 +18,13 @@ internal sealed class ClientConnection : DtlsConnection
     private int _clientHelloLength;
     private ushort _clientHelloSeq;
 
-    public ClientConnection(DtlsClientOptions options, SocketAddress peer, IDatagramSender sender, byte[] scratch,
-        IConnectionObserver observer, IRandomSource random, long nowMs)
-        : base(new ConnectionServices(options, sender, scratch, observer, random), peer, nowMs)
+    public ClientConnection(ConnectionServices services, SocketAddress peer, long nowMs)
+        : base(services, peer, HandshakeState.ClientNotStarted, nowMs)
     {
+        if (services.Options is not DtlsClientOptions options)
+        {
+            throw new ArgumentException("A client connection needs client options.", nameof(services));
+        }
         _clientOptions = options;
         _identity = System.Text.Encoding.UTF8.GetBytes(options.PskIdentity);
         PskIdentity = _identity;
@@ -46,92 +47,83 @@ internal sealed class ClientConnection : DtlsConnection
     public byte[]? IdentityHint { get; private set; }
 
     /// <summary>Sends flight 1: a ClientHello without a cookie.</summary>
-    public void Start(long nowMs)
+    public void Start(long nowMs) => DriveLocal(HandshakeInput.Start, nowMs);
+
+    protected override HandshakeStep Perform(HandshakeAction action, ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
+        => action switch
+        {
+            HandshakeAction.SendClientHello => SendFirstClientHello(nowMs),
+            HandshakeAction.ReadHelloVerifyRequest => ReadHelloVerifyRequest(messageSeq, body, nowMs),
+            HandshakeAction.ReadServerHello => ReadServerHello(messageSeq, body),
+            HandshakeAction.ReadServerKeyExchange => ReadServerKeyExchange(messageSeq, body),
+            HandshakeAction.ReadServerHelloDone => ReadServerHelloDone(messageSeq, body, nowMs),
+            HandshakeAction.ReadServerFinished => ReadServerFinished(body),
+            _ => HandshakeStep.Fail(DtlsError.InternalError),
+        };
+
+    private HandshakeStep SendFirstClientHello(long nowMs)
     {
         Random.Fill(ClientRandom);
         SendClientHello([], nowMs);
+        return HandshakeStep.Next;
     }
 
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
-        var buffer = new byte[256 + cookie.Length + 2 * _offeredSuites.Length];
-        var length = ClientHello.Write(buffer, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
+        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length);
+        if (_clientHello.Length < needed)
+        {
+            _clientHello = new byte[needed];
+        }
+        _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
             offerExtendedMasterSecret: true, offerRenegotiationInfo: true);
-        _clientHello = buffer;
-        _clientHelloLength = length;
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
         // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are not hashed).
-        Flight.AddHandshake(HandshakeType.ClientHello, _clientHelloSeq, 0, buffer.AsSpan(0, length));
-        EnterState(HandshakeState.ClientExpectServerHello);
+        Flight.AddHandshake(HandshakeType.ClientHello, _clientHelloSeq, 0, _clientHello.AsSpan(0, _clientHelloLength));
         SendFlight(nowMs, retransmitOnTimer: true);
     }
 
-    protected override DtlsError HandleMessage(MessageKind kind, ushort messageSeq, ReadOnlySpan<byte> body,
-        HandshakeState next, long nowMs)
+    private HandshakeStep ReadHelloVerifyRequest(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
     {
-        switch (kind)
+        if (!HelloVerifyRequest.TryParse(body, out _, out var cookie))
         {
-            case MessageKind.HelloVerifyRequest:
-                if (!HelloVerifyRequest.TryParse(body, out _, out var cookie))
-                {
-                    return DtlsError.DecodeError;
-                }
-                SetPeerFlightEnd(HandshakeType.HelloVerifyRequest, messageSeq);
-                SendClientHello(cookie, nowMs);
-                return DtlsError.None;
-            case MessageKind.ServerHello:
-                return OnServerHello(messageSeq, body, next);
-            case MessageKind.ServerKeyExchange:
-                if (!ServerKeyExchangePsk.TryParse(body, out var hint))
-                {
-                    return DtlsError.DecodeError;
-                }
-                IdentityHint = hint.ToArray();
-                if (!AppendToTranscript(HandshakeType.ServerKeyExchange, messageSeq, body))
-                {
-                    return DtlsError.HandshakeMessageTooLarge;
-                }
-                EnterState(next);
-                return DtlsError.None;
-            case MessageKind.ServerHelloDone:
-                return OnServerHelloDone(messageSeq, body, next, nowMs);
-            case MessageKind.Finished:
-                return OnFinished(body);
-            default:
-                return DtlsError.UnexpectedMessage;
+            return HandshakeStep.Fail(DtlsError.DecodeError);
         }
+        SetPeerFlightEnd(HandshakeType.HelloVerifyRequest, messageSeq);
+        SendClientHello(cookie, nowMs);
+        return HandshakeStep.Next;
     }
 
-    private DtlsError OnServerHello(ushort messageSeq, ReadOnlySpan<byte> body, HandshakeState next)
+    private HandshakeStep ReadServerHello(ushort messageSeq, ReadOnlySpan<byte> body)
     {
         if (!ServerHello.TryParse(body, out var hello))
         {
-            return DtlsError.DecodeError;
+            return HandshakeStep.Fail(DtlsError.DecodeError);
         }
         if (hello.ServerVersion != ProtocolVersion.Dtls12)
         {
-            return DtlsError.ProtocolVersion;
+            return HandshakeStep.Fail(DtlsError.ProtocolVersion);
         }
         if (!CipherSuiteInfo.TryGet(hello.CipherSuite, out var suite)
             || Array.IndexOf(_offeredSuites, hello.CipherSuite) < 0
             || hello.CompressionMethod != 0)
         {
-            return DtlsError.IllegalParameter;
+            return HandshakeStep.Fail(DtlsError.IllegalParameter);
         }
         // RFC 5246 §7.4.1.4: a server must not send an extension the client did not offer.
         if (hello.HasUnknownExtension)
         {
-            return DtlsError.UnsupportedExtension;
+            return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
         if (hello.HasRenegotiationInfo && !hello.RenegotiationInfo.IsEmpty)
         {
-            return DtlsError.NoCommonCipherSuite;
+            return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
         }
         if (_clientOptions.RequireExtendedMasterSecret && !hello.HasExtendedMasterSecret)
         {
-            return DtlsError.ExtendedMasterSecretRequired;
+            return HandshakeStep.Fail(DtlsError.ExtendedMasterSecretRequired);
         }
         Suite = suite;
         ExtendedMasterSecret = hello.HasExtendedMasterSecret;
@@ -139,31 +131,43 @@ internal sealed class ClientConnection : DtlsConnection
         if (!AppendToTranscript(HandshakeType.ClientHello, _clientHelloSeq, _clientHello.AsSpan(0, _clientHelloLength))
             || !AppendToTranscript(HandshakeType.ServerHello, messageSeq, body))
         {
-            return DtlsError.HandshakeMessageTooLarge;
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         // Flight 4 is arriving: the ClientHello was answered.
         StopRetransmitTimer();
-        EnterState(next);
-        return DtlsError.None;
+        return HandshakeStep.Next;
     }
 
-    private DtlsError OnServerHelloDone(ushort messageSeq, ReadOnlySpan<byte> body, HandshakeState next, long nowMs)
+    private HandshakeStep ReadServerKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        if (!ServerKeyExchangePsk.TryParse(body, out var hint))
+        {
+            return HandshakeStep.Fail(DtlsError.DecodeError);
+        }
+        IdentityHint = hint.ToArray();
+        return AppendToTranscript(HandshakeType.ServerKeyExchange, messageSeq, body)
+            ? HandshakeStep.Next
+            : HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
+    }
+
+    private HandshakeStep ReadServerHelloDone(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
     {
         if (!ServerHelloDone.IsValid(body))
         {
-            return DtlsError.DecodeError;
+            return HandshakeStep.Fail(DtlsError.DecodeError);
         }
         if (!AppendToTranscript(HandshakeType.ServerHelloDone, messageSeq, body))
         {
-            return DtlsError.HandshakeMessageTooLarge;
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         SetPeerFlightEnd(HandshakeType.ServerHelloDone, messageSeq);
 
         // Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1).
-        var keyExchange = new byte[2 + _identity.Length];
+        // An identity may be up to 64 KiB: only short ones go on the stack.
+        Span<byte> keyExchange = _identity.Length <= 510 ? stackalloc byte[2 + _identity.Length] : new byte[2 + _identity.Length];
         var length = ClientKeyExchangePsk.Write(keyExchange, _identity);
         Flight.Clear();
-        AddToFlight(HandshakeType.ClientKeyExchange, 0, keyExchange.AsSpan(0, length));
+        AddToFlight(HandshakeType.ClientKeyExchange, 0, keyExchange[..length]);
         DeriveKeys(_clientOptions.PskKey, isServer: false);
         Span<byte> verifyData = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: true, verifyData);
@@ -171,22 +175,18 @@ internal sealed class ClientConnection : DtlsConnection
         Flight.AddChangeCipherSpec();
         Records.ActivateWrite();
         AddToFlight(HandshakeType.Finished, 1, verifyData);
-        EnterState(next);
         SendFlight(nowMs, retransmitOnTimer: true);
-        return DtlsError.None;
+        return HandshakeStep.Next;
     }
 
-    private DtlsError OnFinished(ReadOnlySpan<byte> body)
+    private HandshakeStep ReadServerFinished(ReadOnlySpan<byte> body)
     {
         var error = VerifyPeerFinished(body, fromClient: false);
         if (error != DtlsError.None)
         {
-            return error;
+            return HandshakeStep.Fail(error);
         }
         StopRetransmitTimer();
-        EnterState(HandshakeState.Established);
-        ReleaseHandshakeState();
-        Observer.OnEstablished(this);
-        return DtlsError.None;
+        return HandshakeStep.Next;
     }
 }

@@ -1,46 +1,91 @@
 using HotDtls.Crypto;
+using HotDtls.Handshake;
 using HotDtls.Transport;
+using Microsoft.Extensions.ObjectPool;
 
 namespace HotDtls.Connection;
 
 /// <summary>
-/// What every connection of one engine (or one client) shares: options, where datagrams go, the scratch buffer
-/// records are built in, who is told about events, the random source, and on a server the identity hint and the
-/// stand-in key. A connection holds one reference to this instead of one per item (issue 4: memory per session).
+/// What every connection of one engine (or one client) shares: options, the lock that serialises them, where
+/// datagrams go, the scratch buffer records are built in, who is told about events, the random source, the pool of
+/// handshake contexts, and on a server the encoded ServerKeyExchange and the stand-in key. A connection holds one
+/// reference to this instead of one per item (memory per session: docs/design.md).
 /// </summary>
 internal sealed class ConnectionServices
 {
-    public ConnectionServices(DtlsOptions options, IDatagramSender sender, byte[] scratch, IConnectionObserver observer,
-        IRandomSource random, byte[]? identityHint = null, StandInKey? standInKey = null)
+    public ConnectionServices(DtlsOptions options, Lock gate, IDatagramSender sender, byte[] scratch,
+        IConnectionObserver observer, IRandomSource random, ObjectPool<HandshakeContext>? handshakePool = null,
+        byte[]? identityHint = null, StandInKey? standInKey = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (gate is null)
+        {
+            throw new ArgumentNullException(nameof(gate));
+        }
         ArgumentNullException.ThrowIfNull(sender);
         ArgumentNullException.ThrowIfNull(scratch);
         ArgumentNullException.ThrowIfNull(observer);
         ArgumentNullException.ThrowIfNull(random);
         Options = options;
+        Gate = gate;
         Sender = sender;
         Scratch = scratch;
         Observer = observer;
         Random = random;
-        IdentityHint = identityHint;
+        HandshakePool = handshakePool;
         StandInKey = standInKey;
+        if (identityHint is not null)
+        {
+            // Fixed per engine: encoded once, copied into each flight 4.
+            ServerKeyExchangeBody = new byte[2 + identityHint.Length];
+            ServerKeyExchangePsk.Write(ServerKeyExchangeBody, identityHint);
+        }
     }
 
     public DtlsOptions Options { get; }
 
+    /// <summary>Serialises the engine (or client) and all its connections; held for every call into them.</summary>
+    public Lock Gate { get; }
+
     public IDatagramSender Sender { get; }
 
-    /// <summary>Where records are built before they are sent; used under the owner's lock, never kept.</summary>
+    /// <summary>Where records are built before they are sent; used under <see cref="Gate"/>, never kept.</summary>
     public byte[] Scratch { get; }
 
     public IConnectionObserver Observer { get; }
 
     public IRandomSource Random { get; }
 
-    /// <summary>Server: the psk_identity_hint sent in ServerKeyExchange (UTF-8), or null to send none.</summary>
-    public byte[]? IdentityHint { get; }
+    /// <summary>Where handshake contexts come from and go back to; null: each handshake makes its own.</summary>
+    public ObjectPool<HandshakeContext>? HandshakePool { get; }
+
+    /// <summary>Server: the ServerKeyExchange body carrying the psk_identity_hint (RFC 4279 §2), or null to send none.</summary>
+    public byte[]? ServerKeyExchangeBody { get; }
 
     /// <summary>Server: the key unknown identities are answered with (RFC 4279 §2); null on a client.</summary>
     public StandInKey? StandInKey { get; }
+
+    /// <summary>Set when the owner is disposed: connections refuse to send from then on.</summary>
+    public bool IsShutDown { get; set; }
+
+    /// <summary>A context for a new handshake that must finish by <paramref name="deadlineMs"/>.</summary>
+    public HandshakeContext RentHandshake(long deadlineMs)
+    {
+        var context = HandshakePool?.Get() ?? new HandshakeContext(Options);
+        context.Begin(deadlineMs);
+        return context;
+    }
+
+    /// <summary>Gives a finished handshake's context back: reset into the pool, or disposed.</summary>
+    public void ReturnHandshake(HandshakeContext context)
+    {
+        if (HandshakePool is { } pool)
+        {
+            pool.Return(context);
+        }
+        else
+        {
+            context.Dispose();
+        }
+    }
 }

@@ -8,21 +8,33 @@ namespace HotDtls.Connection;
 /// <summary>
 /// What only a running handshake needs: reassembly, the transcript, the flight being retransmitted and its timer,
 /// the handshake deadline, the server's random and the master secret; on a server also the pending PSK lookup, the
-/// records deferred while it runs, and its place in the engine's list of handshakes. A connection drops the whole
-/// object once it is established (or closed), so an idle session keeps none of it (issue 4: memory per session)
-/// and no secret outlives key derivation.
+/// records deferred while it runs, and its place in the engine's list of handshakes in progress. A connection
+/// gives the whole object back once it is established (or closed), so an idle session keeps none of it and no
+/// secret outlives key derivation.
 /// </summary>
 /// <remarks>
+/// A server engine keeps these in a bounded pool (<see cref="HandshakeContextPolicy"/>): a handshake then allocates
+/// no reassembler, transcript or flight of its own. <see cref="Reset"/> is what makes reuse safe: it zeroes the
+/// master secret, the random, the transcript, the flight and the deferred records, returns the reassembly buffers,
+/// and drops the PSK lookup and its key, so the next peer finds nothing of the last one.
+/// <para>
 /// After establishment a connection needs from the handshake only the next peer message_seq (to recognise a
-/// retransmitted flight 5, RFC 6347 §4.2.4) and, on the server, the 12 bytes of its own verify_data to send
-/// flight 6 again: both are kept inline in the connection.
+/// retransmitted flight 5, RFC 6347 §4.2.4) and, on the server, the 12 bytes of its own verify_data to send flight 6
+/// again: both are kept inline in the connection.
+/// </para>
 /// </remarks>
 internal sealed class HandshakeContext : IDisposable
 {
-    public HandshakeContext(DtlsOptions options, long deadlineMs)
+    /// <summary>
+    /// Records kept while a PSK lookup runs: the rest of the datagram that carried ClientKeyExchange (flight 5's
+    /// ChangeCipherSpec and Finished). The client sends flight 5 in one go and retransmits it on timeout.
+    /// </summary>
+    public const int MaxDeferredBytes = (2 * DtlsOptions.DefaultMtu) + 512;
+
+    public HandshakeContext(DtlsOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         Reassembler = new HandshakeReassembler(options.MaxHandshakeMessageLength, options.MaxReassemblyBytes);
-        DeadlineMs = deadlineMs;
     }
 
     public HandshakeReassembler Reassembler { get; }
@@ -36,42 +48,112 @@ internal sealed class HandshakeContext : IDisposable
     public byte[] MasterSecret { get; } = new byte[KeySchedule.MasterSecretLength];
 
     /// <summary>When the handshake is abandoned (monotonic milliseconds, <see cref="DtlsOptions.HandshakeTimeout"/>).</summary>
-    public long DeadlineMs { get; }
+    public long DeadlineMs { get; private set; }
 
-    /// <summary>When the current flight is sent again (RFC 6347 §4.2.4); long.MaxValue when it is not.</summary>
-    public long RetransmitAtMs { get; set; } = long.MaxValue;
-
-    /// <summary>The retransmission timer's current period, doubled on each expiry.</summary>
-    public long RetransmitTimeoutMs { get; set; }
+    /// <summary>The RFC 6347 §4.2.4.1 timer of the flight in <see cref="Flight"/>.</summary>
+    public ref RetransmitTimer Retransmit => ref _retransmit;
 
     /// <summary>Server: the PSK lookup that has not completed yet, for the engine to await.</summary>
     public ValueTask<byte[]?> PendingPskLookup { get; set; }
 
-    /// <summary>Server: cancels the PSK lookup if the connection closes first.</summary>
-    public CancellationTokenSource? PskCancellation { get; set; }
+    /// <summary>Server: the key the completed lookup returned (the store's array, never written), until it is used.</summary>
+    public byte[]? ResolvedPsk { get; set; }
 
-    /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use.</summary>
-    public byte[]? Deferred { get; set; }
+    /// <summary>Server: the lookup threw or faulted.</summary>
+    public bool PskLookupFailed { get; set; }
+
+    /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use, then kept.</summary>
+    public byte[]? Deferred { get; private set; }
 
     public int DeferredLength { get; set; }
 
-    /// <summary>Server: this connection's node in its engine's list of handshakes in progress, oldest first.</summary>
-    public LinkedListNode<ServerConnection>? HandshakeNode { get; set; }
+    // Links of the engine's HandshakeList (intrusive: no node objects).
+    internal HandshakeList? List { get; set; }
+
+    internal HandshakeContext? Previous { get; set; }
+
+    internal HandshakeContext? Next { get; set; }
+
+    /// <summary>The connection this handshake belongs to while it is in a <see cref="HandshakeList"/>.</summary>
+    internal ServerConnection? Owner { get; set; }
+
+    private RetransmitTimer _retransmit = RetransmitTimer.Stopped;
+    private CancellationTokenSource? _pskCancellation;
+
+    /// <summary>Makes a fresh (or reset) context the handshake of a connection that must finish by <paramref name="deadlineMs"/>.</summary>
+    public void Begin(long deadlineMs)
+    {
+        DeadlineMs = deadlineMs;
+        _retransmit = RetransmitTimer.Stopped;
+    }
+
+    /// <summary>A cancellation source for this handshake's PSK lookup (reused across handshakes when it was never cancelled).</summary>
+    public CancellationToken StartPskLookup()
+    {
+        _pskCancellation ??= new CancellationTokenSource();
+        return _pskCancellation.Token;
+    }
+
+    /// <summary>Cancels the PSK lookup, if one runs: the connection closed first.</summary>
+    public void CancelPskLookup()
+    {
+        if (PendingPskLookup.IsCompleted || _pskCancellation is null)
+        {
+            return;
+        }
+        _pskCancellation.Cancel();
+    }
+
+    /// <summary>Keeps records that arrived while the PSK lookup runs; beyond <see cref="MaxDeferredBytes"/> they are dropped (the client retransmits).</summary>
+    public void Defer(ReadOnlySpan<byte> records)
+    {
+        if (records.IsEmpty || DeferredLength + records.Length > MaxDeferredBytes)
+        {
+            return;
+        }
+        Deferred ??= new byte[MaxDeferredBytes];
+        records.CopyTo(Deferred.AsSpan(DeferredLength));
+        DeferredLength += records.Length;
+    }
 
     /// <summary>
-    /// Returns the pooled buffers, zeroes the master secret, and leaves the engine's list of handshakes in progress:
-    /// a connection is in that list exactly as long as it holds its handshake.
+    /// Forgets everything of the last handshake (see the remarks) and leaves the engine's list, so the context can
+    /// serve another peer. The buffers stay, zeroed.
     /// </summary>
+    public void Reset()
+    {
+        List?.Remove(this);
+        Reassembler.Reset();
+        Transcript.Wipe();
+        Flight.Wipe();
+        CryptographicOperations.ZeroMemory(MasterSecret);
+        CryptographicOperations.ZeroMemory(ServerRandom);
+        if (Deferred is not null)
+        {
+            CryptographicOperations.ZeroMemory(Deferred.AsSpan(0, DeferredLength));
+        }
+        DeferredLength = 0;
+        PendingPskLookup = default;
+        ResolvedPsk = null;
+        PskLookupFailed = false;
+        if (_pskCancellation is not null && !_pskCancellation.TryReset())
+        {
+            // Cancelled: a source cannot be reset after that, so the next lookup gets a new one.
+            _pskCancellation.Dispose();
+            _pskCancellation = null;
+        }
+        _retransmit = RetransmitTimer.Stopped;
+        DeadlineMs = 0;
+    }
+
+    /// <summary>Resets, then returns the transcript's pooled buffer: the context is not used again.</summary>
     public void Dispose()
     {
-        if (HandshakeNode is { List: { } list } node)
-        {
-            list.Remove(node);
-        }
-        HandshakeNode = null;
+        Reset();
         Reassembler.Dispose();
         Transcript.Dispose();
-        CryptographicOperations.ZeroMemory(MasterSecret);
+        _pskCancellation?.Dispose();
+        _pskCancellation = null;
     }
 }
 

@@ -19,27 +19,3 @@ internal interface IConnectionObserver
     /// <summary>A record or message was discarded (RFC 6347 §4.1.2.7: silently, but counted).</summary>
     void OnDropped(DtlsConnection connection, DropReason reason);
 }
-
-/// <summary>Why a record or handshake fragment was discarded; each has its own counter.</summary>
-internal enum DropReason : byte
-{
-    MalformedRecord,
-    BadVersion,
-    UnknownEpoch,
-    Replayed,
-    AuthenticationFailed,
-    RecordTooLong,
-    UnknownContentType,
-    MalformedHandshake,
-    WrongEpoch,
-    FragmentRejected,
-    UnexpectedChangeCipherSpec,
-    UnexpectedApplicationData,
-    UnauthenticatedAlert,
-    MalformedAlert,
-    NotAllowedAfterHandshake,
-    OldMessage,
-    NoSession,
-    BadCookie,
-    TooManySessions,
-}

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
@@ -8,16 +7,16 @@ using HotDtls.Transport;
 namespace HotDtls.Connection;
 
 /// <summary>
-/// The server's side of one association, created only after a ClientHello brought back a valid cookie.
-/// Handles flight 3 → 4, flight 5 → 6 (see <see cref="HandshakeTable"/>), including the asynchronous PSK lookup.
+/// The server's side of one association, created only after <c>HelloGate</c> admitted a ClientHello with a valid
+/// cookie: the actions of the server's rows of <see cref="HandshakeTable"/> (flight 3 → 4, flight 5 → 6), including
+/// the asynchronous PSK lookup.
 /// </summary>
 /// <remarks>
-/// Everything only the handshake uses (PSK lookup, deferred records, timers, the engine's handshake list node) lives
-/// in the <see cref="HandshakeContext"/>, everything the engine's connections share in one
-/// <see cref="ConnectionServices"/>, and the timer wheel's links inline here: an idle session keeps only what it
-/// needs (issue 4: memory per session).
+/// Everything only the handshake uses lives in the pooled <see cref="HandshakeContext"/>, everything the engine's
+/// connections share in one <see cref="ConnectionServices"/>, and the timer wheel's links inline here: an idle
+/// session keeps only what it needs.
 /// </remarks>
-internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>
+internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>, ISessionChannel
 {
     private TimerLinks<ServerConnection> _timerLinks;
 
@@ -26,7 +25,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// <param name="peer">The peer's address (kept: the key of the engine's table).</param>
     /// <param name="nowMs">Now, in monotonic milliseconds.</param>
     public ServerConnection(ConnectionServices services, SocketAddress peer, long nowMs)
-        : base(services, peer, nowMs)
+        : base(services, peer, HandshakeState.ServerExpectClientHello, nowMs)
     {
         if (services.Options is not DtlsServerOptions || services.StandInKey is null)
         {
@@ -48,41 +47,85 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// </summary>
     public ref TimerLinks<ServerConnection> TimerLinks => ref _timerLinks;
 
-    /// <summary>
-    /// The node of this connection in the engine's list of handshakes in progress, oldest first. Set once, when the
-    /// handshake starts; the connection leaves the list when it releases its handshake (established or closed).
-    /// </summary>
-    public LinkedListNode<ServerConnection>? HandshakeNode
-    {
-        get => HandshakeOrNull?.HandshakeNode;
-        set => Handshake.HandshakeNode = value;
-    }
-
     /// <summary>The PSK lookup that has not completed yet, for the engine to await.</summary>
     public ValueTask<byte[]?> PendingPskLookup => HandshakeOrNull?.PendingPskLookup ?? default;
 
     /// <summary>
-    /// Starts the handshake from the cookie-verified ClientHello (flight 3) and sends flight 4.
-    /// Returns the error that refuses the handshake, if any.
+    /// Starts the handshake from the cookie-verified ClientHello (flight 3), sending flight 4 or the alert that
+    /// refuses it. The hello's record is <paramref name="record"/>; its first fragment header numbered it
+    /// <paramref name="messageSeq"/>.
     /// </summary>
-    public DtlsError Start(in ClientHello hello, ushort messageSeq, ReadOnlySpan<byte> helloBody, ulong recordSequence, long nowMs)
+    public RecordResult Start(in RecordHeader record, ushort messageSeq, ReadOnlySpan<byte> helloBody, long nowMs)
     {
         // RFC 6347 §4.2.1: our first record copies the ClientHello's sequence number — also when that record is the
         // alert refusing it, or the client's replay window (advanced by the HelloVerifyRequest) would drop it.
-        Records.SetNextWriteSequence0(recordSequence);
+        Records.SetNextWriteSequence0(record.SequenceNumber);
+        Records.AcceptEpoch0(record.SequenceNumber);
+        return DriveMessage(HandshakeInput.ClientHello, record.Epoch, messageSeq, helloBody, nowMs);
+    }
+
+    /// <summary>The asynchronous PSK lookup finished with <paramref name="key"/> (or failed); called under the engine's lock.</summary>
+    public RecordResult ResumeAfterPsk(byte[]? key, bool failed, long nowMs)
+    {
+        if (State != HandshakeState.ServerAwaitingPsk || HandshakeOrNull is not { } handshake)
+        {
+            return IsClosed ? RecordResult.Stop : RecordResult.Continue;
+        }
+        handshake.PendingPskLookup = default;
+        handshake.ResolvedPsk = key;
+        handshake.PskLookupFailed = failed;
+        return DriveLocal(HandshakeInput.PskResolved, nowMs);
+    }
+
+    /// <summary>Keeps the rest of a datagram that arrived while the PSK lookup runs (flight 5's ChangeCipherSpec and Finished).</summary>
+    public void Defer(ReadOnlySpan<byte> records) => HandshakeOrNull?.Defer(records);
+
+    /// <summary>
+    /// Copies the deferred records into <paramref name="destination"/> (to process after the lookup, which may release
+    /// the handshake state) and forgets them. Returns how many bytes were copied.
+    /// </summary>
+    public int TakeDeferred(Span<byte> destination)
+    {
+        if (HandshakeOrNull is not { Deferred: { } buffer } handshake)
+        {
+            return 0;
+        }
+        var length = handshake.DeferredLength;
+        buffer.AsSpan(0, length).CopyTo(destination);
+        buffer.AsSpan(0, length).Clear();
+        handshake.DeferredLength = 0;
+        return length;
+    }
+
+    protected override HandshakeStep Perform(HandshakeAction action, ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
+        => action switch
+        {
+            HandshakeAction.ReadClientHello => ReadClientHello(messageSeq, body, nowMs),
+            HandshakeAction.ReadClientKeyExchange => ReadClientKeyExchange(messageSeq, body),
+            HandshakeAction.UseResolvedPsk => UseResolvedPsk(),
+            HandshakeAction.ReadClientFinished => ReadClientFinished(messageSeq, body),
+            _ => HandshakeStep.Fail(DtlsError.InternalError),
+        };
+
+    private HandshakeStep ReadClientHello(ushort messageSeq, ReadOnlySpan<byte> helloBody, long nowMs)
+    {
+        if (!ClientHello.TryParse(helloBody, out var hello))
+        {
+            return HandshakeStep.Fail(DtlsError.DecodeError);
+        }
         // RFC 6347 §4.1 / RFC 5246 E.1: the client's highest version; DTLS version numbers go down as they go up.
         if (hello.ClientVersion > ProtocolVersion.Dtls12)
         {
-            return DtlsError.ProtocolVersion;
+            return HandshakeStep.Fail(DtlsError.ProtocolVersion);
         }
         if (!hello.OffersNullCompression)
         {
-            return DtlsError.IllegalParameter;
+            return HandshakeStep.Fail(DtlsError.IllegalParameter);
         }
         // RFC 5746 §3.6: on an initial handshake the renegotiated_connection field must be empty.
         if (hello.HasRenegotiationInfo && !hello.RenegotiationInfo.IsEmpty)
         {
-            return DtlsError.NoCommonCipherSuite;
+            return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
         }
         CipherSuiteInfo? chosen = null;
         foreach (var suite in ServerOptions.CipherSuites)
@@ -95,11 +138,11 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         }
         if (chosen is null)
         {
-            return DtlsError.NoCommonCipherSuite;
+            return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
         }
         if (ServerOptions.RequireExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
         {
-            return DtlsError.ExtendedMasterSecretRequired;
+            return HandshakeStep.Fail(DtlsError.ExtendedMasterSecretRequired);
         }
         Suite = chosen;
         ExtendedMasterSecret = hello.OffersExtendedMasterSecret;
@@ -107,14 +150,12 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         hello.Random.CopyTo(ClientRandom);
         Random.Fill(ServerRandom);
 
-        // RFC 6347 §4.2.2 and §4.2.1: the server's message_seq follows the ClientHello it answers, and the
-        // ServerHello's record sequence number is the ClientHello's.
+        // RFC 6347 §4.2.2 and §4.2.1: the server's message_seq follows the ClientHello it answers.
         NextSendSeq = messageSeq;
         Reassembler.NextSequence = (ushort)(messageSeq + 1);
-        Records.AcceptEpoch0(recordSequence);
         if (!AppendToTranscript(HandshakeType.ClientHello, messageSeq, helloBody))
         {
-            return DtlsError.HandshakeMessageTooLarge;
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
 
@@ -123,150 +164,74 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             ExtendedMasterSecret, secureRenegotiation);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
-        if (Services.IdentityHint is { } identityHint)
+        if (Services.ServerKeyExchangeBody is { } serverKeyExchange)
         {
-            var hint = new byte[2 + identityHint.Length];
-            length = ServerKeyExchangePsk.Write(hint, identityHint);
-            AddToFlight(HandshakeType.ServerKeyExchange, 0, hint.AsSpan(0, length));
+            AddToFlight(HandshakeType.ServerKeyExchange, 0, serverKeyExchange);
         }
         AddToFlight(HandshakeType.ServerHelloDone, 0, []);
-        EnterState(HandshakeState.ServerExpectClientKeyExchange);
         SendFlight(nowMs, retransmitOnTimer: true);
-        return DtlsError.None;
+        return HandshakeStep.Next;
     }
 
-    protected override DtlsError HandleMessage(MessageKind kind, ushort messageSeq, ReadOnlySpan<byte> body,
-        HandshakeState next, long nowMs)
-    {
-        switch (kind)
-        {
-            case MessageKind.ClientKeyExchange:
-                return OnClientKeyExchange(messageSeq, body, next);
-            case MessageKind.Finished:
-                return OnFinished(messageSeq, body);
-            default:
-                return DtlsError.UnexpectedMessage;
-        }
-    }
-
-    private DtlsError OnClientKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body, HandshakeState next)
+    private HandshakeStep ReadClientKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body)
     {
         if (!ClientKeyExchangePsk.TryParse(body, out var identity))
         {
-            return DtlsError.DecodeError;
+            return HandshakeStep.Fail(DtlsError.DecodeError);
         }
         if (!AppendToTranscript(HandshakeType.ClientKeyExchange, messageSeq, body))
         {
-            return DtlsError.HandshakeMessageTooLarge;
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         // The flight went through to the client: its ClientHello is answered, stop repeating flight 4.
         StopRetransmitTimer();
         PskIdentity = identity.ToArray();
         Observer.OnPskLookup(this);
         var handshake = Handshake;
-        handshake.PskCancellation = new CancellationTokenSource();
         ValueTask<byte[]?> lookup;
         try
         {
-            lookup = ServerOptions.PskStore!.GetKeyAsync(PskIdentity, handshake.PskCancellation.Token);
+            lookup = ServerOptions.PskStore!.GetKeyAsync(PskIdentity, handshake.StartPskLookup());
         }
 #pragma warning disable CA1031 // The store is application code; its failure must end this handshake, not the server.
         catch (Exception exception)
 #pragma warning restore CA1031
         {
             Observer.OnPskStoreFailed(this, exception);
-            return DtlsError.InternalError;
+            return HandshakeStep.Fail(DtlsError.InternalError);
         }
-        if (lookup.IsCompleted)
+        if (!lookup.IsCompleted)
         {
-            byte[]? key;
-            try
-            {
-                key = lookup.GetAwaiter().GetResult();
-            }
+            handshake.PendingPskLookup = lookup;
+            return HandshakeStep.Wait;
+        }
+        byte[]? key;
+        try
+        {
+            key = lookup.GetAwaiter().GetResult();
+        }
 #pragma warning disable CA1031
-            catch (Exception exception)
+        catch (Exception exception)
 #pragma warning restore CA1031
-            {
-                Observer.OnPskStoreFailed(this, exception);
-                return DtlsError.InternalError;
-            }
-            var keyError = CompleteKeyExchange(key);
-            if (keyError != DtlsError.None)
-            {
-                return keyError;
-            }
-            EnterState(next);
-            return DtlsError.None;
+        {
+            Observer.OnPskStoreFailed(this, exception);
+            return HandshakeStep.Fail(DtlsError.InternalError);
         }
-        handshake.PendingPskLookup = lookup;
-        EnterState(HandshakeState.ServerAwaitingPsk);
-        return DtlsError.None;
+        return HandshakeStep.From(CompleteKeyExchange(key));
     }
 
-    /// <summary>Keeps the rest of a datagram that arrived while the PSK lookup runs (flight 5's ChangeCipherSpec and Finished).</summary>
-    public void Defer(ReadOnlySpan<byte> records)
+    private HandshakeStep UseResolvedPsk()
     {
-        // One datagram's worth is enough: the client sends flight 5 in one go and retransmits it on timeout.
-        if (records.IsEmpty || records.Length > 2 * DtlsOptions.DefaultMtu + 512 || HandshakeOrNull is not { } handshake)
-        {
-            return;
-        }
-        var deferred = handshake.Deferred ??= new byte[2 * DtlsOptions.DefaultMtu + 512];
-        if (handshake.DeferredLength + records.Length > deferred.Length)
-        {
-            return;
-        }
-        records.CopyTo(deferred.AsSpan(handshake.DeferredLength));
-        handshake.DeferredLength += records.Length;
-    }
-
-    /// <summary>
-    /// Takes the deferred records (to process after the lookup); the span is valid until the next Defer, and stays
-    /// valid when the handshake state is released meanwhile (the buffer is a plain array, not pooled).
-    /// </summary>
-    public Span<byte> TakeDeferred()
-    {
-        if (HandshakeOrNull is not { Deferred: { } buffer } handshake)
-        {
-            return Span<byte>.Empty;
-        }
-        var deferred = buffer.AsSpan(0, handshake.DeferredLength);
-        handshake.DeferredLength = 0;
-        return deferred;
-    }
-
-    /// <summary>The asynchronous PSK lookup finished (on the engine's lock).</summary>
-    public DtlsError ResumeAfterPsk(byte[]? key, bool failed)
-    {
-        if (HandshakeOrNull is { } handshake)
-        {
-            handshake.PendingPskLookup = default;
-        }
-        if (State != HandshakeState.ServerAwaitingPsk)
-        {
-            return DtlsError.None;
-        }
-        if (failed)
-        {
-            Fail(DtlsError.InternalError);
-            return DtlsError.InternalError;
-        }
-        var keyError = CompleteKeyExchange(key);
-        if (keyError != DtlsError.None)
-        {
-            Fail(keyError);
-            return keyError;
-        }
-        EnterState(HandshakeState.ServerExpectChangeCipherSpec);
-        return DtlsError.None;
+        var handshake = Handshake;
+        var key = handshake.ResolvedPsk;
+        handshake.ResolvedPsk = null;
+        return handshake.PskLookupFailed
+            ? HandshakeStep.Fail(DtlsError.InternalError)
+            : HandshakeStep.From(CompleteKeyExchange(key));
     }
 
     private DtlsError CompleteKeyExchange(byte[]? key)
     {
-        var handshake = Handshake;
-        handshake.PskCancellation?.Dispose();
-        handshake.PskCancellation = null;
         if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
         {
             if (ServerOptions.RevealUnknownPskIdentity)
@@ -283,39 +248,39 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         return DtlsError.None;
     }
 
-    private DtlsError OnFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    private HandshakeStep ReadClientFinished(ushort messageSeq, ReadOnlySpan<byte> body)
     {
         var error = VerifyPeerFinished(body, fromClient: true);
         if (error != DtlsError.None)
         {
-            return error;
+            return HandshakeStep.Fail(error);
         }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
         SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
 
         // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
-        // only when the client repeats its flight 5 (RFC 6347 §4.2.4).
-        // Only its verify_data is kept to send it again (no transcript entry: nothing hashes past it).
+        // only when the client repeats its flight 5 (RFC 6347 §4.2.4), from its verify_data alone.
         Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: false, finished);
         Records.ActivateWrite();
-        EnterState(HandshakeState.Established);
         SendFinalFlight(finished);
-        ReleaseHandshakeState();
-        Observer.OnEstablished(this);
-        return DtlsError.None;
+        return HandshakeStep.Next;
     }
 
-    /// <summary>Ends the handshake as <paramref name="error"/> says, before it has started (the ClientHello was refused).</summary>
-    public void Refuse(DtlsError error) => Fail(error);
-
-    protected override void OnClosing()
+    // The application's calls through its DtlsSession, from any thread: under the engine's lock.
+    bool ISessionChannel.TrySend(ReadOnlySpan<byte> datagram)
     {
-        if (HandshakeOrNull is { PskCancellation: { } cancellation } handshake)
+        lock (Services.Gate)
         {
-            cancellation.Cancel();
-            cancellation.Dispose();
-            handshake.PskCancellation = null;
+            return SendApplicationData(datagram);
+        }
+    }
+
+    void ISessionChannel.Close()
+    {
+        lock (Services.Gate)
+        {
+            CloseGracefully(DtlsCloseReason.LocalClose);
         }
     }
 

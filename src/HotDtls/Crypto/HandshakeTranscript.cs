@@ -66,6 +66,16 @@ internal sealed class HandshakeTranscript : IDisposable
     /// <summary>Forgets the messages but keeps the buffer, e.g. after a HelloVerifyRequest exchange.</summary>
     public void Reset() => _length = 0;
 
+    /// <summary>Zeroes the messages and forgets them, keeping the buffer: a reused handshake context holds nothing of its last peer.</summary>
+    public void Wipe()
+    {
+        if (_buffer is not null)
+        {
+            _buffer.AsSpan(0, _length).Clear();
+        }
+        _length = 0;
+    }
+
     /// <summary>
     /// Writes Hash(handshake_messages) over everything appended so far and returns the hash length.
     /// The transcript stays usable: later messages extend it.

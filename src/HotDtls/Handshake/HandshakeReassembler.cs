@@ -15,7 +15,7 @@ internal enum FragmentStatus
     /// <summary>Stored (or a harmless no-op); the message at NextSequence is not complete yet.</summary>
     Buffered,
 
-    /// <summary>The message at NextSequence is complete and can be taken with <see cref="HandshakeReassembler.TryGetNext"/>.</summary>
+    /// <summary>The message at NextSequence is complete and can be taken with <see cref="HandshakeReassembler.TryGetNext(out HandshakeType, out ReadOnlySpan{byte})"/>.</summary>
     Complete,
 }
 
@@ -122,7 +122,11 @@ internal sealed class HandshakeReassembler : IDisposable
     /// <summary>Sum of the declared lengths of buffered messages (the coverage bitmaps add at most an eighth on top).</summary>
     public int BufferedBytes => _bufferedBytes;
 
-    public FragmentStatus Add(in HandshakeHeader header, ReadOnlySpan<byte> fragment)
+    /// <summary>
+    /// Buffers one fragment that arrived in a record of <paramref name="epoch"/>. Every fragment of one message must
+    /// come in the same epoch: the epoch is part of what the handshake table checks when the message is complete.
+    /// </summary>
+    public FragmentStatus Add(in HandshakeHeader header, ReadOnlySpan<byte> fragment, ushort epoch = 0)
     {
         int length = header.Length;
         int offset = header.FragmentOffset;
@@ -154,7 +158,8 @@ internal sealed class HandshakeReassembler : IDisposable
 
             // RFC 6347 §4.2.3: fragments of one message carry the same type and length; a peer that
             // changes them mid-message is broken or hostile, and either way we cannot know which to keep.
-            if (slot.Type != header.MsgType || slot.Length != length)
+            // A message whose fragments come in two epochs mixes clear and protected bytes: refused the same way.
+            if (slot.Type != header.MsgType || slot.Length != length || slot.Epoch != epoch)
             {
                 return FragmentStatus.Rejected;
             }
@@ -173,7 +178,7 @@ internal sealed class HandshakeReassembler : IDisposable
                 return FragmentStatus.Rejected;
             }
 
-            Start(ref slot, header, fragment);
+            Start(ref slot, header, fragment, epoch);
         }
 
         return IsNextComplete() ? FragmentStatus.Complete : FragmentStatus.Buffered;
@@ -183,19 +188,37 @@ internal sealed class HandshakeReassembler : IDisposable
     /// The complete message at <see cref="NextSequence"/>, if any. The body is a view of a pooled (or owned) buffer,
     /// valid until the next <see cref="Add"/>, <see cref="Advance"/>, <see cref="Clear"/> or setting NextSequence.
     /// </summary>
-    public bool TryGetNext(out HandshakeType type, out ReadOnlySpan<byte> body)
+    public bool TryGetNext(out HandshakeType type, out ReadOnlySpan<byte> body) => TryGetNext(out type, out _, out body);
+
+    /// <summary>As <see cref="TryGetNext(out HandshakeType, out ReadOnlySpan{byte})"/>, with the epoch its records came in.</summary>
+    public bool TryGetNext(out HandshakeType type, out ushort epoch, out ReadOnlySpan<byte> body)
     {
         if (!IsNextComplete())
         {
             type = default;
+            epoch = 0;
             body = default;
             return false;
         }
 
         ref Slot slot = ref _slots[_nextSequence % _slots.Length];
         type = slot.Type;
+        epoch = slot.Epoch;
         body = slot.Buffer is null ? default : slot.Buffer.AsSpan(0, slot.Length);
         return true;
+    }
+
+    /// <summary>
+    /// Releases the message at NextSequence without moving on: it was refused (arrived in the wrong epoch), and the
+    /// genuine message of that sequence may still come.
+    /// </summary>
+    public void DiscardNext()
+    {
+        ref Slot slot = ref _slots[_nextSequence % _slots.Length];
+        if (slot.InUse)
+        {
+            Release(ref slot);
+        }
     }
 
     /// <summary>Releases the message at NextSequence (complete or not) and moves on to the next one.</summary>
@@ -224,6 +247,13 @@ internal sealed class HandshakeReassembler : IDisposable
         Debug.Assert(_bufferedBytes == 0, "Every buffered byte belongs to a slot.");
     }
 
+    /// <summary>Returns every buffer and starts again at message_seq 0: the reassembler of a reused handshake context.</summary>
+    public void Reset()
+    {
+        Clear();
+        _nextSequence = 0;
+    }
+
     public void Dispose() => Clear();
 
     private bool InWindow(ushort sequence) => sequence >= _nextSequence && sequence - _nextSequence < _slots.Length;
@@ -234,10 +264,11 @@ internal sealed class HandshakeReassembler : IDisposable
         return slot.InUse && slot.Sequence == _nextSequence && slot.IsComplete;
     }
 
-    private void Start(ref Slot slot, in HandshakeHeader header, ReadOnlySpan<byte> fragment)
+    private void Start(ref Slot slot, in HandshakeHeader header, ReadOnlySpan<byte> fragment, ushort epoch)
     {
         int length = header.Length;
         slot.InUse = true;
+        slot.Epoch = epoch;
         slot.Sequence = header.MessageSeq;
         slot.Type = header.MsgType;
         slot.Length = length;
@@ -310,6 +341,7 @@ internal sealed class HandshakeReassembler : IDisposable
         public bool InUse;
         public ushort Sequence;
         public HandshakeType Type;
+        public ushort Epoch;
         public int Length;
 
         /// <summary>Distinct body bytes received so far; the message is complete when it reaches Length.</summary>

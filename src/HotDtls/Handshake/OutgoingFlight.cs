@@ -32,6 +32,14 @@ internal sealed class OutgoingFlight
         _bodyLength = 0;
     }
 
+    /// <summary>Zeroes the encoded messages and empties the flight, keeping its buffer (a reused handshake context).</summary>
+    public void Wipe()
+    {
+        _bodies.AsSpan(0, _bodyLength).Clear();
+        Array.Clear(_entries);
+        Clear();
+    }
+
     /// <summary>
     /// Sends a final flight of ChangeCipherSpec (epoch 0) and an unfragmented Finished (epoch 1) in one datagram,
     /// built from the verify_data alone: what an established server keeps instead of a flight object, to answer a

@@ -1,10 +1,8 @@
-using HotDtls.Handshake;
-
 namespace HotDtls.Transport;
 
 /// <summary>
-/// Something a <see cref="TimerWheel{T}"/> schedules: it holds its own links inline (a server connection keeps them
-/// in itself rather than in a separate entry object, issue 4: memory per session).
+/// Something a <see cref="TimerWheel{T}"/> schedules: it holds its own links inline, so scheduling needs no entry
+/// object (memory per session: docs/design.md).
 /// </summary>
 internal interface ITimerOwner<T> where T : class, ITimerOwner<T>
 {

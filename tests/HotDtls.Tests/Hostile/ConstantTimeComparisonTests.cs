@@ -23,7 +23,7 @@ public sealed class ConstantTimeComparisonTests
     [Fact]
     public void Finished_verification_compares_with_FixedTimeEquals()
     {
-        var code = Method(File.ReadAllText(Path.Combine(Source, "Connection", "DtlsConnection.cs")), "protected DtlsError VerifyPeerFinished(");
+        var code = Method(File.ReadAllText(Path.Combine(Source, "Connection", "DtlsConnection.Keys.cs")), "protected DtlsError VerifyPeerFinished(");
 
         Assert.Contains("CryptographicOperations.FixedTimeEquals(expected, verifyData)", code, StringComparison.Ordinal);
     }

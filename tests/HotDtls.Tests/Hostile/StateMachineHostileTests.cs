@@ -340,6 +340,52 @@ public sealed class StateMachineHostileTests
         Assert.Equal(["on time"], s.Server.Handler.TextsFrom(s_peer));
     }
 
+    // ---- 17 (after the handshake) ------------------------------------------------------------------------------
+
+    /// <summary>The client's Finished (message_seq 3) carrying <paramref name="verifyData"/>, sealed under its epoch-1 keys.</summary>
+    private static byte[] SealedFinished(TestClient client, byte[] verifyData)
+        => FlightSteps.Seal(client, ContentType.Handshake, Wire.Handshake(HandshakeType.Finished, 3, verifyData));
+
+    [Fact]
+    public void Case17_after_the_handshake_the_same_protected_Finished_again_gets_flight_6_again()
+    {
+        byte[] verifyData = [];
+        using var s = new Setup(client => client.Connection.VerifyDataHookForTests = data => verifyData = data.ToArray());
+        s.CompleteHonestly();
+        s.Server.Sender.TakeAll();
+        var mark = s.Server.Statistics;
+
+        s.Deliver(SealedFinished(s.Client, verifyData));
+
+        // RFC 6347 §4.2.4: a retransmission of the peer's last flight gets our last flight (ChangeCipherSpec, Finished).
+        var reply = Assert.Single(s.Server.Sender.TakeFor(s.Client.Address));
+        var records = FlightSteps.Open(s.Client, reply);
+        Assert.Equal([ContentType.ChangeCipherSpec, ContentType.Handshake], records.Select(r => r.Type));
+        Assert.Equal(mark.RecordsDropped, s.Server.Statistics.RecordsDropped);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(95)]
+    public void Case17_after_the_handshake_a_protected_Finished_with_other_verify_data_is_dropped_and_counted(int bit)
+    {
+        byte[] verifyData = [];
+        using var s = new Setup(client => client.Connection.VerifyDataHookForTests = data => verifyData = data.ToArray());
+        s.CompleteHonestly();
+        s.Server.Sender.TakeAll();
+        var altered = (byte[])verifyData.Clone();
+        altered[bit / 8] ^= (byte)(1 << (bit % 8));
+        var mark = s.Mark();
+
+        s.Deliver(SealedFinished(s.Client, altered));
+
+        // Not a retransmission of flight 5, however well protected: no flight 6, no state change, one drop.
+        Assert.Empty(s.Server.Sender.TakeFor(s.Client.Address));
+        s.AssertDropped(mark, drops: 1);
+        Assert.True(s.Connection.IsEstablished);
+        FlightSteps.AssertEcho(s.Server, s.Client, "after an altered Finished");
+    }
+
     // ---- 35 -------------------------------------------------------------------------------------------------
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using HotDtls.Connection;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Hostile;
@@ -99,7 +100,7 @@ public sealed class AsyncPskStoreTests
         server.Deliver(client.Address, datagram);
 
         Assert.False(connection.PendingPskLookup.IsCompleted);
-        Assert.NotNull(connection.HandshakeNode);
+        Assert.NotNull(connection.HandshakeOrNull?.List);
         Assert.NotEqual(long.MaxValue, connection.HandshakeDeadlineMs);
         Assert.Equal(1, server.Statistics.HandshakesInProgress);
 
@@ -108,11 +109,11 @@ public sealed class AsyncPskStoreTests
         Assert.True(connection.IsEstablished);
         Assert.True(connection.HandshakeStateReleased);
         Assert.True(connection.PendingPskLookup.IsCompleted);
-        Assert.Null(connection.HandshakeNode);
+        Assert.Null(connection.HandshakeOrNull);
         Assert.Equal(long.MaxValue, connection.HandshakeDeadlineMs);
         Assert.Equal(0, server.Statistics.HandshakesInProgress);
         Assert.Equal(1, server.Statistics.Sessions);
-        Assert.True(connection.TakeDeferred().IsEmpty);
+        Assert.Equal(0, connection.TakeDeferred(new byte[HandshakeContext.MaxDeferredBytes]));
     }
 
     [Fact]
@@ -130,7 +131,7 @@ public sealed class AsyncPskStoreTests
 
         Assert.True(connection.IsClosed);
         Assert.True(lookup.Token.IsCancellationRequested);
-        Assert.Null(connection.HandshakeNode);
+        Assert.Null(connection.HandshakeOrNull);
         Assert.Equal(0, server.Statistics.HandshakesInProgress);
         lookup.Complete(ServerHarness.Key);
         Assert.True(connection.IsClosed);

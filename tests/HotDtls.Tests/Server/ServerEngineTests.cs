@@ -123,7 +123,7 @@ public sealed class ThrowingHandlerTests
 
         public override void OnSessionEstablished(DtlsSession session) => Throw();
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             session.Send("reply before the throw"u8);
             Throw();
@@ -306,7 +306,7 @@ public sealed class SteadyStateAllocationTests
     {
         public int Count { get; private set; }
 
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {
             Count++;
             session.Send(plaintext);

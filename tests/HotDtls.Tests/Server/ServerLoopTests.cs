@@ -11,7 +11,7 @@ public sealed class ServerLoopTests
 
     private sealed class EchoHandler : DtlsServerHandler
     {
-        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
             => session.Send(plaintext);
     }
 

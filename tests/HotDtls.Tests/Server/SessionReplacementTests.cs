@@ -84,7 +84,7 @@ public sealed class SessionReplacementTests
         Assert.Same(oldSession, closedSession);
         Assert.Equal(DtlsCloseReason.Replaced, reason);
         Assert.False(oldSession.IsEstablished);
-        Assert.False(oldSession.Send([1, 2, 3]));
+        Assert.False(oldSession.TrySend([1, 2, 3]));
         stats = server.Statistics;
         Assert.Equal(1, stats.Sessions);
         Assert.Equal(0, stats.HandshakesInProgress);

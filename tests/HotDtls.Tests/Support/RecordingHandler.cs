@@ -7,7 +7,16 @@ internal sealed class RecordingHandler : DtlsServerHandler
 {
     public List<DtlsSession> Started { get; } = [];
     public List<DtlsSession> Established { get; } = [];
-    public List<(DtlsSession Session, byte[] Plaintext, byte[] Ciphertext)> Datagrams { get; } = [];
+    public List<(DtlsSession Session, byte[] Plaintext)> Datagrams { get; } = [];
+    public List<(DtlsSession Session, byte[] Datagram)> ProtectedDatagrams { get; } = [];
+
+    /// <summary>Whether the engine shows this handler each established peer's datagrams before decryption.</summary>
+    public bool ObserveProtected { get; init; }
+
+    public override bool ObservesProtectedDatagrams => ObserveProtected;
+
+    public override void OnProtectedDatagram(DtlsSession session, ReadOnlySpan<byte> datagram)
+        => ProtectedDatagrams.Add((session, datagram.ToArray()));
     public List<(DtlsSession Session, DtlsCloseReason Reason)> Closed { get; } = [];
 
     public bool Acknowledge { get; set; } = true;
@@ -16,9 +25,9 @@ internal sealed class RecordingHandler : DtlsServerHandler
 
     public override void OnSessionEstablished(DtlsSession session) => Established.Add(session);
 
-    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ciphertext)
+    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
     {
-        Datagrams.Add((session, plaintext.ToArray(), ciphertext.ToArray()));
+        Datagrams.Add((session, plaintext.ToArray()));
         if (Acknowledge)
         {
             session.Send(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
@@ -29,7 +38,7 @@ internal sealed class RecordingHandler : DtlsServerHandler
 
     public IEnumerable<string> TextsFrom(System.Net.IPEndPoint peer)
     {
-        foreach (var (session, plaintext, _) in Datagrams)
+        foreach (var (session, plaintext) in Datagrams)
         {
             if (session.RemoteEndPoint.Equals(peer))
             {

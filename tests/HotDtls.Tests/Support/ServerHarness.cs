@@ -33,7 +33,7 @@ internal sealed class ServerHarness : IDisposable
     public RecordingHandler Handler { get; } = new();
     public CapturingSender Sender { get; } = new();
     public ServerEngine Engine { get; }
-    public SocketAddress Address => Options.EndPoint.Serialize();
+    public SocketAddress Address => Options.EndPoint!.Serialize();
 
     public DtlsServerStatistics Statistics => Engine.GetStatistics();
 

@@ -1,23 +1,19 @@
 using System.Net;
 using System.Text;
+using HotDtls.Client;
 using HotDtls.Connection;
 using HotDtls.Handshake;
-using HotDtls.Records;
-using HotDtls.Transport;
 
 namespace HotDtls.Tests.Support;
 
 /// <summary>
-/// HotDtls's own client state machine, run in memory against a <see cref="ServerHarness"/>: the honest peer of
-/// engine tests. It has its own address so tests can run several at once.
+/// HotDtls's own client engine, run in memory against a <see cref="ServerHarness"/>: the honest peer of engine tests.
+/// It has its own address so tests can run several at once.
 /// </summary>
-internal sealed class TestClient : IConnectionObserver, IDisposable
+internal sealed class TestClient : IClientEvents, IDisposable
 {
-    private readonly TimeProvider _time;
-
     public TestClient(ServerHarness server, IPEndPoint address, DtlsClientOptions? options = null, int seed = 7)
     {
-        _time = server.Time;
         EndPoint = address;
         Address = address.Serialize();
         Options = options ?? new DtlsClientOptions
@@ -27,15 +23,15 @@ internal sealed class TestClient : IConnectionObserver, IDisposable
             TimeProvider = server.Time,
         };
         Options.ValidateClient();
-        Connection = new ClientConnection(Options, server.Address, Sender, new byte[20000], this, new SeededRandom(seed),
-            _time.GetMonotonicMilliseconds());
+        Engine = new ClientEngine(Options, server.Address, Sender, this, new SeededRandom(seed));
     }
 
     public IPEndPoint EndPoint { get; }
     public SocketAddress Address { get; }
     public DtlsClientOptions Options { get; }
     public CapturingSender Sender { get; } = new();
-    public ClientConnection Connection { get; }
+    public ClientEngine Engine { get; }
+    public ClientConnection Connection => Engine.Connection;
     public bool Established { get; private set; }
     public List<string> Received { get; } = [];
     public DtlsCloseReason? ClosedReason { get; private set; }
@@ -43,47 +39,27 @@ internal sealed class TestClient : IConnectionObserver, IDisposable
     public DtlsError ClosedError { get; private set; }
     public int Dropped { get; private set; }
 
-    public void Start() => Connection.Start(_time.GetMonotonicMilliseconds());
+    public void Start() => Engine.Start();
 
-    /// <summary>Processes a datagram from the server, as the client's receive loop would.</summary>
-    public void Deliver(byte[] datagram)
-    {
-        var copy = (byte[])datagram.Clone();
-        var reader = new DatagramReader(copy);
-        while (reader.TryReadRecord(out var header, out var offset))
-        {
-            if (Connection.ProcessRecord(header, copy.AsSpan(offset, header.Length), _time.GetMonotonicMilliseconds()) == RecordResult.Stop)
-            {
-                break;
-            }
-        }
-    }
+    /// <summary>Processes a datagram from the server (a copy: the engine decrypts in place).</summary>
+    public void Deliver(byte[] datagram) => Engine.ProcessDatagram((byte[])datagram.Clone());
 
-    public void Tick() => Connection.OnTimer(_time.GetMonotonicMilliseconds());
+    public void Tick() => Engine.OnTick();
 
-    public bool Send(string text) => Connection.SendApplicationData(Encoding.UTF8.GetBytes(text));
+    public bool Send(string text) => Engine.TrySend(Encoding.UTF8.GetBytes(text));
 
-    public void OnEstablished(DtlsConnection connection) => Established = true;
+    void IClientEvents.OnEstablished() => Established = true;
 
-    public void OnPskLookup(DtlsConnection connection)
-    {
-    }
+    void IClientEvents.OnApplicationData(ReadOnlySpan<byte> plaintext) => Received.Add(Encoding.UTF8.GetString(plaintext));
 
-    public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
-    {
-    }
-
-    public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-        => Received.Add(Encoding.UTF8.GetString(plaintext));
-
-    public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    void IClientEvents.OnClosed(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
     {
         ClosedReason = reason;
         ClosedAlert = alert;
         ClosedError = error;
     }
 
-    public void OnDropped(DtlsConnection connection, DropReason reason) => Dropped++;
+    void IClientEvents.OnDropped(DropReason reason) => Dropped++;
 
-    public void Dispose() => Connection.Dispose();
+    public void Dispose() => Engine.Dispose();
 }

@@ -1,0 +1,159 @@
+using System.Net;
+using HotDtls.Connection;
+using HotDtls.Crypto;
+using HotDtls.Handshake;
+using HotDtls.Records;
+using HotDtls.Transport;
+
+namespace HotDtls.Client;
+
+/// <summary>
+/// The client with no socket, mirroring the server's engine: datagrams in (<see cref="ProcessDatagram"/>), time in
+/// (<see cref="OnTick"/>), datagrams out through an <see cref="IDatagramSender"/>, events out through
+/// <see cref="IClientEvents"/>. <see cref="DtlsClient"/> adds a socket and a timer; tests, the benchmarks' in-memory
+/// link, the load generator and the stress tool drive it directly.
+/// </summary>
+/// <remarks>One lock serialises the engine: the receive path, the timer and sends from other threads all take it.</remarks>
+internal sealed class ClientEngine : IConnectionObserver, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly IClientEvents _events;
+    private readonly ClientConnection _connection;
+
+    /// <param name="options">Validated client options.</param>
+    /// <param name="server">The server's address (where every datagram goes).</param>
+    /// <param name="sender">Where datagrams go.</param>
+    /// <param name="events">Who hears about establishment, data, closure and drops.</param>
+    /// <param name="random">Randomness for the client random.</param>
+    /// <param name="scratch">
+    /// Where records are built; at least <see cref="ScratchLength"/> bytes. Many engines driven by one thread may share
+    /// one; null gives the engine its own.
+    /// </param>
+    public ClientEngine(DtlsClientOptions options, SocketAddress server, IDatagramSender sender, IClientEvents events,
+        IRandomSource random, byte[]? scratch = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(events);
+        if (scratch is not null && scratch.Length < ScratchLength)
+        {
+            throw new ArgumentException($"The scratch buffer needs at least {ScratchLength} bytes.", nameof(scratch));
+        }
+        _time = options.TimeProvider;
+        _events = events;
+        var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random);
+        _connection = new ClientConnection(services, server, NowMs());
+    }
+
+    /// <summary>Bytes a shared scratch buffer needs: the largest protected record plus room to build it.</summary>
+    public const int ScratchLength = DatagramReader.MaxCiphertextLength + 1024;
+
+    /// <summary>The association (tests alter and inspect it).</summary>
+    internal ClientConnection Connection => _connection;
+
+    public bool IsEstablished => _connection.IsEstablished;
+
+    public bool IsClosed => _connection.IsClosed;
+
+    public CipherSuite? NegotiatedSuite => _connection.NegotiatedSuite;
+
+    public bool UsesExtendedMasterSecret => _connection.UsesExtendedMasterSecret;
+
+    /// <summary>The psk_identity_hint the server sent, if any.</summary>
+    public byte[]? IdentityHint => _connection.IdentityHint;
+
+    /// <summary>When <see cref="OnTick"/> next has work (monotonic milliseconds); long.MaxValue when none.</summary>
+    public long NextTimerMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connection.NextTimerMs;
+            }
+        }
+    }
+
+    private long NowMs() => _time.GetMonotonicMilliseconds();
+
+    /// <summary>Sends flight 1 (a ClientHello without a cookie).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _connection.Start(NowMs());
+        }
+    }
+
+    /// <summary>Processes one datagram from the server; <paramref name="datagram"/> is decrypted in place.</summary>
+    public void ProcessDatagram(Span<byte> datagram)
+    {
+        lock (_gate)
+        {
+            var reader = new DatagramReader(datagram);
+            var now = NowMs();
+            while (reader.TryReadRecord(out var header, out var offset))
+            {
+                if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Retransmissions and the handshake deadline.</summary>
+    public void OnTick()
+    {
+        lock (_gate)
+        {
+            _connection.OnTimer(NowMs());
+        }
+    }
+
+    /// <summary>Protects and sends one datagram; false if the session is not established or closed.</summary>
+    public bool TrySend(ReadOnlySpan<byte> datagram)
+    {
+        lock (_gate)
+        {
+            return _connection.SendApplicationData(datagram);
+        }
+    }
+
+    /// <summary>Sends close_notify if established, and closes (<see cref="DtlsCloseReason.LocalClose"/>).</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _connection.CloseGracefully(DtlsCloseReason.LocalClose);
+        }
+    }
+
+    void IConnectionObserver.OnEstablished(DtlsConnection connection) => _events.OnEstablished();
+
+    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
+    {
+    }
+
+    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
+    {
+    }
+
+    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+        => _events.OnApplicationData(plaintext);
+
+    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+        => _events.OnClosed(reason, error, alert);
+
+    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason) => _events.OnDropped(reason);
+
+    /// <summary>Frees keys and buffers without sending anything.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection.Dispose();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using HotDtls.Handshake;
+
+namespace HotDtls.Connection;
+
+/// <remarks>
+/// Flights and timers. RFC 6347 §4.2.4's state machine, as this file implements it:
+/// <code>
+///                      +-----------+
+///                      | PREPARING |  &lt;-- AddToFlight: the flight is encoded once
+///                +---&gt; |           |
+///                |     +-----------+
+///                |           |
+///                |           | SendFlight; arm the timer (RetransmitTimer.Arm)
+///                |           v               unless it is our last flight (SendFinalFlight)
+///                |     +-----------+
+///                |     |  SENDING  |
+///                |     +-----------+
+///    Receive     |           |
+///    next flight |           v        Timer expires (OnTimer): resend from the encoded bytes,
+///   (the role's  |     +-----------+  double the period (BackOff), up to MaxRetransmitTimeout
+///    action)     +---- |  WAITING  | ---------------------------+
+///                      |           | &lt;--------------------------+
+///                      +-----------+  Read retransmitted peer flight (OnOldMessage): resend
+///                            |
+///                            | Read the peer's last flight /    HandshakeDeadline passed:
+///                            | send our last flight             the handshake ends (HandshakeTimeout)
+///                            v
+///                      +-----------+
+///                      | FINISHED  |  only the 12-byte verify_data is kept: a genuine repeat of the peer's
+///                      +-----------+  last flight gets our last flight again; nothing else does
+/// </code>
+/// </remarks>
+internal abstract partial class DtlsConnection
+{
+    private int _peerFlightLastSeq = -1;
+    private HandshakeType _peerFlightLastType;
+    // The last flight (ChangeCipherSpec, Finished) is rebuilt from these for as long as the session lives, should
+    // the peer repeat its own last flight (RFC 6347 §4.2.4).
+    private VerifyDataBytes _finalVerifyData;
+    private ushort _finalFinishedSeq;
+    private bool _hasFinalFlight;
+
+    /// <summary>When the handshake is abandoned; long.MaxValue once it is over.</summary>
+    public long HandshakeDeadlineMs => _handshake?.DeadlineMs ?? long.MaxValue;
+
+    public bool HasRetransmitTimer => _handshake is { Retransmit.IsArmed: true };
+
+    /// <summary>When <see cref="OnTimer"/> next has work: the earlier of the retransmission and the deadline.</summary>
+    public long NextTimerMs => State is HandshakeState.Closed or HandshakeState.Established || _handshake is not { } handshake
+        ? long.MaxValue
+        : Math.Min(handshake.Retransmit.DueMs, handshake.DeadlineMs);
+
+    /// <summary>
+    /// Drives the timers: the handshake deadline and the RFC 6347 §4.2.4 retransmission timer, which doubles on
+    /// each expiry up to <see cref="DtlsOptions.MaxRetransmitTimeout"/>.
+    /// </summary>
+    public void OnTimer(long nowMs)
+    {
+        if (State is HandshakeState.Closed or HandshakeState.Established || _handshake is not { } handshake)
+        {
+            return;
+        }
+        if (nowMs >= handshake.DeadlineMs)
+        {
+            Close(DtlsCloseReason.HandshakeTimeout, DtlsError.None, null);
+            return;
+        }
+        if (nowMs >= handshake.Retransmit.DueMs)
+        {
+            ResendFlight();
+            handshake.Retransmit.BackOff(nowMs, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// A message older than the next expected one arrived. If it ends the peer's previous flight, the peer lost
+    /// ours: send it again (RFC 6347 §4.2.4). Any other old message is dropped without a state change (HOSTILE 17),
+    /// and so is a Finished that differs from the one already verified: it is no retransmission.
+    /// </summary>
+    private void OnOldMessage(in HandshakeHeader header, ReadOnlySpan<byte> fragment)
+    {
+        if (header.MessageSeq == _peerFlightLastSeq && header.MsgType == _peerFlightLastType)
+        {
+            if (_hasFinalFlight)
+            {
+                if (header.MsgType == HandshakeType.Finished && !RepeatsPeerFinished(header, fragment))
+                {
+                    Observer.OnDropped(this, DropReason.AlteredFinished);
+                    return;
+                }
+                SendFinalFlight();
+                return;
+            }
+            if (_handshake is { Flight.Count: > 0 })
+            {
+                ResendFlight();
+                return;
+            }
+        }
+        Observer.OnDropped(this, DropReason.OldMessage);
+    }
+
+    /// <summary>
+    /// Whether a Finished after the handshake is the peer's verified Finished sent again: its first fragment, with the
+    /// same verify_data. RFC 6347 §4.2.4 resends the last flight for a retransmission of the peer's last flight, and a
+    /// different Finished is not one, however well it is protected.
+    /// </summary>
+    private bool RepeatsPeerFinished(in HandshakeHeader header, ReadOnlySpan<byte> fragment)
+    {
+        ReadOnlySpan<byte> verified = _peerVerifyData;
+        return header.Length == verified.Length && header.FragmentOffset == 0 && !fragment.IsEmpty
+            && CryptographicOperations.FixedTimeEquals(fragment, verified[..fragment.Length]);
+    }
+
+    /// <summary>Records the last message of the peer's flight we just handled, to recognise its retransmission.</summary>
+    protected void SetPeerFlightEnd(HandshakeType type, ushort messageSeq)
+    {
+        _peerFlightLastType = type;
+        _peerFlightLastSeq = messageSeq;
+    }
+
+    /// <summary>Adds a message we send to the flight and the transcript, and numbers it.</summary>
+    protected bool AddToFlight(HandshakeType type, ushort epoch, ReadOnlySpan<byte> body)
+    {
+        var sequence = NextSendSeq++;
+        Flight.AddHandshake(type, sequence, epoch, body);
+        return AppendToTranscript(type, sequence, body);
+    }
+
+    /// <summary>Sends the current flight and, unless it is our last flight, arms the retransmission timer.</summary>
+    protected void SendFlight(long nowMs, bool retransmitOnTimer)
+    {
+        var handshake = Handshake;
+        if (!handshake.Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+            return;
+        }
+        if (retransmitOnTimer)
+        {
+            handshake.Retransmit.Arm(nowMs, (long)Options.InitialRetransmitTimeout.TotalMilliseconds);
+        }
+        else
+        {
+            handshake.Retransmit.Stop();
+        }
+    }
+
+    private void ResendFlight()
+    {
+        if (!Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+        }
+    }
+
+    /// <summary>
+    /// Sends our last flight, ChangeCipherSpec and Finished(<paramref name="verifyData"/>), and keeps only the
+    /// verify_data to send it again: it is never retransmitted on a timer, only when the peer repeats its flight
+    /// (RFC 6347 §4.2.4). Call after <see cref="Records.RecordLayer.ActivateWrite"/>.
+    /// </summary>
+    protected void SendFinalFlight(ReadOnlySpan<byte> verifyData)
+    {
+        verifyData.CopyTo(_finalVerifyData);
+        _finalFinishedSeq = NextSendSeq++;
+        _hasFinalFlight = true;
+        StopRetransmitTimer();
+        SendFinalFlight();
+    }
+
+    private void SendFinalFlight()
+    {
+        if (!OutgoingFlight.SendFinished(Records, Scratch, Sender, Peer, _finalFinishedSeq, _finalVerifyData))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+        }
+    }
+
+    /// <summary>Stops retransmitting: the peer's answer to our flight arrived.</summary>
+    protected void StopRetransmitTimer() => _handshake?.Retransmit.Stop();
+}

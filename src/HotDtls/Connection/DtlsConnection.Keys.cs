@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using HotDtls.Crypto;
+using HotDtls.Handshake;
+
+namespace HotDtls.Connection;
+
+internal abstract partial class DtlsConnection
+{
+    // The peer's verified verify_data: tells a repeated Finished from an altered one after the handshake.
+    private VerifyDataBytes _peerVerifyData;
+
+    /// <summary>
+    /// Whether the peer's Finished has been checked against the transcript. Application data may be delivered only
+    /// after this (HOSTILE 34); the fuzzing harness asserts it on every delivery.
+    /// </summary>
+    internal bool PeerFinishedVerified { get; private set; }
+
+    /// <summary>Appends a whole message to the transcript with the header of an unfragmented message (RFC 6347 §4.2.6).</summary>
+    protected bool AppendToTranscript(HandshakeType type, ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        Span<byte> header = stackalloc byte[HandshakeHeader.Size];
+        new HandshakeHeader(type, body.Length, messageSeq, 0, body.Length).Write(header);
+        return Transcript.TryAppend(header) && Transcript.TryAppend(body);
+    }
+
+    /// <summary>Derives the master secret and epoch 1's ciphers from the PSK (RFC 4279 §2, RFC 7627, RFC 5246 §6.3).</summary>
+    protected void DeriveKeys(ReadOnlySpan<byte> psk, bool isServer)
+    {
+        var suite = Suite!;
+        Span<byte> premaster = stackalloc byte[KeySchedule.PskPremasterSecretLength(psk.Length)];
+        KeySchedule.WritePskPremasterSecret(psk, premaster);
+        if (ExtendedMasterSecret)
+        {
+            // RFC 7627 §3: the session hash covers the transcript up to and including ClientKeyExchange.
+            Span<byte> sessionHash = stackalloc byte[suite.PrfHashLength];
+            Transcript.GetHash(suite.PrfHash, sessionHash);
+            KeySchedule.ExtendedMasterSecret(suite.PrfHash, premaster, sessionHash, MasterSecret);
+        }
+        else
+        {
+            KeySchedule.MasterSecret(suite.PrfHash, premaster, ClientRandom, ServerRandom, MasterSecret);
+        }
+        CryptographicOperations.ZeroMemory(premaster);
+        Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];
+        KeySchedule.KeyBlock(suite.PrfHash, MasterSecret, ServerRandom, ClientRandom, keyBlock);
+        Records.SetPendingKeys(suite, keyBlock, isServer);
+        CryptographicOperations.ZeroMemory(keyBlock);
+    }
+
+    /// <summary>Checks the peer's Finished against the transcript so far, in constant time (RFC 5246 §7.4.9).</summary>
+    protected DtlsError VerifyPeerFinished(ReadOnlySpan<byte> body, bool fromClient)
+    {
+        if (!Finished.TryParse(body, out var verifyData))
+        {
+            return DtlsError.DecodeError;
+        }
+        Span<byte> expected = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient, expected);
+#if HOTDTLS_FUZZING
+        // Fuzzing build: every well-formed Finished verifies, so the fuzzer reaches the established state.
+#else
+        if (!CryptographicOperations.FixedTimeEquals(expected, verifyData))
+        {
+            return DtlsError.FinishedMismatch;
+        }
+#endif
+        verifyData.CopyTo(_peerVerifyData);
+        PeerFinishedVerified = true;
+        return DtlsError.None;
+    }
+
+    /// <summary>verify_data over the transcript so far (RFC 5246 §7.4.9).</summary>
+    protected void ComputeVerifyData(bool fromClient, Span<byte> verifyData)
+    {
+        var suite = Suite!;
+        Span<byte> hash = stackalloc byte[suite.PrfHashLength];
+        Transcript.GetHash(suite.PrfHash, hash);
+        KeySchedule.VerifyData(suite.PrfHash, MasterSecret, fromClient, hash, verifyData);
+    }
+}

@@ -1,0 +1,111 @@
+using HotDtls.Handshake;
+using HotDtls.Records;
+
+namespace HotDtls.Connection;
+
+internal abstract partial class DtlsConnection
+{
+    /// <summary>
+    /// Handles one record addressed to this connection. <paramref name="body"/> is writable: protected records are
+    /// decrypted in place and their plaintext handed on as a slice of it.
+    /// </summary>
+    public RecordResult ProcessRecord(in RecordHeader header, Span<byte> body, long nowMs)
+    {
+        if (State == HandshakeState.Closed)
+        {
+            return RecordResult.Stop;
+        }
+        // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 ClientHello or HelloVerifyRequest record may carry
+        // DTLS 1.0, since a client sends its ClientHello before it knows the version, and servers answer
+        // HelloVerifyRequest in 1.0. Any later handshake message in a 1.0 record is dropped (HOSTILE 3).
+        if (header.Version != ProtocolVersion.Dtls12
+            && !(header.Version == ProtocolVersion.Dtls10 && header.Epoch == 0 && header.Type == ContentType.Handshake
+                && !body.IsEmpty && body[0] is (byte)HandshakeType.ClientHello or (byte)HandshakeType.HelloVerifyRequest))
+        {
+            Observer.OnDropped(this, DropReason.BadVersion);
+            return RecordResult.Continue;
+        }
+        switch (Records.TryOpen(header, body, out var plaintext))
+        {
+            case OpenResult.Opened:
+                break;
+            case OpenResult.AuthenticationFailed:
+                // The first protected record of a handshake that fails to authenticate means the two sides derived
+                // different keys: a wrong PSK, or an unknown identity (which gets a random key). Ending the handshake
+                // with the same alert in both cases keeps them indistinguishable (RFC 4279 §2).
+                if (State is HandshakeState.ServerExpectFinished or HandshakeState.ClientExpectFinished)
+                {
+                    Fail(DtlsError.BadRecordMac);
+                    return RecordResult.Stop;
+                }
+                Observer.OnDropped(this, DropReason.AuthenticationFailed);
+                return RecordResult.Continue;
+            case OpenResult.Replayed:
+                Observer.OnDropped(this, DropReason.Replayed);
+                return RecordResult.Continue;
+            case OpenResult.TooLong:
+                Observer.OnDropped(this, DropReason.RecordTooLong);
+                return RecordResult.Continue;
+            case OpenResult.Malformed:
+                Observer.OnDropped(this, DropReason.MalformedRecord);
+                return RecordResult.Continue;
+            default:
+                Observer.OnDropped(this, DropReason.UnknownEpoch);
+                return RecordResult.Continue;
+        }
+        // Once the peer's records are protected, only a protected record proves the peer is alive: plaintext
+        // epoch-0 noise from a spoofed address must not hold an idle session open (HOSTILE 2).
+        if (header.Epoch == Records.ReadEpoch)
+        {
+            LastReceiveMs = nowMs;
+        }
+        return header.Type switch
+        {
+            ContentType.Handshake => ProcessHandshake(header.Epoch, plaintext, nowMs),
+            ContentType.ChangeCipherSpec => ProcessChangeCipherSpec(header.Epoch, plaintext, nowMs),
+            ContentType.Alert => ProcessAlert(header.Epoch, plaintext),
+            ContentType.ApplicationData => ProcessApplicationData(header.Epoch, plaintext),
+            _ => DropUnknownType(),
+        };
+    }
+
+    private RecordResult DropUnknownType()
+    {
+        // Heartbeat (24), tls12_cid (25) and anything else: never answered (CVE-2014-0160).
+        Observer.OnDropped(this, DropReason.UnknownContentType);
+        return RecordResult.Continue;
+    }
+
+    private RecordResult ProcessApplicationData(ushort epoch, ReadOnlySpan<byte> plaintext)
+    {
+        // Application data is delivered only under the negotiated keys and only once the peer's Finished has been
+        // verified (HOSTILE 34, CVE-2020-24585).
+        if (epoch != 1 || State != HandshakeState.Established)
+        {
+            Observer.OnDropped(this, DropReason.UnexpectedApplicationData);
+            return RecordResult.Continue;
+        }
+        Observer.OnApplicationData(this, plaintext);
+        return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
+    }
+
+    /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>
+    public bool SendApplicationData(ReadOnlySpan<byte> data)
+    {
+        if (State != HandshakeState.Established || Services.IsShutDown)
+        {
+            return false;
+        }
+        var payloadOffset = RecordLayer.PayloadOffset(1);
+        var scratch = Scratch;
+        data.CopyTo(scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.ApplicationData, 1, scratch.AsSpan(payloadOffset, data.Length), scratch);
+        if (written < 0)
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.None, null);
+            return false;
+        }
+        Sender.Send(scratch.AsSpan(0, written), Peer);
+        return true;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Net;
+
+namespace HotDtls;
+
+/// <summary>
+/// What a <see cref="DtlsSession"/> needs from the association behind it. The server's connections implement it,
+/// so the public session depends on this interface and not on the engine: the public vocabulary stays below the
+/// implementation (docs/design.md, the dependency rule).
+/// </summary>
+internal interface ISessionChannel
+{
+    /// <summary>The peer's address as the receive path keys it.</summary>
+    SocketAddress Peer { get; }
+
+    CipherSuite? NegotiatedSuite { get; }
+
+    bool UsesExtendedMasterSecret { get; }
+
+    /// <summary>The psk_identity the client sent (empty until its ClientKeyExchange).</summary>
+    byte[] PskIdentity { get; }
+
+    bool IsEstablished { get; }
+
+    /// <summary>Whether the association has ended.</summary>
+    bool IsClosed { get; }
+
+    /// <summary>Protects and sends one datagram under the owner's lock; false if the session cannot send.</summary>
+    bool TrySend(ReadOnlySpan<byte> datagram);
+
+    /// <summary>Sends close_notify (if established) and closes, under the owner's lock.</summary>
+    void Close();
+}

@@ -1,0 +1,36 @@
+namespace HotDtls.Server;
+
+/// <summary>One engine's counters, kept under its lock and read as a <see cref="DtlsServerStatistics"/>.</summary>
+internal struct ServerCounters
+{
+    public long DatagramsReceived;
+    public long DatagramsDelivered;
+    public long RecordsDropped;
+    public long HelloVerifyRequestsSent;
+    public long HandshakesStarted;
+    public long HandshakesCompleted;
+    public long HandshakesFailed;
+    public long HandshakesEvicted;
+    public long BytesReceived;
+    public long DatagramsSent;
+    public long BytesSent;
+    public long CiphersReleased;
+
+    public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new()
+    {
+        DatagramsReceived = DatagramsReceived,
+        DatagramsDelivered = DatagramsDelivered,
+        RecordsDropped = RecordsDropped,
+        HelloVerifyRequestsSent = HelloVerifyRequestsSent,
+        HandshakesStarted = HandshakesStarted,
+        HandshakesCompleted = HandshakesCompleted,
+        HandshakesFailed = HandshakesFailed,
+        Sessions = sessions,
+        HandshakesInProgress = handshakes,
+        HandshakesEvicted = HandshakesEvicted,
+        BytesReceived = BytesReceived,
+        DatagramsSent = DatagramsSent,
+        BytesSent = BytesSent,
+        CiphersReleased = CiphersReleased,
+    };
+}
