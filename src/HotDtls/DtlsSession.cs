@@ -1,6 +1,5 @@
 using System.Net;
 using System.Runtime.CompilerServices;
-using HotDtls.Transport;
 
 namespace HotDtls;
 
@@ -29,7 +28,7 @@ public sealed class DtlsSession
 
     /// <summary>The peer's address and port.</summary>
     /// <remarks>Two threads asking at once may each make one; they are equal, and either is kept.</remarks>
-    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= _channel.Peer.ToEndPoint();
+    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= _channel.CreateRemoteEndPoint();
 
     /// <summary>The negotiated cipher suite, once the ServerHello is sent; <see langword="null"/> before.</summary>
     public CipherSuite? CipherSuite => _channel.NegotiatedSuite;

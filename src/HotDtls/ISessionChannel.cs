@@ -9,8 +9,8 @@ namespace HotDtls;
 /// </summary>
 internal interface ISessionChannel
 {
-    /// <summary>The peer's address as the receive path keys it.</summary>
-    SocketAddress Peer { get; }
+    /// <summary>The peer's address and port as a new <see cref="IPEndPoint"/> (made when the application asks).</summary>
+    IPEndPoint CreateRemoteEndPoint();
 
     CipherSuite? NegotiatedSuite { get; }
 

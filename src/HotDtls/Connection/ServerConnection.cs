@@ -267,6 +267,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         return HandshakeStep.Next;
     }
 
+    IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();
+
     // The application's calls through its DtlsSession, from any thread: under the engine's lock.
     bool ISessionChannel.TrySend(ReadOnlySpan<byte> datagram)
     {
