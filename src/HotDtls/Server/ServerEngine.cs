@@ -222,10 +222,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
 
     private static bool HasSameRandom(DtlsConnection connection, ReadOnlySpan<byte> body)
     {
-        // ClientHello body offset 2 (after client_version) holds the 32-byte random. Public data: sent in clear.
+        // ClientHello body offset 2 (after client_version) holds the 32-byte random.
         const int randomOffset = HandshakeHeader.Size + 2;
+#pragma warning disable RS0030 // Public data: the client random travels in clear in every ClientHello, so time reveals nothing.
         return body.Length >= randomOffset + KeySchedule.RandomLength
             && body.Slice(randomOffset, KeySchedule.RandomLength).SequenceEqual(connection.ClientRandomBytes);
+#pragma warning restore RS0030
     }
 
     /// <summary>A ClientHello from a peer without a handshake for it. Returns the address's entry afterwards.</summary>
