@@ -39,12 +39,21 @@ rm -rf "$findings"
 mkdir -p "$findings"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
   AFL_QUIET=1 AFL_FAST_CAL=1
-set +e
-afl-fuzz -i "$here/corpus/$target" -o "$findings" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none \
-  -- dotnet "$bin/HotDtls.Fuzz.dll" afl "$target" >"$findings/afl.log" 2>&1
-status=$?
-set -e
 stats="$findings/default/fuzzer_stats"
+# On a loaded machine the dry run of the first seed has been seen to end with "No instrumentation detected" (the .NET
+# runtime had not started in time); the campaign is then started once more from scratch.
+for attempt in 1 2; do
+  set +e
+  afl-fuzz -i "$here/corpus/$target" -o "$findings" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none \
+    -- dotnet "$bin/HotDtls.Fuzz.dll" afl "$target" >"$findings/afl.log" 2>&1
+  status=$?
+  set -e
+  if [ -f "$stats" ] || ! grep -q "No instrumentation detected" "$findings/afl.log"; then
+    break
+  fi
+  echo "$target: afl-fuzz did not start (no instrumentation seen in the dry run); trying again" >&2
+  rm -rf "$findings"; mkdir -p "$findings"
+done
 if [ ! -f "$stats" ]; then
   echo "afl-fuzz did not start (exit $status):" >&2
   tail -n 30 "$findings/afl.log" >&2

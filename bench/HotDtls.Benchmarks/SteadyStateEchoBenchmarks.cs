@@ -10,7 +10,7 @@ namespace HotDtls.Benchmarks;
 /// The steady-state datagram path of an established session: <c>ServerEngine.ProcessDatagram</c> of one
 /// application-data record → record layer (replay check, open in place) → handler → <c>DtlsSession.Send</c> of the
 /// same bytes (seal, send). The server's sender only counts, as a socket send hands bytes to the kernel. This must
-/// allocate 0 B (the aim in docs/design.md; tests/HotDtls.Tests/Transport/ServerEngineTests.cs asserts it).
+/// allocate 0 B (the aim in docs/design.md; tests/HotDtls.Tests/Server/SteadyStateAllocationTests.cs asserts it).
 /// </summary>
 /// <remarks>
 /// Every record needs a fresh sequence number, or the replay window drops it. So before each iteration

@@ -35,7 +35,8 @@ case "$name" in
     c-mmsg)       command=("$out/udp_echo_mmsg" "$port") ;;
     openssl)      command=("$out/openssl_dtls_echo" "$port") ;;
     bouncycastle) command=("$out/BouncyCastleEcho/BouncyCastleEcho" "$port") ;;
-    hotdtls)      command=("$out/hotdtls/HotDtls.Cli" serve --port "$port" --echo --quiet) ;;
+    # HOTDTLS_CLI: another build of `hotdtls` (bench/compare.sh runs an earlier commit's beside this one).
+    hotdtls)      command=("${HOTDTLS_CLI:-$out/hotdtls/HotDtls.Cli}" serve --port "$port" --echo --quiet) ;;
     *) usage ;;
 esac
 if [ ! -x "${command[0]}" ]; then

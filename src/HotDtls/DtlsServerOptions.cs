@@ -29,8 +29,9 @@ public sealed class DtlsServerOptions : DtlsOptions
     public bool RevealUnknownPskIdentity { get; set; }
 
     /// <summary>
-    /// An established session that seals and opens no record for this long releases its AES-GCM objects (≈ 2 KB of
-    /// native memory per direction) and keeps only the key bytes; its next record recreates them (≈ 1–2 µs). The
+    /// An established session that seals and opens no record for this long releases its native cipher objects (the
+    /// largest part of an idle session's memory) and keeps only the key bytes; its next record recreates them, at the
+    /// cost of a few microseconds once (docs/benchmarks.md). The
     /// check runs once per period, so release happens after one to two periods of silence. Default 10 s;
     /// <see cref="Timeout.InfiniteTimeSpan"/> keeps them for the session's life.
     /// </summary>

@@ -15,7 +15,7 @@ public sealed class DtlsSession
     private readonly ISessionChannel _channel;
     private string? _identity;
     // Made on first use from the connection's SocketAddress: most idle sessions are never asked, and an IPEndPoint
-    // with its IPAddress is ≈ 80 bytes each (memory per session: docs/design.md).
+    // with its IPAddress would be a large part of an idle session (memory per session: docs/design.md).
     private IPEndPoint? _remoteEndPoint;
 
     internal DtlsSession(ISessionChannel channel)

@@ -183,9 +183,3 @@ internal static class ImpairCommand
     private static bool TryPositive(string text, out int value) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value > 0;
 }
-
-/// <summary>A run's parameters.</summary>
-internal sealed record ImpairRun(int Trials, int Parallel, int Seed, List<string> Only, string? Out, ImpairTrialOptions Trial);
-
-/// <summary>The trials of one setting and pair.</summary>
-internal sealed record ImpairCell(ImpairSetting Setting, ImpairPair Pair, IReadOnlyList<ImpairTrialResult> Results);

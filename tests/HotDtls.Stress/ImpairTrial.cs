@@ -6,46 +6,6 @@ using HotDtls.Interop.Tests.Peers;
 
 namespace HotDtls.Stress;
 
-/// <summary>The client side of a trial: OpenSSL's s_client or the HotDtls client, both against the HotDtls server.</summary>
-internal enum ImpairPair
-{
-    OpenSslClient,
-    HotDtlsClient,
-}
-
-/// <summary>Knobs shared by every trial of a run.</summary>
-internal sealed record ImpairTrialOptions(int Echoes, TimeSpan EchoWait, TimeSpan HandshakeTimeout);
-
-/// <summary>What one trial saw.</summary>
-/// <param name="HandshakeTime">From the relay seeing the first ClientHello to the client reporting the handshake done; null if it failed.</param>
-/// <param name="Failure">Why the handshake failed, or null.</param>
-/// <param name="EchoesSent">Pings written to the client.</param>
-/// <param name="EchoesAnswered">Distinct pings whose echo came back.</param>
-/// <param name="PingsNotSent">Pings after which the relay saw no datagram from the client at all (the client did not send).</param>
-/// <param name="ServerDuplicatesDelivered">Datagrams the server application got more than once (the replay window should make this 0).</param>
-internal sealed record ImpairTrialResult(
-    TimeSpan? HandshakeTime,
-    string? Failure,
-    int EchoesSent,
-    int EchoesAnswered,
-    int PingsNotSent,
-    int ServerDuplicatesDelivered,
-    RelayCounts Relay);
-
-/// <summary>Relay counters of a trial, both directions added.</summary>
-internal readonly record struct RelayCounts(int Received, int Dropped, int TooLarge, int Duplicated, int Reordered)
-{
-    public static RelayCounts Of(LossyUdpRelay relay) => new(
-        relay.ClientToServer.Received + relay.ServerToClient.Received,
-        relay.ClientToServer.Dropped + relay.ServerToClient.Dropped,
-        relay.ClientToServer.TooLarge + relay.ServerToClient.TooLarge,
-        relay.ClientToServer.Duplicated + relay.ServerToClient.Duplicated,
-        relay.ClientToServer.Reordered + relay.ServerToClient.Reordered);
-
-    public static RelayCounts operator +(RelayCounts a, RelayCounts b) => new(
-        a.Received + b.Received, a.Dropped + b.Dropped, a.TooLarge + b.TooLarge, a.Duplicated + b.Duplicated, a.Reordered + b.Reordered);
-}
-
 /// <summary>
 /// One trial: a fresh HotDtls echo server, a relay seeded for this trial, a fresh client; the handshake within the
 /// timeout, then each ping sent once and its echo awaited for <see cref="ImpairTrialOptions.EchoWait"/> (DTLS does

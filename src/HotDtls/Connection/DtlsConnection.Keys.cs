@@ -41,8 +41,10 @@ internal abstract partial class DtlsConnection
             KeySchedule.MasterSecret(suite.PrfHash, premaster, ClientRandom, ServerRandom, MasterSecret);
         }
         CryptographicOperations.ZeroMemory(premaster);
+        Handshake.MasterSecretHmac?.Dispose();
+        var masterSecretHmac = Handshake.MasterSecretHmac = KeySchedule.CreateMasterSecretHmac(suite.PrfHash, MasterSecret);
         Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];
-        KeySchedule.KeyBlock(suite.PrfHash, MasterSecret, ServerRandom, ClientRandom, keyBlock);
+        KeySchedule.KeyBlock(masterSecretHmac, suite.PrfHash, ServerRandom, ClientRandom, keyBlock);
         Records.SetPendingKeys(suite, keyBlock, isServer);
         CryptographicOperations.ZeroMemory(keyBlock);
     }
@@ -75,6 +77,6 @@ internal abstract partial class DtlsConnection
         var suite = Suite!;
         Span<byte> hash = stackalloc byte[suite.PrfHashLength];
         Transcript.GetHash(suite.PrfHash, hash);
-        KeySchedule.VerifyData(suite.PrfHash, MasterSecret, fromClient, hash, verifyData);
+        KeySchedule.VerifyData(Handshake.MasterSecretHmac!, suite.PrfHash, fromClient, hash, verifyData);
     }
 }

@@ -7,7 +7,7 @@ namespace HotDtls.Connection;
 
 /// <summary>
 /// What only a running handshake needs: reassembly, the transcript, the flight being retransmitted and its timer,
-/// the handshake deadline, the server's random and the master secret; on a server also the pending PSK lookup, the
+/// the handshake deadline, the server's random and the master secret (and an HMAC keyed with it); on a server also the pending PSK lookup, the
 /// records deferred while it runs, and its place in the engine's list of handshakes in progress. A connection
 /// gives the whole object back once it is established (or closed), so an idle session keeps none of it and no
 /// secret outlives key derivation.
@@ -46,6 +46,9 @@ internal sealed class HandshakeContext : IDisposable
     public byte[] ServerRandom { get; } = new byte[KeySchedule.RandomLength];
 
     public byte[] MasterSecret { get; } = new byte[KeySchedule.MasterSecretLength];
+
+    /// <summary>An HMAC keyed with <see cref="MasterSecret"/> once it is derived: the key block and both Finished use it.</summary>
+    public IncrementalHash? MasterSecretHmac { get; set; }
 
     /// <summary>When the handshake is abandoned (monotonic milliseconds, <see cref="DtlsOptions.HandshakeTimeout"/>).</summary>
     public long DeadlineMs { get; private set; }
@@ -127,6 +130,8 @@ internal sealed class HandshakeContext : IDisposable
         Transcript.Wipe();
         Flight.Wipe();
         CryptographicOperations.ZeroMemory(MasterSecret);
+        MasterSecretHmac?.Dispose();
+        MasterSecretHmac = null;
         CryptographicOperations.ZeroMemory(ServerRandom);
         if (Deferred is not null)
         {

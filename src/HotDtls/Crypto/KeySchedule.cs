@@ -145,6 +145,44 @@ internal static class KeySchedule
         Prf.Derive(prfHash, master, fromClient ? "client finished"u8 : "server finished"u8, handshakeHash, verifyData);
     }
 
+    /// <summary>
+    /// An HMAC keyed with the master secret, for the key block and both Finished messages: one key set-up serves the
+    /// three derivations. Dispose it with the master secret.
+    /// </summary>
+    public static IncrementalHash CreateMasterSecretHmac(HashAlgorithmName prfHash, ReadOnlySpan<byte> master)
+    {
+        CheckLength(master, MasterSecretLength, nameof(master));
+        return IncrementalHash.CreateHMAC(prfHash, master);
+    }
+
+    /// <summary>The key block (RFC 5246 §6.3) from an HMAC keyed with the master secret.</summary>
+    public static void KeyBlock(
+        IncrementalHash masterSecretHmac,
+        HashAlgorithmName prfHash,
+        ReadOnlySpan<byte> serverRandom,
+        ReadOnlySpan<byte> clientRandom,
+        Span<byte> keyBlock)
+    {
+        CheckLength(serverRandom, RandomLength, nameof(serverRandom));
+        CheckLength(clientRandom, RandomLength, nameof(clientRandom));
+        Span<byte> seed = stackalloc byte[2 * RandomLength];
+        ConcatRandoms(serverRandom, clientRandom, seed);
+        Prf.Derive(masterSecretHmac, prfHash, "key expansion"u8, seed, keyBlock);
+    }
+
+    /// <summary>verify_data (RFC 5246 §7.4.9) from an HMAC keyed with the master secret.</summary>
+    public static void VerifyData(
+        IncrementalHash masterSecretHmac,
+        HashAlgorithmName prfHash,
+        bool fromClient,
+        ReadOnlySpan<byte> handshakeHash,
+        Span<byte> verifyData)
+    {
+        CheckLength(handshakeHash, Prf.HashLength(prfHash), nameof(handshakeHash));
+        CheckLength(verifyData, VerifyDataLength, nameof(verifyData));
+        Prf.Derive(masterSecretHmac, prfHash, fromClient ? "client finished"u8 : "server finished"u8, handshakeHash, verifyData);
+    }
+
     private static void ConcatRandoms(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> seed)
     {
         first.CopyTo(seed);

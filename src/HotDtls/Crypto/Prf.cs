@@ -28,11 +28,16 @@ internal static class Prf
     private const int StackBufferLength = 256;
 
     /// <summary>
-    /// Fills <paramref name="output"/> with PRF(secret, label, seed). <paramref name="output"/> must not
-    /// overlap the inputs (it throws if it does): output blocks are written while the secret is still
-    /// being read for the next one.
+    /// Fills <paramref name="output"/> with PRF(secret, label, seed), allocating nothing: HMAC is composed from the
+    /// hash (RFC 2104: H(K ^ opad || H(K ^ ipad || m))) over stack buffers. <paramref name="output"/> must not overlap
+    /// the inputs (it throws if it does): output blocks are written while the secret is still being read.
     /// The label is ASCII without a terminator, e.g. <c>"master secret"u8</c>.
     /// </summary>
+    /// <remarks>
+    /// A keyed <see cref="IncrementalHash"/> is faster per block but costs an object per key: it is used where one key
+    /// serves several derivations (the master secret: <see cref="Derive(IncrementalHash, HashAlgorithmName, ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/>);
+    /// this form serves a key that is used once (the premaster secret).
+    /// </remarks>
     public static void Derive(
         HashAlgorithmName hash,
         ReadOnlySpan<byte> secret,
@@ -40,7 +45,38 @@ internal static class Prf
         ReadOnlySpan<byte> seed,
         Span<byte> output)
     {
-        int hashLength = HashLength(hash);
+        var mac = new ComposedHmac(hash, secret);
+        try
+        {
+            Expand(ref mac, HashLength(hash), label, seed, output, secret);
+        }
+        finally
+        {
+            mac.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="output"/> with PRF(secret, label, seed) where <paramref name="keyedHmac"/> is an HMAC of
+    /// <paramref name="hash"/> keyed with the secret; it is left reset, ready for the next derivation.
+    /// </summary>
+    public static void Derive(
+        IncrementalHash keyedHmac,
+        HashAlgorithmName hash,
+        ReadOnlySpan<byte> label,
+        ReadOnlySpan<byte> seed,
+        Span<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(keyedHmac);
+        var mac = new KeyedHmac(keyedHmac);
+        Expand(ref mac, HashLength(hash), label, seed, output, default);
+    }
+
+    /// <summary>P_hash (RFC 5246 §5) over any HMAC: one loop for both key forms.</summary>
+    private static void Expand<TMac>(ref TMac mac, int hashLength, ReadOnlySpan<byte> label, ReadOnlySpan<byte> seed,
+        Span<byte> output, ReadOnlySpan<byte> secret)
+        where TMac : struct, IMac
+    {
         if (output.Overlaps(secret) || output.Overlaps(seed) || output.Overlaps(label))
         {
             CryptoThrowHelper.ThrowArgument(nameof(output), "The PRF output must not overlap its inputs.");
@@ -55,10 +91,6 @@ internal static class Prf
         buffer = buffer[..bufferLength];
         Span<byte> block = stackalloc byte[MaxHashLength];
         block = block[..hashLength];
-
-        // One keyed HMAC for the whole expansion: its key schedule is set up once, not once per block (a one-shot
-        // HMAC pays the provider lookup and key setup every call, ≈ twice the cost of a reused one).
-        using var hmac = IncrementalHash.CreateHMAC(hash, secret);
         try
         {
             // buffer = A(i) || label || seed, so each output block is one HMAC over a contiguous span and
@@ -68,17 +100,17 @@ internal static class Prf
             label.CopyTo(labelAndSeed);
             seed.CopyTo(labelAndSeed[label.Length..]);
 
-            Hmac(hmac, labelAndSeed, a); // A(1)
+            mac.Mac(labelAndSeed, a); // A(1)
             while (true)
             {
                 if (output.Length >= hashLength)
                 {
-                    Hmac(hmac, buffer, output[..hashLength]);
+                    mac.Mac(buffer, output[..hashLength]);
                     output = output[hashLength..];
                 }
                 else if (!output.IsEmpty)
                 {
-                    Hmac(hmac, buffer, block);
+                    mac.Mac(buffer, block);
                     block[..output.Length].CopyTo(output);
                     output = default;
                 }
@@ -89,7 +121,7 @@ internal static class Prf
                 }
 
                 // Through a separate block, so A(i) is read whole before it is overwritten.
-                Hmac(hmac, a, block);
+                mac.Mac(a, block);
                 block.CopyTo(a);
             }
         }
@@ -122,9 +154,115 @@ internal static class Prf
         return 0;
     }
 
-    private static void Hmac(IncrementalHash hmac, ReadOnlySpan<byte> source, Span<byte> destination)
+    /// <summary>An HMAC the PRF loop can call: a struct, so the loop is specialised for each and nothing is boxed.</summary>
+    private interface IMac
     {
-        hmac.AppendData(source);
-        hmac.GetHashAndReset(destination);
+        void Mac(ReadOnlySpan<byte> source, Span<byte> destination);
+    }
+
+    private readonly struct KeyedHmac(IncrementalHash hmac) : IMac
+    {
+        public void Mac(ReadOnlySpan<byte> source, Span<byte> destination)
+        {
+            hmac.AppendData(source);
+            hmac.GetHashAndReset(destination);
+        }
+    }
+
+    /// <summary>
+    /// HMAC (RFC 2104) composed from one-shot hashes: the key padded to the hash's block and XORed with ipad and opad,
+    /// held inline; each MAC hashes ipad || message on the stack, then opad || inner hash.
+    /// </summary>
+    private struct ComposedHmac : IMac
+    {
+        private const int MaxBlockLength = 128;
+        private const int MaxMessageLength = StackBufferLength;
+
+        private readonly HashAlgorithmName _hash;
+        private readonly int _blockLength;
+        private readonly int _hashLength;
+        private PadBlock _innerPad;
+        private PadBlock _outerPad;
+
+        public ComposedHmac(HashAlgorithmName hash, ReadOnlySpan<byte> key)
+        {
+            _hash = hash;
+            _hashLength = HashLength(hash);
+            // SHA-256 works on 64-byte blocks, SHA-384 on 128-byte blocks (FIPS 180-4).
+            _blockLength = _hashLength == 48 ? 128 : 64;
+            Span<byte> inner = _innerPad;
+            Span<byte> outer = _outerPad;
+            inner = inner[.._blockLength];
+            outer = outer[.._blockLength];
+            // RFC 2104 §2: a key longer than the block is hashed first; a shorter one is padded with zeros.
+            if (key.Length > _blockLength)
+            {
+                HashData(hash, key, inner);
+            }
+            else
+            {
+                key.CopyTo(inner);
+            }
+            for (var i = 0; i < _blockLength; i++)
+            {
+                outer[i] = (byte)(inner[i] ^ 0x5C);
+                inner[i] ^= 0x36;
+            }
+        }
+
+        public void Mac(ReadOnlySpan<byte> source, Span<byte> destination)
+        {
+            byte[]? rented = null;
+            var length = _blockLength + source.Length;
+            Span<byte> message = length <= MaxBlockLength + MaxMessageLength
+                ? stackalloc byte[MaxBlockLength + MaxMessageLength]
+                : (rented = ArrayPool<byte>.Shared.Rent(length));
+            message = message[..length];
+            Span<byte> outer = stackalloc byte[MaxBlockLength + MaxHashLength];
+            outer = outer[..(_blockLength + _hashLength)];
+            try
+            {
+                ((ReadOnlySpan<byte>)_innerPad)[.._blockLength].CopyTo(message);
+                source.CopyTo(message[_blockLength..]);
+                ((ReadOnlySpan<byte>)_outerPad)[.._blockLength].CopyTo(outer);
+                HashData(_hash, message, outer[_blockLength..]);
+                HashData(_hash, outer, destination);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(message);
+                CryptographicOperations.ZeroMemory(outer);
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
+
+        /// <summary>Zeroes the padded keys.</summary>
+        public void Clear()
+        {
+            ((Span<byte>)_innerPad).Clear();
+            ((Span<byte>)_outerPad).Clear();
+        }
+
+        private static void HashData(HashAlgorithmName hash, ReadOnlySpan<byte> source, Span<byte> destination)
+        {
+            if (hash == HashAlgorithmName.SHA384)
+            {
+                SHA384.HashData(source, destination);
+            }
+            else
+            {
+                SHA256.HashData(source, destination);
+            }
+        }
+    }
+
+    /// <summary>One padded HMAC key, the largest block (SHA-384's 128 bytes), held inline.</summary>
+    [System.Runtime.CompilerServices.InlineArray(128)]
+    private struct PadBlock
+    {
+        private byte _element0;
     }
 }

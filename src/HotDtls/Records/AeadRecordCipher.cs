@@ -12,7 +12,7 @@ namespace HotDtls.Records;
 /// </summary>
 /// <remarks>
 /// A connection's <see cref="RecordLayer"/> does not keep these objects: it holds both directions'
-/// <see cref="AeadDirection"/> inline (issue 4: memory per session) and takes them out of a pair handed to
+/// <see cref="AeadDirection"/> inline (memory per session: docs/design.md) and takes them out of a pair handed to
 /// <see cref="RecordLayer.SetPendingCiphers"/>. This class is the standalone form for tests and benchmarks.
 /// </remarks>
 /// <remarks>
@@ -185,14 +185,15 @@ internal struct AeadDirection
 
     // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
     // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
-    // libsodium key costs ≈ 43 µs (guarded memory) against ≈ 2 µs for an AesGcm, so a direction starts on AesGcm
+    // libsodium key costs an order of magnitude more than keying an AesGcm (guarded memory; docs/benchmarks.md), so a
+    // direction starts on AesGcm
     // and moves after PromoteAfterRecords records, when the saving has paid for the import: handshakes and short
     // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
     private const int PromoteAfterRecords = 64;
 
     private AeadKeyBytes _key;
-    // The native cipher object: an AesGcm (≈ 2 KB of native key schedule), or an NSec Key once the direction has
-    // moved to libsodium; never both, so one field holds either (issue 4: memory per session). It is created on
+    // The native cipher object: an AesGcm (with its native key schedule), or an NSec Key once the direction has
+    // moved to libsodium; never both, so one field holds either (memory per session: docs/design.md). It is created on
     // first use and released by ParkIfUnused while the session is idle, so idle sessions keep only the key bytes.
     private IDisposable? _native;
     private uint _fixedIv;
@@ -404,7 +405,7 @@ internal struct AeadDirection
 
     /// <summary>
     /// Releases the native cipher object if no record was sealed or opened since the previous call; the next seal
-    /// or open recreates it from the key (≈ 1–2 µs, once). Called periodically for established sessions, so a
+    /// or open recreates it from the key (once, a few microseconds). Called periodically for established sessions, so a
     /// session idle for a whole period keeps only its key bytes.
     /// </summary>
     /// <returns>True if the cipher object was released by this call.</returns>

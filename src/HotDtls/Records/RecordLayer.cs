@@ -10,7 +10,7 @@ namespace HotDtls.Records;
 /// </summary>
 /// <remarks>
 /// Both directions' keys live inline here (<see cref="AeadDirection"/>), not in cipher objects with key arrays of
-/// their own: an idle session's keys cost their bytes and nothing else (issue 4: memory per session). A direction's
+/// their own: an idle session's keys cost their bytes and nothing else (memory per session: docs/design.md). A direction's
 /// keys are pending from <see cref="SetPendingKeys"/> until its epoch moves to 1, and current after.
 /// </remarks>
 internal sealed class RecordLayer : IDisposable

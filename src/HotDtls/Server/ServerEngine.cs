@@ -418,22 +418,30 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         var session = server.Session!;
         switch (reason)
         {
-            case DtlsCloseReason.HandshakeFailed:
+            case DtlsCloseReason.HandshakeFailed or DtlsCloseReason.HandshakeTimeout:
                 _counters.HandshakesFailed++;
-                Log.HandshakeFailed(_logger, session.RemoteEndPoint, DtlsErrors.Describe(error), alert);
-                break;
-            case DtlsCloseReason.HandshakeTimeout:
-                _counters.HandshakesFailed++;
-                Log.HandshakeTimedOut(_logger, session.RemoteEndPoint);
                 break;
             case DtlsCloseReason.Evicted:
                 _counters.HandshakesEvicted++;
                 break;
-            case DtlsCloseReason.PeerAlert:
+        }
+        // Guarded: each report makes the session's IPEndPoint, which a server with logging off never needs.
+        switch (reason)
+        {
+            case DtlsCloseReason.HandshakeFailed when _logger.IsEnabled(LogLevel.Error):
+                Log.HandshakeFailed(_logger, session.RemoteEndPoint, DtlsErrors.Describe(error), alert);
+                break;
+            case DtlsCloseReason.HandshakeTimeout when _logger.IsEnabled(LogLevel.Information):
+                Log.HandshakeTimedOut(_logger, session.RemoteEndPoint);
+                break;
+            case DtlsCloseReason.PeerAlert when _logger.IsEnabled(LogLevel.Warning):
                 Log.PeerAlert(_logger, session.RemoteEndPoint, alert);
                 break;
         }
-        Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
+        }
         CallHandler(HandlerCall.SessionClosed, session, default, reason);
     }
 

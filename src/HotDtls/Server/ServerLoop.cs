@@ -50,8 +50,8 @@ internal sealed class ServerLoop
         else if (_strategy == DtlsReceiveStrategy.BlockingThread)
         {
             // The blocking loop runs its own timers between datagrams (and wakes at least every tick): no thread-pool
-            // timer, no second thread taking the engine's lock, no idle pool worker spinning in sched_yield (which
-            // was 8 % of the server's CPU under handshake load).
+            // timer, no second thread taking the engine's lock, no idle pool worker spinning in sched_yield (a visible
+            // share of the server's CPU under handshake load: docs/benchmarks.md).
             socket.ReceiveTimeout = (int)ServerEngine.TickInterval.TotalMilliseconds;
         }
     }

@@ -85,7 +85,7 @@ internal sealed class SessionTimers
             }
             if (_parkMs != long.MaxValue)
             {
-                // Ciphers that sealed and opened nothing since this timer last fired are released (≈ 2 KB each).
+                // Ciphers that sealed and opened nothing since this timer last fired are released (see ReleaseIdleCiphersAfter).
                 released += connection.Records.ParkIdleCiphers();
             }
             _wheel.Schedule(connection, HousekeepingDue(connection, nowMs));

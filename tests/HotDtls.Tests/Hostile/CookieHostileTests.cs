@@ -568,105 +568,105 @@ public sealed class CookieHostileTests
             return new ValueTask<byte[]?>(ServerHarness.Key);
         }
     }
-}
 
-file static class Cookie
-{
-    public static byte[] Flip(byte[] cookie, int index)
+    private static class Cookie
     {
-        var copy = (byte[])cookie.Clone();
-        copy[index] ^= 0x01;
-        return copy;
-    }
-
-    /// <summary>A copy of a one-record datagram with another record sequence number (a retransmission).</summary>
-    public static byte[] WithSequence(byte[] datagram, ulong sequence)
-    {
-        var copy = (byte[])datagram.Clone();
-        BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(5), (ushort)(sequence >> 32));
-        BinaryPrimitives.WriteUInt32BigEndian(copy.AsSpan(7), (uint)sequence);
-        return copy;
-    }
-
-    public static byte[] HelloRecord(byte[] body)
-        => Wire.Record(ContentType.Handshake, 0, 0, Wire.Handshake(HandshakeType.ClientHello, 0, body));
-
-    /// <summary>A ClientHello body field by field, for malformed ones; lengths written as given.</summary>
-    public static byte[] HelloBody(ushort version, byte[] random, byte[] sessionId, int cookieLength, byte[] cookie,
-        byte[] suites, byte[] compression, byte[]? extensions, bool omitLists = false)
-    {
-        var bytes = new List<byte> { (byte)(version >> 8), (byte)version };
-        bytes.AddRange(random);
-        bytes.Add((byte)sessionId.Length);
-        bytes.AddRange(sessionId);
-        bytes.Add((byte)cookieLength);
-        bytes.AddRange(cookie);
-        if (!omitLists)
+        public static byte[] Flip(byte[] cookie, int index)
         {
-            bytes.Add((byte)(suites.Length >> 8));
-            bytes.Add((byte)suites.Length);
-            bytes.AddRange(suites);
-            bytes.AddRange(compression);
-            if (extensions is not null)
-            {
-                bytes.Add((byte)(extensions.Length >> 8));
-                bytes.Add((byte)extensions.Length);
-                bytes.AddRange(extensions);
-            }
+            var copy = (byte[])cookie.Clone();
+            copy[index] ^= 0x01;
+            return copy;
         }
-        return [.. bytes];
-    }
 
-    /// <summary>A ClientHello body with one more extension appended to its extension block.</summary>
-    public static byte[] WithExtension(byte[] helloBody, ushort type, byte[] data)
-    {
-        Assert.True(ClientHello.TryParse(helloBody, out var hello));
-        var blockStart = helloBody.Length - hello.Extensions.Length - 2;
-        var extension = new byte[4 + data.Length];
-        BinaryPrimitives.WriteUInt16BigEndian(extension, type);
-        BinaryPrimitives.WriteUInt16BigEndian(extension.AsSpan(2), (ushort)data.Length);
-        data.CopyTo(extension, 4);
-        var result = Wire.Concat(helloBody, extension);
-        BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(blockStart), (ushort)(hello.Extensions.Length + extension.Length));
-        return result;
-    }
+        /// <summary>A copy of a one-record datagram with another record sequence number (a retransmission).</summary>
+        public static byte[] WithSequence(byte[] datagram, ulong sequence)
+        {
+            var copy = (byte[])datagram.Clone();
+            BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(5), (ushort)(sequence >> 32));
+            BinaryPrimitives.WriteUInt32BigEndian(copy.AsSpan(7), (uint)sequence);
+            return copy;
+        }
 
-    /// <summary>Nothing kept for anyone: no session, no handshake, no handler event.</summary>
-    public static void AssertNoState(ServerHarness server)
-    {
-        var stats = server.Statistics;
-        Assert.Equal(0, stats.Sessions);
-        Assert.Equal(0, stats.HandshakesInProgress);
-        Assert.Equal(0, stats.HandshakesStarted);
-        Assert.Empty(server.Handler.Started);
-        Assert.Empty(server.Handler.Closed);
-    }
+        public static byte[] HelloRecord(byte[] body)
+            => Wire.Record(ContentType.Handshake, 0, 0, Wire.Handshake(HandshakeType.ClientHello, 0, body));
 
-    /// <summary>A cookie-valid handshake that is then abandoned (flight 4 sent, never answered).</summary>
-    public static void StartAbandoned(ServerHarness server, IPEndPoint from, int seed)
-    {
-        var address = from.Serialize();
-        var random = TestBytes.RandomBytes(seed);
-        var cookie = Wire.FetchCookie(server, address, random);
-        var started = server.Statistics.HandshakesStarted;
-        server.Deliver(address, Wire.ClientHelloDatagram(random, cookie, messageSeq: 1, recordSequence: 1));
-        Assert.Equal(started + 1, server.Statistics.HandshakesStarted);
-        server.Sender.TakeFor(address);
-    }
+        /// <summary>A ClientHello body field by field, for malformed ones; lengths written as given.</summary>
+        public static byte[] HelloBody(ushort version, byte[] random, byte[] sessionId, int cookieLength, byte[] cookie,
+            byte[] suites, byte[] compression, byte[]? extensions, bool omitLists = false)
+        {
+            var bytes = new List<byte> { (byte)(version >> 8), (byte)version };
+            bytes.AddRange(random);
+            bytes.Add((byte)sessionId.Length);
+            bytes.AddRange(sessionId);
+            bytes.Add((byte)cookieLength);
+            bytes.AddRange(cookie);
+            if (!omitLists)
+            {
+                bytes.Add((byte)(suites.Length >> 8));
+                bytes.Add((byte)suites.Length);
+                bytes.AddRange(suites);
+                bytes.AddRange(compression);
+                if (extensions is not null)
+                {
+                    bytes.Add((byte)(extensions.Length >> 8));
+                    bytes.Add((byte)extensions.Length);
+                    bytes.AddRange(extensions);
+                }
+            }
+            return [.. bytes];
+        }
 
-    /// <summary>"Others fine": a fresh honest client at <paramref name="address"/> handshakes and gets its ACK.</summary>
-    public static void AssertHonestClientWorks(ServerHarness server, IPEndPoint address)
-    {
-        using var client = Exchange.Handshake(server, address, seed: 77);
-        AssertEcho(server, client, "honest");
-    }
+        /// <summary>A ClientHello body with one more extension appended to its extension block.</summary>
+        public static byte[] WithExtension(byte[] helloBody, ushort type, byte[] data)
+        {
+            Assert.True(ClientHello.TryParse(helloBody, out var hello));
+            var blockStart = helloBody.Length - hello.Extensions.Length - 2;
+            var extension = new byte[4 + data.Length];
+            BinaryPrimitives.WriteUInt16BigEndian(extension, type);
+            BinaryPrimitives.WriteUInt16BigEndian(extension.AsSpan(2), (ushort)data.Length);
+            data.CopyTo(extension, 4);
+            var result = Wire.Concat(helloBody, extension);
+            BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(blockStart), (ushort)(hello.Extensions.Length + extension.Length));
+            return result;
+        }
 
-    public static void AssertEcho(ServerHarness server, TestClient client, string text)
-    {
-        client.Received.Clear();
-        Assert.True(client.Send(text));
-        Exchange.Pump(server, client);
-        Assert.Equal(text, server.Handler.TextsFrom(client.EndPoint).Last());
-        Assert.Equal([$"to {client.EndPoint}: ACK"], client.Received);
+        /// <summary>Nothing kept for anyone: no session, no handshake, no handler event.</summary>
+        public static void AssertNoState(ServerHarness server)
+        {
+            var stats = server.Statistics;
+            Assert.Equal(0, stats.Sessions);
+            Assert.Equal(0, stats.HandshakesInProgress);
+            Assert.Equal(0, stats.HandshakesStarted);
+            Assert.Empty(server.Handler.Started);
+            Assert.Empty(server.Handler.Closed);
+        }
+
+        /// <summary>A cookie-valid handshake that is then abandoned (flight 4 sent, never answered).</summary>
+        public static void StartAbandoned(ServerHarness server, IPEndPoint from, int seed)
+        {
+            var address = from.Serialize();
+            var random = TestBytes.RandomBytes(seed);
+            var cookie = Wire.FetchCookie(server, address, random);
+            var started = server.Statistics.HandshakesStarted;
+            server.Deliver(address, Wire.ClientHelloDatagram(random, cookie, messageSeq: 1, recordSequence: 1));
+            Assert.Equal(started + 1, server.Statistics.HandshakesStarted);
+            server.Sender.TakeFor(address);
+        }
+
+        /// <summary>"Others fine": a fresh honest client at <paramref name="address"/> handshakes and gets its ACK.</summary>
+        public static void AssertHonestClientWorks(ServerHarness server, IPEndPoint address)
+        {
+            using var client = Exchange.Handshake(server, address, seed: 77);
+            AssertEcho(server, client, "honest");
+        }
+
+        public static void AssertEcho(ServerHarness server, TestClient client, string text)
+        {
+            client.Received.Clear();
+            Assert.True(client.Send(text));
+            Exchange.Pump(server, client);
+            Assert.Equal(text, server.Handler.TextsFrom(client.EndPoint).Last());
+            Assert.Equal([$"to {client.EndPoint}: ACK"], client.Received);
+        }
     }
 }

@@ -620,133 +620,133 @@ public sealed class RecordLayerHostileTests
             .Select(r => r.Header.SequenceNumber).ToList();
         Assert.Equal(serverEpoch0.Count, serverEpoch0.Distinct().Count());
     }
-}
 
-/// <summary>What a drop must leave unchanged.</summary>
-file sealed record Observed(DtlsServerStatistics Stats, int Started, int Established, int Datagrams, int Closed)
-{
-    public static Observed Of(ServerHarness server) => new(server.Statistics, server.Handler.Started.Count,
-        server.Handler.Established.Count, server.Handler.Datagrams.Count, server.Handler.Closed.Count);
-
-    /// <summary>HOSTILE "drop": no datagram sent, no per-peer state created or changed, the drop counted.</summary>
-    public static void AssertDropped(ServerHarness server, Observed before)
+    /// <summary>What a drop must leave unchanged.</summary>
+    private sealed record Observed(DtlsServerStatistics Stats, int Started, int Established, int Datagrams, int Closed)
     {
-        Assert.Equal(0, server.Sender.Count);
-        var after = Of(server);
-        Assert.True(after.Stats.RecordsDropped > before.Stats.RecordsDropped, "the drop is counted");
-        Assert.Equal(before.Stats.Sessions, after.Stats.Sessions);
-        Assert.Equal(before.Stats.HandshakesInProgress, after.Stats.HandshakesInProgress);
-        Assert.Equal(before.Stats.HandshakesStarted, after.Stats.HandshakesStarted);
-        Assert.Equal(before.Stats.HandshakesCompleted, after.Stats.HandshakesCompleted);
-        Assert.Equal(before.Stats.HandshakesFailed, after.Stats.HandshakesFailed);
-        Assert.Equal(before.Stats.HelloVerifyRequestsSent, after.Stats.HelloVerifyRequestsSent);
-        Assert.Equal(before.Stats.DatagramsDelivered, after.Stats.DatagramsDelivered);
-        Assert.Equal(before.Started, after.Started);
-        Assert.Equal(before.Established, after.Established);
-        Assert.Equal(before.Datagrams, after.Datagrams);
-        Assert.Equal(before.Closed, after.Closed);
-    }
-}
+        public static Observed Of(ServerHarness server) => new(server.Statistics, server.Handler.Started.Count,
+            server.Handler.Established.Count, server.Handler.Datagrams.Count, server.Handler.Closed.Count);
 
-file static class Kit
-{
-    private static readonly PropertyInfo s_records =
-        typeof(DtlsConnection).GetProperty("Records", BindingFlags.Instance | BindingFlags.NonPublic)!;
-
-    private static readonly FieldInfo s_writeSequence1 =
-        typeof(RecordLayer).GetField("_writeSequence1", BindingFlags.Instance | BindingFlags.NonPublic)!;
-
-    /// <summary>A record of any type protected with the client's real epoch-1 write keys (its next sequence number).</summary>
-    public static byte[] Protect(TestClient client, ContentType type, ReadOnlySpan<byte> payload)
-    {
-        var records = (RecordLayer)s_records.GetValue(client.Connection)!;
-        var buffer = new byte[RecordLayer.RecordSize(1, payload.Length)];
-        var written = records.Write(type, 1, payload, buffer);
-        Assert.Equal(buffer.Length, written);
-        return buffer;
-    }
-
-    public static void SetNextWriteSequence1(TestClient client, ulong sequence)
-        => s_writeSequence1.SetValue(s_records.GetValue(client.Connection), sequence);
-
-    public static byte[] WithVersion(byte[] record, ushort version)
-    {
-        var copy = (byte[])record.Clone();
-        BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(1), version);
-        return copy;
-    }
-
-    public static byte[] Rebuild((RecordHeader Header, byte[] Body) record)
-        => Wire.Record(record.Header.Type, record.Header.Epoch, record.Header.SequenceNumber, record.Body, record.Header.Version);
-
-    /// <summary>A ClientHello body with one more extension appended to its extension block.</summary>
-    public static byte[] WithExtension(byte[] helloBody, ushort type, byte[] data)
-    {
-        Assert.True(ClientHello.TryParse(helloBody, out var hello));
-        var blockStart = helloBody.Length - hello.Extensions.Length - 2;
-        var extension = new byte[4 + data.Length];
-        BinaryPrimitives.WriteUInt16BigEndian(extension, type);
-        BinaryPrimitives.WriteUInt16BigEndian(extension.AsSpan(2), (ushort)data.Length);
-        data.CopyTo(extension, 4);
-        var result = Wire.Concat(helloBody, extension);
-        BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(blockStart), (ushort)(hello.Extensions.Length + extension.Length));
-        return result;
-    }
-
-    /// <summary>Runs the handshake until the client has sent flight 5; returns it undelivered.</summary>
-    public static List<byte[]> RunToFlightFive(ServerHarness server, TestClient client)
-    {
-        client.Start();
-        for (var round = 0; round < 10; round++)
+        /// <summary>HOSTILE "drop": no datagram sent, no per-peer state created or changed, the drop counted.</summary>
+        public static void AssertDropped(ServerHarness server, Observed before)
         {
-            var toServer = client.Sender.TakeAll().Select(d => d.Datagram).ToList();
-            if (toServer.Exists(d => Wire.Records(d).Exists(r => r.Header.Epoch == 1)))
-            {
-                return toServer;
-            }
-            toServer.ForEach(d => server.Deliver(client.Address, d));
-            server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+            Assert.Equal(0, server.Sender.Count);
+            var after = Of(server);
+            Assert.True(after.Stats.RecordsDropped > before.Stats.RecordsDropped, "the drop is counted");
+            Assert.Equal(before.Stats.Sessions, after.Stats.Sessions);
+            Assert.Equal(before.Stats.HandshakesInProgress, after.Stats.HandshakesInProgress);
+            Assert.Equal(before.Stats.HandshakesStarted, after.Stats.HandshakesStarted);
+            Assert.Equal(before.Stats.HandshakesCompleted, after.Stats.HandshakesCompleted);
+            Assert.Equal(before.Stats.HandshakesFailed, after.Stats.HandshakesFailed);
+            Assert.Equal(before.Stats.HelloVerifyRequestsSent, after.Stats.HelloVerifyRequestsSent);
+            Assert.Equal(before.Stats.DatagramsDelivered, after.Stats.DatagramsDelivered);
+            Assert.Equal(before.Started, after.Started);
+            Assert.Equal(before.Established, after.Established);
+            Assert.Equal(before.Datagrams, after.Datagrams);
+            Assert.Equal(before.Closed, after.Closed);
         }
-        throw new InvalidOperationException("The client never sent flight 5.");
     }
 
-    /// <summary>"Others fine": the client's echo still goes through and comes back once.</summary>
-    public static void AssertEcho(ServerHarness server, TestClient client, string text)
+    private static class Kit
     {
-        var delivered = server.Handler.TextsFrom(client.EndPoint).Count();
-        client.Received.Clear();
-        Assert.True(client.Send(text));
-        Exchange.Pump(server, client);
-        Assert.Equal(delivered + 1, server.Handler.TextsFrom(client.EndPoint).Count());
-        Assert.Equal(text, server.Handler.TextsFrom(client.EndPoint).Last());
-        Assert.Equal([$"to {client.EndPoint}: ACK"], client.Received);
-    }
+        private static readonly PropertyInfo s_records =
+            typeof(DtlsConnection).GetProperty("Records", BindingFlags.Instance | BindingFlags.NonPublic)!;
 
-    /// <summary>The server answered with <paramref name="expected"/> application-data records and nothing else (no alert).</summary>
-    public static void AssertOnlyApplicationData(List<byte[]> datagrams, int expected)
-    {
-        var records = datagrams.SelectMany(Wire.Records).ToList();
-        Assert.Equal(expected, records.Count);
-        Assert.All(records, r => Assert.Equal(ContentType.ApplicationData, r.Header.Type));
-    }
+        private static readonly FieldInfo s_writeSequence1 =
+            typeof(RecordLayer).GetField("_writeSequence1", BindingFlags.Instance | BindingFlags.NonPublic)!;
 
-    /// <summary>
-    /// RFC 5288 §3: nonce_explicit is epoch‖sequence_number and never repeats under one key. Returns how many
-    /// protected records were checked.
-    /// </summary>
-    public static int AssertNoncesAreEpochAndSequenceAndUnique(List<byte[]> datagrams)
-    {
-        var seen = new HashSet<ulong>();
-        foreach (var (header, body) in datagrams.SelectMany(Wire.Records))
+        /// <summary>A record of any type protected with the client's real epoch-1 write keys (its next sequence number).</summary>
+        public static byte[] Protect(TestClient client, ContentType type, ReadOnlySpan<byte> payload)
         {
-            if (header.Epoch == 0)
-            {
-                continue;
-            }
-            var nonce = BinaryPrimitives.ReadUInt64BigEndian(body);
-            Assert.Equal(((ulong)header.Epoch << 48) | header.SequenceNumber, nonce);
-            Assert.True(seen.Add(nonce), $"explicit nonce {nonce:X16} sent twice");
+            var records = (RecordLayer)s_records.GetValue(client.Connection)!;
+            var buffer = new byte[RecordLayer.RecordSize(1, payload.Length)];
+            var written = records.Write(type, 1, payload, buffer);
+            Assert.Equal(buffer.Length, written);
+            return buffer;
         }
-        return seen.Count;
+
+        public static void SetNextWriteSequence1(TestClient client, ulong sequence)
+            => s_writeSequence1.SetValue(s_records.GetValue(client.Connection), sequence);
+
+        public static byte[] WithVersion(byte[] record, ushort version)
+        {
+            var copy = (byte[])record.Clone();
+            BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(1), version);
+            return copy;
+        }
+
+        public static byte[] Rebuild((RecordHeader Header, byte[] Body) record)
+            => Wire.Record(record.Header.Type, record.Header.Epoch, record.Header.SequenceNumber, record.Body, record.Header.Version);
+
+        /// <summary>A ClientHello body with one more extension appended to its extension block.</summary>
+        public static byte[] WithExtension(byte[] helloBody, ushort type, byte[] data)
+        {
+            Assert.True(ClientHello.TryParse(helloBody, out var hello));
+            var blockStart = helloBody.Length - hello.Extensions.Length - 2;
+            var extension = new byte[4 + data.Length];
+            BinaryPrimitives.WriteUInt16BigEndian(extension, type);
+            BinaryPrimitives.WriteUInt16BigEndian(extension.AsSpan(2), (ushort)data.Length);
+            data.CopyTo(extension, 4);
+            var result = Wire.Concat(helloBody, extension);
+            BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(blockStart), (ushort)(hello.Extensions.Length + extension.Length));
+            return result;
+        }
+
+        /// <summary>Runs the handshake until the client has sent flight 5; returns it undelivered.</summary>
+        public static List<byte[]> RunToFlightFive(ServerHarness server, TestClient client)
+        {
+            client.Start();
+            for (var round = 0; round < 10; round++)
+            {
+                var toServer = client.Sender.TakeAll().Select(d => d.Datagram).ToList();
+                if (toServer.Exists(d => Wire.Records(d).Exists(r => r.Header.Epoch == 1)))
+                {
+                    return toServer;
+                }
+                toServer.ForEach(d => server.Deliver(client.Address, d));
+                server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+            }
+            throw new InvalidOperationException("The client never sent flight 5.");
+        }
+
+        /// <summary>"Others fine": the client's echo still goes through and comes back once.</summary>
+        public static void AssertEcho(ServerHarness server, TestClient client, string text)
+        {
+            var delivered = server.Handler.TextsFrom(client.EndPoint).Count();
+            client.Received.Clear();
+            Assert.True(client.Send(text));
+            Exchange.Pump(server, client);
+            Assert.Equal(delivered + 1, server.Handler.TextsFrom(client.EndPoint).Count());
+            Assert.Equal(text, server.Handler.TextsFrom(client.EndPoint).Last());
+            Assert.Equal([$"to {client.EndPoint}: ACK"], client.Received);
+        }
+
+        /// <summary>The server answered with <paramref name="expected"/> application-data records and nothing else (no alert).</summary>
+        public static void AssertOnlyApplicationData(List<byte[]> datagrams, int expected)
+        {
+            var records = datagrams.SelectMany(Wire.Records).ToList();
+            Assert.Equal(expected, records.Count);
+            Assert.All(records, r => Assert.Equal(ContentType.ApplicationData, r.Header.Type));
+        }
+
+        /// <summary>
+        /// RFC 5288 §3: nonce_explicit is epoch‖sequence_number and never repeats under one key. Returns how many
+        /// protected records were checked.
+        /// </summary>
+        public static int AssertNoncesAreEpochAndSequenceAndUnique(List<byte[]> datagrams)
+        {
+            var seen = new HashSet<ulong>();
+            foreach (var (header, body) in datagrams.SelectMany(Wire.Records))
+            {
+                if (header.Epoch == 0)
+                {
+                    continue;
+                }
+                var nonce = BinaryPrimitives.ReadUInt64BigEndian(body);
+                Assert.Equal(((ulong)header.Epoch << 48) | header.SequenceNumber, nonce);
+                Assert.True(seen.Add(nonce), $"explicit nonce {nonce:X16} sent twice");
+            }
+            return seen.Count;
+        }
     }
 }

@@ -1,17 +1,7 @@
 using HotDtls.Client;
 using HotDtls.Handshake;
-using HotDtls.Records;
 
 namespace HotDtls.Stress;
-
-/// <summary>A server handler that takes application data and does nothing with it (the in-process probes).</summary>
-internal sealed class DiscardingHandler : DtlsServerHandler
-{
-    /// <inheritdoc/>
-    public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
-    {
-    }
-}
 
 /// <summary>Client events for the in-process probes' clients: notes establishment, ignores everything else.</summary>
 internal sealed class EstablishmentObserver : IClientEvents

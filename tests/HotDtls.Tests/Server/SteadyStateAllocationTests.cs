@@ -1,0 +1,80 @@
+using HotDtls.Tests.Support;
+
+namespace HotDtls.Tests.Server;
+
+public sealed class SteadyStateAllocationTests
+{
+    private sealed class SilentHandler : DtlsServerHandler
+    {
+        public int Count { get; private set; }
+
+        public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
+        {
+            Count++;
+            session.Send(plaintext);
+        }
+    }
+
+    private sealed class DiscardingSender : HotDtls.Transport.IDatagramSender
+    {
+        public HotDtls.Transport.IDatagramSender? Inner { get; set; }
+
+        public void Send(ReadOnlySpan<byte> datagram, System.Net.SocketAddress peer) => Inner?.Send(datagram, peer);
+    }
+
+    [Fact]
+    public void Receiving_and_answering_application_data_allocates_nothing()
+    {
+        using var harness = new ServerHarness();
+        var handler = new SilentHandler();
+        var sender = new DiscardingSender { Inner = harness.Sender };
+        using var engine = new HotDtls.Server.ServerEngine(harness.Options, handler, sender,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(5));
+        using var client = new TestClient(harness, Exchange.DefaultClient);
+        client.Start();
+        for (var round = 0; round < 10 && !client.Established; round++)
+        {
+            foreach (var (datagram, _) in client.Sender.TakeAll())
+            {
+                engine.ProcessDatagram(client.Address, datagram);
+            }
+            foreach (var datagram in harness.Sender.TakeFor(client.Address))
+            {
+                client.Deliver(datagram);
+            }
+        }
+        Assert.True(client.Established);
+
+        const int count = 200;
+        for (var i = 0; i < count + 20; i++)
+        {
+            client.Send("steady state payload of a typical telemetry datagram");
+        }
+        var records = client.Sender.TakeAll();
+        sender.Inner = null; // from here on, answers go nowhere (and allocate nothing)
+        var from = client.Address;
+        // Warm up: JIT and first-use paths.
+        for (var i = 0; i < 20; i++)
+        {
+            engine.ProcessDatagram(from, records[i].Datagram);
+        }
+
+        // The measured records in Allocations.Attempts batches of 40, each batch a fresh run of the steady state.
+        const int batch = count / Allocations.Attempts;
+        var next = 20;
+        var allocated = Allocations.Least(_ =>
+        {
+            for (var i = 0; i < batch; i++)
+            {
+                engine.ProcessDatagram(from, records[next++].Datagram);
+            }
+        });
+        for (; next < records.Count; next++)
+        {
+            engine.ProcessDatagram(from, records[next].Datagram);
+        }
+
+        Assert.Equal(count + 20, handler.Count);
+        Assert.Equal(0, allocated);
+    }
+}
