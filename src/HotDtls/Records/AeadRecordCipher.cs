@@ -2,53 +2,25 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using HotDtls.Crypto;
-using HotDtls.Records;
 
 namespace HotDtls.Records;
 
 /// <summary>
-/// AES-GCM protection of DTLS 1.2 records for one direction of one connection (RFC 5288 §3,
-/// RFC 5246 §6.2.3.3, RFC 6347 §4.1.2.1). Not thread-safe: one sender or one receiver at a time.
+/// One direction's record protection as an object of its own, for code that holds a direction outside a record layer:
+/// the record-protection tests and benchmarks. Production keeps both directions inline in its
+/// <see cref="RecordLayer"/> (<see cref="AeadDirection"/>, where the record layout is drawn); <see cref="CreatePair"/>
+/// and <see cref="RecordLayer.SetPendingCiphers"/> let a test build a layer from objects it made itself.
 /// </summary>
-/// <remarks>
-/// A connection's <see cref="RecordLayer"/> does not keep these objects: it holds both directions'
-/// <see cref="AeadDirection"/> inline (memory per session: docs/design.md) and takes them out of a pair handed to
-/// <see cref="RecordLayer.SetPendingCiphers"/>. This class is the standalone form for tests and benchmarks.
-/// </remarks>
-/// <remarks>
-/// <code>
-///   Record body (DTLSCiphertext.fragment, RFC 5246 §6.2.3.3):
-///
-///   +----------------------+--------------------------+-----------+
-///   | nonce_explicit (8)   | ciphertext (plain len)   | tag (16)  |
-///   +----------------------+--------------------------+-----------+
-///   0                      8                 8+len              8+len+16
-///
-///   GCM nonce (12, RFC 5288 §3):   fixed_iv (4, "salt", from the key block) || nonce_explicit (8)
-///
-///   additional_data (13, RFC 5246 §6.2.3.3 with RFC 6347 §4.1.2.1's 64-bit seq_num = epoch || seq):
-///   +-----------+---------------------+----------+-------------+-----------------+
-///   | epoch (2) | sequence_number (6) | type (1) | version (2) | plain length (2)|
-///   +-----------+---------------------+----------+-------------+-----------------+
-/// </code>
-/// <para>
-/// We send epoch || sequence_number as nonce_explicit: RFC 5288 §3 says "each value of the
-/// nonce_explicit MUST be distinct for each distinct invocation of the GCM encrypt function for any
-/// fixed key", and a (epoch, sequence number) pair is never reused under one key, while 8 random bytes
-/// would only make a collision unlikely. On receive the nonce is taken from the record as sent, never
-/// recomputed, because RFC 5288 leaves its construction to the sender.
-/// </para>
-/// </remarks>
 internal sealed class AeadRecordCipher : IDisposable
 {
-    public const int ExplicitNonceLength = 8;
-    public const int TagLength = 16;
-    public const int Overhead = ExplicitNonceLength + TagLength;
+    public const int ExplicitNonceLength = AeadDirection.ExplicitNonceLength;
+    public const int TagLength = AeadDirection.TagLength;
+    public const int Overhead = AeadDirection.Overhead;
 
-    /// <summary>The largest sequence number a DTLS record header can carry (48 bits, RFC 6347 §4.1).</summary>
-    public const ulong MaxSequenceNumber = (1UL << 48) - 1;
+    /// <inheritdoc cref="AeadDirection.MaxSequenceNumber"/>
+    public const ulong MaxSequenceNumber = AeadDirection.MaxSequenceNumber;
 
-    internal const int FixedIvLength = 4;
+    internal const int FixedIvLength = AeadDirection.FixedIvLength;
 
     private AeadDirection _direction;
 
@@ -70,21 +42,8 @@ internal sealed class AeadRecordCipher : IDisposable
         _direction.SetKey(key, fixedIv);
     }
 
-    /// <summary>Whether AES-256-GCM records use libsodium (through NSec) rather than <see cref="AesGcm"/> on this machine.</summary>
-    public static bool UseLibsodiumForAes256 { get; } = LibsodiumAes256Available();
-
-    private static bool LibsodiumAes256Available()
-    {
-        try
-        {
-            return NSec.Cryptography.Aes256Gcm.IsSupported;
-        }
-        catch (Exception exception) when (exception is DllNotFoundException or TypeInitializationException or PlatformNotSupportedException)
-        {
-            // No usable libsodium on this platform: AesGcm serves both suites.
-            return false;
-        }
-    }
+    /// <inheritdoc cref="AeadDirection.UseLibsodiumForAes256"/>
+    public static bool UseLibsodiumForAes256 => AeadDirection.UseLibsodiumForAes256;
 
     /// <summary>
     /// Builds the read and write ciphers of one endpoint from the key block.
@@ -102,34 +61,11 @@ internal sealed class AeadRecordCipher : IDisposable
         write = new AeadRecordCipher(suite, writeKey, writeIv);
     }
 
-    /// <summary>Slices one endpoint's read and write keys and fixed IVs out of the key block.</summary>
-    /// <remarks>
-    /// <code>
-    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys):
-    ///   client_write_key[K] | server_write_key[K] | client_write_IV[4] | server_write_IV[4]
-    /// </code>
-    /// A server reads what the client writes and writes with the server keys; a client the opposite.
-    /// </remarks>
+    /// <inheritdoc cref="AeadDirection.SplitKeyBlock"/>
     public static void SplitKeyBlock(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer,
         out ReadOnlySpan<byte> readKey, out ReadOnlySpan<byte> readIv,
         out ReadOnlySpan<byte> writeKey, out ReadOnlySpan<byte> writeIv)
-    {
-        ArgumentNullException.ThrowIfNull(suite);
-        if (keyBlock.Length < suite.KeyBlockLength)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(keyBlock), "Key block is shorter than the cipher suite needs.");
-        }
-        int k = suite.KeyLength;
-        int iv = suite.FixedIvLength;
-        var clientKey = keyBlock.Slice(0, k);
-        var serverKey = keyBlock.Slice(k, k);
-        var clientIv = keyBlock.Slice(2 * k, iv);
-        var serverIv = keyBlock.Slice((2 * k) + iv, iv);
-        readKey = isServer ? clientKey : serverKey;
-        readIv = isServer ? clientIv : serverIv;
-        writeKey = isServer ? serverKey : clientKey;
-        writeIv = isServer ? serverIv : clientIv;
-    }
+        => AeadDirection.SplitKeyBlock(suite, keyBlock, isServer, out readKey, out readIv, out writeKey, out writeIv);
 
     /// <inheritdoc cref="AeadDirection.TryOpenInPlace"/>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
@@ -156,329 +92,4 @@ internal sealed class AeadRecordCipher : IDisposable
 
     /// <summary>Releases the native cipher objects and zeroes the key.</summary>
     public void Dispose() => _direction.Dispose();
-}
-
-/// <summary>The bytes of an AES-128 or AES-256 key, held inline (no array, no object header).</summary>
-[InlineArray(AeadDirection.MaxKeyLength)]
-internal struct AeadKeyBytes
-{
-    private byte _element0;
-}
-
-/// <summary>
-/// One direction's AES-GCM record protection, a mutable struct held inline by its owner (a
-/// <see cref="RecordLayer"/> keeps both directions of a connection in itself): the key, the fixed IV, and the native
-/// cipher object made from them while the direction is in use. Always used through a field or a ref, never copied.
-/// </summary>
-/// <remarks>
-/// Per-record layout of nonce, body and additional data: see <see cref="AeadRecordCipher"/>.
-/// </remarks>
-internal struct AeadDirection
-{
-    public const int MaxKeyLength = 32;
-
-    private const int NonceLength = AeadRecordCipher.FixedIvLength + AeadRecordCipher.ExplicitNonceLength;
-    private const int AadLength = 13;
-    private const int TagLength = AeadRecordCipher.TagLength;
-    private const int ExplicitNonceLength = AeadRecordCipher.ExplicitNonceLength;
-    private const int Overhead = AeadRecordCipher.Overhead;
-
-    // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
-    // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
-    // libsodium key costs an order of magnitude more than keying an AesGcm (guarded memory; docs/benchmarks.md), so a
-    // direction starts on AesGcm
-    // and moves after PromoteAfterRecords records, when the saving has paid for the import: handshakes and short
-    // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
-    private const int PromoteAfterRecords = 64;
-
-    private AeadKeyBytes _key;
-    // The native cipher object: an AesGcm (with its native key schedule), or an NSec Key once the direction has
-    // moved to libsodium; never both, so one field holds either (memory per session: docs/design.md). It is created on
-    // first use and released by ParkIfUnused while the session is idle, so idle sessions keep only the key bytes.
-    private IDisposable? _native;
-    private uint _fixedIv;
-    // 0 until keyed and again once disposed: "no keys".
-    private byte _keyLength;
-    // AesGcm records since the last (re)creation, towards PromoteAfterRecords.
-    private byte _records;
-    private bool _usedSinceCheck;
-
-    /// <summary>Whether a key is installed (false before <see cref="SetKey"/> and after <see cref="Dispose"/>).</summary>
-    public readonly bool HasKey => _keyLength != 0;
-
-    /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
-    public readonly bool IsActive => _native is not null;
-
-    /// <summary>Whether this direction has moved to libsodium (AES-256-GCM after <c>PromoteAfterRecords</c> records).</summary>
-    public readonly bool UsesLibsodium => _native is NSec.Cryptography.Key;
-
-    /// <summary>
-    /// Installs a 16- or 32-byte write key and its 4-byte fixed IV (lengths checked by the caller against the
-    /// suite), releasing whatever was installed before. The native cipher object is made on first use.
-    /// </summary>
-    public void SetKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
-    {
-        Dispose();
-        key.CopyTo(_key);
-        _keyLength = (byte)key.Length;
-        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
-    }
-
-    /// <summary>Takes <paramref name="source"/>'s key and native objects, releasing ours; the source is left empty.</summary>
-    public void MoveFrom(ref AeadDirection source)
-    {
-        Dispose();
-        this = source;
-        // The source's copy of the key is zeroed with the rest; the native objects now belong to this one.
-        source = default;
-    }
-
-    /// <summary>
-    /// Authenticates and decrypts a record body in place. On success the plaintext is
-    /// <c>fragment.Slice(ExplicitNonceLength, plaintextLength)</c>.
-    /// </summary>
-    /// <remarks>
-    /// <paramref name="type"/>, <paramref name="epoch"/> and <paramref name="sequenceNumber"/> are the
-    /// record header's; <paramref name="fragment"/> is the whole record body, nonce_explicit || ciphertext || tag.
-    /// </remarks>
-    /// <returns>
-    /// False for a body too short to hold nonce and tag (or too long for a uint16 plaintext length), or
-    /// one that fails authentication; the caller drops the record (RFC 6347 §4.1.2.7). On failure the
-    /// ciphertext region may have been zeroed.
-    /// </returns>
-    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
-    {
-        // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
-        if (fragment.Length < Overhead || fragment.Length - Overhead > ushort.MaxValue)
-        {
-            plaintextLength = 0;
-            return false;
-        }
-
-        int length = fragment.Length - Overhead;
-        Span<byte> nonce = stackalloc byte[NonceLength];
-        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
-        fragment[..ExplicitNonceLength].CopyTo(nonce[AeadRecordCipher.FixedIvLength..]);
-
-        Span<byte> aad = stackalloc byte[AadLength];
-        WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
-
-        Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
-        ReadOnlySpan<byte> tag = fragment.Slice(ExplicitNonceLength + length, TagLength);
-#if HOTDTLS_FUZZING
-        // Fuzzing build: a record that fails authentication is taken as sealed by the fuzzing Seal below
-        // (plaintext in clear), so mutated records still reach the handshake and application-data code.
-        var clear = body.ToArray();
-#endif
-        if (_native is NSec.Cryptography.Key sodiumKey)
-        {
-            _usedSinceCheck = true;
-            // In place: ciphertext and plaintext start at the same byte. On failure the body is dropped whatever it holds.
-            if (!NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(sodiumKey, nonce, aad,
-                    fragment.Slice(ExplicitNonceLength, length + TagLength), body))
-            {
-#if HOTDTLS_FUZZING
-                return AcceptInClear(clear, body, out plaintextLength);
-#else
-                plaintextLength = 0;
-                return false;
-#endif
-            }
-            plaintextLength = length;
-            return true;
-        }
-        var cipher = Cipher(out var retire);
-        try
-        {
-            cipher.Decrypt(nonce, body, tag, body, aad);
-        }
-        catch (CryptographicException)
-        {
-#if HOTDTLS_FUZZING
-            return AcceptInClear(clear, body, out plaintextLength);
-#else
-            // AuthenticationTagMismatchException derives from CryptographicException. AesGcm has no
-            // non-throwing decrypt, so a forged record costs an exception here; it is still peer input
-            // and must end as a dropped record, never as an exception out of the receive loop.
-            plaintextLength = 0;
-            return false;
-#endif
-        }
-        finally
-        {
-            if (retire)
-            {
-                cipher.Dispose();
-            }
-        }
-
-        plaintextLength = length;
-        return true;
-    }
-
-#if HOTDTLS_FUZZING
-    /// <summary>Fuzzing build: a record that failed authentication is taken as its bytes in clear.</summary>
-    private static bool AcceptInClear(ReadOnlySpan<byte> clear, Span<byte> body, out int plaintextLength)
-    {
-        clear.CopyTo(body);
-        plaintextLength = clear.Length;
-        return true;
-    }
-#endif
-
-    /// <summary>
-    /// Protects a record body: writes nonce_explicit || ciphertext || tag to <paramref name="destination"/>
-    /// and returns <c>Overhead + plaintext.Length</c>. <paramref name="plaintext"/> may be exactly
-    /// <c>destination.Slice(ExplicitNonceLength, plaintext.Length)</c> to seal in place; any other overlap throws.
-    /// </summary>
-    /// <remarks>
-    /// The caller must never seal twice with the same (epoch, 48-bit sequence number) under one key:
-    /// it is the GCM nonce, and a repeated GCM nonce reveals the authentication key.
-    /// </remarks>
-    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
-    {
-        if (plaintext.Length > ushort.MaxValue)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "A record carries at most 65535 bytes.");
-        }
-
-        int total = Overhead + plaintext.Length;
-        if (destination.Length < total)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(destination), "Destination is too small for the sealed record.");
-        }
-
-        if (sequenceNumber > AeadRecordCipher.MaxSequenceNumber)
-        {
-            // Truncating would repeat a nonce; RFC 6347 §4.1 requires renegotiation or a new connection first.
-            CryptoThrowHelper.ThrowArgumentOutOfRange(nameof(sequenceNumber), "Sequence numbers are 48 bits.");
-        }
-
-        if (destination.Overlaps(plaintext, out int offset) && offset != ExplicitNonceLength)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "Plaintext may only overlap the destination at the ciphertext position.");
-        }
-
-        // nonce_explicit = epoch || sequence_number, the same 8 bytes as the start of additional_data.
-        Span<byte> explicitNonce = destination[..ExplicitNonceLength];
-        BinaryPrimitives.WriteUInt64BigEndian(explicitNonce, ((ulong)epoch << 48) | sequenceNumber);
-
-        Span<byte> nonce = stackalloc byte[NonceLength];
-        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
-        explicitNonce.CopyTo(nonce[AeadRecordCipher.FixedIvLength..]);
-
-        Span<byte> aad = stackalloc byte[AadLength];
-        WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
-
-#if HOTDTLS_FUZZING
-        // Fuzzing build: records go out in clear with a zero tag, so recorded transcripts stay readable seeds.
-        plaintext.CopyTo(destination.Slice(ExplicitNonceLength, plaintext.Length));
-        destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength).Clear();
-#else
-        if (_native is NSec.Cryptography.Key sodiumKey)
-        {
-            _usedSinceCheck = true;
-            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(sodiumKey, nonce, aad, plaintext,
-                destination.Slice(ExplicitNonceLength, plaintext.Length + TagLength));
-            return total;
-        }
-        var cipher = Cipher(out var retire);
-        try
-        {
-            cipher.Encrypt(
-                nonce,
-                plaintext,
-                destination.Slice(ExplicitNonceLength, plaintext.Length),
-                destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
-                aad);
-        }
-        finally
-        {
-            if (retire)
-            {
-                cipher.Dispose();
-            }
-        }
-#endif
-        return total;
-    }
-
-    /// <summary>
-    /// Releases the native cipher object if no record was sealed or opened since the previous call; the next seal
-    /// or open recreates it from the key (once, a few microseconds). Called periodically for established sessions, so a
-    /// session idle for a whole period keeps only its key bytes.
-    /// </summary>
-    /// <returns>True if the cipher object was released by this call.</returns>
-    public bool ParkIfUnused()
-    {
-        if (_usedSinceCheck || !IsActive)
-        {
-            _usedSinceCheck = false;
-            return false;
-        }
-        ReleaseNative();
-        return true;
-    }
-
-    private void ReleaseNative()
-    {
-        _native?.Dispose();
-        _native = null;
-    }
-
-    /// <summary>
-    /// The AesGcm for this record, made from the key if parked. <paramref name="retire"/> is true when this is the
-    /// record that moves the direction to libsodium: the caller disposes the AesGcm after using it.
-    /// </summary>
-    private AesGcm Cipher(out bool retire)
-    {
-        retire = false;
-        _usedSinceCheck = true;
-        // Called only while not on libsodium: _native is an AesGcm or nothing (parked).
-        if (_native is not AesGcm aesGcm)
-        {
-            if (_keyLength == 0)
-            {
-                ThrowDisposed();
-            }
-            aesGcm = new AesGcm(_key[.._keyLength], TagLength);
-            _native = aesGcm;
-        }
-        if (_keyLength == MaxKeyLength && AeadRecordCipher.UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
-        {
-            // This record still goes through AesGcm; the next ones through libsodium.
-            _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key[.._keyLength],
-                NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
-            _records = 0;
-            retire = true;
-            return aesGcm;
-        }
-        return aesGcm;
-    }
-
-    /// <summary>Releases the native cipher objects and zeroes the key: the direction has no key afterwards.</summary>
-    public void Dispose()
-    {
-        ReleaseNative();
-        CryptographicOperations.ZeroMemory(_key);
-        _keyLength = 0;
-        _records = 0;
-        _fixedIv = 0;
-        _usedSinceCheck = false;
-    }
-
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(AeadRecordCipher));
-
-    //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;
-    //   (RFC 5246 §6.2.3.3), where in DTLS seq_num is epoch(2) || sequence_number(6) (RFC 6347 §4.1.2.1)
-    //   and the length is that of the plaintext, not of the record body.
-    private static void WriteAdditionalData(Span<byte> aad, ContentType type, ushort epoch, ulong sequenceNumber, int plaintextLength)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | (sequenceNumber & AeadRecordCipher.MaxSequenceNumber));
-        aad[8] = (byte)type;
-        BinaryPrimitives.WriteUInt16BigEndian(aad[9..], ProtocolVersion.Dtls12);
-        BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
-    }
 }

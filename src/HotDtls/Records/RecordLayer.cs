@@ -38,7 +38,7 @@ internal sealed class RecordLayer : IDisposable
     /// </summary>
     public void SetPendingKeys(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer)
     {
-        AeadRecordCipher.SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
+        AeadDirection.SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
         ThrowIfEpoch1Active();
         _read.SetKey(readKey, readIv);
         _write.SetKey(writeKey, writeIv);
@@ -112,7 +112,7 @@ internal sealed class RecordLayer : IDisposable
                 // RFC 5288 §3: a GCM record holds at least nonce_explicit and the tag. A shorter one is malformed,
                 // not evidence of a key mismatch: dropped before the cipher is called (HOSTILE 5), so it cannot
                 // end a handshake awaiting Finished the way a record failing authentication does.
-                if (body.Length < AeadRecordCipher.Overhead)
+                if (body.Length < AeadDirection.Overhead)
                 {
                     return OpenResult.Malformed;
                 }
@@ -129,7 +129,7 @@ internal sealed class RecordLayer : IDisposable
                     return OpenResult.TooLong;
                 }
                 _window1.Accept(header.SequenceNumber);
-                plaintext = body.Slice(AeadRecordCipher.ExplicitNonceLength, length);
+                plaintext = body.Slice(AeadDirection.ExplicitNonceLength, length);
                 return OpenResult.Opened;
             default:
                 return OpenResult.NoKeys;
@@ -141,7 +141,7 @@ internal sealed class RecordLayer : IDisposable
 
     /// <summary>Bytes a record of <paramref name="payloadLength"/> takes on the wire in <paramref name="epoch"/>.</summary>
     public static int RecordSize(ushort epoch, int payloadLength)
-        => RecordHeader.Size + payloadLength + (epoch == 0 ? 0 : AeadRecordCipher.Overhead);
+        => RecordHeader.Size + payloadLength + (epoch == 0 ? 0 : AeadDirection.Overhead);
 
     /// <summary>
     /// Writes one record (header, then the payload in clear or sealed) at the start of <paramref name="destination"/>.
@@ -184,7 +184,7 @@ internal sealed class RecordLayer : IDisposable
 
     /// <summary>Where a payload goes in a record buffer for <see cref="Write"/> to seal it in place.</summary>
     public static int PayloadOffset(ushort epoch)
-        => RecordHeader.Size + (epoch == 0 ? 0 : AeadRecordCipher.ExplicitNonceLength);
+        => RecordHeader.Size + (epoch == 0 ? 0 : AeadDirection.ExplicitNonceLength);
 
     /// <summary>Releases the current epoch's cipher objects that were not used since the previous call (idle sessions).</summary>
     /// <returns>How many were released (0, 1 or 2).</returns>
