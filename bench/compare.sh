@@ -31,16 +31,19 @@ mkdir -p "$results"
 export LOG_DIR="$results/logs"
 
 echo "== building $ref ($sha) and this tree" >&2
-src="$results/src-$sha"
-git -C "$root" archive --format=tar "$ref" | (mkdir -p "$src" && tar -x -C "$src")
+# REF's sources go outside the repository: a second copy of its projects inside would confuse BenchmarkDotNet and
+# `dotnet` project discovery.
+src=$(mktemp -d)
+git -C "$root" archive --format=tar "$ref" | tar -x -C "$src"
 dotnet build "$src/src/HotDtls.Cli/HotDtls.Cli.csproj" -c Release -o "$results/before" --nologo -v quiet -clp:NoSummary >&2
+rm -rf "$src"
 dotnet build "$root/src/HotDtls.Cli/HotDtls.Cli.csproj" -c Release -o "$results/after" --nologo -v quiet -clp:NoSummary >&2
 dotnet build "$here/HotDtls.Load" -c Release --nologo -v quiet -clp:NoSummary >&2
 L="$here/HotDtls.Load/bin/Release/net10.0/HotDtls.Load"
 
 port=23600; pid=""
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
-trap stop EXIT
+trap 'stop; rm -rf "$src"' EXIT
 start() { # before|after
   port=$((port + 1))
   pid=$(HOTDTLS_CLI="$results/$1/HotDtls.Cli" "$here/baselines/start.sh" hotdtls "$port" "$server_cpu" -- --echo --quiet --loops 1)

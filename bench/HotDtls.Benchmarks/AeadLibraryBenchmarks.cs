@@ -7,7 +7,7 @@ using BclChaCha20Poly1305 = System.Security.Cryptography.ChaCha20Poly1305;
 namespace HotDtls.Benchmarks;
 
 /// <summary>
-/// AEAD libraries side by side (issue 4, part 2): System.Security.Cryptography (<see cref="AesGcm"/> and
+/// AEAD libraries side by side: System.Security.Cryptography (<see cref="AesGcm"/> and
 /// <see cref="BclChaCha20Poly1305"/>, over the platform's OpenSSL on Linux) against NSec.Cryptography (libsodium's
 /// AES-256-GCM and ChaCha20-Poly1305), sealing and opening one record's worth of bytes with keys created once.
 /// </summary>
@@ -199,7 +199,7 @@ public class AeadLibraryBenchmarks : IDisposable
 }
 
 /// <summary>
-/// What keying an AEAD costs (issue 4, part 2): creating and disposing an <see cref="AesGcm"/> (HotDtls makes two per
+/// What keying an AEAD costs: creating and disposing an <see cref="AesGcm"/> (HotDtls makes two per
 /// connection side, one per direction, at each handshake), a BCL <see cref="BclChaCha20Poly1305"/>, and importing an
 /// NSec <see cref="Key"/> for comparison.
 /// </summary>

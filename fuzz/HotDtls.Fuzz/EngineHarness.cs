@@ -10,7 +10,7 @@ namespace HotDtls.Fuzz;
 
 /// <summary>
 /// A socket-less <see cref="ServerEngine"/> with everything fixed — clock, randomness, cookie secret, PSK table —
-/// checked after every step against the promises of HOSTILE.md 42 and RFC 6347 §4.2.1. Used by the engine target,
+/// checked after every step against the promises of hostile case 42 (docs/security.md §9) and RFC 6347 §4.2.1. Used by the engine target,
 /// by the seed recorder and by the tests that replay the corpora.
 /// </summary>
 internal sealed class EngineHarness : IDisposable

@@ -7,7 +7,7 @@ using HotDtls.Tests.Support;
 namespace HotDtls.Tests.Hostile;
 
 /// <summary>
-/// HOSTILE.md cases 19–28: the cookie exchange and the state kept before and just after it. "No state" is checked
+/// Hostile cases 19–28 (docs/security.md §9): the cookie exchange and the state kept before and just after it. "No state" is checked
 /// as: no session, no handshake in progress, no handshake started, no handler event.
 /// </summary>
 public sealed class CookieHostileTests

@@ -7,7 +7,7 @@ using HotDtls.Tests.Support;
 
 namespace HotDtls.Tests.Hostile;
 
-/// <summary>HOSTILE.md cases 11–18: handshake fragments and reassembly, driven through the socket-less engine.</summary>
+/// <summary>Hostile cases 11–18 (docs/security.md §9): handshake fragments and reassembly, driven through the socket-less engine.</summary>
 public sealed class FragmentHostileTests
 {
     private static readonly IPEndPoint s_peer = new(IPAddress.Loopback, 40100);

@@ -11,7 +11,7 @@ using HotDtls.Tests.Support;
 namespace HotDtls.Tests.Hostile;
 
 /// <summary>
-/// HOSTILE.md cases 1–10: the record layer. "Drop" is checked as: nothing sent by the server, no per-peer state
+/// Hostile cases 1–10 (docs/security.md §9): the record layer. "Drop" is checked as: nothing sent by the server, no per-peer state
 /// created or changed (sessions, handshakes, handler events), and the drop counted in RecordsDropped.
 /// </summary>
 public sealed class RecordLayerHostileTests

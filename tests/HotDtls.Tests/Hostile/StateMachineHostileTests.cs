@@ -7,7 +7,7 @@ using HotDtls.Tests.Support;
 
 namespace HotDtls.Tests.Hostile;
 
-/// <summary>HOSTILE.md cases 29–38: the handshake state machine, driven through the socket-less engine.</summary>
+/// <summary>Hostile cases 29–38 (docs/security.md §9): the handshake state machine, driven through the socket-less engine.</summary>
 public sealed class StateMachineHostileTests
 {
     private static readonly IPEndPoint s_peer = new(IPAddress.Loopback, 40300);
