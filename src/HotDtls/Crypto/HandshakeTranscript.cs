@@ -63,8 +63,8 @@ internal sealed class HandshakeTranscript : IDisposable
         return true;
     }
 
-    /// <summary>Forgets the messages but keeps the buffer, e.g. after a HelloVerifyRequest exchange.</summary>
-    public void Reset() => _length = 0;
+    /// <summary>Forgets the messages (zeroed) but keeps the buffer, e.g. after a HelloVerifyRequest exchange.</summary>
+    public void Reset() => Wipe();
 
     /// <summary>Zeroes the messages and forgets them, keeping the buffer: a reused handshake context holds nothing of its last peer.</summary>
     public void Wipe()
@@ -97,7 +97,7 @@ internal sealed class HandshakeTranscript : IDisposable
         return 0;
     }
 
-    /// <summary>Returns the buffer to the pool. The instance may be reused afterwards; it starts empty.</summary>
+    /// <summary>Returns the buffer to the pool, zeroed. The instance may be reused afterwards; it starts empty.</summary>
     public void Dispose()
     {
         byte[]? buffer = _buffer;
@@ -105,7 +105,7 @@ internal sealed class HandshakeTranscript : IDisposable
         _length = 0;
         if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
@@ -115,10 +115,13 @@ internal sealed class HandshakeTranscript : IDisposable
         int capacity = Math.Max(needed, Math.Max(InitialCapacity, (_buffer?.Length ?? 0) * 2));
         capacity = Math.Min(capacity, MaxLength);
         byte[] larger = ArrayPool<byte>.Shared.Rent(capacity);
+        // A pooled array holds whatever its last user left (another peer's handshake, perhaps): zeroed here, so the
+        // buffer only ever holds what this transcript wrote, and Wipe leaves nothing of anyone.
+        larger.AsSpan(_length).Clear();
         if (_buffer is not null)
         {
             _buffer.AsSpan(0, _length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ArrayPool<byte>.Shared.Return(_buffer, clearArray: true);
         }
 
         _buffer = larger;

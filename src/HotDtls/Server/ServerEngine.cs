@@ -15,23 +15,20 @@ namespace HotDtls.Server;
 /// The server with no socket: datagrams in (<see cref="ProcessDatagram"/>), time in (<see cref="OnTick"/>), datagrams
 /// out through an <see cref="IDatagramSender"/>. The receive loops, the tests and the fuzzers all drive this one entry
 /// point. It routes each record — to a peer's connection (<see cref="PeerTable"/>) or, for a ClientHello from a peer
-/// without one, to the stateless <see cref="HelloGate"/> — and tells the application what happened.
+/// without one, to the stateless <see cref="HelloGate"/>; what its connections report goes to its
+/// <see cref="ServerObserver"/> (table, timers, counters, log, the application's handler).
 /// </summary>
 /// <remarks>
 /// Before a peer returns a valid cookie nothing about it is stored (RFC 6347 §4.2.1). One lock serialises the engine:
 /// the receive loop holds it per datagram, uncontended; sends from other threads and timers take it too.
 /// </remarks>
-internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisposable
+internal sealed class ServerEngine : IDatagramSender, IDisposable
 {
     /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
 
-    // Identities are peer-chosen text: only this much of one reaches a log line.
-    private const int MaxLoggedIdentityLength = 128;
-    private const int DecryptErrorLogIntervalMs = 1000;
-
     private readonly Lock _gate = new();
-    private readonly DtlsServerHandler _handler;
+    private readonly ServerObserver _observer;
     private readonly bool _handlerWantsCiphertext;
     private readonly IDatagramSender _sender;
     private readonly ILogger _logger;
@@ -43,9 +40,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     // Records that waited for an async PSK lookup are copied here before they are processed: the handshake context
     // that kept them may go back to the pool while they are.
     private readonly byte[] _deferred = new byte[HandshakeContext.MaxDeferredBytes];
-    // Half of long.MinValue: room for "now - last" without overflow, so the first decryption failure is reported.
-    private long _lastDecryptErrorLogMs = long.MinValue / 2;
-    private ServerCounters _counters;
     private bool _disposed;
 
     /// <summary>
@@ -62,7 +56,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         ArgumentNullException.ThrowIfNull(random);
         var maxSessions = (options.MaxSessions + shareOf - 1) / shareOf;
         var maxHandshakes = (options.MaxHandshakesInProgress + shareOf - 1) / shareOf;
-        _handler = handler;
         _handlerWantsCiphertext = handler.ObservesProtectedDatagrams;
         _sender = sender;
         _logger = logger;
@@ -71,11 +64,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         _hellos = new HelloGate(_time, options.CookieSecretRotation, options.MaxHandshakeMessageLength, random);
         _peers = new PeerTable(maxSessions, maxHandshakes);
         _timers = new SessionTimers(options, now);
+        _observer = new ServerObserver(handler, logger, _time, _peers, _timers);
         // At most this engine's share of MaxHandshakesInProgress contexts wait in the pool; beyond it they are freed.
         var pool = new DefaultObjectPoolProvider { MaximumRetained = maxHandshakes }
             .Create(new HandshakeContextPolicy(options));
         var identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
-        _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], this,
+        _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
             random, pool, identityHint, new StandInKey(random));
     }
 
@@ -112,15 +106,12 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         }
     }
 
-    /// <summary>The pool the engine's handshake contexts come from (tests check what a reused one carries).</summary>
-    internal ObjectPool<HandshakeContext> HandshakePool => _services.HandshakePool!;
-
     /// <summary>Counters and gauges, read under the lock.</summary>
     public DtlsServerStatistics GetStatistics()
     {
         lock (_gate)
         {
-            return _counters.ToStatistics(_peers.Count, _peers.HandshakesInProgress);
+            return _observer.Counters.ToStatistics(_peers.Count, _peers.HandshakesInProgress);
         }
     }
 
@@ -138,14 +129,14 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             {
                 return;
             }
-            _counters.DatagramsReceived++;
-            _counters.BytesReceived += datagram.Length;
+            _observer.Counters.DatagramsReceived++;
+            _observer.Counters.BytesReceived += datagram.Length;
             _hellos.BeginDatagram();
             var now = NowMs();
             _peers.TryGet(from, out var entry);
             if (_handlerWantsCiphertext && entry is { IsEstablished: true, Session: { } observed })
             {
-                CallHandler(HandlerCall.ProtectedDatagram, observed, datagram, default);
+                _observer.CallHandler(HandlerCall.ProtectedDatagram, observed, datagram, default);
             }
             var reader = new DatagramReader(datagram);
             while (reader.TryReadRecord(out var header, out var offset))
@@ -176,7 +167,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             }
             if (reader.Malformed)
             {
-                _counters.RecordsDropped++;
+                _observer.Counters.RecordsDropped++;
             }
         }
     }
@@ -208,7 +199,7 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         if (entry is null)
         {
             // ClientKeyExchange, Finished, ChangeCipherSpec… from a stranger: no state, no answer (HOSTILE 29).
-            Drop(from, DropReason.NoSession);
+            _observer.Drop(from, DropReason.NoSession);
             return null;
         }
         // RFC 6347 §4.2.8: while a new handshake from the same address runs, the old association keeps its
@@ -238,11 +229,11 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
         switch (decision.Verdict)
         {
             case HelloVerdict.Drop:
-                Drop(from, decision.DropReason);
+                _observer.Drop(from, decision.DropReason);
                 return entry;
             case HelloVerdict.Challenge:
                 ((IDatagramSender)this).Send(decision.Challenge, from);
-                _counters.HelloVerifyRequestsSent++;
+                _observer.Counters.HelloVerifyRequestsSent++;
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     Log.HelloVerifyRequestSent(_logger, from.ToEndPoint());
@@ -271,20 +262,20 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     {
         if (_peers.MakeRoom(from, out var predecessor) == Admission.Full)
         {
-            _counters.RecordsDropped++;
+            _observer.Counters.RecordsDropped++;
             Log.TooManySessions(_logger, from.ToEndPoint(), _peers.Count);
             return predecessor;
         }
         var connection = new ServerConnection(_services, from.Copy(), now);
         connection.Session = new DtlsSession(connection);
         _peers.Add(connection, predecessor);
-        _counters.HandshakesStarted++;
+        _observer.Counters.HandshakesStarted++;
         if (_logger.IsEnabled(LogLevel.Information))
         {
             // Guarded: the argument would make the session's IPEndPoint, which it otherwise makes only when asked.
             Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
         }
-        CallHandler(HandlerCall.HandshakeStarted, connection.Session, default, default);
+        _observer.CallHandler(HandlerCall.HandshakeStarted, connection.Session, default, default);
         connection.Start(header, messageSeq, helloBody, now);
         _timers.Schedule(connection, now);
         return predecessor ?? (connection.IsClosed ? null : connection);
@@ -345,8 +336,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
             var released = _timers.Fire(now);
             if (released > 0)
             {
-                _counters.CiphersReleased += released;
-                _timers.TrimIfWorthIt(_counters.CiphersReleased);
+                _observer.Counters.CiphersReleased += released;
+                _timers.TrimIfWorthIt(_observer.Counters.CiphersReleased);
             }
             _hellos.OnTick(now);
         }
@@ -367,154 +358,6 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
                 connection.CloseGracefully(DtlsCloseReason.LocalClose);
             }
             return count;
-        }
-    }
-
-    void IConnectionObserver.OnEstablished(DtlsConnection connection)
-    {
-        // The connection left the handshakes in progress when it gave back its handshake state, just before this.
-        var server = (ServerConnection)connection;
-        var now = NowMs();
-        _timers.OnEstablished(server, now);
-        _counters.HandshakesCompleted++;
-        _peers.OnEstablished(server);
-        var session = server.Session!;
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
-        }
-        CallHandler(HandlerCall.SessionEstablished, session, default, default);
-    }
-
-    void IConnectionObserver.OnPskLookup(DtlsConnection connection)
-    {
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            var session = ((ServerConnection)connection).Session!;
-            Log.PskIdentity(_logger, session.RemoteEndPoint, LogText.Printable(session.PskIdentity, MaxLoggedIdentityLength));
-        }
-    }
-
-    void IConnectionObserver.OnPskStoreFailed(DtlsConnection connection, Exception exception)
-        => Log.PskStoreFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, exception);
-
-    void IConnectionObserver.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
-    {
-        var session = ((ServerConnection)connection).Session!;
-        _counters.DatagramsDelivered++;
-        if (plaintext.IsEmpty)
-        {
-            Log.EmptyDatagram(_logger, session.RemoteEndPoint);
-        }
-        CallHandler(HandlerCall.Datagram, session, plaintext, default);
-    }
-
-    void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-    {
-        // Closing gave back the handshake state, and with it the connection's place among the handshakes in progress.
-        var server = (ServerConnection)connection;
-        _timers.Cancel(server);
-        _peers.Remove(server);
-        var session = server.Session!;
-        switch (reason)
-        {
-            case DtlsCloseReason.HandshakeFailed or DtlsCloseReason.HandshakeTimeout:
-                _counters.HandshakesFailed++;
-                break;
-            case DtlsCloseReason.Evicted:
-                _counters.HandshakesEvicted++;
-                break;
-        }
-        // Guarded: each report makes the session's IPEndPoint, which a server with logging off never needs.
-        switch (reason)
-        {
-            case DtlsCloseReason.HandshakeFailed when _logger.IsEnabled(LogLevel.Error):
-                Log.HandshakeFailed(_logger, session.RemoteEndPoint, DtlsErrors.Describe(error), alert);
-                break;
-            case DtlsCloseReason.HandshakeTimeout when _logger.IsEnabled(LogLevel.Information):
-                Log.HandshakeTimedOut(_logger, session.RemoteEndPoint);
-                break;
-            case DtlsCloseReason.PeerAlert when _logger.IsEnabled(LogLevel.Warning):
-                Log.PeerAlert(_logger, session.RemoteEndPoint, alert);
-                break;
-        }
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
-        }
-        CallHandler(HandlerCall.SessionClosed, session, default, reason);
-    }
-
-    void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason)
-    {
-        _counters.RecordsDropped++;
-        if (reason == DropReason.AuthenticationFailed && connection.IsEstablished)
-        {
-            // The seed reports a decryption failure as an error; a flood of forged records must not flood the log.
-            var now = NowMs();
-            if (now - _lastDecryptErrorLogMs >= DecryptErrorLogIntervalMs)
-            {
-                _lastDecryptErrorLogMs = now;
-                Log.DecryptionFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint);
-            }
-            return;
-        }
-        if (_logger.IsEnabled(LogLevel.Debug))
-        {
-            Log.Dropped(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, reason.ToString());
-        }
-    }
-
-    private void Drop(SocketAddress from, DropReason reason)
-    {
-        _counters.RecordsDropped++;
-        if (_logger.IsEnabled(LogLevel.Debug))
-        {
-            Log.Dropped(_logger, from.ToEndPoint(), reason.ToString());
-        }
-    }
-
-    private enum HandlerCall : byte
-    {
-        HandshakeStarted,
-        SessionEstablished,
-        Datagram,
-        ProtectedDatagram,
-        SessionClosed,
-    }
-
-    /// <summary>
-    /// The one place the application's handler is called: its exceptions are logged and never reach the protocol
-    /// engine (a handler that throws must not break other peers' sessions).
-    /// </summary>
-    private void CallHandler(HandlerCall call, DtlsSession session, ReadOnlySpan<byte> data, DtlsCloseReason reason)
-    {
-        try
-        {
-            switch (call)
-            {
-                case HandlerCall.HandshakeStarted:
-                    _handler.OnHandshakeStarted(session);
-                    break;
-                case HandlerCall.SessionEstablished:
-                    _handler.OnSessionEstablished(session);
-                    break;
-                case HandlerCall.Datagram:
-                    _handler.OnDatagram(session, data);
-                    break;
-                case HandlerCall.ProtectedDatagram:
-                    _handler.OnProtectedDatagram(session, data);
-                    break;
-                case HandlerCall.SessionClosed:
-                    _handler.OnSessionClosed(session, reason);
-                    break;
-            }
-        }
-#pragma warning disable CA1031 // Application code: its failure is logged and must not break the protocol engine.
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            Log.HandlerFailed(_logger, session.RemoteEndPoint, exception);
         }
     }
 
@@ -542,8 +385,8 @@ internal sealed class ServerEngine : IConnectionObserver, IDatagramSender, IDisp
     // them with bytes in). Always called under _gate: by the engine itself or by a connection it is driving.
     void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
-        _counters.DatagramsSent++;
-        _counters.BytesSent += datagram.Length;
+        _observer.Counters.DatagramsSent++;
+        _observer.Counters.BytesSent += datagram.Length;
         _sender.Send(datagram, peer);
     }
 }

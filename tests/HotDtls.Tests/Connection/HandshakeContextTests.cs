@@ -55,6 +55,11 @@ public sealed class HandshakeContextTests
     [Fact]
     public void Reset_forgets_everything_of_the_last_handshake_and_keeps_its_buffers()
     {
+        // The shared pool hands out arrays as their last user left them: leave one full of another "peer's" bytes
+        // where the transcript will rent its buffer.
+        var stale = System.Buffers.ArrayPool<byte>.Shared.Rent(1024);
+        stale.AsSpan().Fill(0xEE);
+        System.Buffers.ArrayPool<byte>.Shared.Return(stale);
         var context = new HandshakeContext(Options());
         context.Begin(deadlineMs: 30_000);
         byte[] identity = [.. "device-secret-identity"u8];

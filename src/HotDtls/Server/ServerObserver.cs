@@ -1,0 +1,193 @@
+using System.Net;
+using HotDtls.Connection;
+using HotDtls.Diagnostics;
+using HotDtls.Handshake;
+using HotDtls.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace HotDtls.Server;
+
+/// <summary>Which method of the application's <see cref="DtlsServerHandler"/> to call.</summary>
+internal enum HandlerCall : byte
+{
+    HandshakeStarted,
+    SessionEstablished,
+    Datagram,
+    ProtectedDatagram,
+    SessionClosed,
+}
+
+/// <summary>
+/// What an engine does when one of its connections reports: the peer table and the timers follow the connection's
+/// state, the counters count, the log tells the seed's info, warnings and errors, and the application's handler hears
+/// of it — through one <see cref="CallHandler"/>, which contains the handler's exceptions. Called under the engine's lock.
+/// </summary>
+internal sealed class ServerObserver : IConnectionObserver
+{
+    // Identities are peer-chosen text: only this much of one reaches a log line.
+    private const int MaxLoggedIdentityLength = 128;
+    private const int DecryptErrorLogIntervalMs = 1000;
+
+    private readonly DtlsServerHandler _handler;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly PeerTable _peers;
+    private readonly SessionTimers _timers;
+    private ServerCounters _counters;
+    // Half of long.MinValue: room for "now - last" without overflow, so the first decryption failure is reported.
+    private long _lastDecryptErrorLogMs = long.MinValue / 2;
+
+    public ServerObserver(DtlsServerHandler handler, ILogger logger, TimeProvider time, PeerTable peers, SessionTimers timers)
+    {
+        _handler = handler;
+        _logger = logger;
+        _time = time;
+        _peers = peers;
+        _timers = timers;
+    }
+
+    /// <summary>The engine's counters (the engine counts datagrams in and out here too).</summary>
+    public ref ServerCounters Counters => ref _counters;
+
+    private long NowMs() => _time.GetMonotonicMilliseconds();
+
+    public void OnEstablished(DtlsConnection connection)
+    {
+        // The connection left the handshakes in progress when it gave back its handshake state, just before this.
+        var server = (ServerConnection)connection;
+        var now = NowMs();
+        _timers.OnEstablished(server, now);
+        _counters.HandshakesCompleted++;
+        _peers.OnEstablished(server);
+        var session = server.Session!;
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+        }
+        CallHandler(HandlerCall.SessionEstablished, session, default, default);
+    }
+
+    public void OnPskLookup(DtlsConnection connection)
+    {
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var session = ((ServerConnection)connection).Session!;
+            Log.PskIdentity(_logger, session.RemoteEndPoint, LogText.Printable(session.PskIdentity, MaxLoggedIdentityLength));
+        }
+    }
+
+    public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+        => Log.PskStoreFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, exception);
+
+    public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+    {
+        var session = ((ServerConnection)connection).Session!;
+        _counters.DatagramsDelivered++;
+        if (plaintext.IsEmpty)
+        {
+            Log.EmptyDatagram(_logger, session.RemoteEndPoint);
+        }
+        CallHandler(HandlerCall.Datagram, session, plaintext, default);
+    }
+
+    public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+    {
+        // Closing gave back the handshake state, and with it the connection's place among the handshakes in progress.
+        var server = (ServerConnection)connection;
+        _timers.Cancel(server);
+        _peers.Remove(server);
+        var session = server.Session!;
+        switch (reason)
+        {
+            case DtlsCloseReason.HandshakeFailed or DtlsCloseReason.HandshakeTimeout:
+                _counters.HandshakesFailed++;
+                break;
+            case DtlsCloseReason.Evicted:
+                _counters.HandshakesEvicted++;
+                break;
+        }
+        // Guarded: each report makes the session's IPEndPoint, which a server with logging off never needs.
+        switch (reason)
+        {
+            case DtlsCloseReason.HandshakeFailed when _logger.IsEnabled(LogLevel.Error):
+                Log.HandshakeFailed(_logger, session.RemoteEndPoint, DtlsErrors.Describe(error), alert);
+                break;
+            case DtlsCloseReason.HandshakeTimeout when _logger.IsEnabled(LogLevel.Information):
+                Log.HandshakeTimedOut(_logger, session.RemoteEndPoint);
+                break;
+            case DtlsCloseReason.PeerAlert when _logger.IsEnabled(LogLevel.Warning):
+                Log.PeerAlert(_logger, session.RemoteEndPoint, alert);
+                break;
+        }
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.SessionClosed(_logger, session.RemoteEndPoint, reason);
+        }
+        CallHandler(HandlerCall.SessionClosed, session, default, reason);
+    }
+
+    public void OnDropped(DtlsConnection connection, DropReason reason)
+    {
+        _counters.RecordsDropped++;
+        if (reason == DropReason.AuthenticationFailed && connection.IsEstablished)
+        {
+            // The seed reports a decryption failure as an error; a flood of forged records must not flood the log.
+            var now = NowMs();
+            if (now - _lastDecryptErrorLogMs >= DecryptErrorLogIntervalMs)
+            {
+                _lastDecryptErrorLogMs = now;
+                Log.DecryptionFailed(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint);
+            }
+            return;
+        }
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Dropped(_logger, ((ServerConnection)connection).Session!.RemoteEndPoint, reason.ToString());
+        }
+    }
+
+    /// <summary>A record from a peer without state was dropped (RFC 6347 §4.1.2.7: silently, but counted).</summary>
+    public void Drop(SocketAddress from, DropReason reason)
+    {
+        _counters.RecordsDropped++;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Dropped(_logger, from.ToEndPoint(), reason.ToString());
+        }
+    }
+
+    /// <summary>
+    /// The one place the application's handler is called: its exceptions are logged and never reach the protocol
+    /// engine (a handler that throws must not break other peers' sessions).
+    /// </summary>
+    public void CallHandler(HandlerCall call, DtlsSession session, ReadOnlySpan<byte> data, DtlsCloseReason reason)
+    {
+        try
+        {
+            switch (call)
+            {
+                case HandlerCall.HandshakeStarted:
+                    _handler.OnHandshakeStarted(session);
+                    break;
+                case HandlerCall.SessionEstablished:
+                    _handler.OnSessionEstablished(session);
+                    break;
+                case HandlerCall.Datagram:
+                    _handler.OnDatagram(session, data);
+                    break;
+                case HandlerCall.ProtectedDatagram:
+                    _handler.OnProtectedDatagram(session, data);
+                    break;
+                case HandlerCall.SessionClosed:
+                    _handler.OnSessionClosed(session, reason);
+                    break;
+            }
+        }
+#pragma warning disable CA1031 // Application code: its failure is logged and must not break the protocol engine.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.HandlerFailed(_logger, session.RemoteEndPoint, exception);
+        }
+    }
+}
