@@ -111,7 +111,8 @@ internal static class KeySchedule
     /// key_block = PRF(SecurityParameters.master_secret, "key expansion",
     ///                 SecurityParameters.server_random + SecurityParameters.client_random) (RFC 5246 §6.3).
     /// The randoms are in the opposite order from the master secret's seed. Size
-    /// <paramref name="keyBlock"/> to the suite's <see cref="CipherSuiteInfo.KeyBlockLength"/>.
+    /// <paramref name="keyBlock"/> to the suite's <see cref="CipherSuiteInfo.KeyBlockLength"/>. A handshake derives
+    /// it from its <see cref="CreateMasterSecretHmac">master-secret HMAC</see>; this form makes one for the call.
     /// </summary>
     public static void KeyBlock(
         HashAlgorithmName prfHash,
@@ -120,17 +121,15 @@ internal static class KeySchedule
         ReadOnlySpan<byte> clientRandom,
         Span<byte> keyBlock)
     {
-        CheckLength(master, MasterSecretLength, nameof(master));
-        CheckLength(serverRandom, RandomLength, nameof(serverRandom));
-        CheckLength(clientRandom, RandomLength, nameof(clientRandom));
-        Span<byte> seed = stackalloc byte[2 * RandomLength];
-        ConcatRandoms(serverRandom, clientRandom, seed);
-        Prf.Derive(prfHash, master, "key expansion"u8, seed, keyBlock);
+        using var masterSecretHmac = CreateMasterSecretHmac(prfHash, master);
+        KeyBlock(masterSecretHmac, prfHash, serverRandom, clientRandom, keyBlock);
     }
 
     /// <summary>
     /// verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..verify_data_length-1]
-    /// (RFC 5246 §7.4.9); finished_label is "client finished" or "server finished" by who sends the Finished.
+    /// (RFC 5246 §7.4.9); finished_label is "client finished" or "server finished" by who sends the Finished. A
+    /// handshake derives it from its <see cref="CreateMasterSecretHmac">master-secret HMAC</see>; this form makes one
+    /// for the call.
     /// </summary>
     public static void VerifyData(
         HashAlgorithmName prfHash,
@@ -139,10 +138,8 @@ internal static class KeySchedule
         ReadOnlySpan<byte> handshakeHash,
         Span<byte> verifyData)
     {
-        CheckLength(master, MasterSecretLength, nameof(master));
-        CheckLength(handshakeHash, Prf.HashLength(prfHash), nameof(handshakeHash));
-        CheckLength(verifyData, VerifyDataLength, nameof(verifyData));
-        Prf.Derive(prfHash, master, fromClient ? "client finished"u8 : "server finished"u8, handshakeHash, verifyData);
+        using var masterSecretHmac = CreateMasterSecretHmac(prfHash, master);
+        VerifyData(masterSecretHmac, prfHash, fromClient, handshakeHash, verifyData);
     }
 
     /// <summary>

@@ -42,13 +42,10 @@ internal sealed class AeadRecordCipher : IDisposable
         _direction.SetKey(key, fixedIv);
     }
 
-    /// <inheritdoc cref="AeadDirection.UseLibsodiumForAes256"/>
-    public static bool UseLibsodiumForAes256 => AeadDirection.UseLibsodiumForAes256;
-
     /// <summary>
     /// Builds the read and write ciphers of one endpoint from the key block.
     /// </summary>
-    /// <remarks>See <see cref="SplitKeyBlock"/> for the key block's layout.</remarks>
+    /// <remarks>See <see cref="AeadDirection.SplitKeyBlock"/> for the key block's layout.</remarks>
     public static void CreatePair(
         CipherSuiteInfo suite,
         ReadOnlySpan<byte> keyBlock,
@@ -56,16 +53,10 @@ internal sealed class AeadRecordCipher : IDisposable
         out AeadRecordCipher read,
         out AeadRecordCipher write)
     {
-        SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
+        AeadDirection.SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
         read = new AeadRecordCipher(suite, readKey, readIv);
         write = new AeadRecordCipher(suite, writeKey, writeIv);
     }
-
-    /// <inheritdoc cref="AeadDirection.SplitKeyBlock"/>
-    public static void SplitKeyBlock(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer,
-        out ReadOnlySpan<byte> readKey, out ReadOnlySpan<byte> readIv,
-        out ReadOnlySpan<byte> writeKey, out ReadOnlySpan<byte> writeIv)
-        => AeadDirection.SplitKeyBlock(suite, keyBlock, isServer, out readKey, out readIv, out writeKey, out writeIv);
 
     /// <inheritdoc cref="AeadDirection.TryOpenInPlace"/>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)

@@ -400,7 +400,7 @@ public sealed class RecordLayerTests
             var record = Seal(pair.Client, ContentType.ApplicationData, "steady"u8);
             Assert.True(RecordHeader.TryRead(record, out var header));
             Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
-            var moved = AeadRecordCipher.UseLibsodiumForAes256 && i >= 64;
+            var moved = AeadDirection.UseLibsodiumForAes256 && i >= 64;
             Assert.Equal((false, moved), pair.Client.UsesLibsodium);
             Assert.Equal((moved, false), pair.Server.UsesLibsodium);
         }
