@@ -8,9 +8,39 @@ public abstract class DtlsOptions
     /// <summary>The default <see cref="Mtu"/>: fits IPv6's minimum MTU (1280) minus IP and UDP headers.</summary>
     public const int DefaultMtu = 1200;
 
-    /// <summary>Cipher suites, most preferred first. Default: AES-128-GCM, then AES-256-GCM.</summary>
-    public IList<CipherSuite> CipherSuites { get; } =
-        [CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384];
+    /// <summary>
+    /// Cipher suites, most preferred first: a server picks the first of these the client offers (its own preference,
+    /// not the client's); a client offers them in this order. Default: every suite, forward-secret ECDHE_PSK before
+    /// plain PSK, AES-GCM and ChaCha20-Poly1305 before AES-CCM, the CBC suites (only ever with encrypt_then_mac) last —
+    /// <see cref="DefaultCipherSuites"/>; docs/design.md gives the reasons and the cost of each.
+    /// </summary>
+    public IList<CipherSuite> CipherSuites { get; } = [.. DefaultCipherSuites];
+
+    /// <summary>The default <see cref="CipherSuites"/>, most preferred first.</summary>
+    public static IReadOnlyList<CipherSuite> DefaultCipherSuites { get; } =
+    [
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256,
+        CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256,
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256,
+        CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256,
+        CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256,
+        CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM,
+        CipherSuite.TLS_PSK_WITH_AES_256_CCM,
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+        CipherSuite.TLS_PSK_WITH_AES_256_CCM_8,
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256,
+        CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
+    ];
+
+    /// <summary>
+    /// Groups for the ECDHE_PSK suites, most preferred first: a server picks the first of these the client supports; a
+    /// client offers them in this order (supported_groups, RFC 8422 §5.1.1). Default: X25519, then secp256r1. Must not
+    /// be empty while <see cref="CipherSuites"/> names an ECDHE_PSK suite.
+    /// </summary>
+    public IList<NamedGroup> NamedGroups { get; } = [NamedGroup.X25519, NamedGroup.Secp256r1];
 
     /// <summary>
     /// Largest datagram HotDtls sends during the handshake, in bytes of UDP payload (256 to 65507): handshake
@@ -50,12 +80,38 @@ public abstract class DtlsOptions
         {
             throw new ArgumentException("CipherSuites is empty: name at least one suite, for example TLS_PSK_WITH_AES_128_GCM_SHA256.");
         }
-        foreach (var suite in CipherSuites)
+        var needsGroups = false;
+        for (var i = 0; i < CipherSuites.Count; i++)
         {
-            if (suite is not (CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384))
+            var suite = CipherSuites[i];
+            if (!Enum.IsDefined(suite))
             {
                 throw new ArgumentException($"Cipher suite 0x{(ushort)suite:X4} is not supported; use the members of the CipherSuite enum.");
             }
+            if (CipherSuites.IndexOf(suite) != i)
+            {
+                throw new ArgumentException($"CipherSuites names {suite} twice; name each suite once, most preferred first.");
+            }
+            needsGroups |= suite is CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384
+                or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256
+                or CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256;
+        }
+        for (var i = 0; i < NamedGroups.Count; i++)
+        {
+            var group = NamedGroups[i];
+            if (group is not (NamedGroup.X25519 or NamedGroup.Secp256r1))
+            {
+                throw new ArgumentException($"Named group {(ushort)group} is not supported; use X25519 or Secp256r1.");
+            }
+            if (NamedGroups.IndexOf(group) != i)
+            {
+                throw new ArgumentException($"NamedGroups names {group} twice; name each group once, most preferred first.");
+            }
+        }
+        if (needsGroups && NamedGroups.Count == 0)
+        {
+            throw new ArgumentException(
+                "NamedGroups is empty but CipherSuites names ECDHE_PSK suites: add X25519 or Secp256r1, or remove the ECDHE_PSK suites.");
         }
         if (Mtu is < 256 or > 65507)
         {

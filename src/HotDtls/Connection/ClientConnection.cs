@@ -14,6 +14,10 @@ internal sealed class ClientConnection : DtlsConnection
     private readonly DtlsClientOptions _clientOptions;
     private readonly byte[] _identity;
     private readonly ushort[] _offeredSuites;
+    // supported_groups (and ec_point_formats) go out only when an ECDHE_PSK suite is offered; encrypt_then_mac only when a
+    // CBC suite is (RFC 8422 §4, RFC 7366 §2).
+    private readonly ushort[] _offeredGroups;
+    private readonly bool _offersEncryptThenMac;
     private byte[] _clientHello = [];
     private int _clientHelloLength;
     private ushort _clientHelloSeq;
@@ -29,9 +33,18 @@ internal sealed class ClientConnection : DtlsConnection
         _identity = System.Text.Encoding.UTF8.GetBytes(options.PskIdentity);
         PskIdentity = _identity;
         _offeredSuites = new ushort[options.CipherSuites.Count];
+        var offersEcdhe = false;
         for (var i = 0; i < _offeredSuites.Length; i++)
         {
             _offeredSuites[i] = (ushort)options.CipherSuites[i];
+            var info = CipherSuiteInfo.Get(options.CipherSuites[i]);
+            offersEcdhe |= info.IsEcdhe;
+            _offersEncryptThenMac |= !info.IsAead;
+        }
+        _offeredGroups = offersEcdhe ? new ushort[options.NamedGroups.Count] : [];
+        for (var i = 0; i < _offeredGroups.Length; i++)
+        {
+            _offeredGroups[i] = (ushort)options.NamedGroups[i];
         }
     }
 
@@ -70,13 +83,13 @@ internal sealed class ClientConnection : DtlsConnection
 
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
-        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length);
+        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length);
         if (_clientHello.Length < needed)
         {
             _clientHello = new byte[needed];
         }
         _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
-            offerExtendedMasterSecret: true, offerRenegotiationInfo: true);
+            offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups);
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
@@ -117,6 +130,21 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
+        if ((hello.HasEncryptThenMac && !_offersEncryptThenMac) || (hello.HasEcPointFormats && _offeredGroups.Length == 0))
+        {
+            return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
+        }
+        // HotDtls never runs a CBC suite MAC-then-encrypt (RFC 7366): a server that picks one without echoing
+        // encrypt_then_mac is refused; one that echoes it for an AEAD suite breaks RFC 7366 §3.
+        if (hello.HasEncryptThenMac == suite.IsAead)
+        {
+            return HandshakeStep.Fail(suite.IsAead ? DtlsError.IllegalParameter : DtlsError.NoCommonCipherSuite);
+        }
+        if (suite.IsEcdhe && hello.HasEcPointFormats
+            && !hello.EcPointFormats.Contains(HelloExtensions.UncompressedPointFormat))
+        {
+            return HandshakeStep.Fail(DtlsError.IllegalParameter);
+        }
         if (hello.HasRenegotiationInfo && !hello.RenegotiationInfo.IsEmpty)
         {
             return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
@@ -140,7 +168,28 @@ internal sealed class ClientConnection : DtlsConnection
 
     private HandshakeStep ReadServerKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body)
     {
-        if (!ServerKeyExchangePsk.TryParse(body, out var hint))
+        ReadOnlySpan<byte> hint;
+        if (Suite!.IsEcdhe)
+        {
+            if (!ServerKeyExchangeEcdhePsk.TryParse(body, out hint, out var groupCode, out var serverPublicKey))
+            {
+                return HandshakeStep.Fail(DtlsError.DecodeError);
+            }
+            // RFC 8422 §5.4: the group must be one we offered; the point must be valid (checked by the agreement).
+            if (Array.IndexOf(_offeredGroups, groupCode) < 0)
+            {
+                return HandshakeStep.Fail(DtlsError.IllegalParameter);
+            }
+            var handshake = Handshake;
+            handshake.EphemeralKey?.Dispose();
+            var key = handshake.EphemeralKey = EphemeralKeyPair.Generate((NamedGroup)groupCode);
+            if (!key.TryAgree(serverPublicKey, handshake.EcdhSharedSecret, out _))
+            {
+                return HandshakeStep.Fail(DtlsError.IllegalParameter);
+            }
+            handshake.HasEcdhSharedSecret = true;
+        }
+        else if (!ServerKeyExchangePsk.TryParse(body, out hint))
         {
             return HandshakeStep.Fail(DtlsError.DecodeError);
         }
@@ -162,10 +211,33 @@ internal sealed class ClientConnection : DtlsConnection
         }
         SetPeerFlightEnd(HandshakeType.ServerHelloDone, messageSeq);
 
+        var handshake = Handshake;
+        // RFC 5489 §2: an ECDHE_PSK server always sends ServerKeyExchange; without its ECDH parameters there is no key.
+        if (Suite!.IsEcdhe && !handshake.HasEcdhSharedSecret)
+        {
+            return HandshakeStep.Fail(DtlsError.UnexpectedMessage);
+        }
+
         // Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (epoch 1).
         // An identity may be up to 64 KiB: only short ones go on the stack.
-        Span<byte> keyExchange = _identity.Length <= 510 ? stackalloc byte[2 + _identity.Length] : new byte[2 + _identity.Length];
-        var length = ClientKeyExchangePsk.Write(keyExchange, _identity);
+        const int MaxPublicKey = 1 + 65;
+        var capacity = 2 + _identity.Length + MaxPublicKey;
+        Span<byte> keyExchange = capacity <= 600 ? stackalloc byte[capacity] : new byte[capacity];
+        int length;
+        if (Suite.IsEcdhe)
+        {
+            var key = handshake.EphemeralKey!;
+            Span<byte> publicKey = stackalloc byte[EphemeralKeyPair.PublicKeyLength(key.Group)];
+            key.WritePublicKey(publicKey);
+            length = ClientKeyExchangeEcdhePsk.Write(keyExchange, _identity, publicKey);
+            // Used once: the private key goes before the keys are derived.
+            key.Dispose();
+            handshake.EphemeralKey = null;
+        }
+        else
+        {
+            length = ClientKeyExchangePsk.Write(keyExchange, _identity);
+        }
         Flight.Clear();
         AddToFlight(HandshakeType.ClientKeyExchange, 0, keyExchange[..length]);
         DeriveKeys(_clientOptions.PskKey, isServer: false);

@@ -34,6 +34,7 @@ internal sealed class ConnectionServices
         Random = random;
         HandshakePool = handshakePool;
         StandInKey = standInKey;
+        IdentityHint = identityHint ?? [];
         if (identityHint is not null)
         {
             // Fixed per engine: encoded once, copied into each flight 4.
@@ -61,6 +62,9 @@ internal sealed class ConnectionServices
 
     /// <summary>Server: the ServerKeyExchange body carrying the psk_identity_hint (RFC 4279 §2), or null to send none.</summary>
     public byte[]? ServerKeyExchangeBody { get; }
+
+    /// <summary>Server: the psk_identity_hint bytes (empty without one), which an ECDHE_PSK ServerKeyExchange always carries.</summary>
+    public byte[] IdentityHint { get; }
 
     /// <summary>Server: the key unknown identities are answered with (RFC 4279 §2); null on a client.</summary>
     public StandInKey? StandInKey { get; }

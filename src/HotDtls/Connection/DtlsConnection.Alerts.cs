@@ -38,7 +38,7 @@ internal abstract partial class DtlsConnection
     protected void SendAlert(AlertLevel level, AlertDescription description)
     {
         var epoch = Records.WriteEpoch;
-        var payloadOffset = RecordLayer.PayloadOffset(epoch);
+        var payloadOffset = Records.PayloadOffset(epoch);
         var scratch = Scratch;
         new Alert(level, description).Write(scratch.AsSpan(payloadOffset));
         var written = Records.Write(ContentType.Alert, epoch, scratch.AsSpan(payloadOffset, Alert.Size), scratch);

@@ -23,12 +23,28 @@ internal abstract partial class DtlsConnection
         return Transcript.TryAppend(header) && Transcript.TryAppend(body);
     }
 
-    /// <summary>Derives the master secret and epoch 1's ciphers from the PSK (RFC 4279 §2, RFC 7627, RFC 5246 §6.3).</summary>
+    /// <summary>
+    /// Derives the master secret and epoch 1's keys from the PSK, and for ECDHE_PSK suites the ECDH shared secret
+    /// (RFC 4279 §2, RFC 5489 §2, RFC 7627, RFC 5246 §6.3).
+    /// </summary>
     protected void DeriveKeys(ReadOnlySpan<byte> psk, bool isServer)
     {
         var suite = Suite!;
-        Span<byte> premaster = stackalloc byte[KeySchedule.PskPremasterSecretLength(psk.Length)];
-        KeySchedule.WritePskPremasterSecret(psk, premaster);
+        var handshake = Handshake;
+        // A PSK is at most PskStore.MaxKeyLength bytes; the premaster secret adds 4 bytes and Z.
+        Span<byte> premaster = stackalloc byte[Math.Max(
+            EcdhePskPremaster.Length(EphemeralKeyPair.SharedSecretLength, psk.Length), KeySchedule.PskPremasterSecretLength(psk.Length))];
+        if (suite.IsEcdhe)
+        {
+            // The caller has checked that the exchange produced Z (HasEcdhSharedSecret) before getting here.
+            premaster = premaster[..EcdhePskPremaster.Write(handshake.EcdhSharedSecret, psk, premaster)];
+            CryptographicOperations.ZeroMemory(handshake.EcdhSharedSecret);
+            handshake.HasEcdhSharedSecret = false;
+        }
+        else
+        {
+            premaster = premaster[..KeySchedule.WritePskPremasterSecret(psk, premaster)];
+        }
         if (ExtendedMasterSecret)
         {
             // RFC 7627 §3: the session hash covers the transcript up to and including ClientKeyExchange.

@@ -96,7 +96,7 @@ internal abstract partial class DtlsConnection
         {
             return false;
         }
-        var payloadOffset = RecordLayer.PayloadOffset(1);
+        var payloadOffset = Records.PayloadOffset(1);
         var scratch = Scratch;
         data.CopyTo(scratch.AsSpan(payloadOffset));
         var written = Records.Write(ContentType.ApplicationData, 1, scratch.AsSpan(payloadOffset, data.Length), scratch);

@@ -50,6 +50,18 @@ internal sealed class HandshakeContext : IDisposable
     /// <summary>An HMAC keyed with <see cref="MasterSecret"/> once it is derived: the key block and both Finished use it.</summary>
     public IncrementalHash? MasterSecretHmac { get; set; }
 
+    /// <summary>This handshake's ephemeral ECDH key (ECDHE_PSK suites): fresh per handshake, disposed at <see cref="Reset"/>.</summary>
+    public EphemeralKeyPair? EphemeralKey { get; set; }
+
+    /// <summary>The ECDH shared secret Z once agreed, until the premaster secret is built from it; zeroed at <see cref="Reset"/>.</summary>
+    public byte[] EcdhSharedSecret { get; } = new byte[EphemeralKeyPair.SharedSecretLength];
+
+    /// <summary>Whether <see cref="EcdhSharedSecret"/> holds an agreed secret.</summary>
+    public bool HasEcdhSharedSecret { get; set; }
+
+    /// <summary>Client: the peer's ECDH public key from ServerKeyExchange (ECDHE_PSK), until the ClientKeyExchange is built.</summary>
+    public bool ReceivedServerEcdhParameters { get; set; }
+
     /// <summary>When the handshake is abandoned (monotonic milliseconds, <see cref="DtlsOptions.HandshakeTimeout"/>).</summary>
     public long DeadlineMs { get; private set; }
 
@@ -132,6 +144,11 @@ internal sealed class HandshakeContext : IDisposable
         CryptographicOperations.ZeroMemory(MasterSecret);
         MasterSecretHmac?.Dispose();
         MasterSecretHmac = null;
+        EphemeralKey?.Dispose();
+        EphemeralKey = null;
+        CryptographicOperations.ZeroMemory(EcdhSharedSecret);
+        HasEcdhSharedSecret = false;
+        ReceivedServerEcdhParameters = false;
         CryptographicOperations.ZeroMemory(ServerRandom);
         if (Deferred is not null)
         {

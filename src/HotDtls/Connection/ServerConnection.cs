@@ -127,18 +127,14 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         {
             return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
         }
-        CipherSuiteInfo? chosen = null;
-        foreach (var suite in ServerOptions.CipherSuites)
-        {
-            if (hello.OffersCipherSuite((ushort)suite))
-            {
-                chosen = CipherSuiteInfo.Get(suite);
-                break;
-            }
-        }
-        if (chosen is null)
+        if (!TryChooseSuite(hello, out var chosen, out var group))
         {
             return HandshakeStep.Fail(DtlsError.NoCommonCipherSuite);
+        }
+        // RFC 8422 §5.1.2: a client that lists point formats without uncompressed cannot take our points.
+        if (chosen.IsEcdhe && !hello.AcceptsUncompressedPoints)
+        {
+            return HandshakeStep.Fail(DtlsError.IllegalParameter);
         }
         if (ServerOptions.RequireExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
         {
@@ -160,11 +156,18 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
 
         Span<byte> buffer = stackalloc byte[128];
+        // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
+        // ECC suite, and only to a client that sent it.
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
-            ExtendedMasterSecret, secureRenegotiation);
+            ExtendedMasterSecret, secureRenegotiation, encryptThenMac: !chosen.IsAead,
+            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
-        if (Services.ServerKeyExchangeBody is { } serverKeyExchange)
+        if (chosen.IsEcdhe)
+        {
+            AddEcdheServerKeyExchange(group);
+        }
+        else if (Services.ServerKeyExchangeBody is { } serverKeyExchange)
         {
             AddToFlight(HandshakeType.ServerKeyExchange, 0, serverKeyExchange);
         }
@@ -173,9 +176,99 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         return HandshakeStep.Next;
     }
 
+    /// <summary>
+    /// The server's choice (RFC 5246 §7.4.1.3: the server selects): the first of our suites the client offers and can
+    /// use — a CBC suite only if the client offered encrypt_then_mac (RFC 7366; HotDtls never MACs before encrypting),
+    /// an ECDHE_PSK suite only if we share a group, the first of ours the client lists.
+    /// </summary>
+    private bool TryChooseSuite(scoped in ClientHello hello, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CipherSuiteInfo? chosen,
+        out NamedGroup group)
+    {
+        group = default;
+        var suites = ServerOptions.CipherSuites;
+        for (var i = 0; i < suites.Count; i++)
+        {
+            if (!hello.OffersCipherSuite((ushort)suites[i]))
+            {
+                continue;
+            }
+            var info = CipherSuiteInfo.Get(suites[i]);
+            if (!info.IsAead && !hello.OffersEncryptThenMac)
+            {
+                continue;
+            }
+            if (info.IsEcdhe && !TryChooseGroup(hello, out group))
+            {
+                continue;
+            }
+            chosen = info;
+            return true;
+        }
+        chosen = null;
+        return false;
+    }
+
+    private bool TryChooseGroup(scoped in ClientHello hello, out NamedGroup group)
+    {
+        var groups = ServerOptions.NamedGroups;
+        for (var i = 0; i < groups.Count; i++)
+        {
+            if (hello.OffersGroup((ushort)groups[i]))
+            {
+                group = groups[i];
+                return true;
+            }
+        }
+        group = default;
+        return false;
+    }
+
+    /// <summary>
+    /// ServerKeyExchange of an ECDHE_PSK suite (RFC 5489 §2): the hint and a fresh ephemeral public key on
+    /// <paramref name="group"/>. The key is made here, after the cookie: a flood of ClientHellos costs no ECDH work.
+    /// </summary>
+    private void AddEcdheServerKeyExchange(NamedGroup group)
+    {
+        var handshake = Handshake;
+        handshake.EphemeralKey?.Dispose();
+        var key = handshake.EphemeralKey = EphemeralKeyPair.Generate(group);
+        Span<byte> publicKey = stackalloc byte[EphemeralKeyPair.PublicKeyLength(group)];
+        key.WritePublicKey(publicKey);
+        var hint = Services.IdentityHint;
+        var length = ServerKeyExchangeEcdhePsk.GetLength(hint.Length, publicKey.Length);
+        // The hint is configured, at most 64 KiB: only the usual short ones go on the stack.
+        var rented = length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> body = rented is null ? stackalloc byte[512] : rented;
+        ServerKeyExchangeEcdhePsk.Write(body, hint, group, publicKey);
+        AddToFlight(HandshakeType.ServerKeyExchange, 0, body[..length]);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     private HandshakeStep ReadClientKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body)
     {
-        if (!ClientKeyExchangePsk.TryParse(body, out var identity))
+        ReadOnlySpan<byte> identity;
+        if (Suite!.IsEcdhe)
+        {
+            if (!ClientKeyExchangeEcdhePsk.TryParse(body, out identity, out var publicKey))
+            {
+                return HandshakeStep.Fail(DtlsError.DecodeError);
+            }
+            // RFC 8422 §5.11 / RFC 7748 §6.1: an off-curve point, or an X25519 key giving the all-zero secret, ends the
+            // handshake. The ephemeral private key is used once and released at once.
+            var context = Handshake;
+            var agreed = context.EphemeralKey!.TryAgree(publicKey, context.EcdhSharedSecret, out _);
+            context.EphemeralKey.Dispose();
+            context.EphemeralKey = null;
+            if (!agreed)
+            {
+                return HandshakeStep.Fail(DtlsError.IllegalParameter);
+            }
+            context.HasEcdhSharedSecret = true;
+        }
+        else if (!ClientKeyExchangePsk.TryParse(body, out identity))
         {
             return HandshakeStep.Fail(DtlsError.DecodeError);
         }

@@ -38,9 +38,7 @@ internal readonly ref struct ClientHello
         ReadOnlySpan<byte> extensions,
         ReadOnlySpan<byte> cookieBindingPrefix,
         ReadOnlySpan<byte> cookieBindingSuffix,
-        bool offersExtendedMasterSecret,
-        bool hasRenegotiationInfo,
-        ReadOnlySpan<byte> renegotiationInfo)
+        scoped in HelloExtensionSummary summary)
     {
         ClientVersion = clientVersion;
         Random = random;
@@ -51,9 +49,14 @@ internal readonly ref struct ClientHello
         Extensions = extensions;
         CookieBindingPrefix = cookieBindingPrefix;
         CookieBindingSuffix = cookieBindingSuffix;
-        OffersExtendedMasterSecret = offersExtendedMasterSecret;
-        HasRenegotiationInfo = hasRenegotiationInfo;
-        RenegotiationInfo = renegotiationInfo;
+        OffersExtendedMasterSecret = summary.ExtendedMasterSecret;
+        HasRenegotiationInfo = summary.HasRenegotiationInfo;
+        RenegotiationInfo = summary.RenegotiationInfo;
+        OffersEncryptThenMac = summary.EncryptThenMac;
+        HasSupportedGroups = summary.HasSupportedGroups;
+        SupportedGroups = summary.SupportedGroups;
+        HasEcPointFormats = summary.HasEcPointFormats;
+        EcPointFormats = summary.EcPointFormats;
     }
 
     public ushort ClientVersion { get; }
@@ -84,6 +87,49 @@ internal readonly ref struct ClientHello
 
     /// <summary>renegotiated_connection of the renegotiation_info extension; must be empty on an initial handshake (RFC 5746 §3.6).</summary>
     public ReadOnlySpan<byte> RenegotiationInfo { get; }
+
+    /// <summary>The encrypt_then_mac extension (RFC 7366) was offered: the only way HotDtls selects a CBC suite.</summary>
+    public bool OffersEncryptThenMac { get; }
+
+    /// <summary>The supported_groups extension (RFC 8422 §5.1.1) was present.</summary>
+    public bool HasSupportedGroups { get; }
+
+    /// <summary>named_group_list of supported_groups: big-endian uint16 code points, the client's preference first.</summary>
+    public ReadOnlySpan<byte> SupportedGroups { get; }
+
+    /// <summary>The ec_point_formats extension (RFC 8422 §5.1.2) was present.</summary>
+    public bool HasEcPointFormats { get; }
+
+    /// <summary>ec_point_format_list of ec_point_formats.</summary>
+    public ReadOnlySpan<byte> EcPointFormats { get; }
+
+    /// <summary>
+    /// Whether the client accepts uncompressed points, the only form HotDtls sends: true without ec_point_formats
+    /// (RFC 8422 §5.1.2: uncompressed is then assumed), otherwise only if the list names it.
+    /// </summary>
+    public bool AcceptsUncompressedPoints => !HasEcPointFormats || EcPointFormats.Contains(HelloExtensions.UncompressedPointFormat);
+
+    /// <summary>
+    /// Whether the client can use <paramref name="group"/>: listed in supported_groups, or any group when the client
+    /// sent no supported_groups (RFC 8422 §4 leaves the choice to the server then).
+    /// </summary>
+    public bool OffersGroup(ushort group)
+    {
+        if (!HasSupportedGroups)
+        {
+            return true;
+        }
+        ReadOnlySpan<byte> groups = SupportedGroups;
+        for (int i = 0; i + 1 < groups.Length; i += 2)
+        {
+            if (BinaryPrimitives.ReadUInt16BigEndian(groups[i..]) == group)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>TLS_EMPTY_RENEGOTIATION_INFO_SCSV in cipher_suites, which RFC 5746 §3.6 treats like an empty renegotiation_info.</summary>
     public bool OffersRenegotiationScsv => OffersCipherSuite(HelloExtensions.EmptyRenegotiationInfoScsv);
@@ -164,7 +210,7 @@ internal readonly ref struct ClientHello
 
         int suffixEnd = reader.Consumed;
         if (!HelloExtensions.TryReadBlock(ref reader, out ReadOnlySpan<byte> extensions)
-            || !HelloExtensions.TryScan(extensions, out bool ems, out bool hasRenegotiationInfo, out ReadOnlySpan<byte> renegotiationInfo, out _))
+            || !HelloExtensions.TryScan(extensions, out HelloExtensionSummary summary))
         {
             return false;
         }
@@ -179,25 +225,27 @@ internal readonly ref struct ClientHello
             extensions,
             body[..prefixEnd],
             body[suffixStart..suffixEnd],
-            ems,
-            hasRenegotiationInfo,
-            renegotiationInfo);
+            summary);
         return true;
     }
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
-    public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret, bool offerRenegotiationInfo) =>
+    public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,
+        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0) =>
         2 + RandomLength
         + 1 + sessionIdLength
         + 1 + cookieLength
         + 2 + (2 * cipherSuiteCount)
         + 1 + 1
-        + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret);
+        + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
+            supportedGroupCount, ecPointFormats: supportedGroupCount > 0);
 
     /// <summary>
     /// Writes a ClientHello body offering only the null compression method. Include
     /// <see cref="HelloExtensions.EmptyRenegotiationInfoScsv"/> in <paramref name="cipherSuites"/> to signal
-    /// secure renegotiation that way instead of (or as well as) the extension.
+    /// secure renegotiation that way instead of (or as well as) the extension. Non-empty
+    /// <paramref name="supportedGroups"/> adds supported_groups and ec_point_formats (uncompressed), which ECDHE suites
+    /// need (RFC 8422 §4); <paramref name="offerEncryptThenMac"/> adds encrypt_then_mac, which CBC suites need.
     /// </summary>
     public static int Write(
         Span<byte> destination,
@@ -207,7 +255,9 @@ internal readonly ref struct ClientHello
         ReadOnlySpan<byte> cookie,
         ReadOnlySpan<ushort> cipherSuites,
         bool offerExtendedMasterSecret,
-        bool offerRenegotiationInfo)
+        bool offerRenegotiationInfo,
+        bool offerEncryptThenMac = false,
+        ReadOnlySpan<ushort> supportedGroups = default)
     {
         HandshakeWriter.EnsureLength(random, RandomLength, RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, MaxSessionIdLength, nameof(sessionId));
@@ -217,7 +267,13 @@ internal readonly ref struct ClientHello
             HandshakeWriter.ThrowArgument(nameof(cipherSuites), "Between 1 and 32767 cipher suites must be offered.");
         }
 
-        int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret, offerRenegotiationInfo);
+        if (supportedGroups.Length > (ushort.MaxValue - 6) / 2)
+        {
+            HandshakeWriter.ThrowArgument(nameof(supportedGroups), "Too many groups for one supported_groups extension.");
+        }
+
+        int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret,
+            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -233,7 +289,8 @@ internal readonly ref struct ClientHello
 
         writer.WriteUInt8(1);
         writer.WriteUInt8(0);
-        HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret);
+        HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
+            supportedGroups, ecPointFormats: !supportedGroups.IsEmpty);
         return writer.Written;
     }
 }

@@ -13,8 +13,9 @@ namespace HotDtls.Handshake;
 ///     case true:  Extension extensions&lt;0..2^16-1&gt;;
 /// };
 /// </code>
-/// Only the two extensions HotDtls negotiates are interpreted; every other one is skipped but still has
-/// to be well formed and unique.
+/// Only the extensions HotDtls negotiates are interpreted (extended_master_secret, renegotiation_info,
+/// encrypt_then_mac, supported_groups, ec_point_formats); every other one is skipped but still has to be well formed
+/// and unique.
 /// </summary>
 internal static class HelloExtensions
 {
@@ -23,6 +24,18 @@ internal static class HelloExtensions
 
     /// <summary>renegotiation_info, RFC 5746 §3.2: <c>opaque renegotiated_connection&lt;0..255&gt;</c>.</summary>
     public const ushort RenegotiationInfo = 0xFF01;
+
+    /// <summary>encrypt_then_mac, RFC 7366 §2: <c>extension_data</c> is empty.</summary>
+    public const ushort EncryptThenMac = 0x0016;
+
+    /// <summary>supported_groups (elliptic_curves), RFC 8422 §5.1.1: <c>NamedGroup named_group_list&lt;2..2^16-1&gt;</c>.</summary>
+    public const ushort SupportedGroups = 0x000A;
+
+    /// <summary>ec_point_formats, RFC 8422 §5.1.2: <c>ECPointFormat ec_point_format_list&lt;1..2^8-1&gt;</c>.</summary>
+    public const ushort EcPointFormats = 0x000B;
+
+    /// <summary>ECPointFormat uncompressed (RFC 8422 §5.1.2), the only point format RFC 8422 still defines.</summary>
+    public const byte UncompressedPointFormat = 0;
 
     /// <summary>TLS_EMPTY_RENEGOTIATION_INFO_SCSV, RFC 5746 §3.3: a cipher suite standing for an empty renegotiation_info.</summary>
     public const ushort EmptyRenegotiationInfoScsv = 0x00FF;
@@ -36,6 +49,9 @@ internal static class HelloExtensions
 
     private const int RenegotiationInfoExtensionLength = 2 + 2 + 1;
     private const int ExtendedMasterSecretExtensionLength = 2 + 2;
+    private const int EncryptThenMacExtensionLength = 2 + 2;
+    // ec_point_formats carrying only uncompressed: type, length, list length, 0.
+    private const int EcPointFormatsExtensionLength = 2 + 2 + 1 + 1;
 
     /// <summary>
     /// Reads the optional block that ends a hello: absent when nothing is left, otherwise a uint16 length
@@ -64,57 +80,120 @@ internal static class HelloExtensions
         out ReadOnlySpan<byte> renegotiationInfo,
         out bool hasUnknown)
     {
-        extendedMasterSecret = false;
-        hasRenegotiationInfo = false;
-        renegotiationInfo = default;
-        hasUnknown = false;
+        var ok = TryScan(extensions, out HelloExtensionSummary summary);
+        extendedMasterSecret = summary.ExtendedMasterSecret;
+        hasRenegotiationInfo = summary.HasRenegotiationInfo;
+        renegotiationInfo = summary.RenegotiationInfo;
+        hasUnknown = summary.HasUnknown;
+        return ok;
+    }
 
+    /// <summary>
+    /// Walks the content of an extension block, interpreting every extension HotDtls negotiates. Fails on a
+    /// truncated extension, a malformed extension we interpret, or a repeated type (RFC 5246 §7.4.1.4).
+    /// </summary>
+    public static bool TryScan(ReadOnlySpan<byte> extensions, out HelloExtensionSummary summary)
+    {
+        summary = default;
         var reader = new HandshakeReader(extensions);
         int count = 0;
         while (!reader.IsEmpty)
         {
             if (!reader.TryReadUInt16(out ushort type) || !reader.TryReadOpaque16(0, ushort.MaxValue, out ReadOnlySpan<byte> data))
             {
+                summary = default;
                 return false;
             }
 
             count++;
-            switch (type)
+            if (!TryInterpret(type, data, ref summary))
             {
-                case ExtendedMasterSecret:
-                    // RFC 7627 §5.1: "The extension_data field of this extension is empty."
-                    if (!data.IsEmpty)
-                    {
-                        return false;
-                    }
-
-                    extendedMasterSecret = true;
-                    break;
-
-                case RenegotiationInfo:
-                    var inner = new HandshakeReader(data);
-                    if (!inner.TryReadOpaque8(0, byte.MaxValue, out renegotiationInfo) || !inner.IsEmpty)
-                    {
-                        return false;
-                    }
-
-                    hasRenegotiationInfo = true;
-                    break;
-
-                default:
-                    hasUnknown = true;
-                    break;
+                summary = default;
+                return false;
             }
         }
 
-        return !HasDuplicate(extensions, count);
+        if (HasDuplicate(extensions, count))
+        {
+            summary = default;
+            return false;
+        }
+        return true;
     }
 
-    /// <summary>Exact size of the block <see cref="Write"/> produces: 0 when no extension is written.</summary>
+    private static bool TryInterpret(ushort type, ReadOnlySpan<byte> data, ref HelloExtensionSummary summary)
+    {
+        switch (type)
+        {
+            case ExtendedMasterSecret:
+                // RFC 7627 §5.1: "The extension_data field of this extension is empty."
+                summary.ExtendedMasterSecret = true;
+                return data.IsEmpty;
+
+            case EncryptThenMac:
+                // RFC 7366 §2: the extension_data field is empty.
+                summary.EncryptThenMac = true;
+                return data.IsEmpty;
+
+            case RenegotiationInfo:
+            {
+                var inner = new HandshakeReader(data);
+                if (!inner.TryReadOpaque8(0, byte.MaxValue, out var renegotiationInfo) || !inner.IsEmpty)
+                {
+                    return false;
+                }
+                summary.RenegotiationInfo = renegotiationInfo;
+                summary.HasRenegotiationInfo = true;
+                return true;
+            }
+
+            case SupportedGroups:
+            {
+                // named_group_list<2..2^16-1> of uint16 code points: an odd length is malformed.
+                var inner = new HandshakeReader(data);
+                if (!inner.TryReadOpaque16(2, ushort.MaxValue - 1, out var groups) || (groups.Length & 1) != 0 || !inner.IsEmpty)
+                {
+                    return false;
+                }
+                summary.SupportedGroups = groups;
+                summary.HasSupportedGroups = true;
+                return true;
+            }
+
+            case EcPointFormats:
+            {
+                var inner = new HandshakeReader(data);
+                if (!inner.TryReadOpaque8(1, byte.MaxValue, out var formats) || !inner.IsEmpty)
+                {
+                    return false;
+                }
+                summary.EcPointFormats = formats;
+                summary.HasEcPointFormats = true;
+                return true;
+            }
+
+            default:
+                summary.HasUnknown = true;
+                return true;
+        }
+    }
+
+    /// <summary>Exact size of the block <see cref="Write(ref HandshakeWriter, bool, bool)"/> produces: 0 when no extension is written.</summary>
     public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret)
+        => GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac: false, supportedGroupCount: 0, ecPointFormats: false);
+
+    /// <summary>
+    /// Exact size of the block <see cref="Write(ref HandshakeWriter, bool, bool, bool, ReadOnlySpan{ushort}, bool)"/>
+    /// produces: 0 when no extension is written.
+    /// </summary>
+    public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
+        int supportedGroupCount, bool ecPointFormats)
     {
         int content = (renegotiationInfo ? RenegotiationInfoExtensionLength : 0)
-            + (extendedMasterSecret ? ExtendedMasterSecretExtensionLength : 0);
+            + (extendedMasterSecret ? ExtendedMasterSecretExtensionLength : 0)
+            + (encryptThenMac ? EncryptThenMacExtensionLength : 0)
+            + (supportedGroupCount > 0 ? 2 + 2 + 2 + (2 * supportedGroupCount) : 0)
+            + (ecPointFormats ? EcPointFormatsExtensionLength : 0);
         return content == 0 ? 0 : 2 + content;
     }
 
@@ -124,8 +203,17 @@ internal static class HelloExtensions
     /// (FF01 0001 00): HotDtls never renegotiates.
     /// </summary>
     public static void Write(ref HandshakeWriter writer, bool renegotiationInfo, bool extendedMasterSecret)
+        => Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac: false, supportedGroups: default, ecPointFormats: false);
+
+    /// <summary>
+    /// Writes the block with every extension asked for, or nothing when none is. renegotiation_info is the empty one
+    /// of an initial handshake; ec_point_formats lists only uncompressed (RFC 8422 §5.1.2); supported_groups lists
+    /// <paramref name="supportedGroups"/> in order (a client's preference).
+    /// </summary>
+    public static void Write(ref HandshakeWriter writer, bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
+        ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats)
     {
-        int length = GetBlockLength(renegotiationInfo, extendedMasterSecret);
+        int length = GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups.Length, ecPointFormats);
         if (length == 0)
         {
             return;
@@ -144,9 +232,34 @@ internal static class HelloExtensions
             writer.WriteUInt16(ExtendedMasterSecret);
             writer.WriteUInt16(0);
         }
+
+        if (encryptThenMac)
+        {
+            writer.WriteUInt16(EncryptThenMac);
+            writer.WriteUInt16(0);
+        }
+
+        if (!supportedGroups.IsEmpty)
+        {
+            writer.WriteUInt16(SupportedGroups);
+            writer.WriteUInt16((ushort)(2 + (2 * supportedGroups.Length)));
+            writer.WriteUInt16((ushort)(2 * supportedGroups.Length));
+            foreach (var group in supportedGroups)
+            {
+                writer.WriteUInt16(group);
+            }
+        }
+
+        if (ecPointFormats)
+        {
+            writer.WriteUInt16(EcPointFormats);
+            writer.WriteUInt16(2);
+            writer.WriteUInt8(1);
+            writer.WriteUInt8(UncompressedPointFormat);
+        }
     }
 
-    /// <summary>Duplicate check over a block <see cref="TryScan"/> has already found well formed.</summary>
+    /// <summary>Duplicate check over a block <see cref="TryScan(ReadOnlySpan{byte}, out HelloExtensionSummary)"/> has already found well formed.</summary>
     private static bool HasDuplicate(ReadOnlySpan<byte> extensions, int count)
     {
         if (count <= 1)
@@ -199,4 +312,26 @@ internal static class HelloExtensions
             types[i++] = type;
         }
     }
+}
+
+/// <summary>What <see cref="HelloExtensions.TryScan(ReadOnlySpan{byte}, out HelloExtensionSummary)"/> found in a hello's extensions.</summary>
+internal ref struct HelloExtensionSummary
+{
+    public bool ExtendedMasterSecret;
+    public bool EncryptThenMac;
+    public bool HasRenegotiationInfo;
+    public bool HasSupportedGroups;
+    public bool HasEcPointFormats;
+
+    /// <summary>Any extension HotDtls does not interpret was present.</summary>
+    public bool HasUnknown;
+
+    /// <summary>renegotiated_connection of renegotiation_info.</summary>
+    public ReadOnlySpan<byte> RenegotiationInfo;
+
+    /// <summary>named_group_list content: big-endian uint16 code points.</summary>
+    public ReadOnlySpan<byte> SupportedGroups;
+
+    /// <summary>ec_point_format_list content.</summary>
+    public ReadOnlySpan<byte> EcPointFormats;
 }

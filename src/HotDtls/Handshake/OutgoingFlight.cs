@@ -57,7 +57,7 @@ internal sealed class OutgoingFlight
         {
             return false;
         }
-        var payload = datagram.Slice(used + RecordLayer.PayloadOffset(1), HandshakeHeader.Size + verifyData.Length);
+        var payload = datagram.Slice(used + records.PayloadOffset(1), HandshakeHeader.Size + verifyData.Length);
         new HandshakeHeader(HandshakeType.Finished, verifyData.Length, messageSeq, 0, verifyData.Length).Write(payload);
         verifyData.CopyTo(payload[HandshakeHeader.Size..]);
         var written = records.Write(ContentType.Handshake, 1, payload, datagram[used..]);
@@ -94,7 +94,7 @@ internal sealed class OutgoingFlight
             var body = _bodies.AsSpan(entry.Offset, entry.Length);
             if (entry.Type != ContentType.Handshake)
             {
-                var size = RecordLayer.RecordSize(entry.Epoch, body.Length);
+                var size = records.RecordSize(entry.Epoch, body.Length);
                 if (used + size > datagram.Length)
                 {
                     sender.Send(datagram[..used], peer);
@@ -112,7 +112,7 @@ internal sealed class OutgoingFlight
             var fragmentOffset = 0;
             while (true)
             {
-                var room = datagram.Length - used - RecordLayer.RecordSize(entry.Epoch, HandshakeHeader.Size);
+                var room = datagram.Length - used - records.RecordSize(entry.Epoch, HandshakeHeader.Size);
                 var remaining = body.Length - fragmentOffset;
                 if (room < Math.Min(remaining, MinUsefulFragment) && used > 0)
                 {
@@ -126,7 +126,7 @@ internal sealed class OutgoingFlight
                     // The MTU cannot carry even one byte of this message beside its headers.
                     return false;
                 }
-                var payloadStart = used + RecordLayer.PayloadOffset(entry.Epoch);
+                var payloadStart = used + records.PayloadOffset(entry.Epoch);
                 var payload = datagram.Slice(payloadStart, HandshakeHeader.Size + fragmentLength);
                 new HandshakeHeader(entry.HandshakeType, body.Length, entry.MessageSeq, fragmentOffset, fragmentLength)
                     .Write(payload);

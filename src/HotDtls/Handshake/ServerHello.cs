@@ -27,20 +27,22 @@ internal readonly ref struct ServerHello
         ReadOnlySpan<byte> sessionId,
         ushort cipherSuite,
         byte compressionMethod,
-        bool hasExtendedMasterSecret,
-        bool hasRenegotiationInfo,
-        ReadOnlySpan<byte> renegotiationInfo,
-        bool hasUnknownExtension)
+        scoped in HelloExtensionSummary summary)
     {
         ServerVersion = serverVersion;
         Random = random;
         SessionId = sessionId;
         CipherSuite = cipherSuite;
         CompressionMethod = compressionMethod;
-        HasExtendedMasterSecret = hasExtendedMasterSecret;
-        HasRenegotiationInfo = hasRenegotiationInfo;
-        RenegotiationInfo = renegotiationInfo;
-        HasUnknownExtension = hasUnknownExtension;
+        HasExtendedMasterSecret = summary.ExtendedMasterSecret;
+        HasRenegotiationInfo = summary.HasRenegotiationInfo;
+        RenegotiationInfo = summary.RenegotiationInfo;
+        HasEncryptThenMac = summary.EncryptThenMac;
+        HasEcPointFormats = summary.HasEcPointFormats;
+        EcPointFormats = summary.EcPointFormats;
+        // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
+        // offer in a ServerHello.
+        HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
     }
 
     public ushort ServerVersion { get; }
@@ -60,7 +62,16 @@ internal readonly ref struct ServerHello
     /// <summary>renegotiated_connection; on an initial handshake RFC 5746 §3.4 requires it empty.</summary>
     public ReadOnlySpan<byte> RenegotiationInfo { get; }
 
-    /// <summary>Any extension other than extended_master_secret and renegotiation_info was present.</summary>
+    /// <summary>encrypt_then_mac was echoed (RFC 7366 §2): CBC records are MACed after encryption.</summary>
+    public bool HasEncryptThenMac { get; }
+
+    /// <summary>ec_point_formats was sent (RFC 8422 §5.2).</summary>
+    public bool HasEcPointFormats { get; }
+
+    /// <summary>ec_point_format_list of ec_point_formats.</summary>
+    public ReadOnlySpan<byte> EcPointFormats { get; }
+
+    /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
 
     public static bool TryParse(ReadOnlySpan<byte> body, out ServerHello hello)
@@ -73,19 +84,20 @@ internal readonly ref struct ServerHello
             || !reader.TryReadUInt16(out ushort cipherSuite)
             || !reader.TryReadUInt8(out byte compressionMethod)
             || !HelloExtensions.TryReadBlock(ref reader, out ReadOnlySpan<byte> extensions)
-            || !HelloExtensions.TryScan(extensions, out bool ems, out bool hasRenegotiationInfo, out ReadOnlySpan<byte> renegotiationInfo, out bool hasUnknown))
+            || !HelloExtensions.TryScan(extensions, out HelloExtensionSummary summary))
         {
             return false;
         }
 
-        hello = new ServerHello(serverVersion, random, sessionId, cipherSuite, compressionMethod, ems, hasRenegotiationInfo, renegotiationInfo, hasUnknown);
+        hello = new ServerHello(serverVersion, random, sessionId, cipherSuite, compressionMethod, summary);
         return true;
     }
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
-    public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo) =>
+    public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,
+        bool encryptThenMac = false, bool ecPointFormats = false) =>
         2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
-        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret);
+        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats);
 
     /// <summary>
     /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
@@ -98,11 +110,13 @@ internal readonly ref struct ServerHello
         ReadOnlySpan<byte> sessionId,
         ushort cipherSuite,
         bool extendedMasterSecret,
-        bool renegotiationInfo)
+        bool renegotiationInfo,
+        bool encryptThenMac = false,
+        bool ecPointFormats = false)
     {
         HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
-        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo);
+        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -111,7 +125,7 @@ internal readonly ref struct ServerHello
         writer.WriteOpaque8(sessionId);
         writer.WriteUInt16(cipherSuite);
         writer.WriteUInt8(0);
-        HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret);
+        HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats);
         return writer.Written;
     }
 }

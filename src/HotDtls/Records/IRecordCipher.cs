@@ -1,7 +1,7 @@
 namespace HotDtls.Records;
 
 /// <summary>
-/// One direction's record protection for a suite other than AES-GCM (which <see cref="AeadDirection"/> runs itself):
+/// One direction's record protection for a suite other than AES-GCM (which <see cref="RecordDirection"/> runs itself):
 /// the native objects made from the key material while the direction is in use. Created from the key bytes when a
 /// parked direction is used again, disposed when it parks, so an idle session keeps only its key bytes.
 /// </summary>

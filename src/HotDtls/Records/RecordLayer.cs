@@ -5,11 +5,11 @@ namespace HotDtls.Records;
 
 /// <summary>
 /// One association's record state (RFC 6347 §4.1): the read and write epochs, a 48-bit sequence number per
-/// write epoch, an anti-replay window per read epoch, and the AEAD keys of epoch 1.
+/// write epoch, an anti-replay window per read epoch, and the keys of epoch 1.
 /// HotDtls never renegotiates, so only epochs 0 and 1 exist; anything higher is dropped.
 /// </summary>
 /// <remarks>
-/// Both directions' keys live inline here (<see cref="AeadDirection"/>), not in cipher objects with key arrays of
+/// Both directions' keys live inline here (<see cref="RecordDirection"/>), not in cipher objects with key arrays of
 /// their own: an idle session's keys cost their bytes and nothing else (memory per session: docs/design.md). A direction's
 /// keys are pending from <see cref="SetPendingKeys"/> until its epoch moves to 1, and current after.
 /// </remarks>
@@ -18,8 +18,8 @@ internal sealed class RecordLayer : IDisposable
     private ReplayWindow _window0;
     private ReplayWindow _window1;
     // Mutable structs: only ever used in place, through these fields.
-    private AeadDirection _read;
-    private AeadDirection _write;
+    private RecordDirection _read;
+    private RecordDirection _write;
     private ulong _writeSequence0;
     private ulong _writeSequence1;
 
@@ -38,10 +38,10 @@ internal sealed class RecordLayer : IDisposable
     /// </summary>
     public void SetPendingKeys(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer)
     {
-        AeadDirection.SplitKeyBlock(suite, keyBlock, isServer, out var readKey, out var readIv, out var writeKey, out var writeIv);
+        RecordDirection.SplitKeyBlock(suite, keyBlock, isServer, out var read, out var write);
         ThrowIfEpoch1Active();
-        _read.SetKey(readKey, readIv);
-        _write.SetKey(writeKey, writeIv);
+        _read.SetKey(suite, read);
+        _write.SetKey(suite, write);
     }
 
     /// <summary>
@@ -109,10 +109,11 @@ internal sealed class RecordLayer : IDisposable
                 {
                     return OpenResult.NoKeys;
                 }
-                // RFC 5288 §3: a GCM record holds at least nonce_explicit and the tag. A shorter one is malformed,
-                // not evidence of a key mismatch: dropped before the cipher is called (HOSTILE 5), so it cannot
-                // end a handshake awaiting Finished the way a record failing authentication does.
-                if (body.Length < AeadDirection.Overhead)
+                // A record too short for the suite's explicit nonce or IV, tag or MAC (and, for CBC, one block) is
+                // malformed, not evidence of a key mismatch: dropped before the cipher is called (HOSTILE 5), so it
+                // cannot end a handshake awaiting Finished the way a record failing authentication does.
+                var suite = _read.Suite!;
+                if (body.Length < suite.MinimumBodyLength)
                 {
                     return OpenResult.Malformed;
                 }
@@ -129,7 +130,7 @@ internal sealed class RecordLayer : IDisposable
                     return OpenResult.TooLong;
                 }
                 _window1.Accept(header.SequenceNumber);
-                plaintext = body.Slice(AeadDirection.ExplicitNonceLength, length);
+                plaintext = body.Slice(suite.RecordIvLength, length);
                 return OpenResult.Opened;
             default:
                 return OpenResult.NoKeys;
@@ -139,13 +140,19 @@ internal sealed class RecordLayer : IDisposable
     /// <summary>Marks an epoch-0 record as seen that was processed outside <see cref="TryOpen"/> (the cookie-verified ClientHello).</summary>
     public void AcceptEpoch0(ulong sequenceNumber) => _window0.Accept(sequenceNumber);
 
-    /// <summary>Bytes a record of <paramref name="payloadLength"/> takes on the wire in <paramref name="epoch"/>.</summary>
-    public static int RecordSize(ushort epoch, int payloadLength)
-        => RecordHeader.Size + payloadLength + (epoch == 0 ? 0 : AeadDirection.Overhead);
+    /// <summary>The suite whose write keys are installed (pending or current), or null before the key exchange.</summary>
+    public CipherSuiteInfo? WriteSuite => _write.Suite;
+
+    /// <summary>Bytes a record of <paramref name="payloadLength"/> we write in <paramref name="epoch"/> takes on the wire.</summary>
+    public int RecordSize(ushort epoch, int payloadLength) => RecordSize(_write.Suite, epoch, payloadLength);
+
+    /// <summary>Bytes a record of <paramref name="payloadLength"/> takes on the wire in <paramref name="epoch"/> under <paramref name="suite"/>.</summary>
+    public static int RecordSize(CipherSuiteInfo? suite, ushort epoch, int payloadLength)
+        => RecordHeader.Size + (epoch == 0 ? payloadLength : RequireSuite(suite).SealedLength(payloadLength));
 
     /// <summary>
     /// Writes one record (header, then the payload in clear or sealed) at the start of <paramref name="destination"/>.
-    /// The payload may already sit at <see cref="PayloadOffset"/> of the destination (in-place seal).
+    /// The payload may already sit at <see cref="PayloadOffset(ushort)"/> of the destination (in-place seal).
     /// Returns the bytes written, or -1 when the epoch's sequence numbers are exhausted.
     /// </summary>
     public int Write(ContentType type, ushort epoch, ReadOnlySpan<byte> payload, Span<byte> destination)
@@ -183,8 +190,20 @@ internal sealed class RecordLayer : IDisposable
     }
 
     /// <summary>Where a payload goes in a record buffer for <see cref="Write"/> to seal it in place.</summary>
-    public static int PayloadOffset(ushort epoch)
-        => RecordHeader.Size + (epoch == 0 ? 0 : AeadDirection.ExplicitNonceLength);
+    public int PayloadOffset(ushort epoch) => PayloadOffset(_write.Suite, epoch);
+
+    /// <summary>Where a payload goes in a record buffer under <paramref name="suite"/> (after the explicit nonce or IV).</summary>
+    public static int PayloadOffset(CipherSuiteInfo? suite, ushort epoch)
+        => RecordHeader.Size + (epoch == 0 ? 0 : RequireSuite(suite).RecordIvLength);
+
+    private static CipherSuiteInfo RequireSuite(CipherSuiteInfo? suite)
+    {
+        if (suite is null)
+        {
+            ThrowNoWriteCipher();
+        }
+        return suite;
+    }
 
     /// <summary>Releases the current epoch's cipher objects that were not used since the previous call (idle sessions).</summary>
     /// <returns>How many were released (0, 1 or 2).</returns>

@@ -407,7 +407,7 @@ public sealed class AeadRecordCipherTests
     [Fact]
     public void AES_256_GCM_uses_libsodium_wherever_it_has_hardware_AES()
     {
-        Assert.Equal(NSec.Cryptography.Aes256Gcm.IsSupported, AeadDirection.UseLibsodiumForAes256);
+        Assert.Equal(NSec.Cryptography.Aes256Gcm.IsSupported, RecordDirection.UseLibsodiumForAes256);
     }
 
     [Theory]
@@ -426,7 +426,7 @@ public sealed class AeadRecordCipherTests
             sealer.Seal(ContentType.ApplicationData, Epoch, sequence, plaintext, record);
             Assert.True(opener.TryOpenInPlace(ContentType.ApplicationData, Epoch, sequence, record, out var length));
             Assert.Equal(plaintext, record.AsSpan(8, length).ToArray());
-            var expectMoved = moves && AeadDirection.UseLibsodiumForAes256 && sequence >= 64;
+            var expectMoved = moves && RecordDirection.UseLibsodiumForAes256 && sequence >= 64;
             Assert.Equal(expectMoved, sealer.UsesLibsodium);
             Assert.Equal(expectMoved, opener.UsesLibsodium);
         }

@@ -18,7 +18,7 @@ public sealed class CipherSuiteInfoTests
         Assert.Equal(HashAlgorithmName.SHA256, info.PrfHash);
         Assert.Equal(32, info.PrfHashLength);
         Assert.Equal(40, info.KeyBlockLength);
-        Assert.Equal(24, info.RecordOverhead);
+        Assert.Equal(24, info.MaxRecordOverhead);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class CipherSuiteInfoTests
         Assert.Equal(HashAlgorithmName.SHA384, info.PrfHash);
         Assert.Equal(48, info.PrfHashLength);
         Assert.Equal(72, info.KeyBlockLength);
-        Assert.Equal(24, info.RecordOverhead);
+        Assert.Equal(24, info.MaxRecordOverhead);
     }
 
     [Theory]
@@ -43,7 +43,7 @@ public sealed class CipherSuiteInfoTests
     [InlineData((ushort)0x00AA)] // TLS_DHE_PSK_WITH_AES_128_GCM_SHA256
     [InlineData((ushort)0x00FF)] // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
     [InlineData((ushort)0x0A0A)] // GREASE
-    [InlineData((ushort)0xC0A8)] // TLS_PSK_WITH_AES_128_CCM_8
+    [InlineData((ushort)0xC0AA)] // TLS_PSK_DHE_WITH_AES_128_CCM_8: DHE_PSK is out
     [InlineData((ushort)0xFFFF)]
     public void TryGet_does_not_find_other_code_points(ushort codePoint)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using HotDtls.Connection;
+using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Tests.Support;
@@ -86,7 +87,7 @@ internal static class FlightSteps
     /// <summary>Seals <paramref name="payload"/> as one epoch-1 record with the client's keys (its next write sequence number).</summary>
     public static byte[] Seal(TestClient client, ContentType type, ReadOnlySpan<byte> payload)
     {
-        var buffer = new byte[RecordLayer.RecordSize(1, payload.Length)];
+        var buffer = new byte[RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 1, payload.Length)];
         var written = client.Connection.Records.Write(type, 1, payload, buffer);
         Assert.Equal(buffer.Length, written);
         return buffer;

@@ -659,7 +659,7 @@ public sealed class RecordLayerHostileTests
         public static byte[] Protect(TestClient client, ContentType type, ReadOnlySpan<byte> payload)
         {
             var records = (RecordLayer)s_records.GetValue(client.Connection)!;
-            var buffer = new byte[RecordLayer.RecordSize(1, payload.Length)];
+            var buffer = new byte[RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 1, payload.Length)];
             var written = records.Write(type, 1, payload, buffer);
             Assert.Equal(buffer.Length, written);
             return buffer;

@@ -13,7 +13,7 @@ public sealed class RecordLayerTests
         using var writer = new RecordLayer();
         using var reader = new RecordLayer();
         var payload = "a handshake fragment"u8.ToArray();
-        var record = new byte[RecordLayer.RecordSize(0, payload.Length)];
+        var record = new byte[RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 0, payload.Length)];
 
         Assert.Equal(record.Length, writer.Write(ContentType.Handshake, 0, payload, record));
 
@@ -400,7 +400,7 @@ public sealed class RecordLayerTests
             var record = Seal(pair.Client, ContentType.ApplicationData, "steady"u8);
             Assert.True(RecordHeader.TryRead(record, out var header));
             Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
-            var moved = AeadDirection.UseLibsodiumForAes256 && i >= 64;
+            var moved = RecordDirection.UseLibsodiumForAes256 && i >= 64;
             Assert.Equal((false, moved), pair.Client.UsesLibsodium);
             Assert.Equal((moved, false), pair.Server.UsesLibsodium);
         }
@@ -423,17 +423,17 @@ public sealed class RecordLayerTests
     {
         const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic;
         var state = typeof(RecordLayer).GetField(direction, flags)!.GetValue(layer)!;
-        var key = (AeadKeyBytes)typeof(AeadDirection).GetField("_key", flags)!.GetValue(state)!;
+        var key = (DirectionKeyMaterial)typeof(RecordDirection).GetField("_material", flags)!.GetValue(state)!;
         return ((ReadOnlySpan<byte>)key).ToArray();
     }
 
     [Fact]
     public void Sizes_and_payload_offsets_match_the_record_format()
     {
-        Assert.Equal(13 + 100, RecordLayer.RecordSize(0, 100));
-        Assert.Equal(13 + 100 + 8 + 16, RecordLayer.RecordSize(1, 100));
-        Assert.Equal(13, RecordLayer.PayloadOffset(0));
-        Assert.Equal(13 + 8, RecordLayer.PayloadOffset(1));
+        Assert.Equal(13 + 100, RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 0, 100));
+        Assert.Equal(13 + 100 + 8 + 16, RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 1, 100));
+        Assert.Equal(13, RecordLayer.PayloadOffset(CipherSuiteInfo.Aes128GcmSha256, 0));
+        Assert.Equal(13 + 8, RecordLayer.PayloadOffset(CipherSuiteInfo.Aes128GcmSha256, 1));
     }
 
     [Fact]
@@ -441,10 +441,10 @@ public sealed class RecordLayerTests
     {
         using var pair = Pair.Create(CipherSuiteInfo.Aes128GcmSha256);
         var payload = "in place"u8.ToArray();
-        var buffer = new byte[RecordLayer.RecordSize(1, payload.Length)];
-        payload.CopyTo(buffer, RecordLayer.PayloadOffset(1));
+        var buffer = new byte[RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 1, payload.Length)];
+        payload.CopyTo(buffer, RecordLayer.PayloadOffset(CipherSuiteInfo.Aes128GcmSha256, 1));
 
-        var written = pair.Client.Write(ContentType.ApplicationData, 1, buffer.AsSpan(RecordLayer.PayloadOffset(1), payload.Length), buffer);
+        var written = pair.Client.Write(ContentType.ApplicationData, 1, buffer.AsSpan(RecordLayer.PayloadOffset(CipherSuiteInfo.Aes128GcmSha256, 1), payload.Length), buffer);
 
         Assert.Equal(buffer.Length, written);
         Assert.True(RecordHeader.TryRead(buffer, out var header));
@@ -457,7 +457,7 @@ public sealed class RecordLayerTests
 
     private static byte[] Seal(RecordLayer layer, ContentType type, ReadOnlySpan<byte> payload)
     {
-        var record = new byte[RecordLayer.RecordSize(1, payload.Length)];
+        var record = new byte[RecordLayer.RecordSize(CipherSuiteInfo.Aes128GcmSha256, 1, payload.Length)];
         Assert.Equal(record.Length, layer.Write(type, 1, payload, record));
         return record;
     }

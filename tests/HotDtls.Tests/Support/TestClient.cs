@@ -16,14 +16,33 @@ internal sealed class TestClient : IClientEvents, IDisposable
     {
         EndPoint = address;
         Address = address.Serialize();
-        Options = options ?? new DtlsClientOptions
+        Options = options ?? PlainPskOptions(server);
+        Options.ValidateClient();
+        Engine = new ClientEngine(Options, server.Address, Sender, this, new SeededRandom(seed));
+    }
+
+    /// <summary>
+    /// The options most tests were written for: the two plain-PSK AES-GCM suites, so message sizes and transcripts are
+    /// those of a PSK handshake. Tests of other suites and groups pass their own (<see cref="OptionsFor"/>).
+    /// </summary>
+    public static DtlsClientOptions PlainPskOptions(ServerHarness server)
+        => OptionsFor(server, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384);
+
+    /// <summary>Client options offering exactly <paramref name="suites"/>, in order.</summary>
+    public static DtlsClientOptions OptionsFor(ServerHarness server, params CipherSuite[] suites)
+    {
+        var options = new DtlsClientOptions
         {
             PskIdentity = "Qt DTLS example client",
             PskKey = ServerHarness.Key,
             TimeProvider = server.Time,
         };
-        Options.ValidateClient();
-        Engine = new ClientEngine(Options, server.Address, Sender, this, new SeededRandom(seed));
+        options.CipherSuites.Clear();
+        foreach (var suite in suites)
+        {
+            options.CipherSuites.Add(suite);
+        }
+        return options;
     }
 
     public IPEndPoint EndPoint { get; }

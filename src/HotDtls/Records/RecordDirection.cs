@@ -5,17 +5,18 @@ using HotDtls.Crypto;
 
 namespace HotDtls.Records;
 
-/// <summary>The bytes of an AES-128 or AES-256 key, held inline (no array, no object header).</summary>
-[InlineArray(AeadDirection.MaxKeyLength)]
-internal struct AeadKeyBytes
+/// <summary>One direction's key material held inline (no array, no object header): write key, fixed IV, MAC key.</summary>
+[InlineArray(CipherSuiteInfo.MaxDirectionMaterialLength)]
+internal struct DirectionKeyMaterial
 {
     private byte _element0;
 }
 
 /// <summary>
-/// One direction's AES-GCM record protection, a mutable struct held inline by its owner (a
-/// <see cref="RecordLayer"/> keeps both directions of a connection in itself): the key, the fixed IV, and the native
-/// cipher object made from them while the direction is in use. Always used through a field or a ref, never copied.
+/// One direction's record protection, a mutable struct held inline by its owner (a <see cref="RecordLayer"/> keeps
+/// both directions of a connection in itself): the suite, the key material, and the native cipher object made from
+/// them while the direction is in use. Always used through a field or a ref, never copied. AES-GCM runs here (the
+/// layout below); every other protection through an <see cref="IRecordCipher"/> made by <see cref="RecordCiphers"/>.
 /// </summary>
 /// <remarks>
 /// <code>
@@ -41,10 +42,8 @@ internal struct AeadKeyBytes
 /// recomputed, because RFC 5288 leaves its construction to the sender.
 /// </para>
 /// </remarks>
-internal struct AeadDirection
+internal struct RecordDirection
 {
-    public const int MaxKeyLength = 32;
-
     public const int ExplicitNonceLength = 8;
     public const int TagLength = 16;
     public const int Overhead = ExplicitNonceLength + TagLength;
@@ -73,35 +72,31 @@ internal struct AeadDirection
         }
     }
 
-    /// <summary>Slices one endpoint's read and write keys and fixed IVs out of the key block.</summary>
+    /// <summary>Slices one endpoint's read and write key material out of the key block.</summary>
     /// <remarks>
     /// <code>
-    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys):
-    ///   client_write_key[K] | server_write_key[K] | client_write_IV[4] | server_write_IV[4]
+    ///   key_block (RFC 5246 §6.3; AEAD suites have no MAC keys, CBC suites no IVs):
+    ///   client_write_MAC_key[M] | server_write_MAC_key[M] | client_write_key[K] | server_write_key[K]
+    ///   | client_write_IV[F] | server_write_IV[F]
     /// </code>
     /// A server reads what the client writes and writes with the server keys; a client the opposite.
     /// </remarks>
     public static void SplitKeyBlock(CipherSuiteInfo suite, ReadOnlySpan<byte> keyBlock, bool isServer,
-        out ReadOnlySpan<byte> readKey, out ReadOnlySpan<byte> readIv,
-        out ReadOnlySpan<byte> writeKey, out ReadOnlySpan<byte> writeIv)
+        out DirectionKeys read, out DirectionKeys write)
     {
         ArgumentNullException.ThrowIfNull(suite);
         if (keyBlock.Length < suite.KeyBlockLength)
         {
             CryptoThrowHelper.ThrowArgument(nameof(keyBlock), "Key block is shorter than the cipher suite needs.");
         }
+        int m = suite.MacKeyLength;
         int k = suite.KeyLength;
-        int iv = suite.FixedIvLength;
-        var clientKey = keyBlock.Slice(0, k);
-        var serverKey = keyBlock.Slice(k, k);
-        var clientIv = keyBlock.Slice(2 * k, iv);
-        var serverIv = keyBlock.Slice((2 * k) + iv, iv);
-        readKey = isServer ? clientKey : serverKey;
-        readIv = isServer ? clientIv : serverIv;
-        writeKey = isServer ? serverKey : clientKey;
-        writeIv = isServer ? serverIv : clientIv;
+        int f = suite.FixedIvLength;
+        var client = new DirectionKeys(keyBlock.Slice(2 * m, k), keyBlock.Slice((2 * m) + (2 * k), f), keyBlock.Slice(0, m));
+        var server = new DirectionKeys(keyBlock.Slice((2 * m) + k, k), keyBlock.Slice((2 * m) + (2 * k) + f, f), keyBlock.Slice(m, m));
+        read = isServer ? client : server;
+        write = isServer ? server : client;
     }
-
 
     // AES-256-GCM moves to libsodium (NSec) where the CPU has AES-NI: 2.5–8× faster per record than AesGcm
     // (docs/benchmarks.md, AeadLibraryBenchmarks), whose per-call overhead dominates small records. But importing a
@@ -111,20 +106,24 @@ internal struct AeadDirection
     // sessions never pay it. libsodium has no AES-128-GCM, so that suite stays on AesGcm.
     private const int PromoteAfterRecords = 64;
 
-    private AeadKeyBytes _key;
-    // The native cipher object: an AesGcm (with its native key schedule), or an NSec Key once the direction has
-    // moved to libsodium; never both, so one field holds either (memory per session: docs/design.md). It is created on
-    // first use and released by ParkIfUnused while the session is idle, so idle sessions keep only the key bytes.
+    // Write key, then fixed IV, then MAC key, each as long as the suite says.
+    private DirectionKeyMaterial _material;
+    // The native cipher object: an AesGcm (with its native key schedule) or an NSec Key once an AES-256-GCM direction
+    // has moved to libsodium, or the IRecordCipher of another protection; one field holds whichever (memory per
+    // session: docs/design.md). It is created on first use and released by ParkIfUnused while the session is idle, so
+    // idle sessions keep only the key bytes.
     private IDisposable? _native;
-    private uint _fixedIv;
-    // 0 until keyed and again once disposed: "no keys".
-    private byte _keyLength;
+    // Null until keyed and again once disposed: "no keys".
+    private CipherSuiteInfo? _suite;
     // AesGcm records since the last (re)creation, towards PromoteAfterRecords.
     private byte _records;
     private bool _usedSinceCheck;
 
     /// <summary>Whether a key is installed (false before <see cref="SetKey"/> and after <see cref="Dispose"/>).</summary>
-    public readonly bool HasKey => _keyLength != 0;
+    public readonly bool HasKey => _suite is not null;
+
+    /// <summary>The suite whose keys are installed, or null.</summary>
+    public readonly CipherSuiteInfo? Suite => _suite;
 
     /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
     public readonly bool IsActive => _native is not null;
@@ -133,19 +132,35 @@ internal struct AeadDirection
     public readonly bool UsesLibsodium => _native is NSec.Cryptography.Key;
 
     /// <summary>
-    /// Installs a 16- or 32-byte write key and its 4-byte fixed IV (lengths checked by the caller against the
-    /// suite), releasing whatever was installed before. The native cipher object is made on first use.
+    /// Installs one direction's key material for <paramref name="suite"/>, releasing whatever was installed before. The
+    /// lengths must be the suite's (checked: a mismatch is a bug). The native cipher object is made on first use.
     /// </summary>
-    public void SetKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
+    public void SetKey(CipherSuiteInfo suite, in DirectionKeys keys)
     {
+        ArgumentNullException.ThrowIfNull(suite);
+        if (keys.Key.Length != suite.KeyLength || keys.FixedIv.Length != suite.FixedIvLength || keys.MacKey.Length != suite.MacKeyLength)
+        {
+            CryptoThrowHelper.ThrowArgument(nameof(keys), "Key material lengths do not match the cipher suite.");
+        }
         Dispose();
-        key.CopyTo(_key);
-        _keyLength = (byte)key.Length;
-        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
+        keys.Key.CopyTo(_material);
+        keys.FixedIv.CopyTo(_material[suite.KeyLength..]);
+        keys.MacKey.CopyTo(_material[(suite.KeyLength + suite.FixedIvLength)..]);
+        _suite = suite;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    private readonly ReadOnlySpan<byte> Key => ((ReadOnlySpan<byte>)_material)[.._suite!.KeyLength];
+
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    private readonly ReadOnlySpan<byte> FixedIv => ((ReadOnlySpan<byte>)_material).Slice(_suite!.KeyLength, _suite.FixedIvLength);
+
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    private readonly ReadOnlySpan<byte> MacKey
+        => ((ReadOnlySpan<byte>)_material).Slice(_suite!.KeyLength + _suite.FixedIvLength, _suite.MacKeyLength);
+
     /// <summary>Takes <paramref name="source"/>'s key and native objects, releasing ours; the source is left empty.</summary>
-    public void MoveFrom(ref AeadDirection source)
+    public void MoveFrom(ref RecordDirection source)
     {
         Dispose();
         this = source;
@@ -168,6 +183,14 @@ internal struct AeadDirection
     /// </returns>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
     {
+        if (_suite is null)
+        {
+            ThrowDisposed();
+        }
+        if (_suite.Protection != RecordProtection.AesGcm)
+        {
+            return OtherCipher().TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
+        }
         // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
         if (fragment.Length < Overhead || fragment.Length - Overhead > ushort.MaxValue)
         {
@@ -177,7 +200,7 @@ internal struct AeadDirection
 
         int length = fragment.Length - Overhead;
         Span<byte> nonce = stackalloc byte[NonceLength];
-        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
+        FixedIv.CopyTo(nonce);
         fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
@@ -257,6 +280,14 @@ internal struct AeadDirection
     /// </remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
+        if (_suite is null)
+        {
+            ThrowDisposed();
+        }
+        if (_suite.Protection != RecordProtection.AesGcm)
+        {
+            return OtherCipher().Seal(type, epoch, sequenceNumber, plaintext, destination);
+        }
         if (plaintext.Length > ushort.MaxValue)
         {
             CryptoThrowHelper.ThrowArgument(nameof(plaintext), "A record carries at most 65535 bytes.");
@@ -284,7 +315,7 @@ internal struct AeadDirection
         BinaryPrimitives.WriteUInt64BigEndian(explicitNonce, ((ulong)epoch << 48) | sequenceNumber);
 
         Span<byte> nonce = stackalloc byte[NonceLength];
-        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
+        FixedIv.CopyTo(nonce);
         explicitNonce.CopyTo(nonce[FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
@@ -357,17 +388,14 @@ internal struct AeadDirection
         // Called only while not on libsodium: _native is an AesGcm or nothing (parked).
         if (_native is not AesGcm aesGcm)
         {
-            if (_keyLength == 0)
-            {
-                ThrowDisposed();
-            }
-            aesGcm = new AesGcm(_key[.._keyLength], TagLength);
+            // Parked (or never used): made again from the key bytes.
+            aesGcm = new AesGcm(Key, TagLength);
             _native = aesGcm;
         }
-        if (_keyLength == MaxKeyLength && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
+        if (_suite!.KeyLength == 32 && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
         {
             // This record still goes through AesGcm; the next ones through libsodium.
-            _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, _key[.._keyLength],
+            _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Key,
                 NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
             _records = 0;
             retire = true;
@@ -376,20 +404,31 @@ internal struct AeadDirection
         return aesGcm;
     }
 
+    /// <summary>The record cipher of a protection other than AES-GCM, made from the key material if parked.</summary>
+    private IRecordCipher OtherCipher()
+    {
+        _usedSinceCheck = true;
+        if (_native is not IRecordCipher cipher)
+        {
+            cipher = RecordCiphers.Create(_suite!, Key, FixedIv, MacKey);
+            _native = cipher;
+        }
+        return cipher;
+    }
+
     /// <summary>Releases the native cipher objects and zeroes the key: the direction has no key afterwards.</summary>
     public void Dispose()
     {
         ReleaseNative();
-        CryptographicOperations.ZeroMemory(_key);
-        _keyLength = 0;
+        CryptographicOperations.ZeroMemory(_material);
+        _suite = null;
         _records = 0;
-        _fixedIv = 0;
         _usedSinceCheck = false;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(AeadDirection));
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(RecordDirection));
 
     //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;
     //   (RFC 5246 §6.2.3.3), where in DTLS seq_num is epoch(2) || sequence_number(6) (RFC 6347 §4.1.2.1)
@@ -401,4 +440,21 @@ internal struct AeadDirection
         BinaryPrimitives.WriteUInt16BigEndian(aad[9..], ProtocolVersion.Dtls12);
         BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
     }
+}
+
+/// <summary>One direction's slices of the key block (RFC 5246 §6.3): write key, fixed IV (may be empty), MAC key (may be empty).</summary>
+internal readonly ref struct DirectionKeys
+{
+    public DirectionKeys(ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv, ReadOnlySpan<byte> macKey)
+    {
+        Key = key;
+        FixedIv = fixedIv;
+        MacKey = macKey;
+    }
+
+    public ReadOnlySpan<byte> Key { get; }
+
+    public ReadOnlySpan<byte> FixedIv { get; }
+
+    public ReadOnlySpan<byte> MacKey { get; }
 }
