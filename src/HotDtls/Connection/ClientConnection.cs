@@ -182,7 +182,7 @@ internal sealed class ClientConnection : DtlsConnection
             }
             var handshake = Handshake;
             handshake.EphemeralKey?.Dispose();
-            var key = handshake.EphemeralKey = EphemeralKeyPair.Generate((NamedGroup)groupCode);
+            var key = handshake.EphemeralKey = CreateEphemeralKey((NamedGroup)groupCode);
             if (!key.TryAgree(serverPublicKey, handshake.EcdhSharedSecret, out _))
             {
                 return HandshakeStep.Fail(DtlsError.IllegalParameter);

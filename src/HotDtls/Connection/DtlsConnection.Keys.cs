@@ -65,6 +65,24 @@ internal abstract partial class DtlsConnection
         CryptographicOperations.ZeroMemory(keyBlock);
     }
 
+    /// <summary>A fresh ephemeral ECDH key for this handshake (RFC 5489 §2: ECDHE keys are never reused).</summary>
+    protected EphemeralKeyPair CreateEphemeralKey(NamedGroup group)
+    {
+#if HOTDTLS_FUZZING
+        // Fuzzing build: the private key comes from the injected random source, so the same input always produces the
+        // same flights (fuzz/README.md). A 32-byte value with the top bit clear is a valid P-256 scalar (below n) and
+        // any 32 bytes are an X25519 scalar.
+        Span<byte> privateKey = stackalloc byte[32];
+        Random.Fill(privateKey);
+        privateKey[0] = (byte)((privateKey[0] & 0x7F) | 0x01);
+        var key = EphemeralKeyPair.FromPrivateKey(group, privateKey);
+        CryptographicOperations.ZeroMemory(privateKey);
+        return key;
+#else
+        return EphemeralKeyPair.Generate(group);
+#endif
+    }
+
     /// <summary>Checks the peer's Finished against the transcript so far, in constant time (RFC 5246 §7.4.9).</summary>
     protected DtlsError VerifyPeerFinished(ReadOnlySpan<byte> body, bool fromClient)
     {

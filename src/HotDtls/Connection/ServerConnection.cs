@@ -231,7 +231,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     {
         var handshake = Handshake;
         handshake.EphemeralKey?.Dispose();
-        var key = handshake.EphemeralKey = EphemeralKeyPair.Generate(group);
+        var key = handshake.EphemeralKey = CreateEphemeralKey(group);
         Span<byte> publicKey = stackalloc byte[EphemeralKeyPair.PublicKeyLength(group)];
         key.WritePublicKey(publicKey);
         var hint = Services.IdentityHint;

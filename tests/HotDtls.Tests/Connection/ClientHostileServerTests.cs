@@ -88,7 +88,8 @@ public sealed class ClientHostileServerTests
 
     [Theory]
     [InlineData((ushort)CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384)] // ours, but not offered
-    [InlineData((ushort)0xC0A8)]                                     // TLS_PSK_WITH_AES_128_CCM_8: not ours
+    [InlineData((ushort)0xC0A8)]                                     // TLS_PSK_WITH_AES_128_CCM_8: ours, not offered
+    [InlineData((ushort)0x00AA)]                                     // TLS_DHE_PSK_WITH_AES_128_GCM_SHA256: not ours
     [InlineData((ushort)0x0000)]                                     // TLS_NULL_WITH_NULL_NULL
     public void ServerHello_choosing_a_suite_not_offered_gets_illegal_parameter(ushort suite)
     {
@@ -119,6 +120,9 @@ public sealed class ClientHostileServerTests
     [InlineData((ushort)0x0000, new byte[0])]            // server_name, empty
     [InlineData((ushort)0x0023, new byte[0])]            // session_ticket
     [InlineData((ushort)0xFE0A, new byte[] { 1, 2, 3 })] // nobody's
+    [InlineData((ushort)0x0016, new byte[0])]            // encrypt_then_mac: not offered without a CBC suite
+    [InlineData((ushort)0x000B, new byte[] { 1, 0 })]    // ec_point_formats: not offered without an ECDHE suite
+    [InlineData((ushort)0x000A, new byte[] { 0, 2, 0, 0x1D })] // supported_groups: never sent by a TLS 1.2 server
     public void ServerHello_with_an_unsolicited_extension_gets_unsupported_extension(ushort type, byte[] data)
     {
         using var server = new ServerHarness();
@@ -127,6 +131,109 @@ public sealed class ClientHostileServerTests
         client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0, ServerHelloWithExtension(type, data)));
 
         AssertFailedWith(client, AlertDescription.UnsupportedExtension, DtlsError.UnsupportedExtension);
+    }
+
+    /// <summary>A started client offering <paramref name="suites"/> (and, for ECDHE ones, X25519 only).</summary>
+    private static TestClient StartedClient(ServerHarness server, params CipherSuite[] suites)
+    {
+        var options = TestClient.OptionsFor(server, suites);
+        options.NamedGroups.Clear();
+        options.NamedGroups.Add(NamedGroup.X25519);
+        var client = new TestClient(server, s_client, options);
+        client.Start();
+        Assert.Single(client.Sender.TakeAll());
+        return client;
+    }
+
+    private static byte[] ServerHelloFor(CipherSuite suite, bool encryptThenMac, bool ecPointFormats)
+    {
+        var buffer = new byte[128];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, s_serverRandom, [], (ushort)suite,
+            extendedMasterSecret: true, renegotiationInfo: true, encryptThenMac, ecPointFormats);
+        return buffer[..length];
+    }
+
+    [Fact]
+    public void A_cbc_suite_chosen_without_encrypt_then_mac_gets_handshake_failure()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256);
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0,
+            ServerHelloFor(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256, encryptThenMac: false, ecPointFormats: false)));
+
+        AssertFailedWith(client, AlertDescription.HandshakeFailure, DtlsError.NoCommonCipherSuite);
+    }
+
+    [Fact]
+    public void Encrypt_then_mac_echoed_for_an_aead_suite_gets_illegal_parameter()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_PSK_WITH_AES_128_CCM, CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256);
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0,
+            ServerHelloFor(CipherSuite.TLS_PSK_WITH_AES_128_CCM, encryptThenMac: true, ecPointFormats: false)));
+
+        AssertFailedWith(client, AlertDescription.IllegalParameter, DtlsError.IllegalParameter);
+    }
+
+    [Fact]
+    public void Control_a_cbc_suite_with_encrypt_then_mac_is_accepted()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256);
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0,
+            ServerHelloFor(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256, encryptThenMac: true, ecPointFormats: false)));
+
+        Assert.Equal(HandshakeState.ClientExpectServerKeyExchange, client.Connection.State);
+        Assert.Equal(0, client.Sender.Count);
+    }
+
+    [Fact]
+    public void Server_point_formats_without_uncompressed_get_illegal_parameter()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256);
+        var hello = ServerHelloWithExtension(HelloExtensions.EcPointFormats, [1, 1]);
+        // ServerHelloWithExtension names AES-128-GCM PSK; make it the ECDHE suite the client offered.
+        hello[2 + 32 + 1] = 0xD0;
+        hello[2 + 32 + 2] = 0x01;
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0, hello));
+
+        AssertFailedWith(client, AlertDescription.IllegalParameter, DtlsError.IllegalParameter);
+    }
+
+    [Fact]
+    public void An_ecdhe_server_key_exchange_on_a_group_not_offered_gets_illegal_parameter()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256);
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0,
+            ServerHelloFor(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, encryptThenMac: false, ecPointFormats: true)));
+        using var p256 = HotDtls.Crypto.EphemeralKeyPair.Generate(NamedGroup.Secp256r1);
+        var point = new byte[65];
+        p256.WritePublicKey(point);
+        var body = new byte[ServerKeyExchangeEcdhePsk.GetLength(0, point.Length)];
+        ServerKeyExchangeEcdhePsk.Write(body, [], NamedGroup.Secp256r1, point);
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerKeyExchange, 1, body, recordSequence: 1));
+
+        AssertFailedWith(client, AlertDescription.IllegalParameter, DtlsError.IllegalParameter);
+    }
+
+    [Fact]
+    public void An_ecdhe_suite_without_server_key_exchange_gets_unexpected_message()
+    {
+        using var server = new ServerHarness();
+        using var client = StartedClient(server, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256);
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHello, 0,
+            ServerHelloFor(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, encryptThenMac: false, ecPointFormats: true)));
+
+        client.Deliver(HandshakeRecord(HandshakeType.ServerHelloDone, 1, [], recordSequence: 1));
+
+        AssertFailedWith(client, AlertDescription.UnexpectedMessage, DtlsError.UnexpectedMessage);
     }
 
     [Theory]

@@ -92,6 +92,58 @@ public sealed class HelloExtensionsTests
         Assert.False(HelloExtensions.TryReadBlock(ref pastEnd, out _));
     }
 
+    [Fact]
+    public void Encrypt_then_mac_supported_groups_and_point_formats_are_interpreted()
+    {
+        // encrypt_then_mac, supported_groups (x25519, secp256r1), ec_point_formats (uncompressed, compressed).
+        var block = Convert.FromHexString("00160000" + "000a00060004001d0017" + "000b0003020001");
+
+        Assert.True(HelloExtensions.TryScan(block, out HelloExtensionSummary summary));
+
+        Assert.True(summary.EncryptThenMac);
+        Assert.True(summary.HasSupportedGroups);
+        Assert.Equal(Convert.FromHexString("001d0017"), summary.SupportedGroups.ToArray());
+        Assert.True(summary.HasEcPointFormats);
+        Assert.Equal(new byte[] { 0, 1 }, summary.EcPointFormats.ToArray());
+        Assert.False(summary.HasUnknown || summary.ExtendedMasterSecret || summary.HasRenegotiationInfo);
+    }
+
+    [Theory]
+    [InlineData("0016000100", "encrypt_then_mac with data")]
+    [InlineData("000a0000", "supported_groups without its list length")]
+    [InlineData("000a00020000", "supported_groups with an empty list")]
+    [InlineData("000a0005000300170a", "supported_groups with an odd list")]
+    [InlineData("000a00060002001d0017", "supported_groups list shorter than its extension")]
+    [InlineData("000b000100", "ec_point_formats with an empty list")]
+    [InlineData("000b00020200", "ec_point_formats list past the end")]
+    [InlineData("000b0003010000", "ec_point_formats with a trailing byte")]
+    [InlineData("0016000000160000", "duplicate encrypt_then_mac")]
+    [InlineData("000a00040002001d000a00040002001d", "duplicate supported_groups")]
+    public void Malformed_new_extensions_fail(string hex, string why)
+    {
+        Assert.False(HelloExtensions.TryScan(Convert.FromHexString(hex), out HelloExtensionSummary summary), why);
+        Assert.False(summary.EncryptThenMac || summary.HasSupportedGroups || summary.HasEcPointFormats);
+    }
+
+    [Fact]
+    public void A_client_block_with_every_extension_round_trips()
+    {
+        var buffer = new byte[64];
+        var writer = new HandshakeWriter(buffer);
+        HelloExtensions.Write(ref writer, renegotiationInfo: true, extendedMasterSecret: true, encryptThenMac: true,
+            supportedGroups: [0x001D, 0x0017], ecPointFormats: true);
+        Assert.Equal(HelloExtensions.GetBlockLength(true, true, true, 2, true), writer.Written);
+        Assert.Equal("001d" + "ff01000100" + "00170000" + "00160000" + "000a00060004001d0017" + "000b00020100",
+            Convert.ToHexString(buffer, 0, writer.Written).ToLowerInvariant());
+
+        var reader = new HandshakeReader(buffer.AsSpan(0, writer.Written));
+        Assert.True(HelloExtensions.TryReadBlock(ref reader, out var content));
+        Assert.True(HelloExtensions.TryScan(content, out HelloExtensionSummary summary));
+        Assert.True(summary.ExtendedMasterSecret && summary.HasRenegotiationInfo && summary.EncryptThenMac);
+        Assert.Equal(Convert.FromHexString("001d0017"), summary.SupportedGroups.ToArray());
+        Assert.Equal(new byte[] { 0 }, summary.EcPointFormats.ToArray());
+    }
+
     private static string WriteBlock(bool renegotiationInfo, bool ems)
     {
         var buffer = new byte[32];

@@ -22,6 +22,14 @@ public sealed class LossyNetworkTests
             data.Add(seed, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
             data.Add(seed, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384);
         }
+        // The other protections and the ECDHE key exchange (bigger flights, one more message) on a few seeds each.
+        for (var seed = 11; seed <= 13; seed++)
+        {
+            data.Add(seed, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256);
+            data.Add(seed, CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256);
+            data.Add(seed, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+            data.Add(seed, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256);
+        }
         return data;
     }
 

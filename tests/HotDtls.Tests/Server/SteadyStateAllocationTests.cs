@@ -22,15 +22,26 @@ public sealed class SteadyStateAllocationTests
         public void Send(ReadOnlySpan<byte> datagram, System.Net.SocketAddress peer) => Inner?.Send(datagram, peer);
     }
 
-    [Fact]
-    public void Receiving_and_answering_application_data_allocates_nothing()
+    public static TheoryData<CipherSuite> Suites()
+    {
+        var data = new TheoryData<CipherSuite>();
+        foreach (var info in HotDtls.Crypto.CipherSuiteInfo.All)
+        {
+            data.Add(info.Suite);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Suites))]
+    public void Receiving_and_answering_application_data_allocates_nothing(CipherSuite suite)
     {
         using var harness = new ServerHarness();
         var handler = new SilentHandler();
         var sender = new DiscardingSender { Inner = harness.Sender };
         using var engine = new HotDtls.Server.ServerEngine(harness.Options, handler, sender,
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(5));
-        using var client = new TestClient(harness, Exchange.DefaultClient);
+        using var client = new TestClient(harness, Exchange.DefaultClient, TestClient.OptionsFor(harness, suite));
         client.Start();
         for (var round = 0; round < 10 && !client.Established; round++)
         {
@@ -44,6 +55,7 @@ public sealed class SteadyStateAllocationTests
             }
         }
         Assert.True(client.Established);
+        Assert.Equal(suite, client.Engine.NegotiatedSuite);
 
         const int count = 200;
         for (var i = 0; i < count + 20; i++)

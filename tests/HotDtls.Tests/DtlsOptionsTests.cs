@@ -1,0 +1,68 @@
+namespace HotDtls.Tests;
+
+/// <summary>What <see cref="DtlsOptions"/> accepts and the messages that say what to fix.</summary>
+public sealed class DtlsOptionsTests
+{
+    private static DtlsClientOptions Client() => new() { PskIdentity = "device", PskKey = [1, 2, 3] };
+
+    [Fact]
+    public void Defaults_offer_every_suite_forward_secret_first_and_both_groups()
+    {
+        var options = Client();
+        options.ValidateClient();
+        Assert.Equal(DtlsOptions.DefaultCipherSuites, options.CipherSuites);
+        Assert.Equal(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, options.CipherSuites[0]);
+        Assert.Equal(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256, options.CipherSuites[^1]);
+        Assert.Equal([NamedGroup.X25519, NamedGroup.Secp256r1], options.NamedGroups);
+    }
+
+    [Fact]
+    public void Each_options_object_has_its_own_lists()
+    {
+        var first = Client();
+        first.CipherSuites.Clear();
+        first.NamedGroups.Clear();
+        Assert.Equal(DtlsOptions.DefaultCipherSuites.Count, Client().CipherSuites.Count);
+        Assert.Equal(2, Client().NamedGroups.Count);
+    }
+
+    [Fact]
+    public void A_suite_outside_the_enum_is_refused_with_its_code()
+    {
+        var options = Client();
+        options.CipherSuites.Add((CipherSuite)0x00AA);
+        Assert.Contains("0x00AA", Assert.Throws<ArgumentException>(options.ValidateClient).Message);
+    }
+
+    [Fact]
+    public void A_suite_named_twice_is_refused()
+    {
+        var options = Client();
+        options.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+        Assert.Contains("TLS_PSK_WITH_AES_128_CCM_8 twice", Assert.Throws<ArgumentException>(options.ValidateClient).Message);
+    }
+
+    [Fact]
+    public void Ecdhe_suites_without_groups_are_refused_and_psk_suites_alone_need_none()
+    {
+        var options = Client();
+        options.NamedGroups.Clear();
+        Assert.Contains("NamedGroups is empty", Assert.Throws<ArgumentException>(options.ValidateClient).Message);
+
+        options.CipherSuites.Clear();
+        options.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+        options.ValidateClient();
+    }
+
+    [Fact]
+    public void An_unknown_or_repeated_group_is_refused()
+    {
+        var unknown = Client();
+        unknown.NamedGroups.Add((NamedGroup)24);
+        Assert.Contains("Named group 24", Assert.Throws<ArgumentException>(unknown.ValidateClient).Message);
+
+        var repeated = Client();
+        repeated.NamedGroups.Add(NamedGroup.X25519);
+        Assert.Contains("X25519 twice", Assert.Throws<ArgumentException>(repeated.ValidateClient).Message);
+    }
+}
