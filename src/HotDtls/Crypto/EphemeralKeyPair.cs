@@ -152,9 +152,10 @@ internal sealed class EphemeralKeyPair : IDisposable
 
     /// <summary>
     /// Computes the shared secret Z with the peer's public key (as received in the peer's ECPoint) into
-    /// <paramref name="sharedSecret"/>. Returns false, with nothing written, when the peer's key is not a valid
-    /// public key on this curve or X25519 yields the all-zero secret; the handshake then fails with
-    /// illegal_parameter (RFC 8422 §5.11 for X25519, RFC 5246 §7.2.2 for malformed values).
+    /// <paramref name="sharedSecret"/>. Returns false, with nothing written (the first 32 bytes are cleared), when the
+    /// peer's key is not a valid public key on this curve or X25519 yields the all-zero secret: the checks RFC 8422
+    /// §5.11 requires. The handshake then fails; illegal_parameter fits ("a field ... was out of range", RFC 5246
+    /// §7.2.2).
     /// </summary>
     /// <remarks>
     /// A key pair agrees once: whatever the outcome, the private key is released before this returns, and a second
@@ -282,8 +283,9 @@ internal sealed class EphemeralKeyPair : IDisposable
     private static bool TryAgreeP256(ECDiffieHellman key, ReadOnlySpan<byte> peerPublicKey, Span<byte> z)
     {
         // Validated here rather than left to the platform's import, so the same bytes fail the same way on OpenSSL,
-        // CNG and Apple: RFC 8422 §5.4 allows the uncompressed form only, and an invalid-curve point must never reach
-        // the scalar multiplication (the classic invalid-curve attack recovers the private key from such results).
+        // CNG and Apple: RFC 8422 §5.4 allows the uncompressed form only, and an off-curve point must never reach the
+        // scalar multiplication (invalid-curve attacks read the private key out of such results; a key used once has
+        // little to give, but the check costs a few microseconds against the ~200 of the agreement).
         if (!IsValidP256Point(peerPublicKey))
         {
             return false;
@@ -330,7 +332,11 @@ internal sealed class EphemeralKeyPair : IDisposable
     /// not the identity (which has no uncompressed encoding), the full public-key validation of SP 800-56A
     /// §5.6.2.3.3.
     /// </summary>
-    private static bool IsValidP256Point(ReadOnlySpan<byte> encoded)
+    /// <remarks>
+    /// Internal so tests can reach it directly: on Linux, OpenSSL's import refuses the same points, so through
+    /// <see cref="TryAgree"/> alone a test could not tell this check from the platform's.
+    /// </remarks>
+    internal static bool IsValidP256Point(ReadOnlySpan<byte> encoded)
     {
         if (encoded.Length != P256PublicKeyLength || encoded[0] != UncompressedPointFormat)
         {

@@ -256,6 +256,51 @@ public sealed class CipherSuiteNegotiationTests
         Assert.Equal(1, server.Statistics.HandshakesFailed);
     }
 
+    [Fact]
+    public void Ecdhe_client_hellos_without_a_valid_cookie_cost_no_key_and_no_allocation()
+    {
+        using var server = new ServerHarness();
+        ushort[] suites = [(ushort)CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, (ushort)CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256];
+        var groups = Convert.FromHexString("000a00060004001d0017" + "000b00020100");
+        var random = new byte[32];
+        var cookieless = Wire.Record(ContentType.Handshake, 0, 0,
+            Wire.Handshake(HandshakeType.ClientHello, 0, HelloBody(random, [], suites, encryptThenMac: false, groups)));
+        var badCookie = Wire.Record(ContentType.Handshake, 0, 1,
+            Wire.Handshake(HandshakeType.ClientHello, 1, HelloBody(random, new byte[32], suites, encryptThenMac: false, groups)));
+        var peers = new SocketAddress[64];
+        for (var i = 0; i < peers.Length; i++)
+        {
+            peers[i] = new IPEndPoint(IPAddress.Loopback, 42000 + i).Serialize();
+        }
+        // Answers go nowhere (a capturing sender would allocate for each HelloVerifyRequest it keeps).
+        using var engine = new HotDtls.Server.ServerEngine(server.Options, server.Handler, new CountingSender(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(5));
+        // Warm up the hello path (JIT, the HelloVerifyRequest writer).
+        engine.ProcessDatagram(peers[0], cookieless);
+
+        // An ephemeral key (libsodium or libcrypto object and its buffers) would show here as allocations.
+        var allocated = Allocations.Least(attempt =>
+        {
+            foreach (var peer in peers)
+            {
+                engine.ProcessDatagram(peer, cookieless);
+                engine.ProcessDatagram(peer, badCookie);
+            }
+        });
+
+        Assert.Equal(0, allocated);
+        var statistics = engine.GetStatistics();
+        Assert.Equal((0, 0), (statistics.Sessions, statistics.HandshakesInProgress));
+        Assert.True(statistics.HelloVerifyRequestsSent >= 2 * peers.Length, "the hellos were not even answered");
+    }
+
+    private sealed class CountingSender : HotDtls.Transport.IDatagramSender
+    {
+        public int Sent { get; private set; }
+
+        public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer) => Sent++;
+    }
+
     private static List<byte[]> HelloAndAnswer(ServerHarness server, SocketAddress from, byte[] random, ushort[] suites,
         bool encryptThenMac, byte[]? extraExtensions = null)
     {
