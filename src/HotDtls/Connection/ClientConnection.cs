@@ -41,11 +41,16 @@ internal sealed class ClientConnection : DtlsConnection
             offersEcdhe |= info.IsEcdhe;
             _offersEncryptThenMac |= !info.IsAead;
         }
-        _offeredGroups = offersEcdhe ? new ushort[options.NamedGroups.Count] : [];
-        for (var i = 0; i < _offeredGroups.Length; i++)
+        // A group this platform cannot compute (X25519 without libsodium) is not offered.
+        var groups = new List<ushort>(options.NamedGroups.Count);
+        foreach (var group in options.NamedGroups)
         {
-            _offeredGroups[i] = (ushort)options.NamedGroups[i];
+            if (offersEcdhe && EphemeralKeyPair.IsSupported(group))
+            {
+                groups.Add((ushort)group);
+            }
         }
+        _offeredGroups = [.. groups];
     }
 
     /// <summary>

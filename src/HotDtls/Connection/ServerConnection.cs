@@ -213,7 +213,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         var groups = ServerOptions.NamedGroups;
         for (var i = 0; i < groups.Count; i++)
         {
-            if (hello.OffersGroup((ushort)groups[i]))
+            if (hello.OffersGroup((ushort)groups[i]) && EphemeralKeyPair.IsSupported(groups[i]))
             {
                 group = groups[i];
                 return true;

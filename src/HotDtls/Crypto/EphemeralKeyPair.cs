@@ -3,14 +3,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
-using SodiumKey = NSec.Cryptography.Key;
-using SodiumKeyAgreement = NSec.Cryptography.KeyAgreementAlgorithm;
-using SodiumKeyBlobFormat = NSec.Cryptography.KeyBlobFormat;
-using SodiumPublicKey = NSec.Cryptography.PublicKey;
-using SodiumSharedSecret = NSec.Cryptography.SharedSecret;
-using SodiumSharedSecretBlobFormat = NSec.Cryptography.SharedSecretBlobFormat;
-using SodiumSharedSecretCreationParameters = NSec.Cryptography.SharedSecretCreationParameters;
-using SodiumKeyExportPolicies = NSec.Cryptography.KeyExportPolicies;
 
 namespace HotDtls.Crypto;
 
@@ -34,9 +26,11 @@ namespace HotDtls.Crypto;
 /// (a second agreement, a disposed key, a short destination) throws.
 /// </para>
 /// <para>
-/// The private key lives in native memory (libsodium's guarded allocation for X25519, an OpenSSL/CNG handle for
-/// P-256) and is released as soon as the one agreement is done, so a later compromise of the process cannot
-/// recover it: that is the forward secrecy ECDHE is for. Secret bytes that pass through a managed array (P-256's
+/// The private key is released as soon as the one agreement is done, so a later compromise of the process cannot
+/// recover it: that is the forward secrecy ECDHE is for. P-256's lives in a platform handle (OpenSSL/CNG); X25519's
+/// is a 32-byte scalar in a pinned array (so the GC never leaves copies of it) that is zeroed after the agreement,
+/// used through libsodium's one-shot functions (<see cref="X25519"/>: NSec's key objects cost five times the
+/// arithmetic in guarded-page system calls). Secret bytes that pass through a managed array (P-256's
 /// shared secret, a test's private key) are zeroed before the method returns. Not thread-safe: one handshake owns it.
 /// </para>
 /// </remarks>
@@ -64,13 +58,14 @@ internal sealed class EphemeralKeyPair : IDisposable
     // writes ClientKeyExchange after).
     private readonly byte[] _publicKey;
 
-    // Exactly one of these is set until the agreement or Dispose releases it.
-    private SodiumKey? _x25519;
+    // Exactly one of these is set until the agreement or Dispose releases it: the X25519 scalar (pinned) or the P-256
+    // platform key.
+    private byte[]? _x25519;
     private ECDiffieHellman? _p256;
     private bool _agreed;
     private bool _disposed;
 
-    private EphemeralKeyPair(NamedGroup group, SodiumKey? x25519, ECDiffieHellman? p256, byte[] publicKey)
+    private EphemeralKeyPair(NamedGroup group, byte[]? x25519, ECDiffieHellman? p256, byte[] publicKey)
     {
         Group = group;
         _x25519 = x25519;
@@ -81,12 +76,17 @@ internal sealed class EphemeralKeyPair : IDisposable
     /// <summary>The curve this key is on.</summary>
     public NamedGroup Group { get; }
 
-    /// <summary>Whether <paramref name="group"/> is one this type can generate keys for.</summary>
+    /// <summary>Whether <paramref name="group"/> is one this type can generate keys for on this machine.</summary>
     /// <remarks>
-    /// Both are available wherever HotDtls runs: NSec ships libsodium for each runtime it supports, and P-256 ECDH
-    /// is in every platform crypto library .NET uses (OpenSSL, CNG, Apple).
+    /// NSec ships libsodium for each runtime it supports, and P-256 ECDH is in every platform crypto library .NET uses
+    /// (OpenSSL, CNG, Apple); a platform without libsodium loses only X25519.
     /// </remarks>
-    public static bool IsSupported(NamedGroup group) => group is NamedGroup.X25519 or NamedGroup.Secp256r1;
+    public static bool IsSupported(NamedGroup group) => group switch
+    {
+        NamedGroup.X25519 => X25519.IsAvailable,
+        NamedGroup.Secp256r1 => true,
+        _ => false,
+    };
 
     /// <summary>Bytes of a public key on <paramref name="group"/> as it travels in an ECPoint (RFC 8422 §5.4).</summary>
     public static int PublicKeyLength(NamedGroup group) => group switch
@@ -102,7 +102,11 @@ internal sealed class EphemeralKeyPair : IDisposable
         switch (group)
         {
             case NamedGroup.X25519:
-                return FromX25519(SodiumKey.Create(SodiumKeyAgreement.X25519));
+            {
+                var scalar = X25519.NewScalarArray();
+                RandomNumberGenerator.Fill(scalar);
+                return FromX25519(scalar);
+            }
             case NamedGroup.Secp256r1:
                 return FromP256(ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256));
             default:
@@ -120,7 +124,15 @@ internal sealed class EphemeralKeyPair : IDisposable
         switch (group)
         {
             case NamedGroup.X25519:
-                return FromX25519(SodiumKey.Import(SodiumKeyAgreement.X25519, privateKey, SodiumKeyBlobFormat.RawPrivateKey));
+            {
+                if (privateKey.Length != X25519.ScalarLength)
+                {
+                    CryptoThrowHelper.ThrowArgument(nameof(privateKey), "An X25519 private key is 32 bytes.");
+                }
+                var scalar = X25519.NewScalarArray();
+                privateKey.CopyTo(scalar);
+                return FromX25519(scalar);
+            }
             case NamedGroup.Secp256r1:
                 // ECParameters only takes arrays: the copy of d is zeroed as soon as the platform has imported it.
                 byte[] d = privateKey.ToArray();
@@ -204,24 +216,11 @@ internal sealed class EphemeralKeyPair : IDisposable
         ReleasePrivateKey();
     }
 
-    private static EphemeralKeyPair FromX25519(SodiumKey key)
+    private static EphemeralKeyPair FromX25519(byte[] scalar)
     {
-        try
-        {
-            var publicKey = new byte[X25519PublicKeyLength];
-            if (!key.PublicKey.TryExport(SodiumKeyBlobFormat.RawPublicKey, publicKey, out int length) ||
-                length != X25519PublicKeyLength)
-            {
-                throw new CryptographicException("libsodium returned an X25519 public key of an unexpected length.");
-            }
-
-            return new EphemeralKeyPair(NamedGroup.X25519, key, null, publicKey);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
+        var publicKey = new byte[X25519PublicKeyLength];
+        X25519.PublicKey(scalar, publicKey);
+        return new EphemeralKeyPair(NamedGroup.X25519, scalar, null, publicKey);
     }
 
     private static EphemeralKeyPair FromP256(ECDiffieHellman key)
@@ -250,27 +249,11 @@ internal sealed class EphemeralKeyPair : IDisposable
         }
     }
 
-    private static bool TryAgreeX25519(SodiumKey key, ReadOnlySpan<byte> peerPublicKey, Span<byte> z)
+    private static bool TryAgreeX25519(byte[] scalar, ReadOnlySpan<byte> peerPublicKey, Span<byte> z)
     {
-        // NSec masks the top bit and accepts non-canonical u-coordinates, as RFC 7748 §5 requires of receivers, so
-        // the length is the only thing to check before the import.
-        if (peerPublicKey.Length != X25519PublicKeyLength ||
-            !SodiumPublicKey.TryImport(SodiumKeyAgreement.X25519, peerPublicKey, SodiumKeyBlobFormat.RawPublicKey,
-                out SodiumPublicKey? peer) ||
-            peer is null)
-        {
-            return false;
-        }
-
-        // libsodium refuses the low-order points and the all-zero result itself: Agree then returns null. NSec will
-        // not hand out a shared secret's bytes unless it was created exportable, and the TLS PRF needs them.
-        using SodiumSharedSecret? secret = SodiumKeyAgreement.X25519.Agree(
-            key,
-            peer,
-            new SodiumSharedSecretCreationParameters { ExportPolicy = SodiumKeyExportPolicies.AllowPlaintextExport });
-        if (secret is null ||
-            !secret.TryExport(SodiumSharedSecretBlobFormat.RawSharedSecret, z, out int length) ||
-            length != SharedSecretLength)
+        // RFC 7748 §5: receivers mask the top bit and accept non-canonical u-coordinates, so the length is the only
+        // thing to check; libsodium refuses a result that is all zeros (a low-order peer key) itself.
+        if (peerPublicKey.Length != X25519PublicKeyLength || !X25519.TryAgree(scalar, peerPublicKey, z))
         {
             return false;
         }
@@ -366,8 +349,11 @@ internal sealed class EphemeralKeyPair : IDisposable
 
     private void ReleasePrivateKey()
     {
-        _x25519?.Dispose();
-        _x25519 = null;
+        if (_x25519 is not null)
+        {
+            CryptographicOperations.ZeroMemory(_x25519);
+            _x25519 = null;
+        }
         _p256?.Dispose();
         _p256 = null;
     }
