@@ -102,13 +102,21 @@ internal sealed class CipherSuiteInfo
 
     public static readonly CipherSuiteInfo EcdheAes128CbcSha256 = Cbc(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, KeyExchangeAlgorithm.EcdhePsk);
 
-    /// <summary>Every row, in the enum's order of declaration (not a preference order).</summary>
-    public static IReadOnlyList<CipherSuiteInfo> All { get; } =
+    private static readonly CipherSuiteInfo[] s_rows =
     [
         Aes128CbcSha256, Aes128GcmSha256, Aes256GcmSha384, Aes128Ccm, Aes256Ccm, Aes128Ccm8, Aes256Ccm8,
         EcdheAes128CbcSha256, ChaCha20Poly1305, EcdheChaCha20Poly1305, EcdheAes128GcmSha256, EcdheAes256GcmSha384,
         EcdheAes128Ccm8Sha256, EcdheAes128CcmSha256,
     ];
+
+    /// <summary>Every row, in the enum's order of declaration (not a preference order).</summary>
+    public static IReadOnlyList<CipherSuiteInfo> All => s_rows;
+
+    /// <summary>The row's position in <see cref="All"/>: a byte where a reference would cost eight (record directions).</summary>
+    public byte Index => (byte)Array.IndexOf(s_rows, this);
+
+    /// <summary>The row at <paramref name="index"/> in <see cref="All"/>.</summary>
+    public static CipherSuiteInfo FromIndex(byte index) => s_rows[index];
 
     private CipherSuiteInfo(CipherSuite suite, KeyExchangeAlgorithm keyExchange, RecordProtection protection,
         int keyLength, int fixedIvLength, int recordIvLength, int tagLength, int macKeyLength, HashAlgorithmName prfHash)

@@ -113,17 +113,18 @@ internal struct RecordDirection
     // session: docs/design.md). It is created on first use and released by ParkIfUnused while the session is idle, so
     // idle sessions keep only the key bytes.
     private IDisposable? _native;
-    // Null until keyed and again once disposed: "no keys".
-    private CipherSuiteInfo? _suite;
+    // The suite's CipherSuiteInfo.Index + 1, a byte rather than a reference (memory per session); 0 until keyed and
+    // again once disposed: "no keys".
+    private byte _suiteId;
     // AesGcm records since the last (re)creation, towards PromoteAfterRecords.
     private byte _records;
     private bool _usedSinceCheck;
 
     /// <summary>Whether a key is installed (false before <see cref="SetKey"/> and after <see cref="Dispose"/>).</summary>
-    public readonly bool HasKey => _suite is not null;
+    public readonly bool HasKey => _suiteId != 0;
 
     /// <summary>The suite whose keys are installed, or null.</summary>
-    public readonly CipherSuiteInfo? Suite => _suite;
+    public readonly CipherSuiteInfo? Suite => _suiteId == 0 ? null : CipherSuiteInfo.FromIndex((byte)(_suiteId - 1));
 
     /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
     public readonly bool IsActive => _native is not null;
@@ -146,18 +147,18 @@ internal struct RecordDirection
         keys.Key.CopyTo(_material);
         keys.FixedIv.CopyTo(_material[suite.KeyLength..]);
         keys.MacKey.CopyTo(_material[(suite.KeyLength + suite.FixedIvLength)..]);
-        _suite = suite;
+        _suiteId = (byte)(suite.Index + 1);
     }
 
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
-    private readonly ReadOnlySpan<byte> Key => ((ReadOnlySpan<byte>)_material)[.._suite!.KeyLength];
+    private readonly ReadOnlySpan<byte> Key => ((ReadOnlySpan<byte>)_material)[..Suite!.KeyLength];
 
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
-    private readonly ReadOnlySpan<byte> FixedIv => ((ReadOnlySpan<byte>)_material).Slice(_suite!.KeyLength, _suite.FixedIvLength);
+    private readonly ReadOnlySpan<byte> FixedIv => ((ReadOnlySpan<byte>)_material).Slice(Suite!.KeyLength, Suite.FixedIvLength);
 
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
     private readonly ReadOnlySpan<byte> MacKey
-        => ((ReadOnlySpan<byte>)_material).Slice(_suite!.KeyLength + _suite.FixedIvLength, _suite.MacKeyLength);
+        => ((ReadOnlySpan<byte>)_material).Slice(Suite!.KeyLength + Suite.FixedIvLength, Suite.MacKeyLength);
 
     /// <summary>Takes <paramref name="source"/>'s key and native objects, releasing ours; the source is left empty.</summary>
     public void MoveFrom(ref RecordDirection source)
@@ -183,11 +184,12 @@ internal struct RecordDirection
     /// </returns>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
     {
-        if (_suite is null)
+        var suite = Suite;
+        if (suite is null)
         {
             ThrowDisposed();
         }
-        if (_suite.Protection != RecordProtection.AesGcm)
+        if (suite.Protection != RecordProtection.AesGcm)
         {
             return OtherCipher().TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
         }
@@ -280,11 +282,12 @@ internal struct RecordDirection
     /// </remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
-        if (_suite is null)
+        var suite = Suite;
+        if (suite is null)
         {
             ThrowDisposed();
         }
-        if (_suite.Protection != RecordProtection.AesGcm)
+        if (suite.Protection != RecordProtection.AesGcm)
         {
             return OtherCipher().Seal(type, epoch, sequenceNumber, plaintext, destination);
         }
@@ -392,7 +395,7 @@ internal struct RecordDirection
             aesGcm = new AesGcm(Key, TagLength);
             _native = aesGcm;
         }
-        if (_suite!.KeyLength == 32 && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
+        if (Suite!.KeyLength == 32 && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
         {
             // This record still goes through AesGcm; the next ones through libsodium.
             _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Key,
@@ -410,7 +413,7 @@ internal struct RecordDirection
         _usedSinceCheck = true;
         if (_native is not IRecordCipher cipher)
         {
-            cipher = RecordCiphers.Create(_suite!, Key, FixedIv, MacKey);
+            cipher = RecordCiphers.Create(Suite!, Key, FixedIv, MacKey);
             _native = cipher;
         }
         return cipher;
@@ -421,7 +424,7 @@ internal struct RecordDirection
     {
         ReleaseNative();
         CryptographicOperations.ZeroMemory(_material);
-        _suite = null;
+        _suiteId = 0;
         _records = 0;
         _usedSinceCheck = false;
     }
