@@ -9,8 +9,8 @@ public sealed class HotDtlsServerInteropTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
 
-    [Theory]
-    [MemberData(nameof(InteropSuites.All), MemberType = typeof(InteropSuites))]
+    [ToolTheory("openssl")]
+    [MemberData(nameof(InteropSuites.OpenSsl), MemberType = typeof(InteropSuites))]
     public async Task OpenSsl_client_completes_handshake_and_each_message_gets_its_ack(CipherSuite suite)
     {
         using var cts = new CancellationTokenSource(s_timeout);
@@ -42,22 +42,23 @@ public sealed class HotDtlsServerInteropTests
         Assert.Equal(0, server.Server.Statistics.Sessions);
     }
 
-    [Theory]
-    [MemberData(nameof(InteropSuites.All), MemberType = typeof(InteropSuites))]
+    [ToolTheory("openssl")]
+    [MemberData(nameof(InteropSuites.OpenSsl), MemberType = typeof(InteropSuites))]
     public async Task OpenSsl_client_with_a_256_byte_mtu_completes(CipherSuite suite)
     {
         using var cts = new CancellationTokenSource(s_timeout);
         await using var server = await AckServer.StartAsync(o => o.Mtu = 256);
         await using var client = OpenSslClientPeer.Start(server.EndPoint, suite, extraArguments: ["-mtu", "256"]);
 
-        await client.WaitForHandshakeAsync(cts.Token);
+        Assert.Equal(InteropSuites.OpenSslName(suite), await client.WaitForHandshakeAsync(cts.Token));
         var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
+        Assert.Equal(suite, session.CipherSuite);
         var ack = AckServer.AckFor(session.RemoteEndPoint);
         await client.SendLineAsync("small mtu", cts.Token);
         Assert.Equal(ack, await client.ReceiveTextAsync(ack.Length, cts.Token));
     }
 
-    [Fact]
+    [ToolFact("openssl")]
     public async Task OpenSsl_client_with_the_wrong_key_fails_and_the_server_keeps_serving()
     {
         using var cts = new CancellationTokenSource(s_timeout);
@@ -80,7 +81,7 @@ public sealed class HotDtlsServerInteropTests
     }
 
     [Theory]
-    [MemberData(nameof(InteropSuites.All), MemberType = typeof(InteropSuites))]
+    [MemberData(nameof(InteropSuites.BouncyCastle), MemberType = typeof(InteropSuites))]
     public async Task BouncyCastle_client_completes_handshake_and_each_message_gets_its_ack(CipherSuite suite)
     {
         using var cts = new CancellationTokenSource(s_timeout);
@@ -99,7 +100,7 @@ public sealed class HotDtlsServerInteropTests
     }
 
     [Theory]
-    [MemberData(nameof(InteropSuites.All), MemberType = typeof(InteropSuites))]
+    [MemberData(nameof(InteropSuites.Gcm), MemberType = typeof(InteropSuites))]
     public async Task BouncyCastle_client_completes_through_a_lossy_relay(CipherSuite suite)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
@@ -133,7 +134,7 @@ public sealed class HotDtlsServerInteropTests
         Assert.True(relay.ClientToServer.Dropped + relay.ServerToClient.Dropped > 0, "the relay should have dropped something");
     }
 
-    [Fact]
+    [ToolFact("openssl")]
     public async Task OpenSsl_client_with_a_128_byte_identity_and_a_64_byte_key_completes()
     {
         // RFC 4279 §5.3: identities of at least 128 bytes and keys of at least 64 bytes must be supported.
@@ -150,20 +151,30 @@ public sealed class HotDtlsServerInteropTests
         Assert.Equal(ack, await client.ReceiveTextAsync(ack.Length, cts.Token));
     }
 
-    [Fact]
-    public async Task OpenSsl_client_offering_no_common_suite_is_refused_at_once()
+    [ToolTheory("openssl")]
+    [InlineData("PSK-AES256-CBC-SHA384", false)] // a suite HotDtls does not implement
+    [InlineData("PSK-AES128-CCM8:@SECLEVEL=0", true)] // one it implements, on a server configured for AES-GCM only
+    public async Task OpenSsl_client_offering_no_common_suite_is_refused_at_once(string openSslCipher, bool serverGcmOnly)
     {
         using var cts = new CancellationTokenSource(s_timeout);
-        await using var server = await AckServer.StartAsync();
-        // CCM_8 is not (yet) a HotDtls suite: the handshake_failure alert must reach s_client (and be accepted by its
-        // replay window), which then reports alert 40 instead of retransmitting until it times out.
-        await using var client = OpenSslClientPeer.Start(server.EndPoint, "PSK-AES128-CCM8:@SECLEVEL=0");
+        await using var server = await AckServer.StartAsync(o =>
+        {
+            if (serverGcmOnly)
+            {
+                o.CipherSuites.Clear();
+                o.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+                o.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384);
+            }
+        });
+        // The handshake_failure alert must reach s_client (and be accepted by its replay window), which then reports
+        // alert 40 instead of retransmitting until it times out.
+        await using var client = OpenSslClientPeer.Start(server.EndPoint, openSslCipher);
         await Assert.ThrowsAnyAsync<Exception>(() => client.WaitForHandshakeAsync(cts.Token));
         Assert.Contains("SSL alert number 40", client.Diagnostics, StringComparison.Ordinal);
         Assert.Equal(1, server.Server.Statistics.HandshakesFailed);
     }
 
-    [Theory]
+    [ToolTheory("openssl")]
     [InlineData(1234)]
     [InlineData(1)]
     [InlineData(2)]
@@ -195,5 +206,58 @@ public sealed class HotDtlsServerInteropTests
         }
         Assert.Equal(ack, await reply);
         Assert.True(relay.ClientToServer.Dropped + relay.ServerToClient.Dropped > 0, "the relay should have dropped something");
+    }
+
+    /// <summary>
+    /// The ECDHE_PSK group: s_client offering one group gets it (it prints the server's ephemeral key), and a HotDtls
+    /// server configured for P-256 alone picks it from s_client's default list (X25519 first).
+    /// </summary>
+    [ToolTheory("openssl")]
+    [InlineData("P-256", null, CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, "ECDH, prime256v1, 256 bits")]
+    [InlineData("X25519", null, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, "X25519, 253 bits")]
+    [InlineData(null, NamedGroup.Secp256r1, CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, "ECDH, prime256v1, 256 bits")]
+    [InlineData(null, null, CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, "X25519, 253 bits")]
+    public async Task OpenSsl_client_gets_the_ECDHE_group_both_sides_support(string? clientGroups, NamedGroup? serverOnly,
+        CipherSuite suite, string serverTempKey)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        await using var server = await AckServer.StartAsync(o =>
+        {
+            if (serverOnly is { } group)
+            {
+                o.NamedGroups.Clear();
+                o.NamedGroups.Add(group);
+            }
+        });
+        await using var client = OpenSslClientPeer.Start(server.EndPoint, suite,
+            extraArguments: clientGroups is null ? null : ["-groups", clientGroups]);
+
+        Assert.Equal(InteropSuites.OpenSslName(suite), await client.WaitForHandshakeAsync(cts.Token));
+        Assert.Equal(serverTempKey, await client.WaitForServerTempKeyAsync(cts.Token));
+        var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
+        Assert.Equal(suite, session.CipherSuite);
+
+        var ack = AckServer.AckFor(session.RemoteEndPoint);
+        await client.SendLineAsync("ecdhe", cts.Token);
+        Assert.Equal(ack, await client.ReceiveTextAsync(ack.Length, cts.Token));
+    }
+
+    /// <summary>BouncyCastle offering secp256r1 alone: the server must use it (RFC 8422 §5.1.1), or BouncyCastle refuses.</summary>
+    [Theory]
+    [InlineData(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256)]
+    [InlineData(CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256)]
+    public async Task BouncyCastle_client_offering_only_P256_completes_with_it(CipherSuite suite)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        await using var server = await AckServer.StartAsync();
+        var options = BouncyCastlePeerOptions.Default with { NamedGroups = [NamedGroup.Secp256r1] };
+        await using var client = await BouncyCastleDtlsClientPeer.ConnectAsync(server.EndPoint, [suite], options: options,
+            cancellationToken: cts.Token);
+        Assert.Equal(suite, client.NegotiatedSuite);
+        var session = await server.Events.FirstEstablished.WaitAsync(cts.Token);
+        Assert.Equal(suite, session.CipherSuite);
+
+        client.SendText("P-256");
+        Assert.Equal(AckServer.AckFor(session.RemoteEndPoint), await client.ReceiveTextAsync(cts.Token));
     }
 }

@@ -29,7 +29,7 @@ public sealed class ImpairedNetworkTests(ITestOutputHelper output)
     // HotDtls runs with a shorter first timeout than the RFC's 1 s to keep CI quick; the table runs the defaults.
     private static readonly TimeSpan s_retransmit = TimeSpan.FromMilliseconds(250);
 
-    [Theory]
+    [ToolTheory("openssl")]
     [InlineData(1, 1200)]
     [InlineData(3, 1200)]
     [InlineData(8, 1200)]

@@ -211,5 +211,9 @@ public sealed class BouncyCastleDtlsClientPeer : IAsyncDisposable
         protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
         protected override int[] GetSupportedCipherSuites() => suites;
+
+        // The IANA code points are BouncyCastle's NamedGroup constants too.
+        protected override IList<int> GetSupportedGroups(IList<int> namedGroupRoles) =>
+            options.NamedGroups is { } groups ? groups.Select(g => (int)g).ToList() : base.GetSupportedGroups(namedGroupRoles);
     }
 }

@@ -17,4 +17,11 @@ public sealed record BouncyCastlePeerOptions
 
     /// <summary>BouncyCastle gives up the handshake after this long (its own timer, real time).</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The client's supported_groups for the ECDHE_PSK suites, most preferred first; null for BouncyCastle's own list
+    /// (x25519, x448, secp256r1, secp384r1). A server must pick one of these (RFC 8422 §5.1.1), so offering one group
+    /// proves which group the server used.
+    /// </summary>
+    public IReadOnlyList<NamedGroup>? NamedGroups { get; init; }
 }

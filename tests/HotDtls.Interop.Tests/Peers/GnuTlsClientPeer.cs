@@ -27,7 +27,7 @@ public sealed class GnuTlsClientPeer : IAsyncDisposable
         {
             "--udp", "--port", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), server.Address.ToString(),
             "--pskusername", credentials.Identity, "--pskkey", credentials.KeyHex,
-            "--priority", GnuTlsTool.Priority(suite), "--insecure",
+            "--priority", InteropSuites.GnuTlsPriority(suite), "--insecure",
         };
         return new GnuTlsClientPeer(PeerProcess.Start(GnuTlsTool.Path("gnutls-cli"), "gnutls-cli", GnuTlsTool.InstallAdvice,
             arguments, static _ => { }, chunked: true));
@@ -43,6 +43,14 @@ public sealed class GnuTlsClientPeer : IAsyncDisposable
         _consumed = text.IndexOf("- Handshake was completed", StringComparison.Ordinal);
         return description;
     }
+
+    /// <summary>gnutls-cli's exit code once it has exited by itself (139: SIGSEGV), or null.</summary>
+    public int? ExitCode => _process.ExitCode;
+
+    /// <summary>Waits until gnutls-cli has exited and its output is drained.</summary>
+    /// <exception cref="PeerException"><paramref name="cancellationToken"/> fired first.</exception>
+    public Task WaitForExitAsync(CancellationToken cancellationToken)
+        => PeerWait.ForAsync(_process.Exited, "gnutls-cli to exit", () => Diagnostics, cancellationToken);
 
     /// <summary>Sends <paramref name="line"/> plus "\n" as one datagram.</summary>
     public Task SendLineAsync(string line, CancellationToken cancellationToken) => _process.WriteLineAsync(line, cancellationToken);

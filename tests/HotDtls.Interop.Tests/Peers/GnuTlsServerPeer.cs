@@ -34,7 +34,7 @@ public sealed class GnuTlsServerPeer : IAsyncDisposable
         var arguments = new List<string>
         {
             "--udp", "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--pskpasswd", passwordFile, "--pskhint", credentials.Hint, "--priority", GnuTlsTool.Priority(suite),
+            "--pskpasswd", passwordFile, "--pskhint", credentials.Hint, "--priority", InteropSuites.GnuTlsPriority(suite),
         };
         return new GnuTlsServerPeer(PeerProcess.Start(GnuTlsTool.Path("gnutls-serv"), "gnutls-serv", GnuTlsTool.InstallAdvice,
             arguments, static _ => { }, chunked: true), passwordFile, port);

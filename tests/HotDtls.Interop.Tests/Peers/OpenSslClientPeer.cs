@@ -16,8 +16,11 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
 {
     private const string EstablishedLine = "CONNECTION ESTABLISHED";
     private const string CiphersuitePrefix = "Ciphersuite: ";
+    private const string ServerTempKeyPrefix = "Server Temp Key: ";
 
     private readonly TaskCompletionSource<string> _handshake =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _serverTempKey =
         new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PeerProcess _process;
     private bool _established;
@@ -26,7 +29,11 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
     {
         _process = PeerProcess.Start(arguments, OnStderrLine, chunked: true);
         _ = _process.Exited.ContinueWith(
-            _ => _handshake.TrySetException(new PeerException("s_client exited before the handshake completed.\n" + _process.Diagnostics)),
+            _ =>
+            {
+                _handshake.TrySetException(new PeerException("s_client exited before the handshake completed.\n" + _process.Diagnostics));
+                _serverTempKey.TrySetException(new PeerException("s_client exited without printing the server's ephemeral key.\n" + _process.Diagnostics));
+            },
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -56,7 +63,7 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
     /// <summary>Starts s_client against <paramref name="server"/> offering only <paramref name="suite"/>.</summary>
     public static OpenSslClientPeer Start(IPEndPoint server, CipherSuite suite, PeerCredentials? credentials = null,
         IReadOnlyList<string>? extraArguments = null) =>
-        Start(server, InteropSuites.OpenSslName(suite), credentials, extraArguments);
+        Start(server, InteropSuites.OpenSslCipherString(suite), credentials, extraArguments);
 
     /// <summary>
     /// Starts s_client against <paramref name="server"/> with an OpenSSL cipher string (e.g. to offer a suite
@@ -87,6 +94,14 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
     /// <exception cref="PeerException">s_client failed or <paramref name="cancellationToken"/> fired first.</exception>
     public Task<string> WaitForHandshakeAsync(CancellationToken cancellationToken) =>
         PeerWait.ForAsync(_handshake.Task, "s_client handshake", () => Diagnostics, cancellationToken);
+
+    /// <summary>
+    /// Waits for the line -brief prints after the suite for an ECDHE key exchange and returns what follows
+    /// "Server Temp Key: ": <c>X25519, 253 bits</c> or <c>ECDH, prime256v1, 256 bits</c>. A PSK-only handshake has none.
+    /// </summary>
+    /// <exception cref="PeerException">s_client exited or <paramref name="cancellationToken"/> fired first.</exception>
+    public Task<string> WaitForServerTempKeyAsync(CancellationToken cancellationToken) =>
+        PeerWait.ForAsync(_serverTempKey.Task, "s_client's Server Temp Key line", () => Diagnostics, cancellationToken);
 
     /// <summary>Sends <paramref name="line"/> plus "\n" as one datagram (one stdin write).</summary>
     public Task SendLineAsync(string line, CancellationToken cancellationToken) =>
@@ -149,6 +164,10 @@ public sealed class OpenSslClientPeer : IAsyncDisposable
         {
             NegotiatedCipher = line[CiphersuitePrefix.Length..];
             _handshake.TrySetResult(NegotiatedCipher);
+        }
+        else if (_established && line.StartsWith(ServerTempKeyPrefix, StringComparison.Ordinal))
+        {
+            _serverTempKey.TrySetResult(line[ServerTempKeyPrefix.Length..]);
         }
     }
 }

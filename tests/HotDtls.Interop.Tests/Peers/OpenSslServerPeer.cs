@@ -78,7 +78,7 @@ public sealed class OpenSslServerPeer : IAsyncDisposable
     /// <summary>Starts an echoing s_server accepting only <paramref name="suite"/>.</summary>
     public static OpenSslServerPeer Start(CipherSuite suite, PeerCredentials? credentials = null,
         IReadOnlyList<string>? extraArguments = null, bool echo = true) =>
-        Start(InteropSuites.OpenSslName(suite), credentials, extraArguments, echo);
+        Start(InteropSuites.OpenSslCipherString(suite), credentials, extraArguments, echo);
 
     /// <summary>
     /// Starts s_server with an OpenSSL cipher string and extra arguments (e.g. <c>-mtu 500</c>). With

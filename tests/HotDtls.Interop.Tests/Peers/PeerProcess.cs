@@ -44,6 +44,12 @@ internal sealed class PeerProcess : IAsyncDisposable
     /// <summary>Completes once the process has exited and both output streams are drained.</summary>
     public Task Exited { get; }
 
+    /// <summary>
+    /// The exit code once the process has exited by itself (.NET reports 128 + the signal number for one a signal
+    /// ended, 139 for SIGSEGV); null while it runs or when disposal killed it.
+    /// </summary>
+    public int? ExitCode => Volatile.Read(ref _exitCode) is var code and >= 0 ? code : null;
+
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
 
