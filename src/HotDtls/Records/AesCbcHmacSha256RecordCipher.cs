@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using HotDtls.Crypto;
 
@@ -39,20 +38,24 @@ internal struct AesCbcKeyBytes
 /// body always decrypted, the padding checked in constant time, and the two results combined without an early exit.
 /// </para>
 /// <para>
-/// The IV is fresh random bytes per record (RFC 5246 §6.2.3.2: "The IV SHOULD be chosen at random, and MUST be
+/// The IV is fresh and random per record (RFC 5246 §6.2.3.2: "The IV SHOULD be chosen at random, and MUST be
 /// unpredictable"); the previous record's last ciphertext block, as TLS 1.0 used, would be predictable (BEAST).
 /// </para>
 /// <para>
 /// AES runs through kept <see cref="ICryptoTransform"/>s (the one-shot <c>Aes.EncryptCbc</c> and <c>DecryptCbc</c>
-/// allocate). A CBC transform keeps its chaining value from one call to the next and cannot be reset without
-/// allocating:
-/// - the encryptor's chaining value is its last output block, kept in <c>_chain0</c>/<c>_chain1</c>;
-///   XORing it with the record's IV into the first plaintext block makes the transform compute E(P_1 ⊕ IV), as a
-///   fresh chain does;
-/// - the decryptor is given IV || ciphertext: whatever it chained from, the block after the IV decrypts with the IV
-///   as its predecessor; the first output block is discarded. Nothing to track.
+/// allocate). A CBC transform keeps its chaining value (its last ciphertext block) from one call to the next and cannot
+/// be reset without allocating, so neither direction lets a record depend on that value:
+/// - sealing encrypts R || plaintext || padding in one call, R a block of random bytes. Its first output block,
+///   E_K(R ⊕ chaining value), is uniformly random and unpredictable without the key, and it is what the next block
+///   chains from: it is the record's IV, and the record is IV || ciphertext as CBC from that IV defines it, whatever
+///   the transform held before. (This is NIST SP 800-38A Appendix C's "apply the forward cipher function … to a
+///   nonce", here to a random one.) Nothing to track, so nothing can fall out of step: a transform whose chaining
+///   value we had mis-tracked would otherwise seal records whose MAC verifies and whose first block decrypts wrong.
+/// - opening decrypts IV || ciphertext in one call: the block after the IV decrypts with the IV as its predecessor,
+///   the first output block is discarded.
 /// A direction only seals or only opens, so each transform is made on first use, from the kept key. Scratch space is
-/// rented per call and zeroed before it goes back. One thread at a time.
+/// rented per call and zeroed before it goes back. The CSPRNG is called for 64 blocks of R at a time, per thread (see
+/// <c>TakeRandomBlock</c>). One thread at a time per object.
 /// </para>
 /// </remarks>
 internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
@@ -84,6 +87,18 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     private const int BlockSize = 16;
     // RFC 5246 §6.2.3.2: padding_length is a uint8, so a receiver checks at most this many bytes of padding.
     private const int MaxPaddingCheck = 256;
+    // Random blocks drawn from the CSPRNG per call of RandomNumberGenerator.Fill (see TakeRandomBlock).
+    private const int IvsPerDraw = 64;
+
+    // Random blocks for the IVs drawn ahead, per thread: RandomNumberGenerator.Fill costs ≈ 2 µs a call whatever its
+    // size up to a few KB (measured on the development machine: half the cost of sealing a 64-byte record), so one call
+    // fills IvsPerDraw of them. Thread-static, so no lock and no block is handed out twice; a session's records may be
+    // sealed on different threads, which only means they draw from different pools. A block never leaves the process:
+    // the IV is its encryption.
+    [ThreadStatic]
+    private static byte[]? t_ivPool;
+    [ThreadStatic]
+    private static int t_ivPoolUsed;
 
     private readonly IncrementalHash _hmac;
     private readonly IRandomSource? _ivSource;
@@ -91,9 +106,6 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     private ICryptoTransform? _decryptor;
     private AesCbcKeyBytes _key;
     private byte _keyLength;
-    // The last output block of _encryptor, the chaining value its next call starts from.
-    private ulong _chain0;
-    private ulong _chain1;
     private bool _disposed;
 
     /// <summary>
@@ -105,8 +117,9 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     }
 
     /// <summary>
-    /// As the public constructor, with the IVs drawn from <paramref name="ivSource"/> (tests: reproducible records)
-    /// rather than the operating system's CSPRNG when it is not null.
+    /// As the public constructor, with the random block each IV is made from (R in the remarks on the class) drawn
+    /// from <paramref name="ivSource"/> rather than the operating system's CSPRNG when it is not null (tests: records
+    /// reproducible from a fresh cipher).
     /// </summary>
     internal AesCbcHmacSha256RecordCipher(ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey, IRandomSource? ivSource)
     {
@@ -213,46 +226,55 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     private void EncryptThenMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> body)
     {
         int length = plaintext.Length;
-        int paddedLength = body.Length - IvLength - MacLength;
+        int cbcLength = body.Length - MacLength;
         // The least padding: padding_length and its padding bytes all hold p (RFC 5246 §6.2.3.2).
-        byte padding = (byte)(paddedLength - length - 1);
-        Span<byte> iv = body[..IvLength];
-        if (_ivSource is null)
-        {
-            RandomNumberGenerator.Fill(iv);
-        }
-        else
-        {
-            _ivSource.Fill(iv);
-        }
+        byte padding = (byte)(cbcLength - IvLength - length - 1);
 
         var encryptor = _encryptor ??= CreateTransform(encrypt: true);
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(paddedLength);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(cbcLength);
         try
         {
-            Span<byte> block = scratch.AsSpan(0, paddedLength);
+            // R || plaintext || padding: the transform turns R into the IV, E_K(R ⊕ its chaining value), and then
+            // chains every plaintext block from that IV (see the remarks on the class).
+            Span<byte> block = scratch.AsSpan(0, cbcLength);
+            if (_ivSource is null)
+            {
+                TakeRandomBlock(block[..IvLength]);
+            }
+            else
+            {
+                _ivSource.Fill(block[..IvLength]);
+            }
             // Read before anything is written over it: in-place sealing passes body[IvLength..] as the plaintext.
-            plaintext.CopyTo(block);
-            block[length..].Fill(padding);
-            // A fresh chain from this record's IV: the transform XORs its chaining value in, which this cancels.
-            Span<ulong> first = MemoryMarshal.Cast<byte, ulong>(block[..BlockSize]);
-            first[0] ^= MemoryMarshal.Read<ulong>(iv) ^ _chain0;
-            first[1] ^= MemoryMarshal.Read<ulong>(iv[8..]) ^ _chain1;
+            plaintext.CopyTo(block[IvLength..]);
+            block[(IvLength + length)..].Fill(padding);
 
-            encryptor.TransformBlock(scratch, 0, paddedLength, scratch, 0);
-
-            ReadOnlySpan<byte> last = block[(paddedLength - BlockSize)..];
-            _chain0 = MemoryMarshal.Read<ulong>(last);
-            _chain1 = MemoryMarshal.Read<ulong>(last[8..]);
-            block.CopyTo(body[IvLength..]);
+            encryptor.TransformBlock(scratch, 0, cbcLength, scratch, 0);
+            block.CopyTo(body);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(scratch.AsSpan(0, paddedLength));
+            CryptographicOperations.ZeroMemory(scratch.AsSpan(0, cbcLength));
             ArrayPool<byte>.Shared.Return(scratch);
         }
 
-        ComputeMac(type, epoch, sequenceNumber, body[..(IvLength + paddedLength)], body.Slice(IvLength + paddedLength, MacLength));
+        ComputeMac(type, epoch, sequenceNumber, body[..cbcLength], body.Slice(cbcLength, MacLength));
+    }
+
+    /// <summary>Copies the next unused random block of this thread's pool to <paramref name="block"/>, refilling the pool when spent.</summary>
+    private static void TakeRandomBlock(Span<byte> block)
+    {
+        var pool = t_ivPool;
+        int used = t_ivPoolUsed;
+        if (pool is null || used == pool.Length)
+        {
+            // Once per thread: the pool is allocated on a thread's first CBC record and reused after that.
+            pool ??= t_ivPool = new byte[IvsPerDraw * IvLength];
+            RandomNumberGenerator.Fill(pool);
+            used = 0;
+        }
+        pool.AsSpan(used, IvLength).CopyTo(block);
+        t_ivPoolUsed = used + IvLength;
     }
 
     /// <summary>Releases the AES transforms and the HMAC, and zeroes the kept encryption key.</summary>
@@ -270,8 +292,6 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
         _hmac.Dispose();
         CryptographicOperations.ZeroMemory(_key);
         _keyLength = 0;
-        _chain0 = 0;
-        _chain1 = 0;
     }
 
     /// <summary>
