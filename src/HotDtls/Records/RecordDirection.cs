@@ -232,7 +232,7 @@ internal struct RecordDirection
             plaintextLength = length;
             return true;
         }
-        var cipher = Cipher(out var retire);
+        var cipher = Cipher();
         try
         {
             cipher.Decrypt(nonce, body, tag, body, aad);
@@ -249,14 +249,9 @@ internal struct RecordDirection
             return false;
 #endif
         }
-        finally
-        {
-            if (retire)
-            {
-                cipher.Dispose();
-            }
-        }
 
+        // Only an authentic record counts towards the move to libsodium: forged ones must not buy a key import.
+        CountRecord();
         plaintextLength = length;
         return true;
     }
@@ -336,23 +331,13 @@ internal struct RecordDirection
                 destination.Slice(ExplicitNonceLength, plaintext.Length + TagLength));
             return total;
         }
-        var cipher = Cipher(out var retire);
-        try
-        {
-            cipher.Encrypt(
-                nonce,
-                plaintext,
-                destination.Slice(ExplicitNonceLength, plaintext.Length),
-                destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
-                aad);
-        }
-        finally
-        {
-            if (retire)
-            {
-                cipher.Dispose();
-            }
-        }
+        Cipher().Encrypt(
+            nonce,
+            plaintext,
+            destination.Slice(ExplicitNonceLength, plaintext.Length),
+            destination.Slice(ExplicitNonceLength + plaintext.Length, TagLength),
+            aad);
+        CountRecord();
 #endif
         return total;
     }
@@ -380,31 +365,32 @@ internal struct RecordDirection
         _native = null;
     }
 
-    /// <summary>
-    /// The AesGcm for this record, made from the key if parked. <paramref name="retire"/> is true when this is the
-    /// record that moves the direction to libsodium: the caller disposes the AesGcm after using it.
-    /// </summary>
-    private AesGcm Cipher(out bool retire)
+    /// <summary>The AesGcm for this record, made from the key if parked. Called only while not on libsodium.</summary>
+    private AesGcm Cipher()
     {
-        retire = false;
         _usedSinceCheck = true;
-        // Called only while not on libsodium: _native is an AesGcm or nothing (parked).
         if (_native is not AesGcm aesGcm)
         {
             // Parked (or never used): made again from the key bytes.
             aesGcm = new AesGcm(Key, TagLength);
             _native = aesGcm;
         }
-        if (Suite!.KeyLength == 32 && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords)
+        return aesGcm;
+    }
+
+    /// <summary>
+    /// Counts a record sealed, or opened and found authentic, through AesGcm; the <c>PromoteAfterRecords</c>th moves an
+    /// AES-256 direction to libsodium, and the next records go through it.
+    /// </summary>
+    private void CountRecord()
+    {
+        if (Suite!.KeyLength == 32 && UseLibsodiumForAes256 && ++_records == PromoteAfterRecords && _native is AesGcm aesGcm)
         {
-            // This record still goes through AesGcm; the next ones through libsodium.
             _native = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Key,
                 NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
+            aesGcm.Dispose();
             _records = 0;
-            retire = true;
-            return aesGcm;
         }
-        return aesGcm;
     }
 
     /// <summary>The record cipher of a protection other than AES-GCM, made from the key material if parked.</summary>

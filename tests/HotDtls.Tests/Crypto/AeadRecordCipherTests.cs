@@ -481,4 +481,28 @@ public sealed class AeadRecordCipherTests
         Assert.True(same.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out var length));
         Assert.Equal(plaintext, record.AsSpan(8, length).ToArray());
     }
+
+    [Fact]
+    public void Forged_records_do_not_move_an_aes256_direction_to_libsodium()
+    {
+        var suite = CipherSuiteInfo.Aes256GcmSha384;
+        using var read = NewCipher(suite);
+        using var write = NewCipher(suite);
+        var forged = new byte[40 + AeadRecordCipher.Overhead];
+        for (ulong sequence = 0; sequence < 200; sequence++)
+        {
+            forged.AsSpan().Fill((byte)sequence);
+            Assert.False(read.TryOpenInPlace(ContentType.ApplicationData, Epoch, sequence, forged, out _));
+        }
+        Assert.False(read.UsesLibsodium);
+
+        // Authentic records still do, at the 64th (where libsodium has AES-256-GCM on this machine).
+        var record = new byte[40 + AeadRecordCipher.Overhead];
+        for (ulong sequence = 0; sequence < 64; sequence++)
+        {
+            write.Seal(ContentType.ApplicationData, Epoch, sequence, new byte[40], record);
+            Assert.True(read.TryOpenInPlace(ContentType.ApplicationData, Epoch, sequence, record, out _));
+        }
+        Assert.Equal(RecordDirection.UseLibsodiumForAes256, read.UsesLibsodium);
+    }
 }
