@@ -1,26 +1,38 @@
+using System.Globalization;
+using System.Text;
 using HotDtls.Handshake;
 using HotDtls.Records;
 
 namespace HotDtls.Fuzz;
 
-/// <summary>The seed files, deduplicated by content, named by target and a running number.</summary>
+/// <summary>
+/// The seed files of one recorder, named by target and scenario or a running number. Deduplicated by shape rather
+/// than content where content alone would keep near-copies: one datagram per sequence of record types, epochs and
+/// lengths, one handshake message per type, length and fragment, one ClientHello per length. AFL++ mutates the
+/// contents; what it cannot easily invent is the shapes.
+/// </summary>
 internal sealed class Corpus(string directory, string prefix)
 {
+    /// <summary>At most this many seeds per target: every shape recorded so far fits, and AFL++'s calibration stays short.</summary>
+    public const int MaxSeedsPerTarget = 40;
+
     private readonly Dictionary<string, List<byte[]>> _files = [];
     private readonly HashSet<string> _seen = [];
 
     public void AddEngine(string name, byte[] steps) => Add("engine", steps, name);
 
+    public void AddProtection(string name, byte[] input) => Add("protection", input, name);
+
     public void AddDatagram(byte[] datagram)
     {
-        Add("records", datagram);
+        Add("records", datagram, shape: DatagramShape(datagram));
         // Whole ClientHello records also feed the cookie target: [address length][address][hello body].
         if (datagram.Length > RecordHeader.Size + HandshakeHeader.Size
             && datagram[0] == (byte)ContentType.Handshake && datagram[RecordHeader.Size] == (byte)HandshakeType.ClientHello)
         {
             var address = EngineHarness.Peers[0].Buffer.Span[..EngineHarness.Peers[0].Size].ToArray();
             var body = datagram.AsSpan(RecordHeader.Size + HandshakeHeader.Size);
-            Add("cookie", [(byte)address.Length, .. address, .. body]);
+            Add("cookie", [(byte)address.Length, .. address, .. body], shape: body.Length.ToString(CultureInfo.InvariantCulture));
         }
     }
 
@@ -44,15 +56,40 @@ internal sealed class Corpus(string directory, string prefix)
         }
     }
 
-    public void AddHandshake(byte[] message) => Add("handshake", message);
+    public void AddHandshake(byte[] message)
+        // msg_type, length, and fragment_offset and fragment_length: the header less message_seq.
+        => Add("handshake", message, shape: message.Length >= HandshakeHeader.Size
+            ? $"{Convert.ToHexString(message.AsSpan(0, 4))}/{Convert.ToHexString(message.AsSpan(6, 6))}/{message.Length}"
+            : null);
 
-    public void AddClientHello(byte[] body) => Add("client-hello", body);
+    public void AddClientHello(byte[] body) => Add("client-hello", body, shape: body.Length.ToString(CultureInfo.InvariantCulture));
 
     public void AddFragments(byte[] fragments) => Add("reassembler", fragments);
 
-    private void Add(string target, byte[] content, string? name = null)
+    /// <summary>Each record's type, epoch and length, and for an epoch-0 handshake record its msg_type.</summary>
+    private static string DatagramShape(byte[] datagram)
     {
-        if (!_seen.Add(target + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content))))
+        var shape = new StringBuilder();
+        var reader = new DatagramReader(datagram);
+        var end = 0;
+        while (reader.TryReadRecord(out var header, out var offset))
+        {
+            shape.Append(CultureInfo.InvariantCulture, $"{(byte)header.Type}.{header.Epoch}.{header.Length}");
+            if (header.Type == ContentType.Handshake && header.Epoch == 0 && header.Length > 0)
+            {
+                shape.Append(CultureInfo.InvariantCulture, $".{datagram[offset]}");
+            }
+            shape.Append(' ');
+            end = offset + header.Length;
+        }
+        // Bytes no record covers are kept apart: a datagram the reader stops in is a shape of its own.
+        return shape.Append(CultureInfo.InvariantCulture, $"+{datagram.Length - end}").ToString();
+    }
+
+    private void Add(string target, byte[] content, string? name = null, string? shape = null)
+    {
+        var key = shape ?? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content));
+        if (!_seen.Add(target + "|" + key))
         {
             return;
         }
@@ -69,19 +106,33 @@ internal sealed class Corpus(string directory, string prefix)
 
     private readonly Dictionary<(string, int), string> _names = [];
 
+    /// <summary>
+    /// Replaces this recorder's seeds (files named <c>prefix-*</c> in every target's folder) with the ones collected;
+    /// other recorders' seeds stay.
+    /// </summary>
     public void Flush(TextWriter log)
     {
+        if (Directory.Exists(directory))
+        {
+            foreach (var folder in Directory.GetDirectories(directory))
+            {
+                foreach (var file in Directory.GetFiles(folder, prefix + "-*"))
+                {
+                    File.Delete(file);
+                }
+            }
+        }
         foreach (var (target, list) in _files)
         {
             var folder = Path.Combine(directory, target);
             Directory.CreateDirectory(folder);
-            // Enough seeds to cover every message shape, few enough that AFL++'s calibration stays short.
-            for (var i = 0; i < list.Count && i < 40; i++)
+            for (var i = 0; i < list.Count && i < MaxSeedsPerTarget; i++)
             {
                 var name = _names.TryGetValue((target, i), out var scenario) ? scenario : $"{i:D3}";
                 File.WriteAllBytes(Path.Combine(folder, $"{prefix}-{name}"), list[i]);
             }
-            log.WriteLine($"{target}: {Math.Min(list.Count, 40)} seeds");
+            var dropped = list.Count > MaxSeedsPerTarget ? $" ({list.Count - MaxSeedsPerTarget} more shapes left out)" : "";
+            log.WriteLine($"{prefix} {target}: {Math.Min(list.Count, MaxSeedsPerTarget)} seeds{dropped}");
         }
     }
 }

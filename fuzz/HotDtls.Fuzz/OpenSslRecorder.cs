@@ -21,6 +21,12 @@ internal static class OpenSslRecorder
         ("identity-128", "PSK-AES256-GCM-SHA384", new string('o', 128), 0, -1),
         // The server's flight 4 lost once: OpenSSL retransmits its ClientHello and the server repeats the flight.
         ("lost-flight", "PSK-AES128-GCM-SHA256", "Client_identity", 0, 1),
+        // AES-128-CCM_8; OpenSSL 3 files 64-bit tags under security level 0.
+        ("ccm8", "PSK-AES128-CCM8:@SECLEVEL=0", "Client_identity", 0, -1),
+        // ECDHE_PSK with ChaCha20-Poly1305: OpenSSL's supported_groups and ec_point_formats, an X25519 exchange. The
+        // server's ephemeral key is random in a normal build, so the replay stops at the client's Finished (the keys
+        // differ); the hellos and key exchange messages are what it brings.
+        ("ecdhe-chacha20", "ECDHE-PSK-CHACHA20-POLY1305", "Client_identity", 0, -1),
     ];
 
     public static int Record(string directory, TextWriter log)

@@ -3,7 +3,9 @@ using HotDtls.Fuzz.Targets;
 using SharpFuzz;
 
 // fuzz/run.sh drives this: `afl TARGET` under afl-fuzz, `replay TARGET PATH...` to re-run inputs (crashes,
-// corpora), `seed DIR` to record the HotDtls seed corpora. See fuzz/README.md.
+// corpora); fuzz/record-seeds.sh: `seed DIR` records the HotDtls seed corpora (Fuzz build), `seal DIR` writes the
+// protection target's sealed records and `record-openssl DIR` records OpenSSL conversations (normal build). See
+// fuzz/README.md.
 if (args.Length >= 2 && args[0] == "afl" && FuzzTargets.Find(args[1]) is { } aflTarget)
 {
     Fuzzer.Run(stream =>
@@ -23,11 +25,15 @@ if (args.Length == 2 && args[0] == "seed")
     SeedCorpus.Write(args[1], Console.Out);
     return 0;
 }
+if (args.Length == 2 && args[0] == "seal")
+{
+    return ProtectionSeeds.Write(args[1], Console.Out);
+}
 if (args.Length == 2 && args[0] == "record-openssl")
 {
     return OpenSslRecorder.Record(args[1], Console.Out);
 }
-Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | record-openssl DIR");
+Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | seal DIR | record-openssl DIR");
 Console.Error.WriteLine("targets: " + string.Join(", ", FuzzTargets.Names()));
 Console.Error.WriteLine(HotDtls.FuzzingBuild.Enabled
     ? "this is a fuzzing build (record authentication and Finished checks always pass)"

@@ -19,6 +19,10 @@ internal static class Replay
                 {
                     Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered");
                 }
+                else if (name == "protection")
+                {
+                    Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction");
+                }
             }
             catch (Exception exception)
             {

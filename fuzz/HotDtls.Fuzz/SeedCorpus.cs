@@ -9,17 +9,28 @@ using HotDtls.Transport;
 namespace HotDtls.Fuzz;
 
 /// <summary>
-/// Records the HotDtls seed corpora: HotDtls's own client talks to the fuzzing harness's engine in memory, plain,
-/// fragmented, lossy, packed, from several peers and after a client reboot. Each conversation becomes an engine
-/// input; its datagrams, handshake messages, hellos and fragments become the other targets' seeds. Run it in the
-/// Fuzz configuration: records are then sealed in clear, so the fuzzer can mutate what they carry.
+/// Records the HotDtls seed corpora: HotDtls's own client talks to the fuzzing harness's engine in memory, once per
+/// key exchange and record protection (plain PSK with AES-128-GCM, ECDHE_PSK over X25519 — the default — and P-256,
+/// PSK with AES-128-CCM_8, ChaCha20-Poly1305 and AES-128-CBC with encrypt_then_mac), and fragmented, lossy, packed,
+/// from several peers and after a client reboot. Each conversation becomes an engine input; its datagrams, handshake
+/// messages, hellos and fragments become the other targets' seeds. Run it in the Fuzz configuration: records are
+/// then sealed in clear and ephemeral ECDH keys come from the seeded randomness, so the conversations replay exactly
+/// and the fuzzer can mutate what the records carry.
 /// </summary>
 internal static class SeedCorpus
 {
     public static void Write(string directory, TextWriter log)
     {
         var corpus = new Corpus(directory, "hotdtls");
-        Record(corpus, "plain", static s => s.Handshake(0).Echo(0, 3).CloseNotify(0));
+        // One conversation per key exchange and record protection; the server (the harness) offers every suite and
+        // picks the client's only one, or by its own preference from the default list (ECDHE_PSK AES-128-GCM, X25519).
+        Record(corpus, "plain", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256).Handshake(0).Echo(0, 3).CloseNotify(0));
+        Record(corpus, "ecdhe-x25519", static s => s.Handshake(0).Echo(0, 2).CloseNotify(0));
+        Record(corpus, "ecdhe-p256", static s => s.Groups(NamedGroup.Secp256r1).Handshake(0).Echo(0, 2).CloseNotify(0));
+        Record(corpus, "psk-ccm8", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8).Handshake(0).Echo(0, 2).CloseNotify(0));
+        Record(corpus, "psk-chacha20", static s => s.Suites(CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256).Handshake(0).Echo(0, 2).CloseNotify(0));
+        Record(corpus, "psk-cbc", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256).Handshake(0).Echo(0, 2).CloseNotify(0));
+        // The rest with the default client (every suite offered, ECDHE_PSK first).
         Record(corpus, "fragmented", static s => s.Fragment(24).Handshake(0).Echo(0, 2));
         Record(corpus, "lossy", static s => s.DropNextServerDatagrams(1).Handshake(0).Echo(0, 2));
         Record(corpus, "packed", static s => s.Handshake(0).EchoPacked(0, 3));
@@ -49,6 +60,8 @@ internal static class SeedCorpus
         private int _fragmentSize;
         private int _dropServerDatagrams;
         private string _identity = "Qt DTLS example client";
+        private CipherSuite[]? _suites;
+        private NamedGroup[]? _groups;
         private int _seed = 11;
 
         public Script(Corpus corpus)
@@ -71,6 +84,20 @@ internal static class SeedCorpus
             return this;
         }
 
+        /// <summary>The suites the clients offer, most preferred first (default: <see cref="DtlsOptions.DefaultCipherSuites"/>).</summary>
+        public Script Suites(params CipherSuite[] suites)
+        {
+            _suites = suites;
+            return this;
+        }
+
+        /// <summary>The groups the clients offer for ECDHE_PSK (default: X25519, then secp256r1).</summary>
+        public Script Groups(params NamedGroup[] groups)
+        {
+            _groups = groups;
+            return this;
+        }
+
         public Script DropNextServerDatagrams(int count)
         {
             _dropServerDatagrams = count;
@@ -89,6 +116,12 @@ internal static class SeedCorpus
             if (!client.Established)
             {
                 throw new InvalidOperationException($"seed handshake for peer {peer} did not complete: {_harness.Engine.GetStatistics()}, client state {client.Engine.Connection.State}");
+            }
+            // The server takes the first suite of its own list the client offers: the client's only one, or the default's first.
+            var expected = _suites?[0] ?? DtlsOptions.DefaultCipherSuites[0];
+            if (client.Engine.NegotiatedSuite != expected)
+            {
+                throw new InvalidOperationException($"seed handshake for peer {peer} negotiated {client.Engine.NegotiatedSuite}, not {expected}");
             }
             return this;
         }
@@ -229,7 +262,8 @@ internal static class SeedCorpus
         {
             EngineTarget.WriteStep(Steps, peer, _pendingAdvance, datagram);
             _pendingAdvance = 0;
-            _corpus.AddDatagram(datagram);
+            // The client's handshake messages too (ClientHello, ClientKeyExchange of each key exchange), not only the server's.
+            _corpus.AddDatagramAndMessages(datagram);
             _harness.Deliver(peer, datagram);
         }
 
@@ -318,6 +352,22 @@ internal static class SeedCorpus
                     PskKey = EngineHarness.Key,
                     TimeProvider = script._harness.Time,
                 };
+                if (script._suites is { } suites)
+                {
+                    options.CipherSuites.Clear();
+                    foreach (var suite in suites)
+                    {
+                        options.CipherSuites.Add(suite);
+                    }
+                }
+                if (script._groups is { } groups)
+                {
+                    options.NamedGroups.Clear();
+                    foreach (var group in groups)
+                    {
+                        options.NamedGroups.Add(group);
+                    }
+                }
                 options.ValidateClient();
                 _ = peer;
                 Engine = new ClientEngine(options, script._harness.Options.EndPoint!.Serialize(), this, this,

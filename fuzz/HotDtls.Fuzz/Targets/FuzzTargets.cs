@@ -14,6 +14,7 @@ internal static class FuzzTargets
         ("reassembler", ReassemblerTarget.Run),
         ("cookie", CookieTarget.Run),
         ("engine", EngineTarget.Run),
+        ("protection", ProtectionTarget.Run),
     ];
 
     public static IEnumerable<string> Names()
