@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """bench/report.py RESULTS_DIR [--docs DOCS_DIR] — the table of one bench/run.sh run (standard library only).
+bench/report.py --suites RESULTS_DIR [--docs DOCS_DIR] — the table of one bench/suites.sh run.
 
 Prints every figure and its ratio to HotDtls; with --docs, rewrites the generated part of DOCS_DIR/benchmarks.md
-(between the BEGIN/END markers) and draws DOCS_DIR/benchmarks-echo.png with gnuplot.
+(between the BEGIN/END markers of bench/run.sh, or of bench/suites.sh) and, for bench/run.sh, draws
+DOCS_DIR/benchmarks-echo.png with gnuplot.
 """
-import json, os, subprocess, sys, datetime, platform
+import json, os, statistics, subprocess, sys, datetime, platform
 
 def load(results, name):
     path = os.path.join(results, name + ".json")
@@ -40,8 +42,17 @@ def server_us_per_op(results, name):
     return load(results, name).get("server_cpu_us_per_op")
 
 def main():
-    results = sys.argv[1]
-    docs = sys.argv[sys.argv.index("--docs") + 1] if "--docs" in sys.argv else None
+    args = sys.argv[1:]
+    docs = None
+    if "--docs" in args:
+        i = args.index("--docs")
+        docs = args[i + 1]
+        del args[i:i + 2]
+    if "--suites" in args:
+        args.remove("--suites")
+        suites_main(args[0], docs)
+        return
+    results = args[0]
     hot_echo = load(results, "hotdtls-echo").get("datagrams_per_second")
     hot_hs = load(results, "hotdtls-handshake").get("handshakes_per_second")
     hot_echo256 = load(results, "hotdtls-echo256").get("datagrams_per_second")
@@ -101,28 +112,119 @@ def main():
     if docs:
         write_docs(docs, table, rows, results)
 
-def run_time(results):
+def run_time(results, prefix="run-"):
     """When the run started: from its directory name (run-YYYYmmddTHHMMSSZ), so re-rendering keeps the date."""
     name = os.path.basename(os.path.normpath(results))
     try:
-        return datetime.datetime.strptime(name, "run-%Y%m%dT%H%M%SZ")
+        return datetime.datetime.strptime(name, prefix + "%Y%m%dT%H%M%SZ")
     except ValueError:
         return datetime.datetime.now(datetime.timezone.utc)
 
-def write_docs(docs, table, rows, results):
-    md = os.path.join(docs, "benchmarks.md")
+def replace_between(md, begin, end, generated):
+    """Puts GENERATED (markers included) in place of what lies between BEGIN and END in MD, or at its end."""
     with open(md) as f:
         text = f.read()
-    begin, end = "<!-- BEGIN bench/run.sh -->", "<!-- END bench/run.sh -->"
-    stamp = (f"Run {run_time(results):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-             f"({os.cpu_count()} CPUs, {platform.platform()}); server on CPU 0, generator on CPU 1.\n\n")
-    generated = begin + "\n" + stamp + table + "\n\n![echo throughput](benchmarks-echo.png)\n" + end
     if begin in text and end in text:
         text = text[:text.index(begin)] + generated + text[text.index(end) + len(end):]
     else:
         text = text.rstrip() + "\n\n" + generated + "\n"
     with open(md, "w") as f:
         f.write(text)
+
+# ---- bench/suites.sh ----------------------------------------------------------------------------------------------
+
+def suites_main(results, docs):
+    """Medians over rounds of the server CPU per echo datagram and per handshake, HotDtls beside OpenSSL, per suite."""
+    with open(os.path.join(results, "suites.txt")) as f:
+        rows = [line.rstrip("\n").split("|") for line in f if line.strip()]
+    settings = load(results, "settings")
+    rounds = int(settings.get("rounds", 1))
+
+    def runs(server, key, mode):
+        return [load(results, f"{server}-{key}-{mode}-{r}") for r in range(1, rounds + 1)]
+
+    def med(values):
+        values = [v for v in values if isinstance(v, (int, float))]
+        return statistics.median(values) if values else None
+
+    def per_round(values, digits):
+        return " ".join(fmt(v, digits) if isinstance(v, (int, float)) else "–" for v in values)
+
+    def ratio_of(openssl, hot):
+        """Median over rounds of OpenSSL ÷ HotDtls: each round's two servers ran back to back, so a round that was slow
+        for both (the machine is shared) cancels out, where a ratio of medians would mix rounds."""
+        pairs = [o / h for o, h in zip(openssl, hot) if isinstance(o, (int, float)) and isinstance(h, (int, float)) and o and h]
+        return f"{statistics.median(pairs):.2f}×" if pairs else "—"
+
+    def rate(v):
+        return "—" if v is None else (f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}")
+
+    lines = ["| suite | HotDtls CPU µs/echo | OpenSSL CPU µs/echo | OpenSSL ÷ HotDtls | HotDtls CPU µs/handshake "
+             "| OpenSSL CPU µs/handshake | OpenSSL ÷ HotDtls | echoes/s HotDtls / OpenSSL | handshakes/s HotDtls / OpenSSL |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    notes, detail, summary = [], [], {}
+    for key, label, ciphers, _groups, _suite, _group, expected in rows:
+        hotdtls_only = ciphers == "-"
+        fig = {}
+        for server in ("hotdtls",) if hotdtls_only else ("hotdtls", "openssl"):
+            echo, hs = runs(server, key, "echo"), runs(server, key, "handshake")
+            for mode, data in (("echo", echo), ("handshake", hs)):
+                negotiated = {d.get("suite") for d in data if d.get("suite")}
+                if negotiated - {expected}:
+                    notes.append(f"* **{label}, {server} {mode}: negotiated {', '.join(sorted(negotiated))}, not {expected}** — "
+                                 "these figures are not this suite's.")
+                failed = [d.get("error") for d in data if not d or d.get("error")]
+                if failed:
+                    notes.append(f"* {label}, {server} {mode}: {len(failed)} of {rounds} run(s) failed "
+                                 f"({failed[0] or 'no result'}); see {os.path.basename(results)}/{server}-{key}-{mode}-*.txt.")
+            fig[server] = {
+                "echo_cpu": [d.get("server_cpu_us_per_op") for d in echo],
+                "hs_cpu": [d.get("server_cpu_us_per_op") for d in hs],
+                "echo_rate": med(d.get("datagrams_per_second") for d in echo),
+                "hs_rate": med(d.get("handshakes_per_second") for d in hs),
+                "gen_hs_cpu": med(d.get("generator_cpu_us_per_op") for d in hs),
+            }
+            fig[server]["echo_cpu_median"] = med(fig[server]["echo_cpu"])
+            fig[server]["hs_cpu_median"] = med(fig[server]["hs_cpu"])
+            detail.append(f"  {label}, {server}: CPU µs/echo {per_round(fig[server]['echo_cpu'], 2)}; "
+                          f"CPU µs/handshake {per_round(fig[server]['hs_cpu'], 1)}; "
+                          f"generator CPU µs/handshake {fmt(fig[server]['gen_hs_cpu'], 1)}")
+        hot, ossl = fig["hotdtls"], fig.get("openssl")
+        summary[key] = {"label": label, "suite": expected, **{s: {k: v for k, v in f.items()} for s, f in fig.items()}}
+        if ossl is None:
+            lines.append(f"| {label} — HotDtls only (OpenSSL 3.0 lacks it) | {fmt(hot['echo_cpu_median'], 2)} | n/a | n/a "
+                         f"| {fmt(hot['hs_cpu_median'], 1)} | n/a | n/a | {rate(hot['echo_rate'])} / n/a | {rate(hot['hs_rate'])} / n/a |")
+        else:
+            lines.append(f"| {label} | {fmt(hot['echo_cpu_median'], 2)} | {fmt(ossl['echo_cpu_median'], 2)} "
+                         f"| {ratio_of(ossl['echo_cpu'], hot['echo_cpu'])} "
+                         f"| {fmt(hot['hs_cpu_median'], 1)} | {fmt(ossl['hs_cpu_median'], 1)} "
+                         f"| {ratio_of(ossl['hs_cpu'], hot['hs_cpu'])} "
+                         f"| {rate(hot['echo_rate'])} / {rate(ossl['echo_rate'])} | {rate(hot['hs_rate'])} / {rate(ossl['hs_rate'])} |")
+    with open(os.path.join(results, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    how = (f"Medians of {rounds} round(s), the servers' order alternating each round; echo {settings.get('echo_seconds')} s "
+           f"after a {settings.get('warmup_seconds')} s warm-up, {int(settings.get('handshakes', 0)):,} handshakes after the same "
+           "warm-up. OpenSSL ÷ HotDtls: the median of each round's ratio (the two servers of a round ran back to back); "
+           "above 1, HotDtls spends less CPU per operation. Rates are capped by the one generator core (its CPU per "
+           "echo and per handshake is in the results) and are given for reference only.")
+    table = "\n".join(lines + [""] + [how] + ([""] + notes if notes else []))
+    print(table)
+    print()
+    print("Per round (results in " + results + "):")
+    print("\n".join(detail))
+    if docs:
+        stamp = (f"Run {run_time(results, 'suites-'):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+                 f"({os.cpu_count()} CPUs, {platform.platform()}); server on CPU 0, generator on CPU 1; "
+                 f"results in `bench/results/{os.path.basename(os.path.normpath(results))}/`.\n\n")
+        begin, end = "<!-- BEGIN bench/suites.sh -->", "<!-- END bench/suites.sh -->"
+        replace_between(os.path.join(docs, "benchmarks.md"), begin, end, begin + "\n" + stamp + table + "\n" + end)
+
+def write_docs(docs, table, rows, results):
+    md = os.path.join(docs, "benchmarks.md")
+    begin, end = "<!-- BEGIN bench/run.sh -->", "<!-- END bench/run.sh -->"
+    stamp = (f"Run {run_time(results):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+             f"({os.cpu_count()} CPUs, {platform.platform()}); server on CPU 0, generator on CPU 1.\n\n")
+    replace_between(md, begin, end, begin + "\n" + stamp + table + "\n\n![echo throughput](benchmarks-echo.png)\n" + end)
     data = os.path.join(docs, ".benchmarks-echo.dat")
     with open(data, "w") as f:
         for label, dps, *_ in rows:

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# bench/run.sh [--short] [--no-docs] — the whole-server benchmark suite, every server against the same load, in one
-# run: plaintext echo in C (recvmmsg, the ceiling) and C# (blocking ReceiveFrom, ReceiveFromAsync), OpenSSL 3 DTLS in
-# C, BouncyCastle DTLS in C#, and HotDtls. Server pinned to CPU 0, load generator (bench/HotDtls.Load) to CPU 1.
-# Prints one table with every figure and its ratio to HotDtls, and (unless --no-docs or --short) rewrites the
-# generated part of docs/benchmarks.md and its chart docs/benchmarks-echo.png.
+# bench/run.sh [--short] [--no-docs] [--no-suites] — the whole-server benchmark suite, every server against the same
+# load, in one run: plaintext echo in C (recvmmsg, the ceiling) and C# (blocking ReceiveFrom, ReceiveFromAsync),
+# OpenSSL 3 DTLS in C, BouncyCastle DTLS in C#, and HotDtls. Server pinned to CPU 0, load generator
+# (bench/HotDtls.Load) to CPU 1. Prints one table with every figure and its ratio to HotDtls, and (unless --no-docs or
+# --short) rewrites the generated part of docs/benchmarks.md and its chart docs/benchmarks-echo.png. Then the
+# per-suite section, HotDtls beside OpenSSL suite by suite (bench/suites.sh: about 30 minutes in full; --no-suites
+# skips it). Every figure above it is PSK AES-128-GCM (AES-256-GCM where it says so), as before the new suites.
 # --short: each measurement once, briefly (CI: checks that everything runs; asserts nothing about speed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-short=0; docs=1
+short=0; docs=1; suites=1
 for arg in "$@"; do
   case "$arg" in
     --short) short=1; docs=0 ;;
     --no-docs) docs=0 ;;
-    *) echo "usage: bench/run.sh [--short] [--no-docs]" >&2; exit 2 ;;
+    --no-suites) suites=0 ;;
+    *) echo "usage: bench/run.sh [--short] [--no-docs] [--no-suites]" >&2; exit 2 ;;
   esac
 done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -110,4 +113,11 @@ for entry in "${HOLD[@]}"; do
   stop
 done
 
-python3 "$here/report.py" "$results" $([ $docs = 1 ] && echo "--docs $root/docs") 
+python3 "$here/report.py" "$results" $([ $docs = 1 ] && echo "--docs $root/docs")
+
+if [ $suites = 1 ]; then
+  # After the report, so a failure here leaves the table above written. Its own results directory (suites-*).
+  stop
+  echo "== cipher suites (bench/suites.sh)" >&2
+  "$here/suites.sh" --no-build $([ $short = 1 ] && echo --short) $([ $docs = 0 ] && echo --no-docs)
+fi

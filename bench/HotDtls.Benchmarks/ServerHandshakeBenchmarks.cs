@@ -20,6 +20,12 @@ namespace HotDtls.Benchmarks;
 /// the cookie secret, the server random and hence the keys are those of the recording) and its clock stands still (no
 /// cookie rotation, no timer). The recorded datagrams are copied into buffers allocated once before each replay, since
 /// the engine decrypts in place; the server's output is counted, not kept.
+/// <para>
+/// PSK suites only. An ECDHE_PSK server's ephemeral key comes from the OS RNG (libsodium for X25519, the platform's
+/// ECDH for P-256), not from the injectable randomness: each replay would meet a new ServerKeyExchange key, derive
+/// another premaster secret, and the recorded client Finished would fail. The key-exchange comparison is
+/// <see cref="HandshakeBenchmarks"/> (client and server in memory, its Exchange parameter).
+/// </para>
 /// </remarks>
 [MemoryDiagnoser]
 public class ServerHandshakeBenchmarks : IDisposable

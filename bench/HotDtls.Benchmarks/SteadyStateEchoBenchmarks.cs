@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HotDtls.Benchmarks.Support;
 using HotDtls.Client;
+using HotDtls.Crypto;
 using HotDtls.Handshake;
 using HotDtls.Records;
 
@@ -50,7 +51,7 @@ public class SteadyStateEchoBenchmarks : IDisposable
         _link.ServerOutput.Discard = true;
         _payload = new byte[PayloadLength];
         new Random(8).NextBytes(_payload);
-        _stride = RecordLayer.RecordSize(1, PayloadLength);
+        _stride = RecordLayer.RecordSize(CipherSuiteInfo.TryGet((ushort)Suite, out var info) ? info : null, 1, PayloadLength);
         _ring = new byte[RingSize * _stride];
     }
 

@@ -69,6 +69,34 @@ public sealed class EndToEndTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("psk-aes128ccm8", null, "TLS_PSK_WITH_AES_128_CCM_8")]
+    [InlineData("psk-chacha20", null, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256")]
+    [InlineData("psk-cbc", null, "TLS_PSK_WITH_AES_128_CBC_SHA256")]
+    [InlineData("ecdhe-aes128gcm", "x25519", "TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256")]
+    [InlineData("ecdhe-chacha20", "p256", "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256")]
+    public void Each_suite_and_group_asked_for_is_the_one_negotiated(string suite, string? group, string negotiated)
+    {
+        // The server runs with the library's defaults (every suite, both groups), as `hotdtls serve` does: the offer decides.
+        string[] groupArgs = group is null ? [] : ["--group", group];
+        var (code, handshakes) = Run(["handshake", "--server", Server, "-n", "6", "-c", "2", "--suite", suite, .. groupArgs]);
+        Assert.Equal(0, code);
+        Assert.Equal(6, handshakes.GetProperty("handshakes").GetInt64());
+        Assert.Equal(negotiated, handshakes.GetProperty("suite").GetString());
+        Assert.Equal(group is not null, handshakes.TryGetProperty("groups", out var groups));
+        if (group is not null)
+        {
+            Assert.Equal(group, groups.GetString());
+        }
+        var (echoCode, echo) = Run(["echo", "--server", Server, "-k", "2", "-w", "2", "-s", "1200", "-d", "0.3", "--warmup", "0",
+            "--timeout", "5000", "--suite", suite, .. groupArgs]);
+        Assert.Equal(0, echoCode);
+        Assert.Equal(negotiated, echo.GetProperty("suite").GetString());
+        Assert.True(echo.GetProperty("received").GetInt64() > 0);
+        Assert.Equal(0, echo.GetProperty("lost").GetInt64());
+        Assert.Equal(1200, echo.GetProperty("reply_bytes_mean").GetDouble());
+    }
+
+    [Theory]
     [InlineData("8")]       // batched: one recvmmsg and one sendmmsg per ready session
     [InlineData("100")]     // a window above the largest batch: several calls per burst
     [InlineData("no-batch")] // one recv per wake-up and one send per datagram

@@ -15,7 +15,76 @@ public class LoadOptionsTests
         Assert.Equal("Qt DTLS example client", o.Identity);
         Assert.Equal(Convert.FromHexString("1a2b3c4d5e6f"), o.Key);
         Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384], o.Suites);
+        Assert.Empty(o.Groups);
+        Assert.False(o.OffersEcdhe);
         Assert.False(o.Plain);
+    }
+
+    [Fact]
+    public void The_default_offer_is_plain_PSK_GCM_whatever_the_library_defaults_to()
+    {
+        // Every figure before the new suites measured PSK AES-128-GCM (AES-256-GCM second): the generator keeps offering
+        // exactly that, not DtlsOptions.DefaultCipherSuites (which leads with ECDHE_PSK).
+        foreach (var mode in new[] { "handshake", "echo", "hold" })
+        {
+            var o = LoadOptions.Parse([mode, "--server", "h:1"]);
+            Assert.Equal(LoadOptions.DefaultSuites, o.Suites);
+            var client = Runner.ClientOptions(o);
+            Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384], client.CipherSuites);
+        }
+    }
+
+    [Fact]
+    public void Every_suite_has_one_short_name()
+    {
+        var named = LoadOptions.SuiteNames.Select(n => n.Suite).ToList();
+        Assert.Equal(named.Count, named.Distinct().Count());
+        Assert.Equal(Enum.GetValues<CipherSuite>().OrderBy(s => s), named.OrderBy(s => s));
+        foreach (var (name, suite) in LoadOptions.SuiteNames)
+        {
+            Assert.Equal([suite], LoadOptions.ParseSuites(name));
+            Assert.Equal(name, LoadOptions.ShortName(suite));
+            Assert.Equal(name.StartsWith("ecdhe-", StringComparison.Ordinal), LoadOptions.IsEcdhe(suite));
+        }
+    }
+
+    [Theory]
+    [InlineData("aes128gcm", CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256)]
+    [InlineData("aes256gcm", CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384)]
+    [InlineData("AES256GCM", CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384)]
+    [InlineData("tls_psk_with_aes_128_gcm_sha256", CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256)]
+    [InlineData("TLS_PSK_WITH_AES_128_CCM_8", CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)]
+    [InlineData("TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256", CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256)]
+    [InlineData("psk-aes128cbc", CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256)]
+    [InlineData("ECDHE-CBC", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256)]
+    public void Old_spellings_and_IANA_names_are_read(string name, CipherSuite suite)
+        => Assert.Equal([suite], LoadOptions.Parse(["echo", "--server", "h:1", "--suite", name]).Suites);
+
+    [Fact]
+    public void A_suite_list_keeps_its_order_and_names_each_suite_once()
+    {
+        var o = LoadOptions.Parse(["handshake", "--server", "h:1", "--suite", "ecdhe-chacha20, psk-aes128ccm8,TLS_PSK_WITH_AES_128_CCM_8,aes128gcm"]);
+        Assert.Equal([CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+            CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256], o.Suites);
+        Assert.True(o.OffersEcdhe);
+    }
+
+    [Fact]
+    public void Groups_go_to_the_client_in_the_order_given()
+    {
+        var o = LoadOptions.Parse(["handshake", "--server", "h:1", "--suite", "ecdhe-aes128gcm", "--group", "p256"]);
+        Assert.Equal([NamedGroup.Secp256r1], o.Groups);
+        var client = Runner.ClientOptions(o);
+        Assert.Equal([CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256], client.CipherSuites);
+        Assert.Equal([NamedGroup.Secp256r1], client.NamedGroups);
+
+        var both = LoadOptions.Parse(["echo", "--server", "h:1", "--suite", "ecdhe-cbc", "--group", "P-256,x25519"]);
+        Assert.Equal([NamedGroup.Secp256r1, NamedGroup.X25519], Runner.ClientOptions(both).NamedGroups);
+
+        // Without --group the library's default: X25519, then P-256.
+        var neither = LoadOptions.Parse(["echo", "--server", "h:1", "--suite", "ecdhe-chacha20"]);
+        Assert.Empty(neither.Groups);
+        Assert.Equal([NamedGroup.X25519, NamedGroup.Secp256r1], Runner.ClientOptions(neither).NamedGroups);
     }
 
     [Fact]
@@ -81,6 +150,11 @@ public class LoadOptionsTests
     [InlineData(new[] { "ceiling", "--self-test", "--server", "h:1" }, "not both")]
     [InlineData(new[] { "echo", "--server", "h:1", "--self-test" }, "--self-test belongs to the ceiling")]
     [InlineData(new[] { "echo", "--server", "h:1", "--suite", "rc4" }, "Unknown suite 'rc4'")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--suite", "168" }, "Unknown suite '168'")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--suite", "psk-aes128gcm,,aes256gcm" }, "Unknown suite ''")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--group", "x25519" }, "--group needs an ECDHE_PSK suite")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--suite", "psk-chacha20", "--group", "p256" }, "--group needs an ECDHE_PSK suite")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--suite", "ecdhe-chacha20", "--group", "x448" }, "Unknown group 'x448'")]
     [InlineData(new[] { "echo", "--server", "h:1", "--cpu", "x" }, "--cpu needs CPU numbers")]
     public void Bad_command_lines_say_what_to_change(string[] args, string message)
     {

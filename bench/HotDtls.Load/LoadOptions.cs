@@ -1,4 +1,5 @@
 using System.Globalization;
+using HotDtls.Crypto;
 
 namespace HotDtls.Load;
 
@@ -54,7 +55,14 @@ internal sealed class LoadOptions
         Common options:
           --identity TEXT       PSK identity (default "Qt DTLS example client")
           --key HEX             PSK (default 1a2b3c4d5e6f)
-          --suite LIST          aes128gcm, aes256gcm or both, comma-separated, most preferred first (default both)
+          --suite LIST          suites to offer, comma-separated, most preferred first (default
+                                psk-aes128gcm,psk-aes256gcm): psk-aes128gcm psk-aes256gcm psk-aes128ccm
+                                psk-aes256ccm psk-aes128ccm8 psk-aes256ccm8 psk-chacha20 psk-cbc ecdhe-aes128gcm
+                                ecdhe-aes256gcm ecdhe-aes128ccm ecdhe-aes128ccm8 ecdhe-chacha20 ecdhe-cbc, or the
+                                IANA names (TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, ...); aes128gcm and
+                                aes256gcm still mean the PSK suites. The server picks one (its preference).
+          --group LIST          ECDHE groups to offer, most preferred first: x25519, p256 (default x25519,p256);
+                                only with an ecdhe-* suite
           --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
           --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
           --timeout MS          a datagram not answered within MS is lost (default 1000)
@@ -91,8 +99,54 @@ internal sealed class LoadOptions
     public IReadOnlyList<int> Cpus { get; private set; } = [];
     public string Identity { get; private set; } = DefaultIdentity;
     public byte[] Key { get; private set; } = Convert.FromHexString(DefaultKeyHex);
-    public IReadOnlyList<CipherSuite> Suites { get; private set; } =
+    public IReadOnlyList<CipherSuite> Suites { get; private set; } = DefaultSuites;
+
+    /// <summary>
+    /// What the generator offers unless told otherwise: plain PSK AES-128-GCM, then AES-256-GCM — the suites every figure
+    /// in docs/benchmarks.md before issue 10 measured, so they keep measuring the same thing (not the library's default
+    /// offer, which leads with ECDHE_PSK).
+    /// </summary>
+    public static IReadOnlyList<CipherSuite> DefaultSuites { get; } =
         [CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384];
+
+    /// <summary>--group: the ECDHE groups to offer, most preferred first; empty means the library's default (X25519, P-256).</summary>
+    public IReadOnlyList<NamedGroup> Groups { get; private set; } = [];
+
+    /// <summary>Whether any suite offered needs an ECDHE exchange (and so the groups matter).</summary>
+    public bool OffersEcdhe => Suites.Any(IsEcdhe);
+
+    /// <summary>
+    /// The short names --suite takes, one per suite (the IANA names are accepted too). "psk-"/"ecdhe-" is the key
+    /// exchange, the rest the record protection; the PRF follows from the suite (SHA-384 only for AES-256-GCM).
+    /// </summary>
+    internal static readonly (string Name, CipherSuite Suite)[] SuiteNames =
+    [
+        ("psk-aes128gcm", CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256),
+        ("psk-aes256gcm", CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384),
+        ("psk-aes128ccm", CipherSuite.TLS_PSK_WITH_AES_128_CCM),
+        ("psk-aes256ccm", CipherSuite.TLS_PSK_WITH_AES_256_CCM),
+        ("psk-aes128ccm8", CipherSuite.TLS_PSK_WITH_AES_128_CCM_8),
+        ("psk-aes256ccm8", CipherSuite.TLS_PSK_WITH_AES_256_CCM_8),
+        ("psk-chacha20", CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256),
+        ("psk-cbc", CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256),
+        ("ecdhe-aes128gcm", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256),
+        ("ecdhe-aes256gcm", CipherSuite.TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384),
+        ("ecdhe-aes128ccm", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256),
+        ("ecdhe-aes128ccm8", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256),
+        ("ecdhe-chacha20", CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256),
+        ("ecdhe-cbc", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256),
+    ];
+
+    /// <summary>Older spellings, kept so earlier command lines (bench/run.sh's --suite aes256gcm) keep working.</summary>
+    private static readonly (string Name, CipherSuite Suite)[] s_aliases =
+    [
+        ("aes128gcm", CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256),
+        ("aes256gcm", CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384),
+        ("psk-aes128cbc", CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256),
+        ("ecdhe-aes128cbc", CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256),
+        ("psk-chacha20poly1305", CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256),
+        ("ecdhe-chacha20poly1305", CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256),
+    ];
 
     /// <summary>The server as the user wrote it, for messages.</summary>
     public string ServerText => $"{Host}:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -186,6 +240,9 @@ internal sealed class LoadOptions
                 case "--suite":
                     o.Suites = ParseSuites(Value(args, ref i));
                     break;
+                case "--group" or "--groups":
+                    o.Groups = ParseGroups(Value(args, ref i));
+                    break;
                 case "--plain":
                     o.Plain = true;
                     break;
@@ -250,6 +307,11 @@ internal sealed class LoadOptions
         if (NoBatch && Mode is not (LoadMode.Echo or LoadMode.Ceiling))
         {
             throw new UsageException("--no-batch belongs to echo (and ceiling).");
+        }
+        if (Groups.Count > 0 && (Plain || !OffersEcdhe))
+        {
+            throw new UsageException("--group needs an ECDHE_PSK suite to offer (--suite ecdhe-..., e.g. ecdhe-chacha20): "
+                + "the PSK suites exchange no ECDH keys.");
         }
         Concurrency = concurrency ?? (Mode == LoadMode.Hold ? 64 : 32);
         Sessions = sessions ?? (Mode == LoadMode.Hold ? 1000 : 16);
@@ -353,12 +415,9 @@ internal sealed class LoadOptions
         var suites = new List<CipherSuite>();
         foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
         {
-            CipherSuite suite = name.ToLowerInvariant() switch
-            {
-                "aes128gcm" or "tls_psk_with_aes_128_gcm_sha256" => CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256,
-                "aes256gcm" or "tls_psk_with_aes_256_gcm_sha384" => CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384,
-                _ => throw new UsageException($"Unknown suite '{name}': use aes128gcm, aes256gcm or both, comma-separated."),
-            };
+            var suite = FindSuite(name)
+                ?? throw new UsageException($"Unknown suite '{name}': use {string.Join(", ", SuiteNames.Select(n => n.Name))} "
+                    + "or an IANA name such as TLS_PSK_WITH_AES_128_CCM_8, comma-separated.");
             if (!suites.Contains(suite))
             {
                 suites.Add(suite);
@@ -366,4 +425,69 @@ internal sealed class LoadOptions
         }
         return suites;
     }
+
+    /// <summary>A short name, an older spelling or an IANA name (any case); null if none.</summary>
+    internal static CipherSuite? FindSuite(string name)
+    {
+        foreach (var (shortName, suite) in SuiteNames)
+        {
+            if (string.Equals(name, shortName, StringComparison.OrdinalIgnoreCase))
+            {
+                return suite;
+            }
+        }
+        foreach (var (alias, suite) in s_aliases)
+        {
+            if (string.Equals(name, alias, StringComparison.OrdinalIgnoreCase))
+            {
+                return suite;
+            }
+        }
+        // IANA names by the enum's member names only: Enum.TryParse would also take numbers ("168").
+        foreach (var suite in Enum.GetValues<CipherSuite>())
+        {
+            if (string.Equals(name, suite.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                return suite;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The short name of <paramref name="suite"/> (psk-aes128gcm, ecdhe-chacha20, ...), for reports.</summary>
+    internal static string ShortName(CipherSuite suite)
+    {
+        foreach (var (name, s) in SuiteNames)
+        {
+            if (s == suite)
+            {
+                return name;
+            }
+        }
+        return suite.ToString();
+    }
+
+    internal static bool IsEcdhe(CipherSuite suite) => CipherSuiteInfo.TryGet((ushort)suite, out var info) && info.IsEcdhe;
+
+    internal static IReadOnlyList<NamedGroup> ParseGroups(string text)
+    {
+        var groups = new List<NamedGroup>();
+        foreach (var name in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            NamedGroup group = name.ToLowerInvariant() switch
+            {
+                "x25519" => NamedGroup.X25519,
+                "p256" or "p-256" or "secp256r1" or "prime256v1" => NamedGroup.Secp256r1,
+                _ => throw new UsageException($"Unknown group '{name}': use x25519, p256 or both, comma-separated."),
+            };
+            if (!groups.Contains(group))
+            {
+                groups.Add(group);
+            }
+        }
+        return groups;
+    }
+
+    /// <summary>The name --group takes for <paramref name="group"/>, for reports.</summary>
+    internal static string GroupName(NamedGroup group) => group == NamedGroup.Secp256r1 ? "p256" : "x25519";
 }

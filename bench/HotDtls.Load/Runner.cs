@@ -140,6 +140,14 @@ internal static class Runner
         {
             dtls.CipherSuites.Add(suite);
         }
+        if (options.Groups.Count > 0)
+        {
+            dtls.NamedGroups.Clear();
+            foreach (var group in options.Groups)
+            {
+                dtls.NamedGroups.Add(group);
+            }
+        }
         dtls.ValidateClient();
         return dtls;
     }
@@ -216,7 +224,7 @@ internal static class Runner
         var seconds = end > from ? Clock.ToSeconds(end - from) : 0;
         var established = Sum(workers, c => c.Established);
         var failed = Sum(workers, c => c.Failed);
-        report.Add("suite", "cipher suite", workers.Select(w => w.Suite).FirstOrDefault(s => s is not null)?.ToString());
+        AddSuite(report, run, workers);
         report.Add("concurrency", "concurrent handshakes", o.Concurrency);
         report.Add("handshakes", "handshakes established", established);
         report.Add("failures", "handshakes failed", failed);
@@ -274,7 +282,7 @@ internal static class Runner
         var sent = Sum(workers, c => c.Sent);
         var received = Sum(workers, c => c.Received);
         var lost = Sum(workers, c => c.Lost);
-        report.Add("suite", "cipher suite", o.Plain ? "none" : workers.Select(w => w.Suite).FirstOrDefault(s => s is not null)?.ToString());
+        AddSuite(report, run, workers);
         report.Add("sessions", "sessions", o.Sessions);
         report.Add("setup_seconds", "sessions established in", setup, "s", 2);
         if (o.Rate > 0)
@@ -333,7 +341,7 @@ internal static class Runner
         var serverAfter = o.Pid is { } pid2 ? Native.ReadRssBytes(pid2) : null;
         var selfAfter = Native.ReadRssBytes(Environment.ProcessId);
         var established = Sum(workers, c => WorkerCounters.Read(ref c.TotalEstablished)) - Sum(workers, c => WorkerCounters.Read(ref c.SessionsLost));
-        report.Add("suite", "cipher suite", workers.Select(w => w.Suite).FirstOrDefault(s => s is not null)?.ToString());
+        AddSuite(report, run, workers);
         report.Add("sessions_requested", "sessions requested", o.Sessions);
         report.Add("sessions_held", "sessions held", established);
         report.Add("failures", "handshakes failed", Sum(workers, c => c.Failed));
@@ -355,6 +363,24 @@ internal static class Runner
         report.Add("generator_rss_after_kib", "generator RSS after", (selfAfter ?? 0) / 1024, "KiB");
         report.Add("generator_rss_per_session_bytes", "generator RSS per session",
             established > 0 ? (double)((selfAfter ?? 0) - (selfBefore ?? 0)) / established : double.NaN, "bytes", 0);
+    }
+
+    /// <summary>
+    /// The suite the server chose (from the first established session) and, when an ECDHE_PSK suite was offered, the
+    /// groups offered: with one group offered (--group), that is the group the exchange used.
+    /// </summary>
+    private static void AddSuite(Report report, RunContext run, Worker[] workers)
+    {
+        if (run.Dtls is not { } dtls)
+        {
+            report.Add("suite", "cipher suite", "none");
+            return;
+        }
+        report.Add("suite", "cipher suite", workers.Select(w => w.Suite).FirstOrDefault(s => s is not null)?.ToString());
+        if (run.Options.OffersEcdhe)
+        {
+            report.Add("groups", "ECDHE groups offered", string.Join(",", dtls.NamedGroups.Select(LoadOptions.GroupName)));
+        }
     }
 
     /// <summary>The generator's own cost: how much CPU it spent per operation, so a run tells whether the generator was the limit.</summary>

@@ -25,7 +25,11 @@ internal sealed class InMemoryLink : IDisposable
     private readonly byte[] _clientScratch = new byte[ClientEngine.ScratchLength];
 
     /// <param name="suite">The one suite both sides offer, so the handshake negotiates it.</param>
-    public InMemoryLink(CipherSuite suite)
+    /// <param name="group">
+    /// For an ECDHE_PSK suite, the one group both sides offer (so the exchange uses it); null keeps the library's
+    /// default (X25519, then P-256), which negotiates X25519.
+    /// </param>
+    public InMemoryLink(CipherSuite suite, NamedGroup? group = null)
     {
         var serverOptions = new DtlsServerOptions
         {
@@ -35,10 +39,17 @@ internal sealed class InMemoryLink : IDisposable
         };
         serverOptions.CipherSuites.Clear();
         serverOptions.CipherSuites.Add(suite);
-        serverOptions.ValidateServer();
         _clientOptions = new DtlsClientOptions { PskIdentity = "Qt DTLS example client", PskKey = Key };
         _clientOptions.CipherSuites.Clear();
         _clientOptions.CipherSuites.Add(suite);
+        if (group is { } g)
+        {
+            serverOptions.NamedGroups.Clear();
+            serverOptions.NamedGroups.Add(g);
+            _clientOptions.NamedGroups.Clear();
+            _clientOptions.NamedGroups.Add(g);
+        }
+        serverOptions.ValidateServer();
         _clientOptions.ValidateClient();
 
         ServerAddress = serverOptions.EndPoint.Serialize();

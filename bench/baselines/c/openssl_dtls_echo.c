@@ -1,14 +1,21 @@
 /*
  * openssl_dtls_echo — OpenSSL 3 DTLS 1.2 PSK echo server: many clients, one UDP socket, one thread.
  *
- * Usage: openssl_dtls_echo PORT [ADDRESS] [BATCH]
+ * Usage: openssl_dtls_echo [--ciphers LIST] [--groups LIST] PORT [ADDRESS] [BATCH]
  *   PORT     UDP port (0 = the kernel picks; the chosen one is printed)
  *   ADDRESS  IPv4 address to bind, default 127.0.0.1
  *   BATCH    datagrams per recvmmsg/sendmmsg, default 32, at most 256 (1 = one system call per datagram)
+ *   --ciphers LIST  OpenSSL cipher list (SSL_CTX_set_cipher_list), most preferred first, instead of the
+ *            default PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384; or the environment's
+ *            OPENSSL_DTLS_ECHO_CIPHERS. A list naming a CCM8 suite gets ":@SECLEVEL=0" appended unless it
+ *            sets a level itself (later OpenSSL releases rate an 8-byte tag below level 1 and refuse the suite).
+ *   --groups LIST   ECDHE groups (SSL_CTX_set1_groups_list), default X25519:P-256 as HotDtls's; or the
+ *            environment's OPENSSL_DTLS_ECHO_GROUPS. Only ECDHE-PSK suites use them.
+ * Options may come anywhere on the line; a command-line option wins over its environment variable.
  *
  * Credentials are the Qt DTLS example's: identity hint "Qt DTLS example server", any client identity,
- * key 1a2b3c4d5e6f; suites PSK-AES128-GCM-SHA256 and PSK-AES256-GCM-SHA384; DTLS 1.2 only. Every
- * application-data record is answered with the same plaintext, re-encrypted.
+ * key 1a2b3c4d5e6f; by default suites PSK-AES128-GCM-SHA256 and PSK-AES256-GCM-SHA384; DTLS 1.2 only.
+ * Every application-data record is answered with the same plaintext, re-encrypted.
  *
  * How one socket serves many peers (what high-rate OpenSSL DTLS servers do):
  *
@@ -70,7 +77,9 @@
 
 static const unsigned char s_psk[] = { 0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f };
 static const char s_identity_hint[] = "Qt DTLS example server";
-static const char s_cipher_list[] = "PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384";
+static const char s_default_cipher_list[] = "PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384";
+static const char s_default_groups[] = "X25519:P-256"; /* as HotDtls's DtlsOptions.NamedGroups */
+static char s_cipher_list[1024];                           /* what the context was given, for the start-up line */
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_report; /* SIGUSR1: print the peer counts to stderr */
@@ -523,14 +532,28 @@ static int parse_uint(const char *text, unsigned long max, unsigned long *out)
     return 0;
 }
 
-static void setup_tls(void)
+/* The cipher list to give OpenSSL: LIST, with ":@SECLEVEL=0" appended when it names a CCM8 suite and sets no
+ * level. Later OpenSSL releases rate an 8-byte tag as 64 bits of security, below level 1's 80, and refuse the
+ * suite; 3.0 accepts it at level 1 too. With a fixed PSK suite and no certificates the level changes nothing else. */
+static void choose_cipher_list(const char *list)
+{
+    const char *level = strcasestr(list, "CCM8") != NULL && strcasestr(list, "@SECLEVEL") == NULL ? ":@SECLEVEL=0" : "";
+    if ((size_t)snprintf(s_cipher_list, sizeof s_cipher_list, "%s%s", list, level) >= sizeof s_cipher_list) {
+        fprintf(stderr, "openssl_dtls_echo: the cipher list is too long\n");
+        exit(2);
+    }
+}
+
+static void setup_tls(const char *groups)
 {
     s_ctx = SSL_CTX_new(DTLS_server_method());
     if (s_ctx == NULL
         || SSL_CTX_set_min_proto_version(s_ctx, DTLS1_2_VERSION) != 1
         || SSL_CTX_set_max_proto_version(s_ctx, DTLS1_2_VERSION) != 1
         || SSL_CTX_set_cipher_list(s_ctx, s_cipher_list) != 1
+        || SSL_CTX_set1_groups_list(s_ctx, groups) != 1
         || SSL_CTX_use_psk_identity_hint(s_ctx, s_identity_hint) != 1) {
+        fprintf(stderr, "openssl_dtls_echo: cannot set up the context (ciphers \"%s\", groups \"%s\"):\n", s_cipher_list, groups);
         ERR_print_errors_fp(stderr);
         exit(1);
     }
@@ -573,13 +596,33 @@ static void setup_tls(void)
 
 int main(int argc, char **argv)
 {
+    const char *ciphers = getenv("OPENSSL_DTLS_ECHO_CIPHERS");
+    const char *groups = getenv("OPENSSL_DTLS_ECHO_GROUPS");
+    const char *positional[3];
+    int positional_count = 0, usage_error = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ciphers") == 0 && i + 1 < argc)
+            ciphers = argv[++i];
+        else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc)
+            groups = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1] == '-')
+            usage_error = 1;
+        else if (positional_count < 3)
+            positional[positional_count++] = argv[i];
+        else
+            usage_error = 1;
+    }
     unsigned long port, batch = 32;
-    const char *address = argc > 2 ? argv[2] : "127.0.0.1";
-    if (argc < 2 || argc > 4 || parse_uint(argv[1], 65535, &port) != 0
-        || (argc > 3 && (parse_uint(argv[3], MAX_BATCH, &batch) != 0 || batch == 0))) {
-        fprintf(stderr, "usage: %s PORT [ADDRESS] [BATCH 1..%d]\n", argv[0], MAX_BATCH);
+    const char *address = positional_count > 1 ? positional[1] : "127.0.0.1";
+    if (usage_error || positional_count < 1 || parse_uint(positional[0], 65535, &port) != 0
+        || (positional_count > 2 && (parse_uint(positional[2], MAX_BATCH, &batch) != 0 || batch == 0))
+        || (ciphers != NULL && ciphers[0] == '\0') || (groups != NULL && groups[0] == '\0')) {
+        fprintf(stderr, "usage: %s [--ciphers LIST] [--groups LIST] PORT [ADDRESS] [BATCH 1..%d]\n", argv[0], MAX_BATCH);
         return 2;
     }
+    choose_cipher_list(ciphers != NULL ? ciphers : s_default_cipher_list);
+    if (groups == NULL)
+        groups = s_default_groups;
 
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -590,7 +633,7 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    setup_tls();
+    setup_tls(groups);
     s_bucket_mask = 1023;
     s_buckets = calloc(s_bucket_mask + 1, sizeof *s_buckets);
     s_out_arena = malloc(SEND_ARENA_BYTES);
@@ -625,6 +668,7 @@ int main(int argc, char **argv)
     setsockopt(s_fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
     socklen_t local_length = sizeof local;
     getsockname(s_fd, (struct sockaddr *)&local, &local_length);
+    printf("ciphers %s; groups %s\n", s_cipher_list, groups);
     printf("listening on %u\n", (unsigned)ntohs(local.sin_port));
     fflush(stdout);
 
