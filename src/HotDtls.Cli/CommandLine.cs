@@ -12,8 +12,9 @@ internal static class CommandLine
 
         Usage:
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
-                          [--loops N] [--receive batched|blocking|async]
+                          [--loops N] [--receive batched|blocking|async] [--suites LIST] [--groups LIST]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
+                          [--suites LIST] [--groups LIST]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
@@ -24,6 +25,11 @@ internal static class CommandLine
         connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
                   (default 5; 0 = until Ctrl+C), and prints each reply.
+
+        --suites  cipher suites, most preferred first, comma-separated IANA names (TLS_PSK_WITH_AES_128_CCM_8, …;
+                  the TLS_ prefix may be left out). The server picks the first one the client offers; the client
+                  offers them in this order. Default: all 14, ECDHE_PSK first (docs/design.md).
+        --groups  ECDHE groups, most preferred first: x25519, secp256r1 (or p256). Default: x25519,secp256r1.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -99,6 +105,33 @@ internal sealed class Arguments
     public int? Loops { get; private set; }
     public DtlsReceiveStrategy Receive { get; private set; } = DtlsReceiveStrategy.Batched;
 
+    /// <summary>--suites, or null for the library's default order.</summary>
+    public IReadOnlyList<CipherSuite>? Suites { get; private set; }
+
+    /// <summary>--groups, or null for the library's default order.</summary>
+    public IReadOnlyList<NamedGroup>? Groups { get; private set; }
+
+    /// <summary>Puts --suites and --groups, when given, into <paramref name="options"/>.</summary>
+    public void ApplyTo(DtlsOptions options)
+    {
+        if (Suites is not null)
+        {
+            options.CipherSuites.Clear();
+            foreach (var suite in Suites)
+            {
+                options.CipherSuites.Add(suite);
+            }
+        }
+        if (Groups is not null)
+        {
+            options.NamedGroups.Clear();
+            foreach (var group in Groups)
+            {
+                options.NamedGroups.Add(group);
+            }
+        }
+    }
+
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
         var result = new Arguments();
@@ -155,6 +188,12 @@ internal sealed class Arguments
                         _ => throw new UsageException($"--receive is 'batched', 'blocking' or 'async', not '{args[i]}'."),
                     };
                     break;
+                case "--suites":
+                    result.Suites = ParseList(Value(args, ref i), "--suites", ParseSuite);
+                    break;
+                case "--groups":
+                    result.Groups = ParseList(Value(args, ref i), "--groups", ParseGroup);
+                    break;
                 default:
                     if (arg.StartsWith('-'))
                     {
@@ -187,6 +226,38 @@ internal sealed class Arguments
         }
         return args[++i];
     }
+
+    private static List<T> ParseList<T>(string text, string option, Func<string, T?> parse)
+        where T : struct
+    {
+        var list = new List<T>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var value = parse(part) ?? throw new UsageException(option == "--suites"
+                ? $"--suites: '{part}' is not a suite HotDtls speaks; use IANA names such as TLS_PSK_WITH_AES_128_CCM_8 or TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 (hotdtls --help)."
+                : $"--groups: '{part}' is not a group HotDtls speaks; use x25519 or secp256r1.");
+            if (list.Contains(value))
+            {
+                throw new UsageException($"{option} names '{part}' twice.");
+            }
+            list.Add(value);
+        }
+        return list.Count > 0 ? list : throw new UsageException($"{option} needs at least one name.");
+    }
+
+    private static CipherSuite? ParseSuite(string name)
+    {
+        var full = name.StartsWith("TLS_", StringComparison.OrdinalIgnoreCase) ? name : "TLS_" + name;
+        return Enum.TryParse<CipherSuite>(full, ignoreCase: true, out var suite) && Enum.IsDefined(suite)
+            ? suite : null;
+    }
+
+    private static NamedGroup? ParseGroup(string name) => name.ToLowerInvariant() switch
+    {
+        "x25519" => NamedGroup.X25519,
+        "secp256r1" or "p256" or "p-256" => NamedGroup.Secp256r1,
+        _ => null,
+    };
 
     private static int ParsePort(string text)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535

@@ -17,6 +17,7 @@ internal static class ConnectCommand
         var logger = loggerFactory.CreateLogger("hotdtls.connect");
         var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
         var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
+        arguments.ApplyTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var client = await DtlsClient.ConnectAsync(endPoint, options, stop).ConfigureAwait(false);

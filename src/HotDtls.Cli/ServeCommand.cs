@@ -17,6 +17,7 @@ internal static class ServeCommand
             ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
             ReceiveStrategy = arguments.Receive,
         };
+        arguments.ApplyTo(options);
         DtlsServerHandler handler = arguments.Echo
             ? new EchoHandler()
             : new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"), arguments.Quiet);

@@ -307,7 +307,10 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             DtlsCloseReason.PeerClosed => (DtlsExceptionReason.PeerClosed,
                 $"The server {RemoteEndPoint} closed the session (close_notify)."),
             DtlsCloseReason.PeerAlert => (keyAlert ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.AlertReceived,
-                $"The server {RemoteEndPoint} ended the session with fatal alert {alert}." + (keyAlert ? checkKey : string.Empty)),
+                $"The server {RemoteEndPoint} ended the session with fatal alert {alert}." + (keyAlert ? checkKey
+                    : alert == AlertDescription.HandshakeFailure && !IsEstablished
+                        ? " The server accepts none of the offered cipher suites (DtlsClientOptions.CipherSuites; CBC suites need encrypt_then_mac, ECDHE_PSK suites a common group in NamedGroups)."
+                        : string.Empty)),
             DtlsCloseReason.HandshakeFailed => (error is DtlsError.FinishedMismatch or DtlsError.BadRecordMac
                     ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.HandshakeFailed,
                 $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}."),

@@ -54,7 +54,31 @@ public sealed class ArgumentsTests
         Assert.Equal(DtlsReceiveStrategy.Batched, Arguments.Parse(["--receive", "batched"]).Receive);
     }
 
+    [Fact]
+    public void Suites_and_groups_are_read_in_order_and_applied()
+    {
+        Assert.Null(Arguments.Parse([]).Suites);
+        Assert.Null(Arguments.Parse([]).Groups);
+
+        var arguments = Arguments.Parse(["--suites", "PSK_WITH_AES_128_CCM_8, tls_ecdhe_psk_with_chacha20_poly1305_sha256", "--groups", "p256,x25519"]);
+
+        Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256], arguments.Suites);
+        Assert.Equal([NamedGroup.Secp256r1, NamedGroup.X25519], arguments.Groups);
+        var options = new DtlsClientOptions { PskIdentity = "i", PskKey = [1] };
+        arguments.ApplyTo(options);
+        Assert.Equal(arguments.Suites, options.CipherSuites);
+        Assert.Equal(arguments.Groups, options.NamedGroups);
+        var untouched = new DtlsClientOptions { PskIdentity = "i", PskKey = [1] };
+        Arguments.Parse([]).ApplyTo(untouched);
+        Assert.Equal(DtlsOptions.DefaultCipherSuites, untouched.CipherSuites);
+    }
+
     [Theory]
+    [InlineData(new[] { "--suites", "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256" }, "not a suite HotDtls speaks")]
+    [InlineData(new[] { "--suites", "168" }, "not a suite HotDtls speaks")]
+    [InlineData(new[] { "--suites", "," }, "at least one")]
+    [InlineData(new[] { "--suites", "PSK_WITH_AES_128_CCM,TLS_PSK_WITH_AES_128_CCM" }, "twice")]
+    [InlineData(new[] { "--groups", "secp384r1" }, "x25519 or secp256r1")]
     [InlineData(new[] { "--port", "70000" }, "0 to 65535")]
     [InlineData(new[] { "--port" }, "needs a value")]
     [InlineData(new[] { "--bogus" }, "Unknown option")]

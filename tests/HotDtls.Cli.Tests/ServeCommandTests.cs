@@ -117,7 +117,8 @@ public sealed class ServeCommandTests
         var peer = client.LocalEndPoint.ToString();
         await serve.WaitForLineAsync($"{peer}: handshake is in progress", cts.Token);
         await serve.WaitForLineAsync($"{peer}: PSK callback, received a client's identity: 'cli test'", cts.Token);
-        await serve.WaitForLineAsync($"Connection with {peer} encrypted. TLS_PSK_WITH_AES_128_GCM_SHA256", cts.Token);
+        // Both sides' defaults: the server's first choice, forward-secret ECDHE_PSK with AES-128-GCM (over X25519).
+        await serve.WaitForLineAsync($"Connection with {peer} encrypted. TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256", cts.Token);
 
         client.Send("Message #1"u8);
         var buffer = new byte[1024];
@@ -135,6 +136,31 @@ public sealed class ServeCommandTests
         await serve.Process.StandardInput.FlushAsync(cts.Token);
         var error = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(buffer, cts.Token));
         Assert.Contains("close_notify", error.Message);
+        await serve.Process.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, serve.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task Serve_with_suites_negotiates_only_those_and_refuses_a_client_offering_none_of_them()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var serve = await ServeProcess.StartAsync(cts.Token, "--suites", "PSK_WITH_AES_128_CCM_8,TLS_PSK_WITH_AES_128_GCM_SHA256");
+        var options = new DtlsClientOptions { PskIdentity = "coap device", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        await using (var client = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token))
+        {
+            Assert.Equal(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, client.CipherSuite);
+            await serve.WaitForLineAsync($"Connection with {client.LocalEndPoint} encrypted. TLS_PSK_WITH_AES_128_CCM_8", cts.Token);
+        }
+
+        var chachaOnly = new DtlsClientOptions { PskIdentity = "other", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        chachaOnly.CipherSuites.Clear();
+        chachaOnly.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256);
+        var refused = await Assert.ThrowsAsync<DtlsException>(async () => await DtlsClient.ConnectAsync(serve.EndPoint, chachaOnly, cts.Token));
+        Assert.Contains("HandshakeFailure", refused.Message);
+        Assert.Contains("none of the offered cipher suites", refused.Message);
+
+        await serve.Process.StandardInput.WriteLineAsync("close");
+        await serve.Process.StandardInput.FlushAsync(cts.Token);
         await serve.Process.WaitForExitAsync(cts.Token);
         Assert.Equal(0, serve.Process.ExitCode);
     }
