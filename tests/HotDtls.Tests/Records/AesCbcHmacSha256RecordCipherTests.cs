@@ -443,4 +443,27 @@ public sealed class AesCbcHmacSha256RecordCipherTests
             }
         }
     }
+
+    /// <summary>
+    /// The independent CBC-EtM build these tests compare with uses <see cref="HMACSHA256"/>, and the record cipher an
+    /// HMAC-SHA256 <see cref="IncrementalHash"/> reused across records; both are anchored to RFC 4231 §4.2 and §4.3
+    /// (test cases 1 and 2), the second one fed in two pieces and twice, as the record cipher feeds header and body.
+    /// </summary>
+    [Fact]
+    public void Hmac_sha256_as_used_matches_rfc_4231_test_cases_1_and_2()
+    {
+        var key1 = Convert.FromHexString("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+        Assert.Equal("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            Convert.ToHexStringLower(HMACSHA256.HashData(key1, "Hi There"u8)));
+
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, "Jefe"u8);
+        var output = new byte[32];
+        for (var round = 0; round < 2; round++)
+        {
+            hmac.AppendData("what do ya want "u8);
+            hmac.AppendData("for nothing?"u8);
+            Assert.True(hmac.TryGetHashAndReset(output, out _));
+            Assert.Equal("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", Convert.ToHexStringLower(output));
+        }
+    }
 }
