@@ -92,9 +92,8 @@ public abstract class DtlsOptions
             {
                 throw new ArgumentException($"CipherSuites names {suite} twice; name each suite once, most preferred first.");
             }
-            needsGroups |= suite is CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384
-                or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256
-                or CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 or CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256;
+            // The IANA name says the key exchange (the provider table sits below this layer).
+            needsGroups |= suite.ToString().StartsWith("TLS_ECDHE_PSK_", StringComparison.Ordinal);
         }
         for (var i = 0; i < NamedGroups.Count; i++)
         {

@@ -14,7 +14,7 @@ internal static class RecordCipherCommon
     public const int AdditionalDataLength = 13;
 
     /// <summary>The largest sequence number a DTLS record header can carry (48 bits, RFC 6347 §4.1).</summary>
-    public const ulong MaxSequenceNumber = (1UL << 48) - 1;
+    public const ulong MaxSequenceNumber = RecordHeader.MaxSequenceNumber;
 
     /// <summary>The 64-bit seq_num of RFC 6347 §4.1.2.1: epoch (2) || sequence_number (6).</summary>
     public static ulong SequenceNumber64(ushort epoch, ulong sequenceNumber) =>

@@ -49,12 +49,12 @@ internal struct RecordDirection
     public const int Overhead = ExplicitNonceLength + TagLength;
 
     /// <summary>The largest sequence number a DTLS record header can carry (48 bits, RFC 6347 §4.1).</summary>
-    public const ulong MaxSequenceNumber = (1UL << 48) - 1;
+    public const ulong MaxSequenceNumber = RecordHeader.MaxSequenceNumber;
 
     internal const int FixedIvLength = 4;
 
     private const int NonceLength = FixedIvLength + ExplicitNonceLength;
-    private const int AadLength = 13;
+    private const int AadLength = RecordCipherCommon.AdditionalDataLength;
 
     /// <summary>Whether AES-256-GCM records use libsodium (through NSec) rather than <see cref="AesGcm"/> on this machine.</summary>
     public static bool UseLibsodiumForAes256 { get; } = LibsodiumAes256Available();
@@ -206,7 +206,7 @@ internal struct RecordDirection
         fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
-        WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
 
         Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
         ReadOnlySpan<byte> tag = fragment.Slice(ExplicitNonceLength + length, TagLength);
@@ -286,27 +286,8 @@ internal struct RecordDirection
         {
             return OtherCipher().Seal(type, epoch, sequenceNumber, plaintext, destination);
         }
-        if (plaintext.Length > ushort.MaxValue)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "A record carries at most 65535 bytes.");
-        }
-
         int total = Overhead + plaintext.Length;
-        if (destination.Length < total)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(destination), "Destination is too small for the sealed record.");
-        }
-
-        if (sequenceNumber > MaxSequenceNumber)
-        {
-            // Truncating would repeat a nonce; RFC 6347 §4.1 requires renegotiation or a new connection first.
-            CryptoThrowHelper.ThrowArgumentOutOfRange(nameof(sequenceNumber), "Sequence numbers are 48 bits.");
-        }
-
-        if (destination.Overlaps(plaintext, out int offset) && offset != ExplicitNonceLength)
-        {
-            CryptoThrowHelper.ThrowArgument(nameof(plaintext), "Plaintext may only overlap the destination at the ciphertext position.");
-        }
+        RecordCipherCommon.CheckSealArguments(plaintext, ushort.MaxValue, destination, total, sequenceNumber, ExplicitNonceLength);
 
         // nonce_explicit = epoch || sequence_number, the same 8 bytes as the start of additional_data.
         Span<byte> explicitNonce = destination[..ExplicitNonceLength];
@@ -317,7 +298,7 @@ internal struct RecordDirection
         explicitNonce.CopyTo(nonce[FixedIvLength..]);
 
         Span<byte> aad = stackalloc byte[AadLength];
-        WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
+        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
 
 #if HOTDTLS_FUZZING
         // Fuzzing build: records go out in clear with a zero tag, so recorded transcripts stay readable seeds.
@@ -418,17 +399,6 @@ internal struct RecordDirection
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(RecordDirection));
-
-    //   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length;
-    //   (RFC 5246 §6.2.3.3), where in DTLS seq_num is epoch(2) || sequence_number(6) (RFC 6347 §4.1.2.1)
-    //   and the length is that of the plaintext, not of the record body.
-    private static void WriteAdditionalData(Span<byte> aad, ContentType type, ushort epoch, ulong sequenceNumber, int plaintextLength)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | (sequenceNumber & MaxSequenceNumber));
-        aad[8] = (byte)type;
-        BinaryPrimitives.WriteUInt16BigEndian(aad[9..], ProtocolVersion.Dtls12);
-        BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
-    }
 }
 
 /// <summary>One direction's slices of the key block (RFC 5246 §6.3): write key, fixed IV (may be empty), MAC key (may be empty).</summary>

@@ -32,7 +32,7 @@ public sealed class AeadRecordCipherTests
     {
         var suite = Suite(suiteName);
         using var cipher = NewCipher(suite);
-        var plaintext = Pattern(size);
+        var plaintext = TestBytes.Pattern(size);
         var record = new byte[size + AeadRecordCipher.Overhead];
         plaintext.CopyTo(record, AeadRecordCipher.ExplicitNonceLength);
 
@@ -56,7 +56,7 @@ public sealed class AeadRecordCipherTests
     public void Sealing_in_place_and_from_a_separate_buffer_give_the_same_bytes(string suiteName)
     {
         using var cipher = NewCipher(Suite(suiteName));
-        var plaintext = Pattern(100);
+        var plaintext = TestBytes.Pattern(100);
         var separate = new byte[124];
         cipher.Seal(ContentType.Handshake, Epoch, Sequence, plaintext, separate);
 
@@ -94,7 +94,7 @@ public sealed class AeadRecordCipherTests
     {
         var suite = Suite(suiteName);
         using var cipher = NewCipher(suite);
-        var plaintext = Pattern(77);
+        var plaintext = TestBytes.Pattern(77);
         var record = new byte[77 + 24];
         cipher.Seal(ContentType.Alert, epoch, sequence, plaintext, record);
 
@@ -161,7 +161,7 @@ public sealed class AeadRecordCipherTests
     {
         using var cipher = NewCipher(Suite(suiteName));
         var sealedRecord = new byte[20 + 24];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(20), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(20), sealedRecord);
 
         var copy = new byte[sealedRecord.Length];
         for (int bit = 0; bit < sealedRecord.Length * 8; bit++)
@@ -178,7 +178,7 @@ public sealed class AeadRecordCipherTests
     {
         using var cipher = NewCipher(CipherSuiteInfo.Aes128GcmSha256);
         var sealedRecord = new byte[32 + 24];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch + 1, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence + 1, Copy(sealedRecord), out _));
@@ -194,7 +194,7 @@ public sealed class AeadRecordCipherTests
     {
         using var cipher = NewCipher(CipherSuiteInfo.Aes128GcmSha256);
         var sealedRecord = new byte[32 + 24 + 1];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Copy(sealedRecord).AsSpan(0, 55), out _));
@@ -206,7 +206,7 @@ public sealed class AeadRecordCipherTests
         using var cipher = NewCipher(CipherSuiteInfo.Aes128GcmSha256);
         for (int length = 0; length < AeadRecordCipher.Overhead; length++)
         {
-            var fragment = Pattern(length);
+            var fragment = TestBytes.Pattern(length);
             Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, fragment, out int plaintextLength));
             Assert.Equal(0, plaintextLength);
         }
@@ -225,7 +225,7 @@ public sealed class AeadRecordCipherTests
     public void CreatePair_lets_each_side_open_what_the_other_writes(string suiteName)
     {
         var suite = Suite(suiteName);
-        var keyBlock = Pattern(suite.KeyBlockLength);
+        var keyBlock = TestBytes.Pattern(suite.KeyBlockLength);
         AeadRecordCipher.CreatePair(suite, keyBlock, isServer: true, out var serverRead, out var serverWrite);
         AeadRecordCipher.CreatePair(suite, keyBlock, isServer: false, out var clientRead, out var clientWrite);
         using (serverRead)
@@ -253,7 +253,7 @@ public sealed class AeadRecordCipherTests
     {
         // client_write_key | server_write_key | client_write_IV | server_write_IV
         var suite = CipherSuiteInfo.Aes128GcmSha256;
-        var keyBlock = Pattern(suite.KeyBlockLength);
+        var keyBlock = TestBytes.Pattern(suite.KeyBlockLength);
         AeadRecordCipher.CreatePair(suite, keyBlock, isServer: false, out var clientRead, out var clientWrite);
         using (clientRead)
         using (clientWrite)
@@ -262,11 +262,11 @@ public sealed class AeadRecordCipherTests
         {
             var a = new byte[40];
             var b = new byte[40];
-            clientWrite.Seal(ContentType.Handshake, 1, 0, Pattern(16), a);
-            expectedClientWrite.Seal(ContentType.Handshake, 1, 0, Pattern(16), b);
+            clientWrite.Seal(ContentType.Handshake, 1, 0, TestBytes.Pattern(16), a);
+            expectedClientWrite.Seal(ContentType.Handshake, 1, 0, TestBytes.Pattern(16), b);
             Assert.Equal(b, a);
 
-            expectedServerWrite.Seal(ContentType.Handshake, 1, 0, Pattern(16), a);
+            expectedServerWrite.Seal(ContentType.Handshake, 1, 0, TestBytes.Pattern(16), a);
             Assert.True(clientRead.TryOpenInPlace(ContentType.Handshake, 1, 0, a, out _));
         }
     }
@@ -358,16 +358,6 @@ public sealed class AeadRecordCipherTests
 
     private static AeadRecordCipher NewCipher(CipherSuiteInfo suite) => new(suite, Key(suite), s_fixedIv);
 
-    private static byte[] Pattern(int length)
-    {
-        var bytes = new byte[length];
-        for (int i = 0; i < length; i++)
-        {
-            bytes[i] = (byte)((i * 31) + 7);
-        }
-
-        return bytes;
-    }
 
     private static byte[] Copy(byte[] bytes) => (byte[])bytes.Clone();
 
@@ -379,7 +369,7 @@ public sealed class AeadRecordCipherTests
         var suite = Suite(suiteName);
         using var cipher = NewCipher(suite);
         var record = new byte[64 + AeadRecordCipher.Overhead];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(64), record);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(64), record);
 
         // Used since the last check: kept. Unused for a whole period: released.
         Assert.False(cipher.ParkIfUnused());
@@ -390,7 +380,7 @@ public sealed class AeadRecordCipherTests
 
         // The next open recreates it from the kept key and still authenticates the record sealed before.
         Assert.True(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out var length));
-        Assert.Equal(Pattern(64), record.AsSpan(AeadRecordCipher.ExplicitNonceLength, length).ToArray());
+        Assert.Equal(TestBytes.Pattern(64), record.AsSpan(AeadRecordCipher.ExplicitNonceLength, length).ToArray());
         Assert.True(cipher.IsActive);
     }
 
@@ -401,7 +391,7 @@ public sealed class AeadRecordCipherTests
         cipher.Dispose();
         var record = new byte[16 + AeadRecordCipher.Overhead];
 
-        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record));
     }
 
     [Fact]
@@ -419,7 +409,7 @@ public sealed class AeadRecordCipherTests
         var suite = Suite(suiteName);
         using var sealer = NewCipher(suite);
         using var opener = NewCipher(suite);
-        var plaintext = Pattern(100);
+        var plaintext = TestBytes.Pattern(100);
         for (ulong sequence = 1; sequence <= 70; sequence++)
         {
             var record = new byte[100 + AeadRecordCipher.Overhead];
@@ -456,7 +446,7 @@ public sealed class AeadRecordCipherTests
         }
         using var reference = new System.Security.Cryptography.AesGcm(key, AeadRecordCipher.TagLength);
         using var same = new AeadRecordCipher(suite, key, s_fixedIv);
-        var plaintext = Pattern(size);
+        var plaintext = TestBytes.Pattern(size);
         var record = new byte[size + AeadRecordCipher.Overhead];
         // Past the move to libsodium (where it applies), so both backends are compared.
         for (ulong warm = 0; warm < 64; warm++)

@@ -31,7 +31,7 @@ public sealed class AesCbcHmacSha256RecordCipherTests
     public void Seal_then_open_in_place_round_trips(int keyLength, int size)
     {
         using var cipher = NewCipher(keyLength);
-        var plaintext = Pattern(size);
+        var plaintext = TestBytes.Pattern(size);
         var record = new byte[AesCbcHmacSha256RecordCipher.SealedLength(size)];
         plaintext.CopyTo(record, Iv);
 
@@ -134,8 +134,8 @@ public sealed class AesCbcHmacSha256RecordCipherTests
         using var cipher = NewCipher(16);
         var first = new byte[AesCbcHmacSha256RecordCipher.SealedLength(10)];
         var second = new byte[first.Length];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(10), first);
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(10), second);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(10), first);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(10), second);
 
         Assert.NotEqual(first.AsSpan(0, Iv).ToArray(), second.AsSpan(0, Iv).ToArray());
         Assert.NotEqual(first, second);
@@ -156,7 +156,7 @@ public sealed class AesCbcHmacSha256RecordCipherTests
     {
         // Two fresh ciphers with the same R: the same IV, so the same record.
         using var first = NewCipher(16, new FixedIvSource());
-        var plaintext = Pattern(100);
+        var plaintext = TestBytes.Pattern(100);
         var separate = new byte[AesCbcHmacSha256RecordCipher.SealedLength(100)];
         first.Seal(ContentType.Handshake, Epoch, Sequence, plaintext, separate);
 
@@ -174,7 +174,7 @@ public sealed class AesCbcHmacSha256RecordCipherTests
         // IV, ciphertext and MAC alike: the MAC covers IV and ciphertext (RFC 7366 §3).
         using var cipher = NewCipher(16);
         var sealedRecord = new byte[AesCbcHmacSha256RecordCipher.SealedLength(20)];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(20), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(20), sealedRecord);
 
         var copy = new byte[sealedRecord.Length];
         for (int bit = 0; bit < sealedRecord.Length * 8; bit++)
@@ -192,7 +192,7 @@ public sealed class AesCbcHmacSha256RecordCipherTests
     {
         using var cipher = NewCipher(16);
         var sealedRecord = new byte[AesCbcHmacSha256RecordCipher.SealedLength(32)];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch + 1, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence + 1, Copy(sealedRecord), out _));
@@ -208,7 +208,7 @@ public sealed class AesCbcHmacSha256RecordCipherTests
     {
         using var cipher = NewCipher(16);
         var sealedRecord = new byte[AesCbcHmacSha256RecordCipher.SealedLength(40)];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(40), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(40), sealedRecord);
 
         // Every length short of the whole record: too short, not whole blocks, or a MAC over other bytes.
         for (int length = 0; length < sealedRecord.Length; length++)
@@ -242,14 +242,14 @@ public sealed class AesCbcHmacSha256RecordCipherTests
         using var aes = Aes.Create();
         aes.Key = encryptionKey;
         var record = BuildRecord(aes, macKey, ContentType.ApplicationData, Epoch, Sequence, Counting(0x30, 16),
-            Pattern(contentLength), paddingBytes, (byte)paddingLengthByte);
+            TestBytes.Pattern(contentLength), paddingBytes, (byte)paddingLengthByte);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out int length), why);
         Assert.Equal(0, length);
 
         // The same content with good padding opens: only the padding made the difference.
         var good = BuildRecord(aes, macKey, ContentType.ApplicationData, Epoch, Sequence, Counting(0x30, 16),
-            Pattern(contentLength), paddingBytes, (byte)paddingBytes);
+            TestBytes.Pattern(contentLength), paddingBytes, (byte)paddingBytes);
         Assert.True(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, good, out length));
         Assert.Equal(contentLength, length);
     }
@@ -363,11 +363,11 @@ public sealed class AesCbcHmacSha256RecordCipherTests
     {
         var cipher = NewCipher(16);
         var record = new byte[AesCbcHmacSha256RecordCipher.SealedLength(16)];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record);
         cipher.Dispose();
         cipher.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record));
         Assert.Throws<ObjectDisposedException>(() => cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out _));
     }
 
@@ -420,15 +420,6 @@ public sealed class AesCbcHmacSha256RecordCipherTests
         return bytes;
     }
 
-    private static byte[] Pattern(int length)
-    {
-        var bytes = new byte[length];
-        for (int i = 0; i < length; i++)
-        {
-            bytes[i] = (byte)((i * 31) + 7);
-        }
-        return bytes;
-    }
 
     private static byte[] Copy(byte[] bytes) => (byte[])bytes.Clone();
 

@@ -37,7 +37,7 @@ public sealed class AesCcmRecordCipherTests
     public void Seal_then_open_in_place_round_trips(int keyLength, int tagLength, int size)
     {
         using var cipher = NewCipher(keyLength, tagLength);
-        var plaintext = Pattern(size);
+        var plaintext = TestBytes.Pattern(size);
         var record = new byte[size + cipher.Overhead];
         plaintext.CopyTo(record, AesCcmRecordCipher.RecordIvLength);
 
@@ -101,7 +101,7 @@ public sealed class AesCcmRecordCipherTests
             var plaintext = new byte[length];
             random.NextBytes(plaintext);
             var nonce = Nonce(fixedIv, epoch, sequence);
-            var aad = AdditionalData(type, epoch, sequence, length);
+            var aad = TestBytes.AdditionalData(type, epoch, sequence, length);
 
             // Ours sealed, AesCcm opens.
             var record = new byte[length + 8 + tagLength];
@@ -137,12 +137,12 @@ public sealed class AesCcmRecordCipherTests
             Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, sequence, garbage, out _));
 
             int length = random.Next(0, 100);
-            var plaintext = Pattern(length);
+            var plaintext = TestBytes.Pattern(length);
             var record = new byte[length + 8 + tagLength];
             cipher.Seal(ContentType.ApplicationData, Epoch, sequence, plaintext, record);
             var opened = new byte[length];
             reference.Decrypt(Nonce(s_fixedIv, Epoch, sequence), record.AsSpan(8, length),
-                record.AsSpan(8 + length, tagLength), opened, AdditionalData(ContentType.ApplicationData, Epoch, sequence, length));
+                record.AsSpan(8 + length, tagLength), opened, TestBytes.AdditionalData(ContentType.ApplicationData, Epoch, sequence, length));
             Assert.Equal(plaintext, opened);
             Assert.True(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, sequence, record, out _));
         }
@@ -153,7 +153,7 @@ public sealed class AesCcmRecordCipherTests
     public void Sealing_in_place_and_from_a_separate_buffer_give_the_same_bytes(int keyLength, int tagLength)
     {
         using var cipher = NewCipher(keyLength, tagLength);
-        var plaintext = Pattern(100);
+        var plaintext = TestBytes.Pattern(100);
         var separate = new byte[100 + cipher.Overhead];
         cipher.Seal(ContentType.Handshake, Epoch, Sequence, plaintext, separate);
 
@@ -179,7 +179,7 @@ public sealed class AesCcmRecordCipherTests
         using (var reference = new AesCcm(key))
         {
             reference.Encrypt(nonce, "abc"u8, record.AsSpan(8, 3), record.AsSpan(11, 16),
-                AdditionalData(ContentType.ApplicationData, 2, 9, 3));
+                TestBytes.AdditionalData(ContentType.ApplicationData, 2, 9, 3));
         }
 
         Assert.True(cipher.TryOpenInPlace(ContentType.ApplicationData, 2, 9, record, out int length));
@@ -192,7 +192,7 @@ public sealed class AesCcmRecordCipherTests
     {
         using var cipher = NewCipher(keyLength, tagLength);
         var sealedRecord = new byte[20 + cipher.Overhead];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(20), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(20), sealedRecord);
 
         var copy = new byte[sealedRecord.Length];
         for (int bit = 0; bit < sealedRecord.Length * 8; bit++)
@@ -211,7 +211,7 @@ public sealed class AesCcmRecordCipherTests
     {
         using var cipher = NewCipher(16, 8);
         var sealedRecord = new byte[32 + cipher.Overhead];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch + 1, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence + 1, Copy(sealedRecord), out _));
@@ -228,7 +228,7 @@ public sealed class AesCcmRecordCipherTests
     {
         using var cipher = NewCipher(keyLength, tagLength);
         var sealedRecord = new byte[32 + cipher.Overhead + 1];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence,
@@ -244,11 +244,11 @@ public sealed class AesCcmRecordCipherTests
         using var cipher = NewCipher(keyLength, tagLength);
         for (int length = 0; length < cipher.Overhead; length++)
         {
-            Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Pattern(length), out int plaintextLength));
+            Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(length), out int plaintextLength));
             Assert.Equal(0, plaintextLength);
         }
         // Nonce and tag alone (an empty plaintext) is a possible record, but not this one.
-        Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Pattern(cipher.Overhead), out _));
+        Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(cipher.Overhead), out _));
         // A plaintext length additional_data cannot express.
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence,
             new byte[ushort.MaxValue + 1 + cipher.Overhead], out _));
@@ -320,11 +320,11 @@ public sealed class AesCcmRecordCipherTests
     {
         var cipher = NewCipher(16, 16);
         var record = new byte[16 + cipher.Overhead];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record);
         cipher.Dispose();
         cipher.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record));
         Assert.Throws<ObjectDisposedException>(() => cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out _));
     }
 
@@ -350,26 +350,7 @@ public sealed class AesCcmRecordCipherTests
     }
 
     /// <summary>RFC 5246 §6.2.3.3 / RFC 6347 §4.1.2.1: epoch || seq || type || FEFD || plaintext length.</summary>
-    private static byte[] AdditionalData(ContentType type, ushort epoch, ulong sequence, int length)
-    {
-        var aad = new byte[13];
-        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | sequence);
-        aad[8] = (byte)type;
-        aad[9] = 0xFE;
-        aad[10] = 0xFD;
-        BinaryPrimitives.WriteUInt16BigEndian(aad.AsSpan(11), (ushort)length);
-        return aad;
-    }
 
-    private static byte[] Pattern(int length)
-    {
-        var bytes = new byte[length];
-        for (int i = 0; i < length; i++)
-        {
-            bytes[i] = (byte)((i * 31) + 7);
-        }
-        return bytes;
-    }
 
     private static byte[] Copy(byte[] bytes) => (byte[])bytes.Clone();
 

@@ -31,7 +31,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     public void Seal_then_open_in_place_round_trips(int size)
     {
         using var cipher = NewCipher();
-        var plaintext = Pattern(size);
+        var plaintext = TestBytes.Pattern(size);
         var record = new byte[size + ChaCha20Poly1305RecordCipher.Overhead];
         plaintext.CopyTo(record, 0);
 
@@ -109,7 +109,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
             var plaintext = new byte[length];
             random.NextBytes(plaintext);
             var nonce = Nonce(fixedIv, epoch, sequence);
-            var aad = AdditionalData(type, epoch, sequence, length);
+            var aad = TestBytes.AdditionalData(type, epoch, sequence, length);
 
             var record = new byte[length + Tag];
             cipher.Seal(type, epoch, sequence, plaintext, record);
@@ -128,7 +128,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     {
         using var sealer = NewCipher();
         using var opener = NewCipher();
-        var plaintext = Pattern(ChaCha20Poly1305RecordCipher.PromoteBelowLength);
+        var plaintext = TestBytes.Pattern(ChaCha20Poly1305RecordCipher.PromoteBelowLength);
         for (ulong sequence = 1; sequence <= 70; sequence++)
         {
             var record = new byte[plaintext.Length + Tag];
@@ -146,7 +146,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     {
         // libsodium is no faster from about 1 KB; and forged records must not buy an attacker our key import.
         using var cipher = NewCipher();
-        var large = Pattern(ChaCha20Poly1305RecordCipher.PromoteBelowLength + 1);
+        var large = TestBytes.Pattern(ChaCha20Poly1305RecordCipher.PromoteBelowLength + 1);
         var forged = new byte[64 + Tag];
         for (ulong sequence = 1; sequence <= 200; sequence++)
         {
@@ -162,7 +162,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     public void Sealing_in_place_and_from_a_separate_buffer_give_the_same_bytes()
     {
         using var cipher = NewCipher();
-        var plaintext = Pattern(100);
+        var plaintext = TestBytes.Pattern(100);
         var separate = new byte[100 + Tag];
         cipher.Seal(ContentType.Handshake, Epoch, Sequence, plaintext, separate);
 
@@ -184,7 +184,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
             MoveToLibsodium(cipher);
         }
         var sealedRecord = new byte[20 + Tag];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(20), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(20), sealedRecord);
 
         var copy = new byte[sealedRecord.Length];
         for (int bit = 0; bit < sealedRecord.Length * 8; bit++)
@@ -202,7 +202,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     {
         using var cipher = NewCipher();
         var sealedRecord = new byte[32 + Tag];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch + 1, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence + 1, Copy(sealedRecord), out _));
@@ -218,7 +218,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     {
         using var cipher = NewCipher();
         var sealedRecord = new byte[32 + Tag + 1];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(32), sealedRecord);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(32), sealedRecord);
 
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Copy(sealedRecord), out _));
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence,
@@ -239,7 +239,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
         }
         for (int length = 0; length <= Tag; length++)
         {
-            Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, Pattern(length), out int plaintextLength));
+            Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(length), out int plaintextLength));
             Assert.Equal(0, plaintextLength);
         }
         Assert.False(cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, new byte[ushort.MaxValue + 1 + Tag], out _));
@@ -312,11 +312,11 @@ public sealed class ChaCha20Poly1305RecordCipherTests
             MoveToLibsodium(cipher);
         }
         var record = new byte[16 + Tag];
-        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record);
+        cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record);
         cipher.Dispose();
         cipher.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, Pattern(16), record));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(ContentType.ApplicationData, Epoch, Sequence, TestBytes.Pattern(16), record));
         Assert.Throws<ObjectDisposedException>(() => cipher.TryOpenInPlace(ContentType.ApplicationData, Epoch, Sequence, record, out _));
     }
 
@@ -325,7 +325,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
         var record = new byte[10 + Tag];
         for (int i = 0; i < ChaCha20Poly1305RecordCipher.PromoteAfterRecords; i++)
         {
-            cipher.Seal(ContentType.ApplicationData, Epoch, 1000 + (ulong)i, Pattern(10), record);
+            cipher.Seal(ContentType.ApplicationData, Epoch, 1000 + (ulong)i, TestBytes.Pattern(10), record);
         }
         Assert.Equal(ChaCha20Poly1305RecordCipher.LibsodiumAvailable, cipher.UsesLibsodium);
     }
@@ -353,26 +353,7 @@ public sealed class ChaCha20Poly1305RecordCipherTests
     }
 
     /// <summary>RFC 5246 §6.2.3.3 / RFC 6347 §4.1.2.1: epoch || seq || type || FEFD || plaintext length.</summary>
-    private static byte[] AdditionalData(ContentType type, ushort epoch, ulong sequence, int length)
-    {
-        var aad = new byte[13];
-        BinaryPrimitives.WriteUInt64BigEndian(aad, ((ulong)epoch << 48) | sequence);
-        aad[8] = (byte)type;
-        aad[9] = 0xFE;
-        aad[10] = 0xFD;
-        BinaryPrimitives.WriteUInt16BigEndian(aad.AsSpan(11), (ushort)length);
-        return aad;
-    }
 
-    private static byte[] Pattern(int length)
-    {
-        var bytes = new byte[length];
-        for (int i = 0; i < length; i++)
-        {
-            bytes[i] = (byte)((i * 31) + 7);
-        }
-        return bytes;
-    }
 
     private static byte[] Copy(byte[] bytes) => (byte[])bytes.Clone();
 }
