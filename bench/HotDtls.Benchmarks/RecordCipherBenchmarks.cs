@@ -144,10 +144,12 @@ public class RecordCipherBenchmarks : IDisposable
     /// <summary><see cref="AeadRecordCipher"/> behind the interface the other rows use (one interface call each).</summary>
     private sealed class AeadRecordCipherAdapter(AeadRecordCipher cipher) : IRecordCipher
     {
-        public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength) =>
+        public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId,
+            Span<byte> fragment, out int plaintextLength) =>
             cipher.TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
 
-        public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination) =>
+        public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+            Span<byte> destination) =>
             cipher.Seal(type, epoch, sequenceNumber, plaintext, destination);
 
         public void Dispose() => cipher.Dispose();
@@ -159,7 +161,9 @@ public class RecordCipherBenchmarks : IDisposable
         private readonly AesCcm _aes = new(key);
         private readonly uint _salt = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
 
-        public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        // The baseline seals records without a CID only (the benchmarks never pass one).
+        public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId,
+            Span<byte> fragment, out int plaintextLength)
         {
             plaintextLength = fragment.Length - 24;
             Span<byte> nonce = stackalloc byte[12];
@@ -180,7 +184,8 @@ public class RecordCipherBenchmarks : IDisposable
             }
         }
 
-        public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+            Span<byte> destination)
         {
             Span<byte> nonce = stackalloc byte[12];
             BinaryPrimitives.WriteUInt32BigEndian(nonce, _salt);

@@ -19,6 +19,17 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public IPEndPoint? LocalEndPoint { get; set; }
 
+    /// <summary>The largest <see cref="ConnectionIdLength"/> a client may ask for.</summary>
+    public const int MaxConnectionIdLength = 32;
+
+    /// <summary>
+    /// Connection ID (RFC 9146): offer the connection_id extension so the session survives a change of this client's
+    /// address or port (NAT rebinding, a device waking behind a new port), asking for a CID of this many bytes in the
+    /// records the server sends (0: the server's records need none, the usual choice; up to
+    /// <see cref="MaxConnectionIdLength"/>). <see langword="null"/> (the default) does not offer the extension.
+    /// </summary>
+    public int? ConnectionIdLength { get; set; }
+
     internal void ValidateClient()
     {
         Validate();
@@ -28,6 +39,11 @@ public sealed class DtlsClientOptions : DtlsOptions
         }
         _ = HotDtls.PskStore.ValidateKey(PskKey);
         ArgumentNullException.ThrowIfNull(PskIdentity);
+        if (ConnectionIdLength is < 0 or > MaxConnectionIdLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectionIdLength), ConnectionIdLength,
+                $"ConnectionIdLength must be null (no Connection ID) or 0 to {MaxConnectionIdLength} bytes; 0 is usual for a client.");
+        }
         if (System.Text.Encoding.UTF8.GetByteCount(PskIdentity) > 65535)
         {
             throw new ArgumentException("PskIdentity must fit in 65535 bytes of UTF-8.");

@@ -141,12 +141,22 @@ public sealed class DtlsServer : IAsyncDisposable
             strategy = DtlsReceiveStrategy.BlockingThread;
         }
         var loops = new ServerLoop[sockets.Count];
+        var engines = new ServerEngine[sockets.Count];
         for (var i = 0; i < loops.Length; i++)
         {
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
-            var engine = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length);
+            var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length, loopIndex: i);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
+        }
+        if (engines.Length > 1 && _options.ConnectionIdLength > 0)
+        {
+            // CID records whose sender moved reach whichever loop the kernel hashes the new address to; the loop byte
+            // of the CID names the owner, and a loop hands such a datagram over (docs/design.md, Connection ID).
+            foreach (var engine in engines)
+            {
+                engine.Siblings = engines;
+            }
         }
         ReceiveStrategy = strategy;
         _loops = loops;

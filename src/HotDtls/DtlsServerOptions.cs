@@ -70,6 +70,28 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.Batched;
 
+    /// <summary>The largest <see cref="ConnectionIdLength"/> a server issues: the random part then fills 64 bits.</summary>
+    public const int MaxServerConnectionIdLength = 10;
+
+    /// <summary>The smallest non-zero <see cref="ConnectionIdLength"/>: node, loop and at least 16 random bits.</summary>
+    public const int MinServerConnectionIdLength = 4;
+
+    /// <summary>
+    /// Connection ID (RFC 9146): the length of the CIDs this server issues to clients that offer the connection_id
+    /// extension, so their sessions survive a change of address or port (NAT rebinding). 0 accepts the extension with
+    /// an empty CID (the client may still ask for its own in the records the server sends); <see langword="null"/>
+    /// ignores the extension. Otherwise 4 to 10 bytes: node (<see cref="ConnectionIdNode"/>), receive loop, then
+    /// random bytes (layout: docs/design.md). Default 6: 2^32 sessions per loop before a CID repeats, 6 bytes on every
+    /// record the client sends. Clients that do not offer the extension are not affected.
+    /// </summary>
+    public int? ConnectionIdLength { get; set; } = 6;
+
+    /// <summary>
+    /// The first byte of every CID this server issues: which server of a group owns the session, so a load balancer
+    /// or a peer server can route a CID record to it (0 to 255; default 0).
+    /// </summary>
+    public byte ConnectionIdNode { get; set; }
+
     internal void ValidateServer()
     {
         Validate();
@@ -105,6 +127,12 @@ public sealed class DtlsServerOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveLoops), ReceiveLoops,
                 "ReceiveLoops must be 1 to 1024; one per processor (the default) is usually right.");
+        }
+        if (ConnectionIdLength is { } cidLength && cidLength != 0
+            && cidLength is < MinServerConnectionIdLength or > MaxServerConnectionIdLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectionIdLength), cidLength,
+                $"ConnectionIdLength must be null (no Connection ID), 0 (accept the extension with an empty CID) or {MinServerConnectionIdLength} to {MaxServerConnectionIdLength} bytes.");
         }
         if (!Enum.IsDefined(ReceiveStrategy))
         {

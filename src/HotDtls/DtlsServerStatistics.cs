@@ -68,4 +68,16 @@ public readonly record struct DtlsServerStatistics
         BytesSent = BytesSent + other.BytesSent,
         CiphersReleased = CiphersReleased + other.CiphersReleased,
     };
+
+    /// <summary>tls12_cid records whose Connection ID no session here was issued: dropped silently (RFC 9146).</summary>
+    public long UnknownConnectionIdRecords { get; init; }
+
+    /// <summary>
+    /// Times a Connection ID session moved to a new address or port (NAT rebinding, RFC 9146 §6): each on a newer
+    /// authentic record from there.
+    /// </summary>
+    public long PeerAddressChanges { get; init; }
+
+    /// <summary>Moves not made because another peer holds the new address, or a new handshake runs at the old one.</summary>
+    public long PeerAddressChangesRefused { get; init; }
 }

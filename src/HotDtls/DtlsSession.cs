@@ -26,9 +26,15 @@ public sealed class DtlsSession
     /// <summary>The association behind this session (for tests).</summary>
     internal ISessionChannel Channel => _channel;
 
-    /// <summary>The peer's address and port.</summary>
+    /// <summary>
+    /// The peer's address and port. A session that negotiated a Connection ID (RFC 9146) follows its peer to a new
+    /// address or port (NAT rebinding); this then tells the new one.
+    /// </summary>
     /// <remarks>Two threads asking at once may each make one; they are equal, and either is kept.</remarks>
     public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= _channel.CreateRemoteEndPoint();
+
+    /// <summary>The peer moved (a CID session): the next <see cref="RemoteEndPoint"/> is made from the new address.</summary>
+    internal void OnPeerMoved() => _remoteEndPoint = null;
 
     /// <summary>The negotiated cipher suite, once the ServerHello is sent; <see langword="null"/> before.</summary>
     public CipherSuite? CipherSuite => _channel.NegotiatedSuite;

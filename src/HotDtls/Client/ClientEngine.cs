@@ -91,11 +91,12 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     {
         lock (_gate)
         {
-            var reader = new DatagramReader(datagram);
+            var reader = new DatagramReader(datagram, _connection.Records.ReceiveConnectionIdLength);
             var now = NowMs();
             while (reader.TryReadRecord(out var header, out var offset))
             {
-                if (_connection.ProcessRecord(header, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
+                var connectionId = DatagramReader.ConnectionIdOf(datagram, header, offset);
+                if (_connection.ProcessRecord(header, connectionId, datagram.Slice(offset, header.Length), now) == RecordResult.Stop)
                 {
                     break;
                 }

@@ -18,6 +18,8 @@ internal sealed class ClientConnection : DtlsConnection
     // CBC suite is (RFC 8422 §4, RFC 7366 §2).
     private readonly ushort[] _offeredGroups;
     private readonly bool _offersEncryptThenMac;
+    // RFC 9146: the CID this client asks for in the server's records (null: connection_id not offered).
+    private readonly byte[]? _ownConnectionId;
     private byte[] _clientHello = [];
     private int _clientHelloLength;
     private ushort _clientHelloSeq;
@@ -51,7 +53,26 @@ internal sealed class ClientConnection : DtlsConnection
             }
         }
         _offeredGroups = [.. groups];
+        if (options.ConnectionIdLength is { } cidLength)
+        {
+            _ownConnectionId = new byte[cidLength];
+            services.Random.Fill(_ownConnectionId);
+        }
     }
+
+    /// <summary>The CID the server put in its connection_id (empty when it issued none, or CID was not negotiated).</summary>
+    public ReadOnlySpan<byte> ServerConnectionId => Records.SendConnectionId;
+
+    /// <summary>Whether the server answered connection_id (RFC 9146 §3): CID is in use, possibly empty both ways.</summary>
+    public bool ConnectionIdNegotiated { get; private set; }
+
+    /// <summary>The CID this client asked for in the server's records (empty if none).</summary>
+    public ReadOnlySpan<byte> OwnConnectionId => _ownConnectionId;
+
+    protected override bool IsOwnConnectionId(ReadOnlySpan<byte> connectionId)
+#pragma warning disable RS0030 // Public data: a CID travels in clear in every record that carries it.
+        => _ownConnectionId is not null && connectionId.SequenceEqual(_ownConnectionId);
+#pragma warning restore RS0030
 
     /// <summary>
     /// Test hook only (HOSTILE 30, 31, 33): sees, and may alter, the verify_data of our Finished before it is sent, so a
@@ -88,13 +109,14 @@ internal sealed class ClientConnection : DtlsConnection
 
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
-        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length);
+        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length) + (_ownConnectionId?.Length ?? 0);
         if (_clientHello.Length < needed)
         {
             _clientHello = new byte[needed];
         }
         _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
-            offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups);
+            offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups,
+            offerConnectionId: _ownConnectionId is not null, _ownConnectionId);
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
@@ -135,7 +157,8 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
-        if ((hello.HasEncryptThenMac && !_offersEncryptThenMac) || (hello.HasEcPointFormats && _offeredGroups.Length == 0))
+        if ((hello.HasEncryptThenMac && !_offersEncryptThenMac) || (hello.HasEcPointFormats && _offeredGroups.Length == 0)
+            || (hello.HasConnectionId && _ownConnectionId is null))
         {
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
@@ -161,6 +184,12 @@ internal sealed class ClientConnection : DtlsConnection
         Suite = suite;
         ExtendedMasterSecret = hello.HasExtendedMasterSecret;
         hello.Random.CopyTo(ServerRandom);
+        if (hello.HasConnectionId)
+        {
+            // From our Finished on, every protected record carries the server's CID, and the server's carry ours.
+            Records.SetConnectionIds(hello.ConnectionId, _ownConnectionId!.Length);
+            ConnectionIdNegotiated = true;
+        }
         if (!AppendToTranscript(HandshakeType.ClientHello, _clientHelloSeq, _clientHello.AsSpan(0, _clientHelloLength))
             || !AppendToTranscript(HandshakeType.ServerHello, messageSeq, body))
         {

@@ -10,10 +10,34 @@ internal abstract partial class DtlsConnection
     /// decrypted in place and their plaintext handed on as a slice of it.
     /// </summary>
     public RecordResult ProcessRecord(in RecordHeader header, Span<byte> body, long nowMs)
+        => ProcessRecord(header, default, body, nowMs);
+
+    /// <summary>
+    /// Whether the last record <see cref="ProcessRecord(in RecordHeader, ReadOnlySpan{byte}, Span{byte}, long)"/> took
+    /// was protected, authentic and newer than any before it: the only kind that may move a CID session to a new
+    /// address (RFC 9146 §6).
+    /// </summary>
+    public bool LastRecordWasNewestAuthentic { get; private set; }
+
+    /// <summary>Whether a tls12_cid record's CID is the one this connection issued (the server's engine has matched it already).</summary>
+    protected virtual bool IsOwnConnectionId(ReadOnlySpan<byte> connectionId) => true;
+
+    /// <summary>
+    /// Handles one record addressed to this connection; a tls12_cid record brings the <paramref name="connectionId"/>
+    /// its header carried (RFC 9146 §4). <paramref name="body"/> is writable: protected records are decrypted in place
+    /// and their plaintext handed on as a slice of it.
+    /// </summary>
+    public RecordResult ProcessRecord(in RecordHeader header, ReadOnlySpan<byte> connectionId, Span<byte> body, long nowMs)
     {
+        LastRecordWasNewestAuthentic = false;
         if (State == HandshakeState.Closed)
         {
             return RecordResult.Stop;
+        }
+        if (header.Type == ContentType.Tls12Cid && !IsOwnConnectionId(connectionId))
+        {
+            Observer.OnDropped(this, DropReason.UnknownConnectionId);
+            return RecordResult.Continue;
         }
         // RFC 6347 §4.1: records carry DTLS 1.2; only an epoch-0 ClientHello or HelloVerifyRequest record may carry
         // DTLS 1.0, since a client sends its ClientHello before it knows the version, and servers answer
@@ -25,10 +49,13 @@ internal abstract partial class DtlsConnection
             Observer.OnDropped(this, DropReason.BadVersion);
             return RecordResult.Continue;
         }
-        switch (Records.TryOpen(header, body, out var plaintext))
+        switch (Records.TryOpen(header, connectionId, body, out var plaintext, out var type))
         {
             case OpenResult.Opened:
                 break;
+            case OpenResult.ConnectionIdMismatch:
+                Observer.OnDropped(this, DropReason.UnknownConnectionId);
+                return RecordResult.Continue;
             case OpenResult.AuthenticationFailed:
                 // The first protected record of a handshake that fails to authenticate means the two sides derived
                 // different keys: a wrong PSK, or an unknown identity (which gets a random key). Ending the handshake
@@ -59,7 +86,16 @@ internal abstract partial class DtlsConnection
         {
             LastReceiveMs = nowMs;
         }
-        return header.Type switch
+        if (header.Epoch == 1)
+        {
+            LastRecordWasNewestAuthentic = Records.LastOpenedWasNewest;
+            Observer.OnAuthenticRecord(this, Records.LastOpenedWasNewest, header.Type == ContentType.Tls12Cid);
+            if (State == HandshakeState.Closed)
+            {
+                return RecordResult.Stop;
+            }
+        }
+        return type switch
         {
             ContentType.Handshake => ProcessHandshake(header.Epoch, plaintext, nowMs),
             ContentType.ChangeCipherSpec => ProcessChangeCipherSpec(header.Epoch, plaintext, nowMs),
@@ -71,7 +107,7 @@ internal abstract partial class DtlsConnection
 
     private RecordResult DropUnknownType()
     {
-        // Heartbeat (24), tls12_cid (25) and anything else: never answered (CVE-2014-0160).
+        // Heartbeat (24), a tls12_cid (25) inside a tls12_cid, and anything else: never answered (CVE-2014-0160).
         Observer.OnDropped(this, DropReason.UnknownContentType);
         return RecordResult.Continue;
     }

@@ -19,7 +19,7 @@ namespace HotDtls.Connection;
 /// The roles (<see cref="ServerConnection"/>, <see cref="ClientConnection"/>) implement the actions their table rows
 /// name. Not thread-safe: every call is made under <see cref="ConnectionServices.Gate"/>.
 /// </summary>
-internal abstract partial class DtlsConnection : IDisposable
+internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
 {
     // One reference to what the owner's connections share: options, lock, sender, scratch, observer, random, pool.
     private readonly ConnectionServices _services;
@@ -41,7 +41,57 @@ internal abstract partial class DtlsConnection : IDisposable
     protected DtlsOptions Options => _services.Options;
     protected IConnectionObserver Observer => _services.Observer;
     protected IRandomSource Random => _services.Random;
-    private IDatagramSender Sender => _services.Sender;
+    // Every datagram a connection sends goes through its own Send (below), which holds the amplification bound.
+    private IDatagramSender Sender => this;
+
+    // Bytes this connection may still send to an address it moved to and that has not proven itself (RFC 9146 §6;
+    // -1: the address is proven, no bound).
+    private int _amplificationCredit = -1;
+
+    /// <summary>Whether the peer's current address has shown it is reachable (always, unless a CID session moved).</summary>
+    public bool PeerAddressProven => _amplificationCredit < 0;
+
+    /// <summary>Bytes still allowed to the unproven address (-1 when it is proven).</summary>
+    internal int AmplificationCredit => _amplificationCredit;
+
+    /// <summary>Datagrams not sent because an unproven address had no credit left.</summary>
+    public long DatagramsWithheld { get; private set; }
+
+    /// <summary>
+    /// The peer moved to <paramref name="address"/> (a CID session, RFC 9146 §6): until the address proves itself, the
+    /// connection sends to it no more bytes than it has received from it, starting with <paramref name="received"/>.
+    /// </summary>
+    internal void MoveTo(SocketAddress address, int received)
+    {
+        Peer = address;
+        _amplificationCredit = received;
+    }
+
+    /// <summary>An authentic datagram of <paramref name="received"/> bytes came from the unproven address: more credit.</summary>
+    internal void CreditReceived(int received)
+    {
+        if (_amplificationCredit >= 0)
+        {
+            _amplificationCredit = (int)Math.Min(int.MaxValue, (long)_amplificationCredit + received);
+        }
+    }
+
+    /// <summary>The peer's current address has shown it is reachable: the bound is lifted.</summary>
+    internal void ProvePeerAddress() => _amplificationCredit = -1;
+
+    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
+    {
+        if (_amplificationCredit >= 0)
+        {
+            if (datagram.Length > _amplificationCredit)
+            {
+                DatagramsWithheld++;
+                return;
+            }
+            _amplificationCredit -= datagram.Length;
+        }
+        _services.Sender.Send(datagram, peer);
+    }
     private byte[] Scratch => _services.Scratch;
 
     // protected internal: hostile-input tests inspect reassembly memory and seal records with a client's keys.
@@ -69,8 +119,11 @@ internal abstract partial class DtlsConnection : IDisposable
     protected bool ExtendedMasterSecret { get; set; }
     protected ushort NextSendSeq { get; set; }
 
-    /// <summary>The peer's address: the key of the server's session table.</summary>
-    public SocketAddress Peer { get; }
+    /// <summary>
+    /// The peer's address: the key of the server's session table. Only the server's table changes it, when a CID
+    /// session moves (RFC 9146 §6).
+    /// </summary>
+    public SocketAddress Peer { get; internal set; }
 
     /// <summary>Where the handshake stands; assigned only by the driver (<see cref="Enter"/>) and <see cref="Close"/>.</summary>
     public HandshakeState State { get; private set; }
@@ -103,6 +156,7 @@ internal abstract partial class DtlsConnection : IDisposable
         _handshake?.CancelPskLookup();
         ReleaseHandshakeState();
         Records.Dispose();
+        OnClosing();
         Observer.OnClosed(this, reason, error, alert);
     }
 
@@ -113,8 +167,14 @@ internal abstract partial class DtlsConnection : IDisposable
             State = HandshakeState.Closed;
             _handshake?.CancelPskLookup();
             Records.Dispose();
+            OnClosing();
         }
         ReleaseHandshakeState();
+    }
+
+    /// <summary>The connection is closing: a role gives back what it holds outside itself (the server its CID).</summary>
+    protected virtual void OnClosing()
+    {
     }
 
     /// <summary>

@@ -18,4 +18,13 @@ internal interface IConnectionObserver
 
     /// <summary>A record or message was discarded (RFC 6347 §4.1.2.7: silently, but counted).</summary>
     void OnDropped(DtlsConnection connection, DropReason reason);
+
+    /// <summary>
+    /// A protected record opened (authentic, not a replay) and is about to be handled: <paramref name="newest"/> when
+    /// its sequence number is above every earlier one, <paramref name="carriedConnectionId"/> for a tls12_cid record.
+    /// The server moves a CID session to the record's address here (RFC 9146 §6), before anything answers it.
+    /// </summary>
+    void OnAuthenticRecord(DtlsConnection connection, bool newest, bool carriedConnectionId)
+    {
+    }
 }

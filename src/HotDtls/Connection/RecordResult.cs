@@ -1,6 +1,6 @@
 namespace HotDtls.Connection;
 
-/// <summary>What the caller of <see cref="DtlsConnection.ProcessRecord"/> does next.</summary>
+/// <summary>What the caller of <see cref="DtlsConnection.ProcessRecord(in HotDtls.Records.RecordHeader, Span{byte}, long)"/> does next.</summary>
 internal enum RecordResult : byte
 {
     /// <summary>Go on with the datagram's next record.</summary>

@@ -19,6 +19,9 @@ namespace HotDtls.Connection;
 internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>, ISessionChannel
 {
     private TimerLinks<ServerConnection> _timerLinks;
+    // The random part of the CID this connection issued (RFC 9146; its layout: ConnectionIdTable), if it issued one.
+    private ulong _connectionIdKey;
+    private bool _hasConnectionId;
 
     /// <summary>A connection for a peer whose ClientHello carried a valid cookie; <see cref="Start"/> begins it.</summary>
     /// <param name="services">The engine's shared services; server options, and a <see cref="StandInKey"/> set.</param>
@@ -34,6 +37,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     }
 
     private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
+
+    /// <summary>Whether this connection issued a non-empty CID (its records can then reach it from any address).</summary>
+    public bool HasConnectionId => _hasConnectionId;
 
     /// <summary>Set by the engine: the session object the application sees.</summary>
     public DtlsSession? Session { get; set; }
@@ -155,12 +161,21 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         }
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
 
-        Span<byte> buffer = stackalloc byte[128];
+        // RFC 9146 §3: connection_id only to a client that offered it ("the server MUST NOT include one" otherwise).
+        var answerConnectionId = hello.OffersConnectionId && ServerOptions.ConnectionIdLength is not null;
+        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
+        connectionId = answerConnectionId ? connectionId[..IssueConnectionId(connectionId)] : default;
+        if (answerConnectionId)
+        {
+            Records.SetConnectionIds(hello.ConnectionId, connectionId.Length);
+        }
+
+        Span<byte> buffer = stackalloc byte[128 + DtlsServerOptions.MaxServerConnectionIdLength];
         // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
         // ECC suite, and only to a client that sent it.
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
             ExtendedMasterSecret, secureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats);
+            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats, answerConnectionId, connectionId);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)
@@ -174,6 +189,30 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         AddToFlight(HandshakeType.ServerHelloDone, 0, []);
         SendFlight(nowMs, retransmitOnTimer: true);
         return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// Draws this connection's CID into <paramref name="destination"/> and returns its length: 0 when the server issues
+    /// empty CIDs, or when no unused one was found (the session then simply cannot move).
+    /// </summary>
+    private int IssueConnectionId(Span<byte> destination)
+    {
+        if (Services.ConnectionIds is not { } table || !table.TryIssue(this, out _connectionIdKey))
+        {
+            return 0;
+        }
+        _hasConnectionId = true;
+        table.Write(_connectionIdKey, destination);
+        return table.Length;
+    }
+
+    protected override void OnClosing()
+    {
+        if (_hasConnectionId)
+        {
+            Services.ConnectionIds?.Remove(_connectionIdKey, this);
+            _hasConnectionId = false;
+        }
     }
 
     /// <summary>

@@ -69,4 +69,11 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Error, "The receive loop failed: {Error}; the server keeps receiving")]
     public static partial void ReceiveFailed(ILogger logger, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(30, LogLevel.Information,
+        "{Peer}: moved to {NewPeer} (Connection ID); until the new address proves it is reachable, the server sends it no more than it receives from it")]
+    public static partial void PeerMoved(ILogger logger, IPEndPoint peer, IPEndPoint newPeer);
+
+    [LoggerMessage(31, LogLevel.Warning, "{Peer}: a newer record came from {NewPeer}, but the session stays: another peer holds that address or a new handshake runs at the old one")]
+    public static partial void PeerMoveRefused(ILogger logger, IPEndPoint peer, IPEndPoint newPeer);
 }

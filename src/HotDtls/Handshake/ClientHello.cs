@@ -57,6 +57,8 @@ internal readonly ref struct ClientHello
         SupportedGroups = summary.SupportedGroups;
         HasEcPointFormats = summary.HasEcPointFormats;
         EcPointFormats = summary.EcPointFormats;
+        OffersConnectionId = summary.HasConnectionId;
+        ConnectionId = summary.ConnectionId;
     }
 
     public ushort ClientVersion { get; }
@@ -102,6 +104,12 @@ internal readonly ref struct ClientHello
 
     /// <summary>ec_point_format_list of ec_point_formats.</summary>
     public ReadOnlySpan<byte> EcPointFormats { get; }
+
+    /// <summary>connection_id was offered (RFC 9146 §3).</summary>
+    public bool OffersConnectionId { get; }
+
+    /// <summary>The CID the client wants in the records the server sends (may be empty: none).</summary>
+    public ReadOnlySpan<byte> ConnectionId { get; }
 
     /// <summary>
     /// Whether the client accepts uncompressed points, the only form HotDtls sends: true without ec_point_formats
@@ -231,14 +239,14 @@ internal readonly ref struct ClientHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,
-        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0) =>
+        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int connectionIdLength = -1) =>
         2 + RandomLength
         + 1 + sessionIdLength
         + 1 + cookieLength
         + 2 + (2 * cipherSuiteCount)
         + 1 + 1
         + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
-            supportedGroupCount, ecPointFormats: supportedGroupCount > 0);
+            supportedGroupCount, ecPointFormats: supportedGroupCount > 0, connectionIdLength);
 
     /// <summary>
     /// Writes a ClientHello body offering only the null compression method. Include
@@ -257,8 +265,11 @@ internal readonly ref struct ClientHello
         bool offerExtendedMasterSecret,
         bool offerRenegotiationInfo,
         bool offerEncryptThenMac = false,
-        ReadOnlySpan<ushort> supportedGroups = default)
+        ReadOnlySpan<ushort> supportedGroups = default,
+        bool offerConnectionId = false,
+        ReadOnlySpan<byte> connectionId = default)
     {
+        HandshakeWriter.EnsureLength(connectionId, 0, byte.MaxValue, nameof(connectionId));
         HandshakeWriter.EnsureLength(random, RandomLength, RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, MaxSessionIdLength, nameof(sessionId));
         HandshakeWriter.EnsureLength(cookie, 0, MaxCookieLength, nameof(cookie));
@@ -273,7 +284,7 @@ internal readonly ref struct ClientHello
         }
 
         int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret,
-            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length);
+            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerConnectionId ? connectionId.Length : -1);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -290,7 +301,7 @@ internal readonly ref struct ClientHello
         writer.WriteUInt8(1);
         writer.WriteUInt8(0);
         HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
-            supportedGroups, ecPointFormats: !supportedGroups.IsEmpty);
+            supportedGroups, ecPointFormats: !supportedGroups.IsEmpty, offerConnectionId, connectionId);
         return writer.Written;
     }
 }

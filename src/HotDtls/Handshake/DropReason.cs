@@ -24,4 +24,6 @@ internal enum DropReason : byte
     NoSession,
     BadCookie,
     TooManySessions,
+    /// <summary>A tls12_cid record whose CID no session here was issued, or a protected record without the CID its session expects (RFC 9146 §6).</summary>
+    UnknownConnectionId,
 }

@@ -34,6 +34,9 @@ internal static class HelloExtensions
     /// <summary>ec_point_formats, RFC 8422 §5.1.2: <c>ECPointFormat ec_point_format_list&lt;1..2^8-1&gt;</c>.</summary>
     public const ushort EcPointFormats = 0x000B;
 
+    /// <summary>connection_id, RFC 9146 §3: <c>opaque cid&lt;0..2^8-1&gt;</c>, the CID its sender wants to receive.</summary>
+    public const ushort ConnectionId = 0x0036;
+
     /// <summary>ECPointFormat uncompressed (RFC 8422 §5.1.2), the only point format RFC 8422 still defines.</summary>
     public const byte UncompressedPointFormat = 0;
 
@@ -172,6 +175,18 @@ internal static class HelloExtensions
                 return true;
             }
 
+            case ConnectionId:
+            {
+                var inner = new HandshakeReader(data);
+                if (!inner.TryReadOpaque8(0, byte.MaxValue, out var connectionId) || !inner.IsEmpty)
+                {
+                    return false;
+                }
+                summary.ConnectionId = connectionId;
+                summary.HasConnectionId = true;
+                return true;
+            }
+
             default:
                 summary.HasUnknown = true;
                 return true;
@@ -188,8 +203,14 @@ internal static class HelloExtensions
     /// </summary>
     public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
         int supportedGroupCount, bool ecPointFormats)
+        => GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount, ecPointFormats, -1);
+
+    /// <summary>As above, with a connection_id extension carrying <paramref name="connectionIdLength"/> bytes (-1: none).</summary>
+    public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
+        int supportedGroupCount, bool ecPointFormats, int connectionIdLength)
     {
-        int content = (renegotiationInfo ? RenegotiationInfoExtensionLength : 0)
+        int content = (connectionIdLength >= 0 ? 2 + 2 + 1 + connectionIdLength : 0)
+            + (renegotiationInfo ? RenegotiationInfoExtensionLength : 0)
             + (extendedMasterSecret ? ExtendedMasterSecretExtensionLength : 0)
             + (encryptThenMac ? EncryptThenMacExtensionLength : 0)
             + (supportedGroupCount > 0 ? 2 + 2 + 2 + (2 * supportedGroupCount) : 0)
@@ -212,8 +233,14 @@ internal static class HelloExtensions
     /// </summary>
     public static void Write(ref HandshakeWriter writer, bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
         ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats)
+        => Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups, ecPointFormats, false, default);
+
+    /// <summary>As above, plus connection_id carrying <paramref name="connectionId"/> when <paramref name="writeConnectionId"/>.</summary>
+    public static void Write(ref HandshakeWriter writer, bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
+        ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats, bool writeConnectionId, ReadOnlySpan<byte> connectionId)
     {
-        int length = GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups.Length, ecPointFormats);
+        int length = GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups.Length, ecPointFormats,
+            writeConnectionId ? connectionId.Length : -1);
         if (length == 0)
         {
             return;
@@ -256,6 +283,13 @@ internal static class HelloExtensions
             writer.WriteUInt16(2);
             writer.WriteUInt8(1);
             writer.WriteUInt8(UncompressedPointFormat);
+        }
+
+        if (writeConnectionId)
+        {
+            writer.WriteUInt16(ConnectionId);
+            writer.WriteUInt16((ushort)(1 + connectionId.Length));
+            writer.WriteOpaque8(connectionId);
         }
     }
 
@@ -334,4 +368,10 @@ internal ref struct HelloExtensionSummary
 
     /// <summary>ec_point_format_list content.</summary>
     public ReadOnlySpan<byte> EcPointFormats;
+
+    /// <summary>connection_id was present (RFC 9146 §3).</summary>
+    public bool HasConnectionId;
+
+    /// <summary>The CID of connection_id: the one its sender wants in the records it receives (may be empty).</summary>
+    public ReadOnlySpan<byte> ConnectionId;
 }

@@ -40,6 +40,8 @@ internal readonly ref struct ServerHello
         HasEncryptThenMac = summary.EncryptThenMac;
         HasEcPointFormats = summary.HasEcPointFormats;
         EcPointFormats = summary.EcPointFormats;
+        HasConnectionId = summary.HasConnectionId;
+        ConnectionId = summary.ConnectionId;
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
         // offer in a ServerHello.
         HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
@@ -71,6 +73,12 @@ internal readonly ref struct ServerHello
     /// <summary>ec_point_format_list of ec_point_formats.</summary>
     public ReadOnlySpan<byte> EcPointFormats { get; }
 
+    /// <summary>connection_id was sent (RFC 9146 §3).</summary>
+    public bool HasConnectionId { get; }
+
+    /// <summary>The CID the server wants in the records the client sends (may be empty: none).</summary>
+    public ReadOnlySpan<byte> ConnectionId { get; }
+
     /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
 
@@ -95,9 +103,10 @@ internal readonly ref struct ServerHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,
-        bool encryptThenMac = false, bool ecPointFormats = false) =>
+        bool encryptThenMac = false, bool ecPointFormats = false, int connectionIdLength = -1) =>
         2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
-        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats);
+        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats,
+            connectionIdLength);
 
     /// <summary>
     /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
@@ -112,11 +121,15 @@ internal readonly ref struct ServerHello
         bool extendedMasterSecret,
         bool renegotiationInfo,
         bool encryptThenMac = false,
-        bool ecPointFormats = false)
+        bool ecPointFormats = false,
+        bool connectionIdExtension = false,
+        ReadOnlySpan<byte> connectionId = default)
     {
+        HandshakeWriter.EnsureLength(connectionId, 0, byte.MaxValue, nameof(connectionId));
         HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
-        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats);
+        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats,
+            connectionIdExtension ? connectionId.Length : -1);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -125,7 +138,8 @@ internal readonly ref struct ServerHello
         writer.WriteOpaque8(sessionId);
         writer.WriteUInt16(cipherSuite);
         writer.WriteUInt8(0);
-        HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats);
+        HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats,
+            connectionIdExtension, connectionId);
         return writer.Written;
     }
 }

@@ -70,11 +70,11 @@ internal sealed class AeadRecordCipher : IDisposable
         write = new AeadRecordCipher(suite, writeKeys.Key, writeKeys.FixedIv, writeKeys.MacKey);
     }
 
-    /// <inheritdoc cref="RecordDirection.TryOpenInPlace"/>
+    /// <inheritdoc cref="RecordDirection.TryOpenInPlace(ContentType, ushort, ulong, Span{byte}, out int)"/>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
         => _direction.TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
 
-    /// <inheritdoc cref="RecordDirection.Seal"/>
+    /// <inheritdoc cref="RecordDirection.Seal(ContentType, ushort, ulong, ReadOnlySpan{byte}, Span{byte})"/>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
         => _direction.Seal(type, epoch, sequenceNumber, plaintext, destination);
 

@@ -143,6 +143,11 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
 
     /// <inheritdoc/>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        => TryOpenInPlace(type, epoch, sequenceNumber, default, fragment, out plaintextLength);
+
+    /// <inheritdoc/>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, Span<byte> fragment,
+        out int plaintextLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         // Whole blocks between IV and MAC, at least one; IV + ciphertext must fit the MAC's uint16 length.
@@ -157,7 +162,7 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
         Span<byte> ivAndCiphertext = fragment[..(IvLength + ciphertextLength)];
         ReadOnlySpan<byte> receivedMac = fragment.Slice(IvLength + ciphertextLength, MacLength);
         Span<byte> expectedMac = stackalloc byte[MacLength];
-        ComputeMac(type, epoch, sequenceNumber, ivAndCiphertext, expectedMac);
+        ComputeMac(type, epoch, sequenceNumber, connectionId, ivAndCiphertext, expectedMac);
         int macGood = CryptographicOperations.FixedTimeEquals(expectedMac, receivedMac) ? 1 : 0;
 
         // Decrypted whether or not the MAC matched: a bad MAC must not answer sooner than a bad padding.
@@ -202,6 +207,11 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     /// <inheritdoc/>
     /// <remarks>Writes IV || ENC(plaintext || padding || padding_length) || MAC and returns <see cref="SealedLength"/>.</remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        => Seal(type, epoch, sequenceNumber, default, plaintext, destination);
+
+    /// <inheritdoc/>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+        Span<byte> destination)
     {
         int length = plaintext.Length;
         int total = SealedLength(length);
@@ -217,13 +227,14 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
         destination.Slice(IvLength + length, paddedLength - length).Fill((byte)(paddedLength - length - 1));
         destination.Slice(IvLength + paddedLength, MacLength).Clear();
 #else
-        EncryptThenMac(type, epoch, sequenceNumber, plaintext, destination[..total]);
+        EncryptThenMac(type, epoch, sequenceNumber, connectionId, plaintext, destination[..total]);
 #endif
         return total;
     }
 
     /// <summary>Writes IV || ENC(plaintext || padding) || MAC to <paramref name="body"/>, exactly the sealed length.</summary>
-    private void EncryptThenMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> body)
+    private void EncryptThenMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId,
+        ReadOnlySpan<byte> plaintext, Span<byte> body)
     {
         int length = plaintext.Length;
         int cbcLength = body.Length - MacLength;
@@ -258,7 +269,7 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
             ArrayPool<byte>.Shared.Return(scratch);
         }
 
-        ComputeMac(type, epoch, sequenceNumber, body[..cbcLength], body.Slice(cbcLength, MacLength));
+        ComputeMac(type, epoch, sequenceNumber, connectionId, body[..cbcLength], body.Slice(cbcLength, MacLength));
     }
 
     /// <summary>Copies the next unused random block of this thread's pool to <paramref name="block"/>, refilling the pool when spent.</summary>
@@ -323,10 +334,11 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
         return good & 1;
     }
 
-    private void ComputeMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> ivAndCiphertext, Span<byte> mac)
+    private void ComputeMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId,
+        ReadOnlySpan<byte> ivAndCiphertext, Span<byte> mac)
     {
-        Span<byte> header = stackalloc byte[RecordCipherCommon.AdditionalDataLength];
-        RecordCipherCommon.WriteAdditionalData(header, type, epoch, sequenceNumber, ivAndCiphertext.Length);
+        Span<byte> header = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        header = header[..RecordCipherCommon.WriteAdditionalData(header, type, epoch, sequenceNumber, connectionId, ivAndCiphertext.Length)];
         _hmac.AppendData(header);
         _hmac.AppendData(ivAndCiphertext);
         _hmac.TryGetHashAndReset(mac, out _);

@@ -73,7 +73,9 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
     // A_i's flags byte: L − 1 (RFC 3610 §2.3).
     private const byte CounterFlags = LengthFieldSize - 1;
     // B_0 || B_1 (length-prefixed additional_data), before the message.
-    private const int MacHeaderLength = 2 * BlockSize;
+    // B_0, then l(a) (2 bytes) and additional_data zero-padded to whole blocks: 2 blocks for the 13-byte form,
+    // more for the RFC 9146 form with its CID.
+    private static int MacHeaderLength(int aadLength) => BlockSize + ((2 + aadLength + BlockSize - 1) / BlockSize * BlockSize);
 
     // E_K(A_0 ..) in one call: an ECB encryptor has no state between calls.
     private readonly ICryptoTransform _counterEncryptor;
@@ -141,6 +143,11 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
     /// authenticate, which must not reach anyone (RFC 3610 §2.5: "the decrypted message MUST NOT be revealed").
     /// </remarks>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        => TryOpenInPlace(type, epoch, sequenceNumber, default, fragment, out plaintextLength);
+
+    /// <inheritdoc/>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, Span<byte> fragment,
+        out int plaintextLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
@@ -155,8 +162,8 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
         Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
         ReadOnlySpan<byte> receivedTag = fragment.Slice(ExplicitNonceLength + length, _tagLength);
 
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.AdditionalDataLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 #if HOTDTLS_FUZZING
         // Fuzzing build: a record that fails authentication is taken as sealed by the fuzzing Seal below
         // (plaintext in clear), so mutated records still reach the handshake and application-data code.
@@ -164,7 +171,7 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
 #endif
 
         int blocks = BlockCount(length);
-        int scratchLength = MacHeaderLength + (blocks * BlockSize);
+        int scratchLength = MacHeaderLength(aad.Length) + (blocks * BlockSize);
         byte[] scratch = ArrayPool<byte>.Shared.Rent(scratchLength);
         bool authentic;
         try
@@ -211,6 +218,11 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
     /// reveals the XOR of the two plaintexts and lets tags be forged.
     /// </remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        => Seal(type, epoch, sequenceNumber, default, plaintext, destination);
+
+    /// <inheritdoc/>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+        Span<byte> destination)
     {
         int length = plaintext.Length;
         int total = Overhead + length;
@@ -228,11 +240,11 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
         plaintext.CopyTo(ciphertext);
         tag.Clear();
 #else
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.AdditionalDataLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         int blocks = BlockCount(length);
-        int scratchLength = MacHeaderLength + (blocks * BlockSize);
+        int scratchLength = MacHeaderLength(aad.Length) + (blocks * BlockSize);
         byte[] scratch = ArrayPool<byte>.Shared.Rent(scratchLength);
         try
         {
@@ -299,20 +311,20 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
     private void ComputeCbcMac(byte[] scratch, ReadOnlySpan<byte> aad, ulong explicitNonce, ReadOnlySpan<byte> message, Span<byte> mac)
     {
         int blocks = BlockCount(message.Length);
-        int length = MacHeaderLength + (blocks * BlockSize);
+        int headerLength = MacHeaderLength(aad.Length);
+        int length = headerLength + (blocks * BlockSize);
         Span<byte> input = scratch.AsSpan(0, length);
 
         // B_0: flags || nonce || l(m) in L = 3 bytes (message ≤ 65535 bytes, checked by the callers).
         BinaryPrimitives.WriteUInt64BigEndian(input, BlockHigh(_macFlags, explicitNonce));
         BinaryPrimitives.WriteUInt64BigEndian(input[8..], (explicitNonce << (8 * LengthFieldSize)) | (uint)message.Length);
-        // B_1: l(a) as 2 bytes (0 < 13 < 2^16 − 2^8, RFC 3610 §2.2), additional_data, one zero byte of padding.
-        input[BlockSize] = 0;
-        input[BlockSize + 1] = RecordCipherCommon.AdditionalDataLength;
+        // Then l(a) as 2 bytes (0 < l(a) ≤ 278 < 2^16 − 2^8, RFC 3610 §2.2), additional_data, zero padding to a block.
+        BinaryPrimitives.WriteUInt16BigEndian(input[BlockSize..], (ushort)aad.Length);
         aad.CopyTo(input[(BlockSize + 2)..]);
-        input[MacHeaderLength - 1] = 0;
+        input[(BlockSize + 2 + aad.Length)..headerLength].Clear();
         // The message, zero-padded to whole blocks.
-        message.CopyTo(input[MacHeaderLength..]);
-        input[(MacHeaderLength + message.Length)..].Clear();
+        message.CopyTo(input[headerLength..]);
+        input[(headerLength + message.Length)..].Clear();
 
         // Start a fresh chain: the transform XORs its chaining value into the first block, which this cancels.
         Span<ulong> first = MemoryMarshal.Cast<byte, ulong>(input[..BlockSize]);

@@ -120,6 +120,11 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
 
     /// <inheritdoc/>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        => TryOpenInPlace(type, epoch, sequenceNumber, default, fragment, out plaintextLength);
+
+    /// <inheritdoc/>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, Span<byte> fragment,
+        out int plaintextLength)
     {
         var native = Native();
         // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
@@ -132,8 +137,8 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
         int length = fragment.Length - Overhead;
         Span<byte> nonce = stackalloc byte[NonceLength];
         WriteNonce(nonce, epoch, sequenceNumber);
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.AdditionalDataLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
         Span<byte> body = fragment[..length];
 #if HOTDTLS_FUZZING
         // Fuzzing build: a record that fails authentication is taken as sealed by the fuzzing Seal below
@@ -189,6 +194,11 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
     /// the XOR of the plaintexts and the one-time Poly1305 key.
     /// </remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        => Seal(type, epoch, sequenceNumber, default, plaintext, destination);
+
+    /// <inheritdoc/>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+        Span<byte> destination)
     {
         int length = plaintext.Length;
         int total = Overhead + length;
@@ -203,8 +213,8 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
 #else
         Span<byte> nonce = stackalloc byte[NonceLength];
         WriteNonce(nonce, epoch, sequenceNumber);
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.AdditionalDataLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         if (native is NSec.Cryptography.Key sodiumKey)
         {

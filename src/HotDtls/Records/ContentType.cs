@@ -7,6 +7,12 @@ internal enum ContentType : byte
     Alert = 21,
     Handshake = 22,
     ApplicationData = 23,
+
+    /// <summary>
+    /// tls12_cid, RFC 9146 §4: the outer type of every protected record of a session whose receiver asked for a
+    /// non-empty Connection ID; the real type travels encrypted at the end of the DTLSInnerPlaintext.
+    /// </summary>
+    Tls12Cid = 25,
 }
 
 /// <summary>Wire values of DTLS protocol versions (RFC 6347 §4.1: the one's complement of the TLS version).</summary>

@@ -33,13 +33,25 @@ internal ref struct DatagramReader
     public const int MaxCiphertextLength = 16384 + 2048;
 
     private readonly ReadOnlySpan<byte> _datagram;
+    private readonly int _connectionIdLength;
     private int _offset;
     private bool _stopped;
 
     /// <summary>Starts at the first record of <paramref name="datagram"/>.</summary>
     public DatagramReader(ReadOnlySpan<byte> datagram)
+        : this(datagram, 0)
+    {
+    }
+
+    /// <summary>
+    /// Starts at the first record of <paramref name="datagram"/>, framing tls12_cid records with the
+    /// <paramref name="connectionIdLength"/>-byte CIDs this receiver issues (RFC 9146 §4; 0: it issues none, and a
+    /// tls12_cid record is malformed).
+    /// </summary>
+    public DatagramReader(ReadOnlySpan<byte> datagram, int connectionIdLength)
     {
         _datagram = datagram;
+        _connectionIdLength = connectionIdLength;
         _offset = 0;
         _stopped = false;
         Malformed = false;
@@ -49,7 +61,8 @@ internal ref struct DatagramReader
     public bool Malformed { readonly get; private set; }
 
     /// <summary>
-    /// Reads the next record. The body is <c>datagram.Slice(bodyOffset, header.Length)</c>.
+    /// Reads the next record. The body is <c>datagram.Slice(bodyOffset, header.Length)</c>; a tls12_cid record's CID
+    /// is the <see cref="RecordHeader.ConnectionIdLength"/> bytes ending 2 bytes before it (<see cref="ConnectionIdOf"/>).
     /// False at the end of the datagram or at the first malformed record; every later call is false too.
     /// </summary>
     public bool TryReadRecord(out RecordHeader header, out int bodyOffset)
@@ -60,18 +73,22 @@ internal ref struct DatagramReader
         }
 
         ReadOnlySpan<byte> rest = _datagram[_offset..];
-        if (!RecordHeader.TryRead(rest, out RecordHeader candidate)
+        if (!RecordHeader.TryRead(rest, _connectionIdLength, out RecordHeader candidate)
             || candidate.Length > MaxCiphertextLength
-            || candidate.Length > rest.Length - RecordHeader.Size)
+            || candidate.Length > rest.Length - candidate.WireSize)
         {
             return Stop(malformed: true, out header, out bodyOffset);
         }
 
         header = candidate;
-        bodyOffset = _offset + RecordHeader.Size;
+        bodyOffset = _offset + candidate.WireSize;
         _offset = bodyOffset + candidate.Length;
         return true;
     }
+
+    /// <summary>The CID of a record <see cref="TryReadRecord"/> returned (empty unless it is a tls12_cid record).</summary>
+    public static Span<byte> ConnectionIdOf(Span<byte> datagram, scoped in RecordHeader header, int bodyOffset)
+        => datagram.Slice(bodyOffset - 2 - header.ConnectionIdLength, header.ConnectionIdLength);
 
     private bool Stop(bool malformed, out RecordHeader header, out int bodyOffset)
     {

@@ -40,6 +40,45 @@ internal static class RecordCipherCommon
         BinaryPrimitives.WriteUInt16BigEndian(destination[11..], (ushort)length);
     }
 
+    /// <summary>The longest additional_data: the RFC 9146 form with a 255-byte CID.</summary>
+    public const int MaxAdditionalDataLength = ConnectionIdAdditionalDataLength + byte.MaxValue;
+
+    /// <summary>The bytes of the RFC 9146 additional_data besides the CID itself.</summary>
+    public const int ConnectionIdAdditionalDataLength = 23;
+
+    /// <summary>
+    /// Writes what a record's protection authenticates — the 13-byte form above for a record without a CID, the
+    /// RFC 9146 §5 form for a tls12_cid record — and returns its length.
+    /// </summary>
+    /// <remarks>
+    /// <code>
+    ///   RFC 9146 §5.2 (EtM) and §5.3 (AEAD):
+    ///   seq_num_placeholder (8 × FF) | tls12_cid | cid_length | tls12_cid | version (2) | epoch (2)
+    ///     | sequence_number (6) | cid | length (2)
+    /// </code>
+    /// The placeholder and the repeated type keep this input apart from every input without a CID (the RFC's
+    /// rationale). length is length_of_DTLSInnerPlaintext for AEAD and DTLSCiphertext.length without the MAC
+    /// (IV + ENC) for encrypt-then-MAC, as without a CID.
+    /// </remarks>
+    public static int WriteAdditionalData(Span<byte> destination, ContentType type, ushort epoch, ulong sequenceNumber,
+        ReadOnlySpan<byte> connectionId, int length)
+    {
+        if (connectionId.IsEmpty)
+        {
+            WriteAdditionalData(destination, type, epoch, sequenceNumber, length);
+            return AdditionalDataLength;
+        }
+        BinaryPrimitives.WriteUInt64BigEndian(destination, ulong.MaxValue);
+        destination[8] = (byte)ContentType.Tls12Cid;
+        destination[9] = (byte)connectionId.Length;
+        destination[10] = (byte)ContentType.Tls12Cid;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[11..], ProtocolVersion.Dtls12);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[13..], SequenceNumber64(epoch, sequenceNumber));
+        connectionId.CopyTo(destination[21..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[(21 + connectionId.Length)..], (ushort)length);
+        return ConnectionIdAdditionalDataLength + connectionId.Length;
+    }
+
     /// <summary>
     /// The checks every Seal makes before writing: API misuse throws, it is never peer input.
     /// </summary>

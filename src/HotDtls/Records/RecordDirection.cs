@@ -54,7 +54,6 @@ internal struct RecordDirection
     internal const int FixedIvLength = 4;
 
     private const int NonceLength = FixedIvLength + ExplicitNonceLength;
-    private const int AadLength = RecordCipherCommon.AdditionalDataLength;
 
     /// <summary>Whether AES-256-GCM records use libsodium (through NSec) rather than <see cref="AesGcm"/> on this machine.</summary>
     public static bool UseLibsodiumForAes256 { get; } = LibsodiumAes256Available();
@@ -183,6 +182,11 @@ internal struct RecordDirection
     /// ciphertext region may have been zeroed.
     /// </returns>
     public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, Span<byte> fragment, out int plaintextLength)
+        => TryOpenInPlace(type, epoch, sequenceNumber, default, fragment, out plaintextLength);
+
+    /// <summary>As above for a record that may carry a Connection ID (RFC 9146 §5: authenticated with the record).</summary>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, Span<byte> fragment,
+        out int plaintextLength)
     {
         var suite = Suite;
         if (suite is null)
@@ -191,7 +195,7 @@ internal struct RecordDirection
         }
         if (suite.Protection != RecordProtection.AesGcm)
         {
-            return OtherCipher().TryOpenInPlace(type, epoch, sequenceNumber, fragment, out plaintextLength);
+            return OtherCipher().TryOpenInPlace(type, epoch, sequenceNumber, connectionId, fragment, out plaintextLength);
         }
         // The length field of additional_data is a uint16; no real datagram exceeds it, but a slice might.
         if (fragment.Length < Overhead || fragment.Length - Overhead > ushort.MaxValue)
@@ -205,8 +209,8 @@ internal struct RecordDirection
         FixedIv.CopyTo(nonce);
         fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
 
-        Span<byte> aad = stackalloc byte[AadLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
         ReadOnlySpan<byte> tag = fragment.Slice(ExplicitNonceLength + length, TagLength);
@@ -276,6 +280,11 @@ internal struct RecordDirection
     /// it is the GCM nonce, and a repeated GCM nonce reveals the authentication key.
     /// </remarks>
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+        => Seal(type, epoch, sequenceNumber, default, plaintext, destination);
+
+    /// <summary>As above for a record that may carry a Connection ID (RFC 9146 §5: authenticated with the record).</summary>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+        Span<byte> destination)
     {
         var suite = Suite;
         if (suite is null)
@@ -284,7 +293,7 @@ internal struct RecordDirection
         }
         if (suite.Protection != RecordProtection.AesGcm)
         {
-            return OtherCipher().Seal(type, epoch, sequenceNumber, plaintext, destination);
+            return OtherCipher().Seal(type, epoch, sequenceNumber, connectionId, plaintext, destination);
         }
         int total = Overhead + plaintext.Length;
         RecordCipherCommon.CheckSealArguments(plaintext, ushort.MaxValue, destination, total, sequenceNumber, ExplicitNonceLength);
@@ -297,8 +306,8 @@ internal struct RecordDirection
         FixedIv.CopyTo(nonce);
         explicitNonce.CopyTo(nonce[FixedIvLength..]);
 
-        Span<byte> aad = stackalloc byte[AadLength];
-        RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, plaintext.Length);
+        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, plaintext.Length)];
 
 #if HOTDTLS_FUZZING
         // Fuzzing build: records go out in clear with a zero tag, so recorded transcripts stay readable seeds.

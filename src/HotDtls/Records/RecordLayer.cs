@@ -22,12 +22,38 @@ internal sealed class RecordLayer : IDisposable
     private RecordDirection _write;
     private ulong _writeSequence0;
     private ulong _writeSequence1;
+    // RFC 9146: the CID the peer asked for, written into every record we protect (null: none), and the length of
+    // the one we issued, which every protected record the peer sends must carry (0: none).
+    private byte[]? _sendConnectionId;
+    private byte _receiveConnectionIdLength;
 
     /// <summary>The highest epoch whose records can be read: 0 until the peer's ChangeCipherSpec, then 1.</summary>
     public ushort ReadEpoch { get; private set; }
 
     /// <summary>The epoch new records are written in: 0 until our ChangeCipherSpec, then 1.</summary>
     public ushort WriteEpoch { get; private set; }
+
+    /// <summary>The CID written into every protected record we send (empty: the peer asked for none).</summary>
+    public ReadOnlySpan<byte> SendConnectionId => _sendConnectionId;
+
+    /// <summary>The length of the CID every protected record from the peer carries (0: we issued none).</summary>
+    public int ReceiveConnectionIdLength => _receiveConnectionIdLength;
+
+    /// <summary>Whether the last record <see cref="TryOpen(in RecordHeader, Span{byte}, out Span{byte})"/> opened in epoch 1 was newer than every earlier one (RFC 9146 §6).</summary>
+    public bool LastOpenedWasNewest { get; private set; }
+
+    /// <summary>
+    /// Connection IDs negotiated in the hellos (RFC 9146 §3): <paramref name="send"/> goes into every record protected
+    /// from now on, and every protected record from the peer must carry a CID of <paramref name="receiveLength"/>
+    /// bytes. Empty and 0 mean none in that direction.
+    /// </summary>
+    public void SetConnectionIds(ReadOnlySpan<byte> send, int receiveLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(send.Length, byte.MaxValue);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(receiveLength, byte.MaxValue);
+        _sendConnectionId = send.IsEmpty ? null : send.ToArray();
+        _receiveConnectionIdLength = (byte)receiveLength;
+    }
 
     /// <summary>Whether keys for epoch 1 have been derived but not all activated yet.</summary>
     public bool HasPendingKeys => (ReadEpoch == 0 && _read.HasKey) || (WriteEpoch == 0 && _write.HasKey);
@@ -88,11 +114,28 @@ internal sealed class RecordLayer : IDisposable
     /// is a slice of <paramref name="body"/> and the replay window has been updated (only now: §4.1.2.6).
     /// </summary>
     public OpenResult TryOpen(in RecordHeader header, Span<byte> body, out Span<byte> plaintext)
+        => TryOpen(header, default, body, out plaintext, out _);
+
+    /// <summary>
+    /// As above, for a record that may be a tls12_cid record carrying <paramref name="connectionId"/> (which the caller
+    /// has matched to this association). <paramref name="type"/> is the record's content type: for a tls12_cid record
+    /// the real one, read from the end of the DTLSInnerPlaintext (RFC 9146 §4).
+    /// </summary>
+    public OpenResult TryOpen(in RecordHeader header, ReadOnlySpan<byte> connectionId, Span<byte> body, out Span<byte> plaintext,
+        out ContentType type)
     {
         plaintext = default;
+        type = header.Type;
+        LastOpenedWasNewest = false;
+        var isCidRecord = header.Type == ContentType.Tls12Cid;
         switch (header.Epoch)
         {
             case 0:
+                // Plaintext records never carry a CID (RFC 9146 §4: only records protected with the new keys do).
+                if (isCidRecord)
+                {
+                    return OpenResult.Malformed;
+                }
                 if (body.Length > DatagramReader.MaxPlaintextLength)
                 {
                     return OpenResult.TooLong;
@@ -109,6 +152,12 @@ internal sealed class RecordLayer : IDisposable
                 {
                     return OpenResult.NoKeys;
                 }
+                // RFC 9146 §6: "If a non-zero CID is expected for the connection, then the record MUST be discarded"
+                // when it comes without one; and one that carries a CID we never issued cannot be ours.
+                if (isCidRecord != (_receiveConnectionIdLength != 0) || connectionId.Length != header.ConnectionIdLength)
+                {
+                    return OpenResult.ConnectionIdMismatch;
+                }
                 // A record too short for the suite's explicit nonce or IV, tag or MAC (and, for CBC, one block) is
                 // malformed, not evidence of a key mismatch: dropped before the cipher is called (HOSTILE 5), so it
                 // cannot end a handshake awaiting Finished the way a record failing authentication does.
@@ -121,30 +170,48 @@ internal sealed class RecordLayer : IDisposable
                 {
                     return OpenResult.Replayed;
                 }
-                if (!_read.TryOpenInPlace(header.Type, 1, header.SequenceNumber, body, out var length))
+                if (!_read.TryOpenInPlace(header.Type, 1, header.SequenceNumber, connectionId, body, out var length))
                 {
                     return OpenResult.AuthenticationFailed;
                 }
-                if (length > DatagramReader.MaxPlaintextLength)
+                var opened = body.Slice(suite.RecordIvLength, length);
+                if (isCidRecord)
+                {
+                    // DTLSInnerPlaintext: content || real_type || zeros. The real type is the last non-zero byte;
+                    // an inner plaintext of zeros only has none and is dropped.
+                    var end = opened.LastIndexOfAnyExcept((byte)0);
+                    if (end < 0)
+                    {
+                        return OpenResult.Malformed;
+                    }
+                    type = (ContentType)opened[end];
+                    opened = opened[..end];
+                }
+                if (opened.Length > DatagramReader.MaxPlaintextLength)
                 {
                     return OpenResult.TooLong;
                 }
+                LastOpenedWasNewest = _window1.IsNewest(header.SequenceNumber);
                 _window1.Accept(header.SequenceNumber);
-                plaintext = body.Slice(suite.RecordIvLength, length);
+                plaintext = opened;
                 return OpenResult.Opened;
             default:
                 return OpenResult.NoKeys;
         }
     }
 
-    /// <summary>Marks an epoch-0 record as seen that was processed outside <see cref="TryOpen"/> (the cookie-verified ClientHello).</summary>
+    /// <summary>Marks an epoch-0 record as seen that was processed outside <see cref="TryOpen(in RecordHeader, Span{byte}, out Span{byte})"/> (the cookie-verified ClientHello).</summary>
     public void AcceptEpoch0(ulong sequenceNumber) => _window0.Accept(sequenceNumber);
 
     /// <summary>The suite whose write keys are installed (pending or current), or null before the key exchange.</summary>
     public CipherSuiteInfo? WriteSuite => _write.Suite;
 
     /// <summary>Bytes a record of <paramref name="payloadLength"/> we write in <paramref name="epoch"/> takes on the wire.</summary>
-    public int RecordSize(ushort epoch, int payloadLength) => RecordSize(_write.Suite, epoch, payloadLength);
+    public int RecordSize(ushort epoch, int payloadLength)
+        => epoch == 0 || _sendConnectionId is null
+            ? RecordSize(_write.Suite, epoch, payloadLength)
+            // tls12_cid: the CID in the header, the real type after the payload (RFC 9146 §4).
+            : RecordHeader.Size + _sendConnectionId.Length + RequireSuite(_write.Suite).SealedLength(payloadLength + 1);
 
     /// <summary>Bytes a record of <paramref name="payloadLength"/> takes on the wire in <paramref name="epoch"/> under <paramref name="suite"/>.</summary>
     public static int RecordSize(CipherSuiteInfo? suite, ushort epoch, int payloadLength)
@@ -183,14 +250,40 @@ internal sealed class RecordLayer : IDisposable
             {
                 ThrowNoWriteCipher();
             }
+            if (_sendConnectionId is { } cid)
+            {
+                return WriteWithConnectionId(cid, type, sequence, payload, destination);
+            }
             bodyLength = _write.Seal(type, epoch, sequence, payload, destination[RecordHeader.Size..]);
         }
         new RecordHeader(type, ProtocolVersion.Dtls12, epoch, sequence, (ushort)bodyLength).Write(destination);
         return RecordHeader.Size + bodyLength;
     }
 
+    /// <summary>
+    /// An epoch-1 record to a peer that asked for a CID (RFC 9146 §4): tls12_cid outside, the CID in the header, and
+    /// DTLSInnerPlaintext = payload || real type (no padding) sealed in place.
+    /// </summary>
+    private int WriteWithConnectionId(byte[] connectionId, ContentType type, ulong sequence, ReadOnlySpan<byte> payload,
+        Span<byte> destination)
+    {
+        var headerSize = RecordHeader.Size + connectionId.Length;
+        var innerStart = headerSize + _write.Suite!.RecordIvLength;
+        var inner = destination.Slice(innerStart, payload.Length + 1);
+        if (!payload.Overlaps(inner, out var offset) || offset != 0)
+        {
+            payload.CopyTo(inner);
+        }
+        inner[payload.Length] = (byte)type;
+        var bodyLength = _write.Seal(ContentType.Tls12Cid, 1, sequence, connectionId, inner, destination[headerSize..]);
+        new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 1, sequence, (ushort)bodyLength, (byte)connectionId.Length)
+            .Write(destination, connectionId);
+        return headerSize + bodyLength;
+    }
+
     /// <summary>Where a payload goes in a record buffer for <see cref="Write"/> to seal it in place.</summary>
-    public int PayloadOffset(ushort epoch) => PayloadOffset(_write.Suite, epoch);
+    public int PayloadOffset(ushort epoch)
+        => PayloadOffset(_write.Suite, epoch) + (epoch == 0 || _sendConnectionId is null ? 0 : _sendConnectionId.Length);
 
     /// <summary>Where a payload goes in a record buffer under <paramref name="suite"/> (after the explicit nonce or IV).</summary>
     public static int PayloadOffset(CipherSuiteInfo? suite, ushort epoch)
@@ -239,7 +332,7 @@ internal sealed class RecordLayer : IDisposable
         => throw new InvalidOperationException("Epoch 1 is already active: HotDtls never renegotiates.");
 }
 
-/// <summary>What <see cref="RecordLayer.TryOpen"/> found.</summary>
+/// <summary>What <see cref="RecordLayer.TryOpen(in RecordHeader, Span{byte}, out Span{byte})"/> found.</summary>
 internal enum OpenResult : byte
 {
     Opened,
@@ -247,6 +340,9 @@ internal enum OpenResult : byte
     NoKeys,
     AuthenticationFailed,
     TooLong,
-    /// <summary>A protected record too short to hold nonce_explicit and the tag.</summary>
+    /// <summary>A protected record too short to hold nonce_explicit and the tag, or a tls12_cid record without a real type.</summary>
     Malformed,
+
+    /// <summary>A protected record without the CID we issued, or a tls12_cid record where we issued none (RFC 9146 §6).</summary>
+    ConnectionIdMismatch,
 }

@@ -42,6 +42,9 @@ internal struct ReplayWindow
     /// Marks <paramref name="sequenceNumber"/> as seen, sliding the window when it is the new highest.
     /// Call only after the record authenticated and <see cref="CanAccept"/> returned true.
     /// </summary>
+    /// <summary>Whether <paramref name="sequenceNumber"/> is newer than every number accepted so far (RFC 9146 §6).</summary>
+    public readonly bool IsNewest(ulong sequenceNumber) => sequenceNumber > _highest || _bitmap == 0;
+
     public void Accept(ulong sequenceNumber)
     {
         if (sequenceNumber > _highest)

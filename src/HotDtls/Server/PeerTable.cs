@@ -1,6 +1,7 @@
 using System.Net;
 using HotDtls.Connection;
 using HotDtls.Handshake;
+using HotDtls.Transport;
 
 namespace HotDtls.Server;
 
@@ -151,6 +152,26 @@ internal sealed class PeerTable
         {
             current.Successor = null;
         }
+    }
+
+    /// <summary>
+    /// Moves <paramref name="connection"/>, a CID session, to <paramref name="address"/> (RFC 9146 §6), whose datagram of
+    /// <paramref name="received"/> bytes carried a newer authentic record. Refused while the session has a running
+    /// successor (a new handshake at its old address) or when another peer holds the new address: a moving session
+    /// never pushes another out.
+    /// </summary>
+    public bool Rebind(ServerConnection connection, SocketAddress address, int received)
+    {
+        if (!_peers.TryGetValue(connection.Peer, out var current) || current != connection || connection.Successor is not null
+            || _peers.ContainsKey(address))
+        {
+            return false;
+        }
+        _peers.Remove(connection.Peer);
+        var copy = address.Copy();
+        connection.MoveTo(copy, received);
+        _peers.Add(copy, connection);
+        return true;
     }
 
     /// <summary>Every association and successor, for a server that stops. The list is reused: use it before the next call.</summary>

@@ -15,6 +15,9 @@ internal struct ServerCounters
     public long DatagramsSent;
     public long BytesSent;
     public long CiphersReleased;
+    public long UnknownConnectionIdRecords;
+    public long PeerAddressChanges;
+    public long PeerAddressChangesRefused;
 
     public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new()
     {
@@ -32,5 +35,8 @@ internal struct ServerCounters
         DatagramsSent = DatagramsSent,
         BytesSent = BytesSent,
         CiphersReleased = CiphersReleased,
+        UnknownConnectionIdRecords = UnknownConnectionIdRecords,
+        PeerAddressChanges = PeerAddressChanges,
+        PeerAddressChangesRefused = PeerAddressChangesRefused,
     };
 }

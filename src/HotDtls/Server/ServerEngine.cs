@@ -40,6 +40,9 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     // Records that waited for an async PSK lookup are copied here before they are processed: the handshake context
     // that kept them may go back to the pool while they are.
     private readonly byte[] _deferred = new byte[HandshakeContext.MaxDeferredBytes];
+    // RFC 9146: the CIDs this engine's connections issued (null when the server issues none or only empty ones).
+    private readonly ConnectionIdTable? _connectionIds;
+    private readonly int _loopIndex;
     private bool _disposed;
 
     /// <summary>
@@ -47,8 +50,10 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     /// session and handshake caps, each taking its share rounded up.
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
-        IRandomSource random, int shareOf = 1)
+        IRandomSource random, int shareOf = 1, int loopIndex = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(loopIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(loopIndex, byte.MaxValue);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(sender);
@@ -71,7 +76,36 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
         var identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
         _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
             random, pool, identityHint, new StandInKey(random));
+        _loopIndex = loopIndex;
+        if (options.ConnectionIdLength is > 0 and var length)
+        {
+            _connectionIds = new ConnectionIdTable(length, options.ConnectionIdNode, (byte)loopIndex, random);
+            _services.ConnectionIds = _connectionIds;
+        }
     }
+
+    /// <summary>
+    /// Every loop's engine, this one at its loop index, when the server runs several: a CID record that reached the
+    /// wrong loop (the kernel picks a socket by address, and the address changed) is handed to its owner.
+    /// </summary>
+    internal ServerEngine[]? Siblings { get; set; }
+
+    /// <summary>CIDs issued and in use (for tests).</summary>
+    internal int ConnectionIdsInUse
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connectionIds?.Count ?? 0;
+            }
+        }
+    }
+
+    /// <summary>Datagrams this engine passed to the loop owning their CID (for tests and figures).</summary>
+    internal long DatagramsHandedOff => Interlocked.Read(ref _handedOff);
+
+    private long _handedOff;
 
     /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
     internal int PendingHelloFragments
@@ -123,6 +157,16 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     /// </summary>
     public void ProcessDatagram(SocketAddress from, Span<byte> datagram)
     {
+        if (Siblings is { } siblings && OwnerLoop(datagram) is var owner && owner >= 0 && owner != _loopIndex
+            && owner < siblings.Length)
+        {
+            // A CID record for another loop's session (its peer moved, and the kernel hashed the new address here).
+            // Not under this engine's lock: the owner takes its own, and no engine ever holds two.
+            // The counter is read by tests and figures only: ordered with nothing.
+            Interlocked.Increment(ref _handedOff);
+            siblings[owner].ProcessDatagram(from, datagram);
+            return;
+        }
         lock (_gate)
         {
             if (_disposed)
@@ -132,22 +176,39 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             _observer.Counters.DatagramsReceived++;
             _observer.Counters.BytesReceived += datagram.Length;
             _hellos.BeginDatagram();
+            _observer.BeginDatagram(from, datagram.Length);
             var now = NowMs();
             _peers.TryGet(from, out var entry);
             if (_handlerWantsCiphertext && entry is { IsEstablished: true, Session: { } observed })
             {
                 _observer.CallHandler(HandlerCall.ProtectedDatagram, observed, datagram, default);
             }
-            var reader = new DatagramReader(datagram);
+            var reader = new DatagramReader(datagram, _connectionIds?.Length ?? 0);
             while (reader.TryReadRecord(out var header, out var offset))
             {
                 var body = datagram.Slice(offset, header.Length);
-                var target = Route(from, ref entry, header, body, datagram.Length, now);
-                if (target is null)
+                ReadOnlySpan<byte> connectionId = default;
+                ServerConnection? target;
+                if (header.Type == ContentType.Tls12Cid)
                 {
-                    continue;
+                    // RFC 9146 §6: a tls12_cid record finds its session by CID, whatever address it came from.
+                    connectionId = DatagramReader.ConnectionIdOf(datagram, header, offset);
+                    if (!_connectionIds!.TryFind(connectionId, out target))
+                    {
+                        _observer.Counters.UnknownConnectionIdRecords++;
+                        _observer.Drop(from, DropReason.UnknownConnectionId);
+                        continue;
+                    }
                 }
-                var result = target.ProcessRecord(header, body, now);
+                else
+                {
+                    target = Route(from, ref entry, header, body, datagram.Length, now);
+                    if (target is null)
+                    {
+                        continue;
+                    }
+                }
+                var result = target.ProcessRecord(header, connectionId, body, now);
                 if (!target.IsEstablished)
                 {
                     // A handshake's next timer moved (or it closed); an established session's timer re-reads its
@@ -165,11 +226,27 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
                     break;
                 }
             }
+            _observer.EndDatagram();
             if (reader.Malformed)
             {
                 _observer.Counters.RecordsDropped++;
             }
         }
+    }
+
+    /// <summary>
+    /// The receive loop that owns a datagram whose first record is a tls12_cid record of this server's layout (the loop
+    /// byte of the CID, <see cref="ConnectionIdTable"/>), or -1 for any other datagram.
+    /// </summary>
+    private int OwnerLoop(ReadOnlySpan<byte> datagram)
+    {
+        const int LoopByteOffset = 11 + 1;
+        if (_connectionIds is not { } table || datagram.Length < RecordHeader.Size + table.Length
+            || datagram[0] != (byte)ContentType.Tls12Cid || datagram[11] != table.Node)
+        {
+            return -1;
+        }
+        return datagram[LoopByteOffset];
     }
 
     /// <summary>

@@ -46,6 +46,75 @@ internal sealed class ServerObserver : IConnectionObserver
         _timers = timers;
     }
 
+    // The datagram being processed: where it came from and how long it is (a CID session may move there), and which
+    // connection has already been credited for it (once per datagram).
+    private SocketAddress? _source;
+    private int _sourceLength;
+    private DtlsConnection? _credited;
+
+    /// <summary>The engine starts on a datagram of <paramref name="length"/> bytes from <paramref name="from"/>.</summary>
+    public void BeginDatagram(SocketAddress from, int length)
+    {
+        _source = from;
+        _sourceLength = length;
+        _credited = null;
+    }
+
+    /// <summary>The engine is done with the datagram: <see cref="BeginDatagram"/>'s address may be reused.</summary>
+    public void EndDatagram()
+    {
+        _source = null;
+        _credited = null;
+    }
+
+    /// <summary>
+    /// RFC 9146 §6: "the receiver MUST NOT update the peer address unless the record is newer than any other record
+    /// received" — and only an authentic record gets here. From an unproven address, each authentic datagram adds its
+    /// size to what may be sent there.
+    /// </summary>
+    public void OnAuthenticRecord(DtlsConnection connection, bool newest, bool carriedConnectionId)
+    {
+        if (_source is not { } from || connection is not ServerConnection server || _credited == server)
+        {
+            return;
+        }
+        if (server.Peer.Equals(from))
+        {
+            if (!server.PeerAddressProven)
+            {
+                server.CreditReceived(_sourceLength);
+                _credited = server;
+            }
+            return;
+        }
+        // Only a record that carried our CID can have been routed here from another address; the handshake must be
+        // over (its flights are bound to the address that started it).
+        if (!carriedConnectionId || !newest || !server.IsEstablished)
+        {
+            return;
+        }
+        _credited = server;
+        var session = server.Session!;
+        var before = session.RemoteEndPoint;
+        if (_peers.Rebind(server, from, _sourceLength))
+        {
+            _counters.PeerAddressChanges++;
+            session.OnPeerMoved();
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                Log.PeerMoved(_logger, before, session.RemoteEndPoint);
+            }
+        }
+        else
+        {
+            _counters.PeerAddressChangesRefused++;
+            if (_logger.IsEnabled(LogLevel.Warning))
+            {
+                Log.PeerMoveRefused(_logger, before, from.ToEndPoint());
+            }
+        }
+    }
+
     /// <summary>The engine's counters (the engine counts datagrams in and out here too).</summary>
     public ref ServerCounters Counters => ref _counters;
 
