@@ -80,4 +80,10 @@ public readonly record struct DtlsServerStatistics
 
     /// <summary>Moves not made because another peer holds the new address, or a new handshake runs at the old one.</summary>
     public long PeerAddressChangesRefused { get; init; }
+
+    /// <summary>
+    /// Moved sessions whose new address answered a path_challenge (draft-ietf-tls-dtls-rrc), lifting the bound that
+    /// keeps what the server sends there within what it received from there.
+    /// </summary>
+    public long PeerAddressesProven { get; init; }
 }

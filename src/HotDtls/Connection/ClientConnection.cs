@@ -116,7 +116,7 @@ internal sealed class ClientConnection : DtlsConnection
         }
         _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
             offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups,
-            offerConnectionId: _ownConnectionId is not null, _ownConnectionId);
+            offerConnectionId: _ownConnectionId is not null, _ownConnectionId, offerReturnRoutabilityCheck: _ownConnectionId is not null);
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
@@ -158,7 +158,7 @@ internal sealed class ClientConnection : DtlsConnection
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
         if ((hello.HasEncryptThenMac && !_offersEncryptThenMac) || (hello.HasEcPointFormats && _offeredGroups.Length == 0)
-            || (hello.HasConnectionId && _ownConnectionId is null))
+            || ((hello.HasConnectionId || hello.HasReturnRoutabilityCheck) && _ownConnectionId is null))
         {
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
         }
@@ -189,6 +189,7 @@ internal sealed class ClientConnection : DtlsConnection
             // From our Finished on, every protected record carries the server's CID, and the server's carry ours.
             Records.SetConnectionIds(hello.ConnectionId, _ownConnectionId!.Length);
             ConnectionIdNegotiated = true;
+            ReturnRoutabilityCheckNegotiated = hello.HasReturnRoutabilityCheck;
         }
         if (!AppendToTranscript(HandshakeType.ClientHello, _clientHelloSeq, _clientHello.AsSpan(0, _clientHelloLength))
             || !AppendToTranscript(HandshakeType.ServerHello, messageSeq, body))

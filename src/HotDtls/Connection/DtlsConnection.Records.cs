@@ -101,6 +101,7 @@ internal abstract partial class DtlsConnection
             ContentType.ChangeCipherSpec => ProcessChangeCipherSpec(header.Epoch, plaintext, nowMs),
             ContentType.Alert => ProcessAlert(header.Epoch, plaintext),
             ContentType.ApplicationData => ProcessApplicationData(header.Epoch, plaintext),
+            ContentType.ReturnRoutabilityCheck => ProcessReturnRoutabilityCheck(header.Epoch, plaintext),
             _ => DropUnknownType(),
         };
     }
@@ -123,6 +124,54 @@ internal abstract partial class DtlsConnection
         }
         Observer.OnApplicationData(this, plaintext);
         return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
+    }
+
+    /// <summary>Whether both sides sent rrc (draft-ietf-tls-dtls-rrc): return_routability_check messages are answered.</summary>
+    public bool ReturnRoutabilityCheckNegotiated { get; protected set; }
+
+    private RecordResult ProcessReturnRoutabilityCheck(ushort epoch, ReadOnlySpan<byte> plaintext)
+    {
+        if (epoch != 1 || State != HandshakeState.Established || !ReturnRoutabilityCheckNegotiated
+            || !ReturnRoutabilityCheck.TryRead(plaintext, out var message))
+        {
+            Observer.OnDropped(this, DropReason.UnexpectedReturnRoutabilityCheck);
+            return RecordResult.Continue;
+        }
+        switch (message.Type)
+        {
+            case ReturnRoutabilityCheckType.PathChallenge:
+                // Answered at once, to the address the connection sends to: a challenge proves that address.
+                SendReturnRoutabilityCheck(ReturnRoutabilityCheckType.PathResponse, message.Cookie);
+                break;
+            case ReturnRoutabilityCheckType.PathResponse:
+                Observer.OnPathResponse(this, message.Cookie);
+                break;
+            default:
+                Observer.OnDropped(this, DropReason.UnexpectedReturnRoutabilityCheck);
+                break;
+        }
+        return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
+    }
+
+    /// <summary>Sends a return_routability_check message under the session's keys; false if it could not go out.</summary>
+    internal bool SendReturnRoutabilityCheck(ReturnRoutabilityCheckType type, ulong cookie)
+    {
+        if (State != HandshakeState.Established || Services.IsShutDown)
+        {
+            return false;
+        }
+        var payloadOffset = Records.PayloadOffset(1);
+        var scratch = Scratch;
+        new ReturnRoutabilityCheck(type, cookie).Write(scratch.AsSpan(payloadOffset));
+        var written = Records.Write(ContentType.ReturnRoutabilityCheck, 1, scratch.AsSpan(payloadOffset, ReturnRoutabilityCheck.Size), scratch);
+        if (written < 0)
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.None, null);
+            return false;
+        }
+        var withheld = DatagramsWithheld;
+        Sender.Send(scratch.AsSpan(0, written), Peer);
+        return DatagramsWithheld == withheld;
     }
 
     /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>

@@ -27,4 +27,9 @@ internal interface IConnectionObserver
     void OnAuthenticRecord(DtlsConnection connection, bool newest, bool carriedConnectionId)
     {
     }
+
+    /// <summary>A path_response arrived (draft-ietf-tls-dtls-rrc): the server matches it to the challenge it sent.</summary>
+    void OnPathResponse(DtlsConnection connection, ulong cookie)
+    {
+    }
 }

@@ -168,6 +168,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         if (answerConnectionId)
         {
             Records.SetConnectionIds(hello.ConnectionId, connectionId.Length);
+            // draft-ietf-tls-dtls-rrc: how a moved CID session's new address proves itself, when the client can answer.
+            ReturnRoutabilityCheckNegotiated = hello.OffersReturnRoutabilityCheck;
         }
 
         Span<byte> buffer = stackalloc byte[128 + DtlsServerOptions.MaxServerConnectionIdLength];
@@ -175,7 +177,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         // ECC suite, and only to a client that sent it.
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
             ExtendedMasterSecret, secureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats, answerConnectionId, connectionId);
+            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats, answerConnectionId, connectionId,
+            ReturnRoutabilityCheckNegotiated);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)

@@ -58,6 +58,7 @@ internal readonly ref struct ClientHello
         HasEcPointFormats = summary.HasEcPointFormats;
         EcPointFormats = summary.EcPointFormats;
         OffersConnectionId = summary.HasConnectionId;
+        OffersReturnRoutabilityCheck = summary.ReturnRoutabilityCheck;
         ConnectionId = summary.ConnectionId;
     }
 
@@ -110,6 +111,9 @@ internal readonly ref struct ClientHello
 
     /// <summary>The CID the client wants in the records the server sends (may be empty: none).</summary>
     public ReadOnlySpan<byte> ConnectionId { get; }
+
+    /// <summary>rrc was offered (draft-ietf-tls-dtls-rrc): the client answers path_challenge.</summary>
+    public bool OffersReturnRoutabilityCheck { get; }
 
     /// <summary>
     /// Whether the client accepts uncompressed points, the only form HotDtls sends: true without ec_point_formats
@@ -239,14 +243,15 @@ internal readonly ref struct ClientHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,
-        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int connectionIdLength = -1) =>
+        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int connectionIdLength = -1,
+        bool offerReturnRoutabilityCheck = false) =>
         2 + RandomLength
         + 1 + sessionIdLength
         + 1 + cookieLength
         + 2 + (2 * cipherSuiteCount)
         + 1 + 1
         + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
-            supportedGroupCount, ecPointFormats: supportedGroupCount > 0, connectionIdLength);
+            supportedGroupCount, ecPointFormats: supportedGroupCount > 0, connectionIdLength, offerReturnRoutabilityCheck);
 
     /// <summary>
     /// Writes a ClientHello body offering only the null compression method. Include
@@ -267,7 +272,8 @@ internal readonly ref struct ClientHello
         bool offerEncryptThenMac = false,
         ReadOnlySpan<ushort> supportedGroups = default,
         bool offerConnectionId = false,
-        ReadOnlySpan<byte> connectionId = default)
+        ReadOnlySpan<byte> connectionId = default,
+        bool offerReturnRoutabilityCheck = false)
     {
         HandshakeWriter.EnsureLength(connectionId, 0, byte.MaxValue, nameof(connectionId));
         HandshakeWriter.EnsureLength(random, RandomLength, RandomLength, nameof(random));
@@ -284,7 +290,8 @@ internal readonly ref struct ClientHello
         }
 
         int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret,
-            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerConnectionId ? connectionId.Length : -1);
+            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerConnectionId ? connectionId.Length : -1,
+            offerReturnRoutabilityCheck);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -301,7 +308,7 @@ internal readonly ref struct ClientHello
         writer.WriteUInt8(1);
         writer.WriteUInt8(0);
         HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
-            supportedGroups, ecPointFormats: !supportedGroups.IsEmpty, offerConnectionId, connectionId);
+            supportedGroups, ecPointFormats: !supportedGroups.IsEmpty, offerConnectionId, connectionId, offerReturnRoutabilityCheck);
         return writer.Written;
     }
 }

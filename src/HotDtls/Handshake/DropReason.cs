@@ -26,4 +26,6 @@ internal enum DropReason : byte
     TooManySessions,
     /// <summary>A tls12_cid record whose CID no session here was issued, or a protected record without the CID its session expects (RFC 9146 §6).</summary>
     UnknownConnectionId,
+    /// <summary>A return_routability_check outside an established session that negotiated rrc, malformed, or of an unknown type.</summary>
+    UnexpectedReturnRoutabilityCheck,
 }

@@ -37,6 +37,12 @@ internal static class HelloExtensions
     /// <summary>connection_id, RFC 9146 §3: <c>opaque cid&lt;0..2^8-1&gt;</c>, the CID its sender wants to receive.</summary>
     public const ushort ConnectionId = 0x0036;
 
+    /// <summary>
+    /// rrc, draft-ietf-tls-dtls-rrc (code point 61, IANA early allocation): <c>extension_data</c> is empty; both sides
+    /// answer return_routability_check messages, with which a server checks that a CID peer's new address is reachable.
+    /// </summary>
+    public const ushort ReturnRoutabilityCheck = 0x003D;
+
     /// <summary>ECPointFormat uncompressed (RFC 8422 §5.1.2), the only point format RFC 8422 still defines.</summary>
     public const byte UncompressedPointFormat = 0;
 
@@ -175,6 +181,10 @@ internal static class HelloExtensions
                 return true;
             }
 
+            case ReturnRoutabilityCheck:
+                summary.ReturnRoutabilityCheck = true;
+                return data.IsEmpty;
+
             case ConnectionId:
             {
                 var inner = new HandshakeReader(data);
@@ -205,11 +215,14 @@ internal static class HelloExtensions
         int supportedGroupCount, bool ecPointFormats)
         => GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount, ecPointFormats, -1);
 
-    /// <summary>As above, with a connection_id extension carrying <paramref name="connectionIdLength"/> bytes (-1: none).</summary>
+    /// <summary>
+    /// As above, with a connection_id extension carrying <paramref name="connectionIdLength"/> bytes (-1: none), and
+    /// then rrc when <paramref name="returnRoutabilityCheck"/>.
+    /// </summary>
     public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
-        int supportedGroupCount, bool ecPointFormats, int connectionIdLength)
+        int supportedGroupCount, bool ecPointFormats, int connectionIdLength, bool returnRoutabilityCheck = false)
     {
-        int content = (connectionIdLength >= 0 ? 2 + 2 + 1 + connectionIdLength : 0)
+        int content = (connectionIdLength >= 0 ? 2 + 2 + 1 + connectionIdLength : 0) + (returnRoutabilityCheck ? 2 + 2 : 0)
             + (renegotiationInfo ? RenegotiationInfoExtensionLength : 0)
             + (extendedMasterSecret ? ExtendedMasterSecretExtensionLength : 0)
             + (encryptThenMac ? EncryptThenMacExtensionLength : 0)
@@ -235,12 +248,16 @@ internal static class HelloExtensions
         ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats)
         => Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups, ecPointFormats, false, default);
 
-    /// <summary>As above, plus connection_id carrying <paramref name="connectionId"/> when <paramref name="writeConnectionId"/>.</summary>
+    /// <summary>
+    /// As above, plus connection_id carrying <paramref name="connectionId"/> when <paramref name="writeConnectionId"/>,
+    /// and rrc when <paramref name="returnRoutabilityCheck"/>.
+    /// </summary>
     public static void Write(ref HandshakeWriter writer, bool renegotiationInfo, bool extendedMasterSecret, bool encryptThenMac,
-        ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats, bool writeConnectionId, ReadOnlySpan<byte> connectionId)
+        ReadOnlySpan<ushort> supportedGroups, bool ecPointFormats, bool writeConnectionId, ReadOnlySpan<byte> connectionId,
+        bool returnRoutabilityCheck = false)
     {
         int length = GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups.Length, ecPointFormats,
-            writeConnectionId ? connectionId.Length : -1);
+            writeConnectionId ? connectionId.Length : -1, returnRoutabilityCheck);
         if (length == 0)
         {
             return;
@@ -290,6 +307,12 @@ internal static class HelloExtensions
             writer.WriteUInt16(ConnectionId);
             writer.WriteUInt16((ushort)(1 + connectionId.Length));
             writer.WriteOpaque8(connectionId);
+        }
+
+        if (returnRoutabilityCheck)
+        {
+            writer.WriteUInt16(ReturnRoutabilityCheck);
+            writer.WriteUInt16(0);
         }
     }
 
@@ -374,4 +397,7 @@ internal ref struct HelloExtensionSummary
 
     /// <summary>The CID of connection_id: the one its sender wants in the records it receives (may be empty).</summary>
     public ReadOnlySpan<byte> ConnectionId;
+
+    /// <summary>rrc was present (draft-ietf-tls-dtls-rrc).</summary>
+    public bool ReturnRoutabilityCheck;
 }

@@ -42,6 +42,7 @@ internal readonly ref struct ServerHello
         EcPointFormats = summary.EcPointFormats;
         HasConnectionId = summary.HasConnectionId;
         ConnectionId = summary.ConnectionId;
+        HasReturnRoutabilityCheck = summary.ReturnRoutabilityCheck;
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
         // offer in a ServerHello.
         HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
@@ -79,6 +80,9 @@ internal readonly ref struct ServerHello
     /// <summary>The CID the server wants in the records the client sends (may be empty: none).</summary>
     public ReadOnlySpan<byte> ConnectionId { get; }
 
+    /// <summary>rrc was sent (draft-ietf-tls-dtls-rrc): the server may check a new address with path_challenge.</summary>
+    public bool HasReturnRoutabilityCheck { get; }
+
     /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
 
@@ -103,10 +107,10 @@ internal readonly ref struct ServerHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,
-        bool encryptThenMac = false, bool ecPointFormats = false, int connectionIdLength = -1) =>
+        bool encryptThenMac = false, bool ecPointFormats = false, int connectionIdLength = -1, bool returnRoutabilityCheck = false) =>
         2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
         + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats,
-            connectionIdLength);
+            connectionIdLength, returnRoutabilityCheck);
 
     /// <summary>
     /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
@@ -123,13 +127,14 @@ internal readonly ref struct ServerHello
         bool encryptThenMac = false,
         bool ecPointFormats = false,
         bool connectionIdExtension = false,
-        ReadOnlySpan<byte> connectionId = default)
+        ReadOnlySpan<byte> connectionId = default,
+        bool returnRoutabilityCheck = false)
     {
         HandshakeWriter.EnsureLength(connectionId, 0, byte.MaxValue, nameof(connectionId));
         HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
         int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats,
-            connectionIdExtension ? connectionId.Length : -1);
+            connectionIdExtension ? connectionId.Length : -1, returnRoutabilityCheck);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -139,7 +144,7 @@ internal readonly ref struct ServerHello
         writer.WriteUInt16(cipherSuite);
         writer.WriteUInt8(0);
         HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats,
-            connectionIdExtension, connectionId);
+            connectionIdExtension, connectionId, returnRoutabilityCheck);
         return writer.Written;
     }
 }

@@ -13,6 +13,12 @@ internal enum ContentType : byte
     /// non-empty Connection ID; the real type travels encrypted at the end of the DTLSInnerPlaintext.
     /// </summary>
     Tls12Cid = 25,
+
+    /// <summary>
+    /// return_routability_check, draft-ietf-tls-dtls-rrc (IANA early allocation 27): path_challenge / path_response,
+    /// with which a server learns whether a CID peer's new address is reachable. Only ever protected.
+    /// </summary>
+    ReturnRoutabilityCheck = 27,
 }
 
 /// <summary>Wire values of DTLS protocol versions (RFC 6347 §4.1: the one's complement of the TLS version).</summary>

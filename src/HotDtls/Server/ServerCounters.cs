@@ -18,6 +18,7 @@ internal struct ServerCounters
     public long UnknownConnectionIdRecords;
     public long PeerAddressChanges;
     public long PeerAddressChangesRefused;
+    public long PeerAddressesProven;
 
     public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new()
     {
@@ -38,5 +39,6 @@ internal struct ServerCounters
         UnknownConnectionIdRecords = UnknownConnectionIdRecords,
         PeerAddressChanges = PeerAddressChanges,
         PeerAddressChangesRefused = PeerAddressChangesRefused,
+        PeerAddressesProven = PeerAddressesProven,
     };
 }

@@ -69,7 +69,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
         _hellos = new HelloGate(_time, options.CookieSecretRotation, options.MaxHandshakeMessageLength, random);
         _peers = new PeerTable(maxSessions, maxHandshakes);
         _timers = new SessionTimers(options, now);
-        _observer = new ServerObserver(handler, logger, _time, _peers, _timers);
+        _observer = new ServerObserver(handler, logger, _time, _peers, _timers) { Random = random };
         // At most this engine's share of MaxHandshakesInProgress contexts wait in the pool; beyond it they are freed.
         var pool = new DefaultObjectPoolProvider { MaximumRetained = maxHandshakes }
             .Create(new HandshakeContextPolicy(options));

@@ -51,6 +51,22 @@ internal sealed class ServerObserver : IConnectionObserver
     private SocketAddress? _source;
     private int _sourceLength;
     private DtlsConnection? _credited;
+    // Moved sessions whose new address has been challenged (draft-ietf-tls-dtls-rrc) and not yet answered: the cookie
+    // and when it was last sent. Only sessions in the middle of a move are here, so an idle session pays nothing.
+    private readonly Dictionary<ServerConnection, (ulong Cookie, long SentMs)> _challenges = [];
+    private Crypto.IRandomSource? _random;
+
+    /// <summary>A challenge not answered within this long is sent again with the next datagram from the address.</summary>
+    internal const int ChallengeRetryMs = 1000;
+
+    /// <summary>Where path_challenge cookies come from (set by the engine).</summary>
+    internal Crypto.IRandomSource Random
+    {
+        set => _random = value;
+    }
+
+    /// <summary>Moved sessions waiting for their new address to answer a path_challenge (for tests).</summary>
+    internal int PendingChallenges => _challenges.Count;
 
     /// <summary>The engine starts on a datagram of <paramref name="length"/> bytes from <paramref name="from"/>.</summary>
     public void BeginDatagram(SocketAddress from, int length)
@@ -84,6 +100,7 @@ internal sealed class ServerObserver : IConnectionObserver
             {
                 server.CreditReceived(_sourceLength);
                 _credited = server;
+                RetryChallenge(server);
             }
             return;
         }
@@ -104,6 +121,10 @@ internal sealed class ServerObserver : IConnectionObserver
             {
                 Log.PeerMoved(_logger, before, session.RemoteEndPoint);
             }
+            if (server.ReturnRoutabilityCheckNegotiated)
+            {
+                Challenge(server, NowMs());
+            }
         }
         else
         {
@@ -113,6 +134,57 @@ internal sealed class ServerObserver : IConnectionObserver
                 Log.PeerMoveRefused(_logger, before, from.ToEndPoint());
             }
         }
+    }
+
+    /// <summary>
+    /// Sends a path_challenge to the moved session's new address. It counts against what that address may receive:
+    /// a challenge the credit cannot cover waits for the next datagram from there.
+    /// </summary>
+    private void Challenge(ServerConnection server, long now)
+    {
+        Span<byte> cookieBytes = stackalloc byte[sizeof(ulong)];
+        (_random ?? throw new InvalidOperationException("No random source for path_challenge.")).Fill(cookieBytes);
+        var cookie = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(cookieBytes);
+        var sent = server.SendReturnRoutabilityCheck(Records.ReturnRoutabilityCheckType.PathChallenge, cookie);
+        _challenges[server] = (cookie, sent ? now : long.MinValue / 2);
+    }
+
+    private void RetryChallenge(ServerConnection server)
+    {
+        if (_challenges.TryGetValue(server, out var pending))
+        {
+            var now = NowMs();
+            if (now - pending.SentMs >= ChallengeRetryMs)
+            {
+                var sent = server.SendReturnRoutabilityCheck(Records.ReturnRoutabilityCheckType.PathChallenge, pending.Cookie);
+                _challenges[server] = (pending.Cookie, sent ? now : pending.SentMs);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A path_response: if it answers the challenge sent to the session's current address and came from there, the
+    /// address is proven and the bound on what it may receive is lifted.
+    /// </summary>
+    public void OnPathResponse(DtlsConnection connection, ulong cookie)
+    {
+        if (connection is not ServerConnection server || !_challenges.TryGetValue(server, out var pending)
+            || _source is not { } from || !server.Peer.Equals(from))
+        {
+            return;
+        }
+        // The cookie is a secret only until it is answered; compared in constant time all the same.
+        Span<byte> expected = stackalloc byte[sizeof(ulong)];
+        Span<byte> actual = stackalloc byte[sizeof(ulong)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(expected, pending.Cookie);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(actual, cookie);
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, actual))
+        {
+            return;
+        }
+        _challenges.Remove(server);
+        server.ProvePeerAddress();
+        _counters.PeerAddressesProven++;
     }
 
     /// <summary>The engine's counters (the engine counts datagrams in and out here too).</summary>
@@ -165,6 +237,7 @@ internal sealed class ServerObserver : IConnectionObserver
         var server = (ServerConnection)connection;
         _timers.Cancel(server);
         _peers.Remove(server);
+        _challenges.Remove(server);
         var session = server.Session!;
         switch (reason)
         {
