@@ -63,6 +63,13 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
     /// <summary>Records echoed back so far.</summary>
     public int EchoedRecords => Volatile.Read(ref _echoed);
 
+    /// <summary>
+    /// The Connection IDs the handshake negotiated (RFC 9146), or null before the handshake completes and when the
+    /// client offered none or <see cref="BouncyCastlePeerOptions.ConnectionId"/> was null. <c>Inbound</c> is the CID this
+    /// server issued (the client puts it on its records); <c>Outbound</c> the client's, which this server puts on its records.
+    /// </summary>
+    public NegotiatedConnectionId? ConnectionId => _server.ConnectionId;
+
     /// <summary>Alerts raised and received and how the server thread ended, for failure messages.</summary>
     public string Diagnostics => string.Join('\n', _server.Events);
 
@@ -221,6 +228,11 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
 
         public int NegotiatedCipherSuite { get; private set; }
 
+        private byte[]? _offered; // The client's CID from its ClientHello.
+        private byte[]? _issued; // This server's CID as sent in the ServerHello.
+
+        public NegotiatedConnectionId? ConnectionId { get; private set; }
+
         public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 
         public override int GetHandshakeResendTimeMillis() => (int)options.HandshakeResendTime.TotalMilliseconds;
@@ -228,7 +240,12 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         public override void NotifyHandshakeComplete()
         {
             base.NotifyHandshakeComplete();
-            NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+            var parameters = m_context.SecurityParameters;
+            NegotiatedCipherSuite = parameters.CipherSuite;
+            // BouncyCastle sets both CIDs exactly when both hellos carried the extension (RFC 9146 §3).
+            ConnectionId = parameters.ConnectionIDLocal is not null && _issued is { } issued && _offered is { } offered
+                ? new NegotiatedConnectionId(issued, offered)
+                : null;
             var identity = m_context.SecurityParameters.PskIdentity;
             Events.Enqueue("handshake complete, PSK identity: " + (identity is null ? "(none)" : Encoding.UTF8.GetString(identity)));
         }
@@ -242,6 +259,20 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
         protected override int[] GetSupportedCipherSuites() => suites;
+
+        // AbstractTlsServer.GetServerExtensionsForConnection asks for this only when the client offered connection_id
+        // (and DTLS 1.2 was negotiated); null declines.
+        protected override byte[]? GetNewConnectionID()
+        {
+            _issued = options.ConnectionId is { } cid ? [.. cid] : null;
+            return _issued;
+        }
+
+        public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
+        {
+            base.ProcessClientExtensions(clientExtensions);
+            _offered = clientExtensions is null ? null : TlsExtensionsUtilities.GetConnectionIDExtension(clientExtensions);
+        }
     }
 
     private sealed class AnyIdentityManager(PeerCredentials credentials) : TlsPskIdentityManager

@@ -51,8 +51,8 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         _clientSide.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _server = server;
         EndPoint = (IPEndPoint)_clientSide.LocalEndPoint!;
-        _toServer = new Direction("c→s", options, new DatagramFateDecider(options, options.Seed), SendToServer);
-        _toClient = new Direction("s→c", options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
+        _toServer = new Direction(RelayDirection.ClientToServer, options, new DatagramFateDecider(options, options.Seed), SendToServer);
+        _toClient = new Direction(RelayDirection.ServerToClient, options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
         lock (_upstreamLock)
         {
             _current = OpenUpstream();
@@ -246,6 +246,7 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     {
         private static readonly long s_start = Stopwatch.GetTimestamp();
         private readonly string _name;
+        private readonly RelayDirection _direction;
         private readonly LossyUdpRelayOptions _options;
         private readonly DatagramFateDecider _decider;
         private readonly Action<byte[]> _send;
@@ -254,9 +255,10 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         private readonly DelayLine? _delayLine;
         private (byte[] Datagram, TimeSpan Delay)? _held;
 
-        public Direction(string name, LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
+        public Direction(RelayDirection direction, LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
         {
-            _name = name;
+            _direction = direction;
+            _name = direction == RelayDirection.ClientToServer ? "c→s" : "s→c";
             _options = options;
             _decider = decider;
             _send = send;
@@ -271,6 +273,7 @@ public sealed class LossyUdpRelay : IAsyncDisposable
 
         public void Relay(byte[] datagram)
         {
+            _options.Tap?.Invoke(_direction, datagram);
             Interlocked.CompareExchange(ref Stats._firstReceivedTimestamp, Stopwatch.GetTimestamp(), 0);
             var index = Interlocked.Increment(ref Stats._received) - 1;
             var fate = _decider.Next(datagram.Length);

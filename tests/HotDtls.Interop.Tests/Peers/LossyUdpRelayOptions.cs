@@ -50,6 +50,13 @@ public sealed record LossyUdpRelayOptions
     public Action<string>? Trace { get; init; }
 
     /// <summary>
+    /// Called with every datagram as it arrives at the relay, before its fate is decided (so dropped ones too), for
+    /// tests that look at the wire: which records carry a Connection ID, and which one. Called on the relay's receive
+    /// loops; the array is the relay's and must not be changed. Null (the default): nothing is called.
+    /// </summary>
+    public Action<RelayDirection, byte[]>? Tap { get; init; }
+
+    /// <summary>
     /// NAT rebinding at a point the test fixes in advance: the first this-many datagrams from the client reach the
     /// server from the relay's first address, and the relay rebinds (<see cref="LossyUdpRelay.Rebind"/>) as the next
     /// one arrives, so it and all later ones come from a new port. Counts datagrams arriving at the relay, whatever
