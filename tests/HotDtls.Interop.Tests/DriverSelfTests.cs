@@ -148,6 +148,32 @@ public sealed class DriverSelfTests
         AssertCidOnTheWire(toClient, clientCid, relay.ToString());
     }
 
+    [Fact]
+    public async Task A_bouncy_castle_server_with_a_cid_follows_its_client_to_a_new_address()
+    {
+        const CipherSuite suite = CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256;
+        using var cts = new CancellationTokenSource(s_timeout);
+        await using var server = BouncyCastleDtlsServerPeer.Start([suite],
+            options: BouncyCastlePeerOptions.Default with { ConnectionId = [0, 1, 0xC1, 0xD0] });
+        await using var relay = new LossyUdpRelay(server.EndPoint, new LossyUdpRelayOptions());
+        await using var client = await BouncyCastleDtlsClientPeer.ConnectAsync(relay.EndPoint, [suite],
+            options: BouncyCastlePeerOptions.Default with { ConnectionId = [] }, cancellationToken: cts.Token);
+        await server.WaitForHandshakeAsync(cts.Token);
+        client.SendText("before");
+        Assert.Equal("before", await client.ReceiveTextAsync(cts.Token));
+        var first = relay.Upstream;
+        Assert.Equal(first.EndPoint, server.PeerEndPoint);
+
+        var second = relay.Rebind();
+        client.SendText("after");
+        Assert.Equal("after", await client.ReceiveTextAsync(cts.Token));
+
+        Assert.Equal(1, server.PeerAddressChanges);
+        Assert.Equal(second.EndPoint, server.PeerEndPoint);
+        Assert.Equal((1, 1), (second.DatagramsToServer, second.DatagramsFromServer));
+        Assert.Equal(0, first.LostAfterRetired); // The echo went to the new address, not the old one.
+    }
+
     [Theory]
     [InlineData(true, false)]
     [InlineData(false, true)]

@@ -21,6 +21,13 @@ namespace HotDtls.Interop.Tests.Peers;
 /// <see cref="DtlsRequest"/> once the cookie is right. The socket is then connected to that client and
 /// the handshake continues in <see cref="DtlsServerProtocol.Accept(TlsServer, DatagramTransport, DtlsRequest)"/>.
 /// Everything blocking runs on one dedicated thread; disposal closes the socket, which ends it.
+/// <para>
+/// With <see cref="BouncyCastlePeerOptions.ConnectionId"/> set the socket stays unconnected instead, and once a
+/// non-empty CID of this server's is negotiated the server follows the client to a new address the way RFC 9146 §6
+/// allows: when a record from there is authentic, carries the CID and is the newest yet (BouncyCastle's
+/// <see cref="DtlsRecordFlags"/>), later records go to that address (<see cref="PeerEndPoint"/>,
+/// <see cref="PeerAddressChanges"/>).
+/// </para>
 /// </remarks>
 public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
 {
@@ -34,8 +41,10 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
     private readonly Channel<byte[]> _received = Channel.CreateUnbounded<byte[]>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
-    private UdpDatagramTransport? _transport;
+    private volatile UdpDatagramTransport? _transport;
+    private volatile IPEndPoint? _connectedPeer;
     private int _echoed;
+    private int _peerAddressChanges;
     private int _helloVerifyRequests;
     private int _disposed;
 
@@ -69,6 +78,12 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
     /// server issued (the client puts it on its records); <c>Outbound</c> the client's, which this server puts on its records.
     /// </summary>
     public NegotiatedConnectionId? ConnectionId => _server.ConnectionId;
+
+    /// <summary>Where the server sends: the verified client's address, then wherever it followed the client to.</summary>
+    public IPEndPoint? PeerEndPoint => (IPEndPoint?)_transport?.Peer ?? _connectedPeer;
+
+    /// <summary>How many times the server moved to a new client address (RFC 9146 §6); always 0 without a CID.</summary>
+    public int PeerAddressChanges => Volatile.Read(ref _peerAddressChanges);
 
     /// <summary>Alerts raised and received and how the server thread ended, for failure messages.</summary>
     public string Diagnostics => string.Join('\n', _server.Events);
@@ -138,16 +153,28 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
                 return;
             }
 
-            _socket.Connect(client);
-            _transport = new UdpDatagramTransport(_socket, _options.Mtu);
+            UdpDatagramTransport transport;
+            if (_options.ConnectionId is null)
+            {
+                _socket.Connect(client);
+                _connectedPeer = (IPEndPoint)client;
+                transport = new UdpDatagramTransport(_socket, _options.Mtu);
+            }
+            else
+            {
+                transport = new UdpDatagramTransport(_socket, _options.Mtu, peer: client);
+            }
+            _transport = transport;
             if (_stop.IsCancellationRequested)
             {
-                _transport.Close();
+                transport.Close();
             }
 
-            var dtls = new DtlsServerProtocol().Accept(_server, _transport, request);
+            var dtls = new DtlsServerProtocol().Accept(_server, transport, request);
+            // RFC 9146 §6: only a CID of ours can show that a record from a new address belongs to this connection.
+            transport.AcceptAnySource = _server.ConnectionId is { Inbound.Length: > 0 };
             _handshake.TrySetResult((CipherSuite)_server.NegotiatedCipherSuite);
-            Echo(dtls);
+            Echo(dtls, transport);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
@@ -202,12 +229,24 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         return null;
     }
 
-    private void Echo(DtlsTransport dtls)
+    private void Echo(DtlsTransport dtls, UdpDatagramTransport transport)
     {
         var buffer = new byte[dtls.GetReceiveLimit()];
+        // Runs on this thread for each record BouncyCastle accepted, inside Receive: LastSource is that record's.
+        void FollowPeer(DtlsRecordFlags flags)
+        {
+            const DtlsRecordFlags newestWithCid = DtlsRecordFlags.IsNewest | DtlsRecordFlags.UsesConnectionID;
+            if ((flags & newestWithCid) == newestWithCid && transport.LastSource is { } source && !source.Equals(transport.Peer))
+            {
+                _server.Events.Enqueue($"client moved: {transport.Peer} → {source}");
+                transport.Peer = source;
+                Interlocked.Increment(ref _peerAddressChanges);
+            }
+        }
+
         while (!_stop.IsCancellationRequested)
         {
-            var received = dtls.Receive(buffer, 0, buffer.Length, ReceiveSliceMillis);
+            var received = dtls.Receive(buffer, 0, buffer.Length, ReceiveSliceMillis, FollowPeer);
             if (received < 0)
             {
                 continue;
