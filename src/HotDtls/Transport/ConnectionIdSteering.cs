@@ -53,6 +53,12 @@ internal static class ConnectionIdSteering
     /// <summary>Where the receive-loop index sits in a CID this server issues.</summary>
     public const int LoopIndexIndex = 1;
 
+    /// <summary>The shortest non-empty CID this server issues: node id, loop index and at least two random bytes.</summary>
+    public const int MinimumConnectionIdLength = 4;
+
+    /// <summary>The longest CID this server issues.</summary>
+    public const int MaximumConnectionIdLength = 10;
+
     /// <summary>type(1) version(2) epoch(2) sequence_number(6): the record header before the CID.</summary>
     public const int CidOffset = 11;
 
@@ -174,6 +180,23 @@ internal static class ConnectionIdSteering
         }
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// Writes the routing bytes of a CID this server issues — node id and loop index — leaving cid[2..] to the caller,
+    /// who fills them from its random source.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cid"/> is not 4..10 bytes, or <paramref name="loopIndex"/> is not 0..255.
+    /// </exception>
+    public static void WriteRoutingBytes(Span<byte> cid, byte nodeId, int loopIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cid.Length, MinimumConnectionIdLength, nameof(cid));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cid.Length, MaximumConnectionIdLength, nameof(cid));
+        ArgumentOutOfRangeException.ThrowIfNegative(loopIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(loopIndex, MaxLoops);
+        cid[NodeIdIndex] = nodeId;
+        cid[LoopIndexIndex] = (byte)loopIndex;
     }
 
     /// <summary>struct sock_filter from &lt;linux/filter.h&gt;: one classic BPF instruction, 8 bytes.</summary>

@@ -42,6 +42,27 @@ public sealed class ConnectionIdSteeringTests
     }
 
     [Fact]
+    public void The_routing_bytes_go_where_the_program_reads_them()
+    {
+        var cid = new byte[] { 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA };
+        WriteRoutingBytes(cid, nodeId: 7, loopIndex: 3);
+        Assert.Equal(new byte[] { 7, 3, 0xAA, 0xAA, 0xAA, 0xAA }, cid);
+
+        var record = new byte[CidOffset + cid.Length + 2];
+        record[0] = Tls12Cid;
+        cid.CopyTo(record.AsSpan(CidOffset));
+        Assert.Equal(3, record[(int)ConnectionIdSteering.Program[4].K]); // The program's ldb [k].
+    }
+
+    [Theory]
+    [InlineData(3, 0)]
+    [InlineData(11, 0)]
+    [InlineData(4, 256)]
+    [InlineData(4, -1)]
+    public void Routing_bytes_outside_the_layout_are_refused(int length, int loopIndex)
+        => Assert.Throws<ArgumentOutOfRangeException>(() => WriteRoutingBytes(new byte[length], 0, loopIndex));
+
+    [Fact]
     public void An_instruction_has_the_layout_of_struct_sock_filter()
     {
         Assert.Equal(8, Marshal.SizeOf<SocketFilter>());
