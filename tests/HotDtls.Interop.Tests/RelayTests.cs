@@ -259,6 +259,125 @@ public sealed class RelayTests
         Assert.Equal(1, net.Relay.ServerToClient.TooLarge);
     }
 
+    [Fact]
+    public async Task A_rebinding_moves_the_client_to_a_new_port_and_the_server_s_replies_there_come_back()
+    {
+        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var net = Loopback.Start(new LossyUdpRelayOptions
+        {
+            Trace = line => { if (line.Contains("LOST", StringComparison.Ordinal)) { lost.TrySetResult(line); } },
+        });
+        var first = net.Relay.Upstream;
+        for (var i = 0; i < 3; i++)
+        {
+            net.ClientSend(Payload(i, 40));
+            var (datagram, from) = await net.ServerReceiveFromAsync();
+            Assert.Equal((i, first.EndPoint), (Index(datagram), from));
+            await net.ServerSendToAsync(Payload(i, 120), from); // Echo, three times the size, to the address it came from.
+            Assert.Equal(i, Index(await net.ClientReceiveAsync()));
+        }
+        Assert.False(net.Relay.Rebound.IsCompleted);
+
+        var second = net.Relay.Rebind();
+        Assert.NotEqual(first.EndPoint, second.EndPoint);
+        Assert.Same(second, await net.Relay.Rebound);
+        Assert.Same(second, net.Relay.Upstream);
+        Assert.True(first.IsRetired && !second.IsRetired);
+        for (var i = 3; i < 5; i++)
+        {
+            net.ClientSend(Payload(i, 40));
+            var (datagram, from) = await net.ServerReceiveFromAsync();
+            Assert.Equal((i, second.EndPoint), (Index(datagram), from));
+            await net.ServerSendToAsync(Payload(i, 120), from);
+            Assert.Equal(i, Index(await net.ClientReceiveAsync()));
+        }
+
+        // A server that has not noticed the change answers the old address: that mapping is gone.
+        await net.ServerSendToAsync(Payload(99, 120), first.EndPoint);
+        Assert.Contains(first.EndPoint.ToString(), await lost.Task.WaitAsync(s_timeout), StringComparison.Ordinal);
+
+        Assert.Equal([first, second], net.Relay.Upstreams);
+        Assert.Equal((3, 120L, 4, 480L, 1, 120L), Counts(first));
+        Assert.Equal((2, 80L, 2, 240L, 0, 0L), Counts(second));
+        Assert.Equal(5, net.Relay.ClientToServer.Forwarded);
+        Assert.Equal(5, net.Relay.ServerToClient.Received); // The lost one never reached the lossy path.
+        Assert.Equal(5, net.Relay.ServerToClient.Forwarded);
+    }
+
+    [Fact]
+    public async Task A_rebinding_after_n_client_datagrams_happens_exactly_before_datagram_n()
+    {
+        await using var net = Loopback.Start(new LossyUdpRelayOptions { RebindAfterClientDatagrams = 3 });
+        var first = net.Relay.Upstream;
+        for (var i = 0; i < 6; i++)
+        {
+            net.ClientSend(Payload(i));
+        }
+
+        var second = await net.Relay.Rebound.WaitAsync(s_timeout);
+        for (var i = 0; i < 6; i++)
+        {
+            // One relay loop sends them in order, and loopback keeps the order of one receiving socket.
+            var (datagram, from) = await net.ServerReceiveFromAsync();
+            Assert.Equal((i, i < 3 ? first.EndPoint : second.EndPoint), (Index(datagram), from));
+        }
+        Assert.Equal(3, first.DatagramsToServer);
+        Assert.Equal(3, second.DatagramsToServer);
+        Assert.Equal(2, net.Relay.Upstreams.Count); // Once, not at every later datagram.
+
+        await net.ServerSendToAsync(Payload(6), second.EndPoint);
+        Assert.Equal(6, Index(await net.ClientReceiveAsync()));
+        Assert.Equal(1, second.DatagramsFromServer);
+    }
+
+    [Fact]
+    public async Task Where_the_nat_keeps_the_old_mapping_the_old_address_still_reaches_the_client()
+    {
+        await using var net = Loopback.Start(new LossyUdpRelayOptions { OldAddressKeepsWorking = true });
+        net.ClientSend(Payload(0));
+        var (_, old) = await net.ServerReceiveFromAsync();
+        var second = net.Relay.Rebind();
+        net.ClientSend(Payload(1));
+        var (_, current) = await net.ServerReceiveFromAsync();
+        Assert.Equal(second.EndPoint, current);
+
+        await net.ServerSendToAsync(Payload(2), old);
+        Assert.Equal(2, Index(await net.ClientReceiveAsync()));
+        await net.ServerSendToAsync(Payload(3), current);
+        Assert.Equal(3, Index(await net.ClientReceiveAsync()));
+        var first = net.Relay.Upstreams[0];
+        Assert.Equal((1, 0), (first.DatagramsFromServer, first.LostAfterRetired));
+        Assert.Equal(1, second.DatagramsFromServer);
+    }
+
+    [Fact]
+    public async Task Each_rebinding_gets_a_new_address_and_a_disposed_relay_refuses_one()
+    {
+        var net = Loopback.Start(new LossyUdpRelayOptions());
+        var addresses = new HashSet<IPEndPoint> { net.Relay.Upstream.EndPoint };
+        for (var i = 1; i <= 3; i++)
+        {
+            var upstream = net.Relay.Rebind();
+            Assert.Equal(i, upstream.Index);
+            Assert.True(addresses.Add(upstream.EndPoint), $"rebinding {i} reused {upstream.EndPoint}");
+            net.ClientSend(Payload(i));
+            Assert.Equal(upstream.EndPoint, (await net.ServerReceiveFromAsync()).From);
+        }
+        await net.DisposeAsync();
+        Assert.Throws<ObjectDisposedException>(() => net.Relay.Rebind());
+    }
+
+    [Fact]
+    public void A_rebinding_point_below_one_is_refused()
+    {
+        var options = new LossyUdpRelayOptions { RebindAfterClientDatagrams = 0 };
+        Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+    }
+
+    private static (int, long, int, long, int, long) Counts(RelayUpstreamStats stats) =>
+        (stats.DatagramsToServer, stats.BytesToServer, stats.DatagramsFromServer, stats.BytesFromServer,
+            stats.LostAfterRetired, stats.BytesLostAfterRetired);
+
     private static List<DatagramFate> Fates(DatagramFateDecider decider, int count)
     {
         var fates = new List<DatagramFate>(count);
@@ -315,6 +434,19 @@ public sealed class RelayTests
             _relayServerSide = result.RemoteEndPoint;
             return buffer.AsSpan(0, result.ReceivedBytes).ToArray();
         }
+
+        /// <summary>The next datagram at the server and the address it came from (the relay's current upstream).</summary>
+        public async Task<(byte[] Datagram, IPEndPoint From)> ServerReceiveFromAsync()
+        {
+            using var cts = new CancellationTokenSource(s_timeout);
+            var buffer = new byte[ushort.MaxValue];
+            var result = await _server.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            _relayServerSide = result.RemoteEndPoint;
+            return (buffer.AsSpan(0, result.ReceivedBytes).ToArray(), (IPEndPoint)result.RemoteEndPoint);
+        }
+
+        /// <summary>Sends from the server to <paramref name="to"/>, as a server answering the address a record came from.</summary>
+        public async Task ServerSendToAsync(byte[] datagram, EndPoint to) => await _server.SendToAsync(datagram, SocketFlags.None, to);
 
         /// <summary>Sends to the relay's server-side socket; the client must have sent first (the relay learns it so).</summary>
         public async Task ServerSendAsync(byte[] datagram)

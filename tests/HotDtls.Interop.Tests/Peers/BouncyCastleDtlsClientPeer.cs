@@ -41,6 +41,13 @@ public sealed class BouncyCastleDtlsClientPeer : IAsyncDisposable
     /// <summary>The suite the server chose.</summary>
     public CipherSuite NegotiatedSuite => (CipherSuite)_client.NegotiatedCipherSuite;
 
+    /// <summary>
+    /// The Connection IDs the handshake negotiated (RFC 9146), or null if the server did not answer the offer (or
+    /// none was made: <see cref="BouncyCastlePeerOptions.ConnectionId"/>). <c>Inbound</c> is the client's own CID, which
+    /// the server puts on records to it; <c>Outbound</c> the server's, which the client puts on its records.
+    /// </summary>
+    public NegotiatedConnectionId? ConnectionId => _client.ConnectionId;
+
     /// <summary>Alerts raised and received, and the pump's end, for failure messages.</summary>
     public string Diagnostics => string.Join('\n', _client.Events);
 
@@ -192,6 +199,11 @@ public sealed class BouncyCastleDtlsClientPeer : IAsyncDisposable
 
         public int NegotiatedCipherSuite { get; private set; }
 
+        private byte[]? _offered; // The client's CID as offered in the ClientHello.
+        private byte[]? _issued; // The server's CID from its ServerHello.
+
+        public NegotiatedConnectionId? ConnectionId { get; private set; }
+
         public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 
         public override int GetHandshakeResendTimeMillis() => (int)options.HandshakeResendTime.TotalMilliseconds;
@@ -199,7 +211,25 @@ public sealed class BouncyCastleDtlsClientPeer : IAsyncDisposable
         public override void NotifyHandshakeComplete()
         {
             base.NotifyHandshakeComplete();
-            NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+            var parameters = m_context.SecurityParameters;
+            NegotiatedCipherSuite = parameters.CipherSuite;
+            // BouncyCastle sets both CIDs exactly when both hellos carried the extension (RFC 9146 §3).
+            ConnectionId = parameters.ConnectionIDLocal is not null && _offered is { } offered && _issued is { } issued
+                ? new NegotiatedConnectionId(offered, issued)
+                : null;
+        }
+
+        public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
+        {
+            base.ProcessServerExtensions(serverExtensions);
+            _issued = serverExtensions is null ? null : TlsExtensionsUtilities.GetConnectionIDExtension(serverExtensions);
+        }
+
+        // AbstractTlsClient.GetClientExtensions offers connection_id with these bytes when DTLS 1.2 is offered.
+        protected override byte[]? GetNewConnectionID()
+        {
+            _offered = options.ConnectionId is { } cid ? [.. cid] : null;
+            return _offered;
         }
 
         public override void NotifyAlertRaised(short alertLevel, short alertDescription, string message, Exception cause) =>

@@ -21,6 +21,13 @@ namespace HotDtls.Interop.Tests.Peers;
 /// <see cref="DtlsRequest"/> once the cookie is right. The socket is then connected to that client and
 /// the handshake continues in <see cref="DtlsServerProtocol.Accept(TlsServer, DatagramTransport, DtlsRequest)"/>.
 /// Everything blocking runs on one dedicated thread; disposal closes the socket, which ends it.
+/// <para>
+/// With <see cref="BouncyCastlePeerOptions.ConnectionId"/> set the socket stays unconnected instead, and once a
+/// non-empty CID of this server's is negotiated the server follows the client to a new address the way RFC 9146 §6
+/// allows: when a record from there is authentic, carries the CID and is the newest yet (BouncyCastle's
+/// <see cref="DtlsRecordFlags"/>), later records go to that address (<see cref="PeerEndPoint"/>,
+/// <see cref="PeerAddressChanges"/>).
+/// </para>
 /// </remarks>
 public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
 {
@@ -34,8 +41,10 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
     private readonly Channel<byte[]> _received = Channel.CreateUnbounded<byte[]>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
-    private UdpDatagramTransport? _transport;
+    private volatile UdpDatagramTransport? _transport;
+    private volatile IPEndPoint? _connectedPeer;
     private int _echoed;
+    private int _peerAddressChanges;
     private int _helloVerifyRequests;
     private int _disposed;
 
@@ -62,6 +71,19 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
 
     /// <summary>Records echoed back so far.</summary>
     public int EchoedRecords => Volatile.Read(ref _echoed);
+
+    /// <summary>
+    /// The Connection IDs the handshake negotiated (RFC 9146), or null before the handshake completes and when the
+    /// client offered none or <see cref="BouncyCastlePeerOptions.ConnectionId"/> was null. <c>Inbound</c> is the CID this
+    /// server issued (the client puts it on its records); <c>Outbound</c> the client's, which this server puts on its records.
+    /// </summary>
+    public NegotiatedConnectionId? ConnectionId => _server.ConnectionId;
+
+    /// <summary>Where the server sends: the verified client's address, then wherever it followed the client to.</summary>
+    public IPEndPoint? PeerEndPoint => (IPEndPoint?)_transport?.Peer ?? _connectedPeer;
+
+    /// <summary>How many times the server moved to a new client address (RFC 9146 §6); always 0 without a CID.</summary>
+    public int PeerAddressChanges => Volatile.Read(ref _peerAddressChanges);
 
     /// <summary>Alerts raised and received and how the server thread ended, for failure messages.</summary>
     public string Diagnostics => string.Join('\n', _server.Events);
@@ -131,16 +153,28 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
                 return;
             }
 
-            _socket.Connect(client);
-            _transport = new UdpDatagramTransport(_socket, _options.Mtu);
+            UdpDatagramTransport transport;
+            if (_options.ConnectionId is null)
+            {
+                _socket.Connect(client);
+                _connectedPeer = (IPEndPoint)client;
+                transport = new UdpDatagramTransport(_socket, _options.Mtu);
+            }
+            else
+            {
+                transport = new UdpDatagramTransport(_socket, _options.Mtu, peer: client);
+            }
+            _transport = transport;
             if (_stop.IsCancellationRequested)
             {
-                _transport.Close();
+                transport.Close();
             }
 
-            var dtls = new DtlsServerProtocol().Accept(_server, _transport, request);
+            var dtls = new DtlsServerProtocol().Accept(_server, transport, request);
+            // RFC 9146 §6: only a CID of ours can show that a record from a new address belongs to this connection.
+            transport.AcceptAnySource = _server.ConnectionId is { Inbound.Length: > 0 };
             _handshake.TrySetResult((CipherSuite)_server.NegotiatedCipherSuite);
-            Echo(dtls);
+            Echo(dtls, transport);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
@@ -195,12 +229,24 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         return null;
     }
 
-    private void Echo(DtlsTransport dtls)
+    private void Echo(DtlsTransport dtls, UdpDatagramTransport transport)
     {
         var buffer = new byte[dtls.GetReceiveLimit()];
+        // Runs on this thread for each record BouncyCastle accepted, inside Receive: LastSource is that record's.
+        void FollowPeer(DtlsRecordFlags flags)
+        {
+            const DtlsRecordFlags newestWithCid = DtlsRecordFlags.IsNewest | DtlsRecordFlags.UsesConnectionID;
+            if ((flags & newestWithCid) == newestWithCid && transport.LastSource is { } source && !source.Equals(transport.Peer))
+            {
+                _server.Events.Enqueue($"client moved: {transport.Peer} → {source}");
+                transport.Peer = source;
+                Interlocked.Increment(ref _peerAddressChanges);
+            }
+        }
+
         while (!_stop.IsCancellationRequested)
         {
-            var received = dtls.Receive(buffer, 0, buffer.Length, ReceiveSliceMillis);
+            var received = dtls.Receive(buffer, 0, buffer.Length, ReceiveSliceMillis, FollowPeer);
             if (received < 0)
             {
                 continue;
@@ -221,6 +267,11 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
 
         public int NegotiatedCipherSuite { get; private set; }
 
+        private byte[]? _offered; // The client's CID from its ClientHello.
+        private byte[]? _issued; // This server's CID as sent in the ServerHello.
+
+        public NegotiatedConnectionId? ConnectionId { get; private set; }
+
         public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 
         public override int GetHandshakeResendTimeMillis() => (int)options.HandshakeResendTime.TotalMilliseconds;
@@ -228,7 +279,12 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         public override void NotifyHandshakeComplete()
         {
             base.NotifyHandshakeComplete();
-            NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+            var parameters = m_context.SecurityParameters;
+            NegotiatedCipherSuite = parameters.CipherSuite;
+            // BouncyCastle sets both CIDs exactly when both hellos carried the extension (RFC 9146 §3).
+            ConnectionId = parameters.ConnectionIDLocal is not null && _issued is { } issued && _offered is { } offered
+                ? new NegotiatedConnectionId(issued, offered)
+                : null;
             var identity = m_context.SecurityParameters.PskIdentity;
             Events.Enqueue("handshake complete, PSK identity: " + (identity is null ? "(none)" : Encoding.UTF8.GetString(identity)));
         }
@@ -242,6 +298,20 @@ public sealed class BouncyCastleDtlsServerPeer : IAsyncDisposable
         protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
         protected override int[] GetSupportedCipherSuites() => suites;
+
+        // AbstractTlsServer.GetServerExtensionsForConnection asks for this only when the client offered connection_id
+        // (and DTLS 1.2 was negotiated); null declines.
+        protected override byte[]? GetNewConnectionID()
+        {
+            _issued = options.ConnectionId is { } cid ? [.. cid] : null;
+            return _issued;
+        }
+
+        public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
+        {
+            base.ProcessClientExtensions(clientExtensions);
+            _offered = clientExtensions is null ? null : TlsExtensionsUtilities.GetConnectionIDExtension(clientExtensions);
+        }
     }
 
     private sealed class AnyIdentityManager(PeerCredentials credentials) : TlsPskIdentityManager

@@ -24,4 +24,14 @@ public sealed record BouncyCastlePeerOptions
     /// proves which group the server used.
     /// </summary>
     public IReadOnlyList<NamedGroup>? NamedGroups { get; init; }
+
+    /// <summary>
+    /// RFC 9146 Connection ID: the CID this peer asks the other side to put on the records it sends here. A client
+    /// offers it in the connection_id extension (54) of its ClientHello; a server issues it in its ServerHello when,
+    /// and only when, the client offered the extension. Empty: this side supports CID but wants plain records
+    /// (RFC 9146 §3, a zero-length CID). Null (the default): a client offers nothing and a server declines.
+    /// BouncyCastle sends the bytes as given, so a test can issue a CID of any layout; RFC 9146 allows 0..255 bytes.
+    /// What was negotiated is the peer's <c>ConnectionId</c> after the handshake.
+    /// </summary>
+    public byte[]? ConnectionId { get; init; }
 }

@@ -14,6 +14,12 @@ internal static class DtlsRecordSummary
         {
             var type = datagram[0];
             var epoch = (datagram[3] << 8) | datagram[4];
+            if (type == 25)
+            {
+                // RFC 9146 tls12_cid: the CID's length is not on the wire, so neither is where this record ends.
+                parts.Add($"CID(e{epoch})");
+                break;
+            }
             var length = (datagram[11] << 8) | datagram[12];
             var body = datagram[RecordHeaderLength..Math.Min(datagram.Length, RecordHeaderLength + length)];
             parts.Add(type switch

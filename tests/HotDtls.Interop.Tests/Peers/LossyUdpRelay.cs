@@ -7,24 +7,37 @@ namespace HotDtls.Interop.Tests.Peers;
 /// <summary>
 /// A UDP relay on 127.0.0.1 between one client and a fixed server endpoint that drops, duplicates, reorders
 /// and delays datagrams from seeded randomness, and drops those above a size limit. Point the client at
-/// <see cref="EndPoint"/>; the server sees the relay's own socket as the client. The client is whoever sent the
+/// <see cref="EndPoint"/>; the server sees the relay's upstream socket as the client. The client is whoever sent the
 /// latest client-side datagram.
 /// </summary>
 /// <remarks>
 /// Per direction, a datagram goes: size check → drop → reorder hold (at most one held) → delay line → socket,
 /// duplicates following their original. The decisions are <see cref="DatagramFateDecider"/>'s, so the fates are
 /// the same per seed; when they take effect depends on the peers' timing.
+/// <para>
+/// NAT rebinding: <see cref="Rebind"/> (or <see cref="LossyUdpRelayOptions.RebindAfterClientDatagrams"/>) opens a new
+/// upstream socket, so the server sees the same client arrive from a new port. Client datagrams sent from then on
+/// (including ones still on the delay line) leave from the new port, as packets crossing a NAT take the mapping in
+/// force when they cross; whatever the server sends to the new port flows back to the client, and what it still
+/// sends to the old one is lost or delivered as <see cref="LossyUdpRelayOptions.OldAddressKeepsWorking"/> says.
+/// Each address counts its own traffic (<see cref="Upstreams"/>).
+/// </para>
 /// </remarks>
 public sealed class LossyUdpRelay : IAsyncDisposable
 {
     private readonly Socket _clientSide;
-    private readonly Socket _serverSide;
+    private readonly IPEndPoint _server;
     private readonly LossyUdpRelayOptions _options;
     private readonly CancellationTokenSource _stop = new();
     private readonly Direction _toServer;
     private readonly Direction _toClient;
-    private readonly Task _loops;
-    private volatile EndPoint? _client; // Written by the client-side loop, read by the server-side loop.
+    private readonly Task _clientLoop;
+    private readonly Lock _upstreamLock = new(); // Guards _upstreams and orders rebindings.
+    private readonly List<UpstreamSocket> _upstreams = [];
+    private readonly TaskCompletionSource<RelayUpstreamStats> _rebound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile EndPoint? _client; // Written by the client-side loop, read by the server-side loops.
+    private volatile UpstreamSocket _current; // Written by Rebind, read by sends to the server: publishes a fully built upstream.
+    private int _fromClient; // Client datagrams seen, for RebindAfterClientDatagrams; the client-side loop's alone.
     private int _disposed;
 
     /// <summary>Starts relaying to <paramref name="server"/>.</summary>
@@ -36,14 +49,15 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         _options = options;
         _clientSide = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _clientSide.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _serverSide = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        _serverSide.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _serverSide.Connect(server);
+        _server = server;
         EndPoint = (IPEndPoint)_clientSide.LocalEndPoint!;
-        _toServer = new Direction("c→s", options, new DatagramFateDecider(options, options.Seed),
-            datagram => _serverSide.Send(datagram, SocketFlags.None));
-        _toClient = new Direction("s→c", options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
-        _loops = Task.WhenAll(ClientSideLoopAsync(), ServerSideLoopAsync());
+        _toServer = new Direction(RelayDirection.ClientToServer, options, new DatagramFateDecider(options, options.Seed), SendToServer);
+        _toClient = new Direction(RelayDirection.ServerToClient, options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
+        lock (_upstreamLock)
+        {
+            _current = OpenUpstream();
+        }
+        _clientLoop = ClientSideLoopAsync();
     }
 
     /// <summary>Where the client should send.</summary>
@@ -55,8 +69,50 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     /// <summary>Server → client counters.</summary>
     public RelayDirectionStats ServerToClient => _toClient.Stats;
 
+    /// <summary>The address the server sees the client at now, with its counters.</summary>
+    public RelayUpstreamStats Upstream => _current.Stats;
+
+    /// <summary>Every address the server has seen the client at, oldest first (index 0 is the relay's first).</summary>
+    public IReadOnlyList<RelayUpstreamStats> Upstreams
+    {
+        get
+        {
+            lock (_upstreamLock)
+            {
+                return _upstreams.Select(u => u.Stats).ToArray();
+            }
+        }
+    }
+
+    /// <summary>Completes with the new address when the first rebinding happens.</summary>
+    public Task<RelayUpstreamStats> Rebound => _rebound.Task;
+
     /// <inheritdoc/>
-    public override string ToString() => $"client→server: {ClientToServer}; server→client: {ServerToClient}";
+    public override string ToString() =>
+        $"client→server: {ClientToServer}; server→client: {ServerToClient}"
+        + (Upstreams is { Count: > 1 } upstreams ? "; " + string.Join("; ", upstreams) : "");
+
+    /// <summary>
+    /// Changes the client's address as the server sees it (a NAT rebinding): opens a new upstream socket on a new
+    /// port, sends every client datagram from then on from it, and relays the server's datagrams to it back to the
+    /// client. The old address stays open to count what the server still sends there.
+    /// </summary>
+    /// <returns>The new address's counters.</returns>
+    /// <exception cref="ObjectDisposedException">The relay was disposed.</exception>
+    public RelayUpstreamStats Rebind()
+    {
+        lock (_upstreamLock)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            var previous = _current;
+            var upstream = OpenUpstream();
+            _current = upstream;
+            Volatile.Write(ref previous.Stats._retiredTimestamp, Stopwatch.GetTimestamp());
+            _options.Trace?.Invoke($"rebind: {previous.Stats.EndPoint} → {upstream.Stats.EndPoint}");
+            _rebound.TrySetResult(upstream.Stats);
+            return upstream.Stats;
+        }
+    }
 
     /// <summary>Stops relaying and closes both sockets; datagrams still held or on the delay line are lost.</summary>
     public async ValueTask DisposeAsync()
@@ -66,13 +122,46 @@ public sealed class LossyUdpRelay : IAsyncDisposable
             return;
         }
 
+        UpstreamSocket[] upstreams;
+        lock (_upstreamLock)
+        {
+            // A Rebind that saw _disposed still 0 has finished by now; any later one throws. So no socket is missed.
+            upstreams = [.. _upstreams];
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loops.ConfigureAwait(false);
+        await _clientLoop.ConfigureAwait(false);
+        foreach (var upstream in upstreams)
+        {
+            await upstream.Loop.ConfigureAwait(false);
+        }
         _toServer.Dispose();
         _toClient.Dispose();
         _clientSide.Dispose();
-        _serverSide.Dispose();
+        foreach (var upstream in upstreams)
+        {
+            upstream.Socket.Dispose();
+        }
         _stop.Dispose();
+    }
+
+    /// <summary>A new socket connected to the server, with its receive loop running. Called under _upstreamLock.</summary>
+    private UpstreamSocket OpenUpstream()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Connect(_server);
+        var upstream = new UpstreamSocket(socket, new RelayUpstreamStats(_upstreams.Count, (IPEndPoint)socket.LocalEndPoint!));
+        _upstreams.Add(upstream);
+        upstream.Loop = ServerSideLoopAsync(upstream);
+        return upstream;
+    }
+
+    private void SendToServer(byte[] datagram)
+    {
+        var upstream = _current;
+        upstream.Socket.Send(datagram, SocketFlags.None);
+        Interlocked.Increment(ref upstream.Stats._datagramsToServer);
+        Interlocked.Add(ref upstream.Stats._bytesToServer, datagram.Length);
     }
 
     private void SendToClient(byte[] datagram)
@@ -93,9 +182,13 @@ public sealed class LossyUdpRelay : IAsyncDisposable
                 var result = await _clientSide.ReceiveFromAsync(buffer, SocketFlags.None,
                     new IPEndPoint(IPAddress.Any, 0), _stop.Token).ConfigureAwait(false);
                 _client = result.RemoteEndPoint;
+                if (_options.RebindAfterClientDatagrams == _fromClient++)
+                {
+                    Rebind();
+                }
                 _toServer.Relay(buffer.AsSpan(0, result.ReceivedBytes).ToArray());
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
                 return;
             }
@@ -106,14 +199,25 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         }
     }
 
-    private async Task ServerSideLoopAsync()
+    private async Task ServerSideLoopAsync(UpstreamSocket upstream)
     {
         var buffer = new byte[ushort.MaxValue];
+        var stats = upstream.Stats;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                var received = await _serverSide.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                var received = await upstream.Socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                Interlocked.Increment(ref stats._datagramsFromServer);
+                Interlocked.Add(ref stats._bytesFromServer, received);
+                if (stats.IsRetired && !_options.OldAddressKeepsWorking)
+                {
+                    // The NAT forgot this mapping: the datagram dies there, before the lossy path.
+                    Interlocked.Increment(ref stats._lostAfterRetired);
+                    Interlocked.Add(ref stats._bytesLostAfterRetired, received);
+                    _options.Trace?.Invoke($"s→c {received}B to retired {stats.EndPoint}: LOST");
+                    continue;
+                }
                 _toClient.Relay(buffer.AsSpan(0, received).ToArray());
             }
             catch (OperationCanceledException)
@@ -127,11 +231,22 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>One address the relay sends to the server from: its socket, receive loop and counters.</summary>
+    private sealed class UpstreamSocket(Socket socket, RelayUpstreamStats stats)
+    {
+        public Socket Socket { get; } = socket;
+
+        public RelayUpstreamStats Stats { get; } = stats;
+
+        public Task Loop { get; set; } = Task.CompletedTask;
+    }
+
     /// <summary>One direction's fate decisions, held datagram, delay line and counters.</summary>
     private sealed class Direction : IDisposable
     {
         private static readonly long s_start = Stopwatch.GetTimestamp();
         private readonly string _name;
+        private readonly RelayDirection _direction;
         private readonly LossyUdpRelayOptions _options;
         private readonly DatagramFateDecider _decider;
         private readonly Action<byte[]> _send;
@@ -140,9 +255,10 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         private readonly DelayLine? _delayLine;
         private (byte[] Datagram, TimeSpan Delay)? _held;
 
-        public Direction(string name, LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
+        public Direction(RelayDirection direction, LossyUdpRelayOptions options, DatagramFateDecider decider, Action<byte[]> send)
         {
-            _name = name;
+            _direction = direction;
+            _name = direction == RelayDirection.ClientToServer ? "c→s" : "s→c";
             _options = options;
             _decider = decider;
             _send = send;
@@ -157,6 +273,7 @@ public sealed class LossyUdpRelay : IAsyncDisposable
 
         public void Relay(byte[] datagram)
         {
+            _options.Tap?.Invoke(_direction, datagram);
             Interlocked.CompareExchange(ref Stats._firstReceivedTimestamp, Stopwatch.GetTimestamp(), 0);
             var index = Interlocked.Increment(ref Stats._received) - 1;
             var fate = _decider.Next(datagram.Length);

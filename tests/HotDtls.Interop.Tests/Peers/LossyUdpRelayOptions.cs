@@ -49,7 +49,29 @@ public sealed record LossyUdpRelayOptions
     /// </summary>
     public Action<string>? Trace { get; init; }
 
-    /// <summary>Throws for probabilities outside 0..1, negative times or a size limit below 1.</summary>
+    /// <summary>
+    /// Called with every datagram as it arrives at the relay, before its fate is decided (so dropped ones too), for
+    /// tests that look at the wire: which records carry a Connection ID, and which one. Called on the relay's receive
+    /// loops; the array is the relay's and must not be changed. Null (the default): nothing is called.
+    /// </summary>
+    public Action<RelayDirection, byte[]>? Tap { get; init; }
+
+    /// <summary>
+    /// NAT rebinding at a point the test fixes in advance: the first this-many datagrams from the client reach the
+    /// server from the relay's first address, and the relay rebinds (<see cref="LossyUdpRelay.Rebind"/>) as the next
+    /// one arrives, so it and all later ones come from a new port. Counts datagrams arriving at the relay, whatever
+    /// their fate. Null (the default): only explicit <see cref="LossyUdpRelay.Rebind"/> calls rebind.
+    /// </summary>
+    public int? RebindAfterClientDatagrams { get; init; }
+
+    /// <summary>
+    /// After a rebinding, whether datagrams the server still sends to the old address reach the client (the NAT kept
+    /// the old mapping too). False (the default): they are lost, as when the old mapping expired — the usual reason
+    /// a NAT hands out a new port — and counted in <see cref="RelayUpstreamStats.LostAfterRetired"/>.
+    /// </summary>
+    public bool OldAddressKeepsWorking { get; init; }
+
+    /// <summary>Throws for probabilities outside 0..1, negative times, a size limit below 1 or a rebinding point below 1.</summary>
     public void Validate()
     {
         RequireProbability(DropProbability, nameof(DropProbability));
@@ -62,6 +84,11 @@ public sealed record LossyUdpRelayOptions
         if (MaxDatagramSize is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDatagramSize), MaxDatagramSize, "MaxDatagramSize must be at least 1.");
+        }
+        if (RebindAfterClientDatagrams is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RebindAfterClientDatagrams), RebindAfterClientDatagrams,
+                "RebindAfterClientDatagrams must be at least 1 (the server must have seen the first address to notice a change).");
         }
     }
 
