@@ -58,6 +58,13 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     /// <summary>The psk_identity_hint the server sent, or <see langword="null"/> if it sent none.</summary>
     public string? PskIdentityHint => _engine.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
 
+    /// <summary>
+    /// Whether the server answered the connection_id extension (RFC 9146; offered when
+    /// <see cref="DtlsClientOptions.ConnectionIdLength"/> is set): the session then survives a change of this client's
+    /// address or port.
+    /// </summary>
+    public bool UsesConnectionId => _engine.ConnectionIdNegotiated;
+
     /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
     public bool IsEstablished => _engine.IsEstablished;
 

@@ -157,6 +157,16 @@ public sealed class DtlsServer : IAsyncDisposable
             {
                 engine.Siblings = engines;
             }
+            // The kernel can send each CID record to its owner directly (the loop byte, read by a classic BPF program);
+            // without it (not Linux, or refused) the hand-off above still delivers, one lock later.
+            if (ConnectionIdSteering.TryAttach(sockets[0], engines.Length, out var steeringError))
+            {
+                ConnectionIdSteeringAttached = true;
+            }
+            else
+            {
+                Log.ConnectionIdSteeringUnavailable(_logger, steeringError ?? "unknown reason");
+            }
         }
         ReceiveStrategy = strategy;
         _loops = loops;
@@ -168,6 +178,9 @@ public sealed class DtlsServer : IAsyncDisposable
         Log.Listening(_logger, _localEndPoint);
         return Task.CompletedTask;
     }
+
+    /// <summary>Whether the kernel steers CID records to the loop that issued the CID (Linux, several loops).</summary>
+    internal bool ConnectionIdSteeringAttached { get; private set; }
 
     private static Socket Bind(IPEndPoint endPoint, bool reusePort)
     {

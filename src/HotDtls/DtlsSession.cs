@@ -42,6 +42,12 @@ public sealed class DtlsSession
     /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
     public bool UsesExtendedMasterSecret => _channel.UsesExtendedMasterSecret;
 
+    /// <summary>
+    /// Whether the client's records carry a Connection ID this server issued (RFC 9146): the session then follows the
+    /// client to a new address or port (<see cref="RemoteEndPoint"/> changes).
+    /// </summary>
+    public bool UsesConnectionId => _channel.HasConnectionId;
+
     /// <summary>The PSK identity the client presented (UTF-8 decoded), or empty before its ClientKeyExchange.</summary>
     public string PskIdentity => _identity ??= _channel.PskIdentity.Length == 0
         ? string.Empty

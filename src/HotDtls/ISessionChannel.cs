@@ -16,6 +16,9 @@ internal interface ISessionChannel
 
     bool UsesExtendedMasterSecret { get; }
 
+    /// <summary>Whether the peer's records carry a CID this server issued (the session can follow the peer's moves).</summary>
+    bool HasConnectionId { get; }
+
     /// <summary>The psk_identity the client sent (empty until its ClientKeyExchange).</summary>
     byte[] PskIdentity { get; }
 

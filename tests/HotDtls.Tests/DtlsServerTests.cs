@@ -60,6 +60,38 @@ public sealed class DtlsServerTests
     }
 
     [Fact]
+    public async Task Clients_offering_Connection_ID_get_one_from_a_server_of_two_loops_and_echo_through_it()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        var options = ServerOptions();
+        options.ReceiveLoops = 2;
+        await using var server = new DtlsServer(options, handler);
+        await server.StartAsync(cts.Token);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(server.ConnectionIdSteeringAttached, $"loops {server.ReceiveLoops}");
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            var clientOptions = ClientOptions();
+            clientOptions.ConnectionIdLength = 0;
+            await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, clientOptions, cts.Token);
+            Assert.True(client.UsesConnectionId);
+            client.Send("over CID"u8);
+            var buffer = new byte[client.MaxReceiveSize];
+            var length = await client.ReceiveAsync(buffer, cts.Token);
+            Assert.Equal($"to {client.LocalEndPoint}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
+            if (i == 0)
+            {
+                var session = await handler.Established.Task.WaitAsync(cts.Token);
+                Assert.True(session.UsesConnectionId);
+            }
+        }
+    }
+
+    [Fact]
     public async Task StopAsync_sends_close_notify_that_the_client_reports()
     {
         using var cts = new CancellationTokenSource(s_timeout);

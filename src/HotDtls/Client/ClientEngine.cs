@@ -60,6 +60,12 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
 
     public bool UsesExtendedMasterSecret => _connection.UsesExtendedMasterSecret;
 
+    /// <summary>Whether the server answered connection_id (RFC 9146).</summary>
+    public bool ConnectionIdNegotiated => _connection.ConnectionIdNegotiated;
+
+    /// <summary>The CID the server issued (empty when none).</summary>
+    public byte[] ServerConnectionId => _connection.ServerConnectionId.ToArray();
+
     /// <summary>The psk_identity_hint the server sent, if any.</summary>
     public byte[]? IdentityHint => _connection.IdentityHint;
 

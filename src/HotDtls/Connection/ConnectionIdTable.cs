@@ -87,8 +87,7 @@ internal sealed class ConnectionIdTable
     /// <summary>Writes the CID whose random part is <paramref name="key"/> (<see cref="Length"/> bytes).</summary>
     public void Write(ulong key, Span<byte> destination)
     {
-        destination[0] = Node;
-        destination[1] = Loop;
+        Transport.ConnectionIdSteering.WriteRoutingBytes(destination[..Length], Node, Loop);
         Span<byte> random = stackalloc byte[sizeof(ulong)];
         BinaryPrimitives.WriteUInt64BigEndian(random, key);
         random[(sizeof(ulong) - (Length - PrefixLength))..].CopyTo(destination[PrefixLength..Length]);

@@ -404,6 +404,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 
     IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();
 
+    bool ISessionChannel.HasConnectionId => _hasConnectionId;
+
     // The application's calls through its DtlsSession, from any thread: under the engine's lock.
     bool ISessionChannel.TrySend(ReadOnlySpan<byte> datagram)
     {

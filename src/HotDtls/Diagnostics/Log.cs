@@ -76,4 +76,8 @@ internal static partial class Log
 
     [LoggerMessage(31, LogLevel.Warning, "{Peer}: a newer record came from {NewPeer}, but the session stays: another peer holds that address or a new handshake runs at the old one")]
     public static partial void PeerMoveRefused(ILogger logger, IPEndPoint peer, IPEndPoint newPeer);
+
+    [LoggerMessage(32, LogLevel.Information,
+        "Connection ID records are not steered to their receive loop by the kernel ({Reason}); loops hand them to each other instead")]
+    public static partial void ConnectionIdSteeringUnavailable(ILogger logger, string reason);
 }
