@@ -65,4 +65,57 @@ public sealed class DtlsOptionsTests
         repeated.NamedGroups.Add(NamedGroup.X25519);
         Assert.Contains("X25519 twice", Assert.Throws<ArgumentException>(repeated.ValidateClient).Message);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(11)]
+    [InlineData(-1)]
+    public void A_server_CID_length_outside_0_and_4_to_10_is_refused_with_the_range(int length)
+    {
+        var options = new DtlsServerOptions
+        {
+            EndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            PskStore = PskStore.Single([1]),
+            ConnectionIdLength = length,
+        };
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(options.ValidateServer);
+        Assert.Contains("4 to 10", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(0)]
+    [InlineData(4)]
+    [InlineData(10)]
+    public void Server_CID_lengths_null_0_and_4_to_10_are_accepted(int? length)
+    {
+        var options = new DtlsServerOptions
+        {
+            EndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            PskStore = PskStore.Single([1]),
+            ConnectionIdLength = length,
+        };
+
+        options.ValidateServer();
+    }
+
+    [Fact]
+    public void Servers_issue_6_byte_CIDs_and_clients_offer_none_by_default()
+    {
+        Assert.Equal(6, new DtlsServerOptions().ConnectionIdLength);
+        Assert.Null(new DtlsClientOptions().ConnectionIdLength);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(33)]
+    public void A_client_CID_length_outside_0_to_32_is_refused(int length)
+    {
+        var options = new DtlsClientOptions { PskKey = [1], ConnectionIdLength = length };
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(options.ValidateClient);
+        Assert.Contains("0 to 32", exception.Message, StringComparison.Ordinal);
+    }
 }

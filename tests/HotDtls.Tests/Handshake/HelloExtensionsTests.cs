@@ -171,4 +171,57 @@ public sealed class HelloExtensionsTests
 
         return bytes;
     }
+
+    [Fact]
+    public void Connection_id_and_rrc_are_interpreted()
+    {
+        // connection_id carrying 01 02 03 (RFC 9146 §3), then rrc (draft-ietf-tls-dtls-rrc: empty).
+        var block = Convert.FromHexString("0036000403010203" + "003d0000");
+
+        Assert.True(HelloExtensions.TryScan(block, out HelloExtensionSummary summary));
+
+        Assert.True(summary.HasConnectionId);
+        Assert.Equal(new byte[] { 1, 2, 3 }, summary.ConnectionId.ToArray());
+        Assert.True(summary.ReturnRoutabilityCheck);
+        Assert.False(summary.HasUnknown);
+    }
+
+    [Fact]
+    public void An_empty_connection_id_is_present_with_no_bytes()
+    {
+        Assert.True(HelloExtensions.TryScan(Convert.FromHexString("0036000100"), out HelloExtensionSummary summary));
+        Assert.True(summary.HasConnectionId);
+        Assert.True(summary.ConnectionId.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("00360000", "connection_id without its length byte")]
+    [InlineData("003600020300", "connection_id shorter than its length byte says")]
+    [InlineData("00360003010203", "connection_id with a trailing byte")]
+    [InlineData("003d000100", "rrc with data")]
+    [InlineData("00360001000036000100", "duplicate connection_id")]
+    public void Malformed_connection_id_and_rrc_fail(string hex, string why)
+    {
+        Assert.False(HelloExtensions.TryScan(Convert.FromHexString(hex), out HelloExtensionSummary summary), why);
+        Assert.False(summary.HasConnectionId || summary.ReturnRoutabilityCheck);
+    }
+
+    [Fact]
+    public void A_block_with_connection_id_and_rrc_round_trips()
+    {
+        var buffer = new byte[64];
+        var writer = new HandshakeWriter(buffer);
+        HelloExtensions.Write(ref writer, renegotiationInfo: false, extendedMasterSecret: true, encryptThenMac: false,
+            supportedGroups: default, ecPointFormats: false, writeConnectionId: true, connectionId: [0xAA, 0xBB],
+            returnRoutabilityCheck: true);
+
+        Assert.Equal(HelloExtensions.GetBlockLength(false, true, false, 0, false, 2, true), writer.Written);
+        Assert.Equal("000f" + "00170000" + "00360003" + "02aabb" + "003d0000",
+            Convert.ToHexString(buffer, 0, writer.Written).ToLowerInvariant());
+        var reader = new HandshakeReader(buffer.AsSpan(0, writer.Written));
+        Assert.True(HelloExtensions.TryReadBlock(ref reader, out var content));
+        Assert.True(HelloExtensions.TryScan(content, out HelloExtensionSummary summary));
+        Assert.Equal(new byte[] { 0xAA, 0xBB }, summary.ConnectionId.ToArray());
+        Assert.True(summary.ReturnRoutabilityCheck && summary.ExtendedMasterSecret);
+    }
 }

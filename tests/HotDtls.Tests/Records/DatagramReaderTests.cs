@@ -190,4 +190,69 @@ public sealed class DatagramReaderTests
 
         return count;
     }
+
+    private static byte[] CidRecord(byte[] connectionId, int bodyLength)
+    {
+        var record = new byte[RecordHeader.Size + connectionId.Length + bodyLength];
+        new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 1, 9, checked((ushort)bodyLength), (byte)connectionId.Length)
+            .Write(record, connectionId);
+        record.AsSpan(RecordHeader.Size + connectionId.Length).Fill(0xCD);
+        return record;
+    }
+
+    [Fact]
+    public void A_tls12_cid_record_is_framed_with_the_receivers_CID_length_and_its_CID_found()
+    {
+        byte[] cid = [1, 2, 3, 4, 5, 6];
+        var datagram = CidRecord(cid, 30).Concat(Record(ContentType.ApplicationData, 3, 5)).ToArray();
+        var reader = new DatagramReader(datagram, 6);
+
+        Assert.True(reader.TryReadRecord(out var header, out var offset));
+        Assert.Equal(ContentType.Tls12Cid, header.Type);
+        Assert.Equal(6, header.ConnectionIdLength);
+        Assert.Equal(30, header.Length);
+        Assert.Equal(RecordHeader.Size + 6, offset);
+        Assert.Equal(cid, DatagramReader.ConnectionIdOf(datagram, header, offset).ToArray());
+        Assert.True(reader.TryReadRecord(out var second, out _));
+        Assert.Equal(ContentType.ApplicationData, second.Type);
+        Assert.Equal(0, second.ConnectionIdLength);
+        Assert.False(reader.TryReadRecord(out _, out _));
+        Assert.False(reader.Malformed);
+    }
+
+    [Fact]
+    public void A_tls12_cid_record_where_no_CID_was_issued_cannot_be_framed_and_is_malformed()
+    {
+        var datagram = CidRecord([1, 2, 3, 4], 20);
+
+        var reader = new DatagramReader(datagram);
+
+        Assert.False(reader.TryReadRecord(out _, out _));
+        Assert.True(reader.Malformed);
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(18)]
+    public void A_tls12_cid_record_cut_inside_its_header_is_malformed(int length)
+    {
+        var datagram = CidRecord([1, 2, 3, 4, 5, 6], 20).AsSpan(0, length).ToArray();
+
+        var reader = new DatagramReader(datagram, 6);
+
+        Assert.False(reader.TryReadRecord(out _, out _));
+        Assert.True(reader.Malformed);
+    }
+
+    [Fact]
+    public void A_tls12_cid_record_whose_length_runs_past_the_datagram_is_malformed()
+    {
+        var datagram = CidRecord([1, 2, 3, 4], 20)[..^1];
+
+        var reader = new DatagramReader(datagram, 4);
+
+        Assert.False(reader.TryReadRecord(out _, out _));
+        Assert.True(reader.Malformed);
+    }
 }

@@ -114,4 +114,45 @@ public sealed class RecordHeaderTests
         var header = new RecordHeader(ContentType.Alert, ProtocolVersion.Dtls12, 0, 0, 2);
         Assert.Throws<ArgumentException>(() => header.Write(new byte[RecordHeader.Size - 1]));
     }
+
+    [Fact]
+    public void A_tls12_cid_header_round_trips_with_its_CID_between_sequence_number_and_length()
+    {
+        byte[] cid = [0xC0, 0xFF, 0xEE];
+        var header = new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 1, 0x010203040506, 0x0708, 3);
+        var bytes = new byte[header.WireSize];
+
+        header.Write(bytes, cid);
+
+        Assert.Equal("19" + "fefd" + "0001" + "010203040506" + "c0ffee" + "0708", Convert.ToHexString(bytes).ToLowerInvariant());
+        Assert.True(RecordHeader.TryRead(bytes, 3, out var read));
+        Assert.Equal(ContentType.Tls12Cid, read.Type);
+        Assert.Equal(1, read.Epoch);
+        Assert.Equal(0x010203040506UL, read.SequenceNumber);
+        Assert.Equal(0x0708, read.Length);
+        Assert.Equal(3, read.ConnectionIdLength);
+        Assert.Equal(RecordHeader.Size + 3, read.WireSize);
+    }
+
+    [Fact]
+    public void Any_other_type_reads_as_a_plain_header_whatever_CID_length_the_receiver_issued()
+    {
+        var bytes = Convert.FromHexString("17fefd0001000000000009000a");
+
+        Assert.True(RecordHeader.TryRead(bytes, 6, out var read));
+
+        Assert.Equal(ContentType.ApplicationData, read.Type);
+        Assert.Equal(0, read.ConnectionIdLength);
+        Assert.Equal(10, read.Length);
+    }
+
+    [Fact]
+    public void A_tls12_cid_header_needs_a_receiver_that_issued_a_CID()
+    {
+        var bytes = Convert.FromHexString("19fefd0001000000000009c0ffee000a");
+
+        Assert.False(RecordHeader.TryRead(bytes, 0, out _));
+        Assert.False(RecordHeader.TryRead(bytes.AsSpan(0, 15), 3, out _));
+        Assert.True(RecordHeader.TryRead(bytes, 3, out _));
+    }
 }
