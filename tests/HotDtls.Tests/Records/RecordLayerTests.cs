@@ -452,6 +452,155 @@ public sealed class RecordLayerTests
         Assert.Equal(payload, plaintext.ToArray());
     }
 
+    public static TheoryData<string> AllSuiteNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var info in CipherSuiteInfo.All)
+        {
+            data.Add(info.Suite.ToString());
+        }
+        return data;
+    }
+
+    private static (RecordLayer Client, RecordLayer Server) KeyedPair(CipherSuiteInfo suite, byte[] clientCid, byte[] serverCid)
+    {
+        var client = new RecordLayer();
+        client.SetPendingKeys(suite, KeyBlock(suite), isServer: false);
+        client.ActivateWrite();
+        client.ActivateRead();
+        client.SetConnectionIds(serverCid, clientCid.Length);
+        var server = new RecordLayer();
+        server.SetPendingKeys(suite, KeyBlock(suite), isServer: true);
+        server.ActivateWrite();
+        server.ActivateRead();
+        server.SetConnectionIds(clientCid, serverCid.Length);
+        return (client, server);
+    }
+
+    private static (RecordHeader Header, byte[] Cid, byte[] Body) ReadCidRecord(byte[] record, int cidLength)
+    {
+        var reader = new DatagramReader(record, cidLength);
+        Assert.True(reader.TryReadRecord(out var header, out var offset));
+        return (header, DatagramReader.ConnectionIdOf(record, header, offset).ToArray(), record.AsSpan(offset, header.Length).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(AllSuiteNames))]
+    public void A_tls12_cid_record_carries_the_CID_and_hides_the_real_type_in_every_suite(string suiteName)
+    {
+        var suite = CipherSuiteInfo.Get(Enum.Parse<CipherSuite>(suiteName));
+        var (client, server) = KeyedPair(suite, clientCid: [9, 9], serverCid: [1, 2, 3, 4, 5, 6]);
+        using var clientLayer = client;
+        using var serverLayer = server;
+        var payload = "inner plaintext"u8.ToArray();
+        var record = new byte[client.RecordSize(1, payload.Length)];
+
+        Assert.Equal(record.Length, client.Write(ContentType.Alert, 1, payload, record));
+
+        Assert.Equal((byte)ContentType.Tls12Cid, record[0]);
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, record[11..17]);
+        var (header, cid, body) = ReadCidRecord(record, 6);
+        Assert.Equal(OpenResult.Opened, server.TryOpen(header, cid, body, out var plaintext, out var type));
+        Assert.Equal(ContentType.Alert, type);
+        Assert.Equal(payload, plaintext.ToArray());
+        Assert.True(server.LastOpenedWasNewest);
+    }
+
+    [Fact]
+    public void The_CID_is_authenticated_a_record_opened_under_another_CID_fails()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        var (client, server) = KeyedPair(suite, clientCid: [], serverCid: [1, 2, 3, 4]);
+        using var clientLayer = client;
+        using var serverLayer = server;
+        var record = new byte[client.RecordSize(1, 5)];
+        client.Write(ContentType.ApplicationData, 1, "hello"u8, record);
+        var (header, cid, body) = ReadCidRecord(record, 4);
+        cid[3] ^= 1;
+
+        Assert.Equal(OpenResult.AuthenticationFailed, server.TryOpen(header, cid, body, out _, out _));
+    }
+
+    [Fact]
+    public void Inner_plaintext_of_zeros_only_has_no_type_and_is_malformed()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        using var sender = new RecordLayer();
+        sender.SetPendingKeys(suite, KeyBlock(suite), isServer: false);
+        sender.ActivateWrite();
+        var (unusedClient, server) = KeyedPair(suite, clientCid: [], serverCid: [7, 7, 7, 7]);
+        unusedClient.Dispose();
+        using var serverLayer = server;
+        // Seal an all-zero inner plaintext with the CID by hand: no real_type byte anywhere.
+        byte[] cid = [7, 7, 7, 7];
+        var inner = new byte[4];
+        var record = new byte[RecordHeader.Size + 4 + suite.SealedLength(inner.Length)];
+        var direction = default(RecordDirection);
+        RecordDirection.SplitKeyBlock(suite, KeyBlock(suite), isServer: false, out _, out var write);
+        direction.SetKey(suite, write);
+        var bodyLength = direction.Seal(ContentType.Tls12Cid, 1, 0, cid, inner, record.AsSpan(RecordHeader.Size + 4));
+        direction.Dispose();
+        new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 1, 0, (ushort)bodyLength, 4).Write(record, cid);
+        var (header, readCid, body) = ReadCidRecord(record, 4);
+
+        Assert.Equal(OpenResult.Malformed, server.TryOpen(header, readCid, body, out _, out _));
+    }
+
+    [Fact]
+    public void A_plain_protected_record_where_a_CID_is_expected_and_a_CID_record_where_none_is_are_refused()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        var (withCid, expectsCid) = KeyedPair(suite, clientCid: [], serverCid: [1, 2, 3, 4]);
+        using var withCidLayer = withCid;
+        using var expectsCidLayer = expectsCid;
+        using var plain = Pair.Create(suite);
+
+        var record = Seal(plain.Client, ContentType.ApplicationData, "x"u8);
+        Assert.True(RecordHeader.TryRead(record, out var header));
+        Assert.Equal(OpenResult.ConnectionIdMismatch, expectsCid.TryOpen(header, default, record.AsSpan(RecordHeader.Size), out _, out _));
+
+        var cidRecord = new byte[withCid.RecordSize(1, 1)];
+        withCid.Write(ContentType.ApplicationData, 1, "x"u8, cidRecord);
+        var (cidHeader, cid, body) = ReadCidRecord(cidRecord, 4);
+        Assert.Equal(OpenResult.ConnectionIdMismatch, plain.Server.TryOpen(cidHeader, cid, body, out _, out _));
+    }
+
+    [Fact]
+    public void A_tls12_cid_record_in_epoch_0_is_malformed()
+    {
+        using var layer = new RecordLayer();
+        var header = new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 0, 1, 8, 4);
+
+        Assert.Equal(OpenResult.Malformed, layer.TryOpen(header, new byte[] { 1, 2, 3, 4 }, new byte[8], out _, out _));
+    }
+
+    [Fact]
+    public void Only_a_record_above_every_earlier_one_is_the_newest()
+    {
+        var suite = CipherSuiteInfo.Aes128GcmSha256;
+        var (client, server) = KeyedPair(suite, clientCid: [], serverCid: [1, 2, 3, 4]);
+        using var clientLayer = client;
+        using var serverLayer = server;
+        var records = new List<byte[]>();
+        for (var i = 0; i < 3; i++)
+        {
+            var record = new byte[client.RecordSize(1, 1)];
+            client.Write(ContentType.ApplicationData, 1, "x"u8, record);
+            records.Add(record);
+        }
+
+        bool Open(byte[] record)
+        {
+            var (header, cid, body) = ReadCidRecord(record, 4);
+            Assert.Equal(OpenResult.Opened, server.TryOpen(header, cid, body, out _, out _));
+            return server.LastOpenedWasNewest;
+        }
+
+        Assert.True(Open(records[0]));
+        Assert.True(Open(records[2]));
+        Assert.False(Open(records[1]));
+    }
+
     private static RecordHeader WithSequence(in RecordHeader header, ulong sequence, int? length = null)
         => new(header.Type, header.Version, header.Epoch, sequence, (ushort)(length ?? header.Length));
 
