@@ -35,13 +35,26 @@ public sealed class SteadyStateAllocationTests
     [Theory]
     [MemberData(nameof(Suites))]
     public void Receiving_and_answering_application_data_allocates_nothing(CipherSuite suite)
+        => AssertSteadyStateAllocatesNothing(suite, connectionIdLength: null);
+
+    [Theory]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256)]
+    [InlineData(CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256)]
+    public void With_Connection_IDs_both_ways_receiving_and_answering_allocates_nothing(CipherSuite suite)
+        => AssertSteadyStateAllocatesNothing(suite, connectionIdLength: 4);
+
+    private static void AssertSteadyStateAllocatesNothing(CipherSuite suite, int? connectionIdLength)
     {
         using var harness = new ServerHarness();
         var handler = new SilentHandler();
         var sender = new DiscardingSender { Inner = harness.Sender };
         using var engine = new HotDtls.Server.ServerEngine(harness.Options, handler, sender,
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new SeededRandom(5));
-        using var client = new TestClient(harness, Exchange.DefaultClient, TestClient.OptionsFor(harness, suite));
+        var options = TestClient.OptionsFor(harness, suite);
+        options.ConnectionIdLength = connectionIdLength;
+        using var client = new TestClient(harness, Exchange.DefaultClient, options);
         client.Start();
         for (var round = 0; round < 10 && !client.Established; round++)
         {
@@ -56,6 +69,7 @@ public sealed class SteadyStateAllocationTests
         }
         Assert.True(client.Established);
         Assert.Equal(suite, client.Engine.NegotiatedSuite);
+        Assert.Equal(connectionIdLength is not null, client.Engine.ConnectionIdNegotiated);
 
         const int count = 200;
         for (var i = 0; i < count + 20; i++)
