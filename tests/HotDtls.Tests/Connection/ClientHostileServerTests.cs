@@ -123,6 +123,8 @@ public sealed class ClientHostileServerTests
     [InlineData((ushort)0x0016, new byte[0])]            // encrypt_then_mac: not offered without a CBC suite
     [InlineData((ushort)0x000B, new byte[] { 1, 0 })]    // ec_point_formats: not offered without an ECDHE suite
     [InlineData((ushort)0x000A, new byte[] { 0, 2, 0, 0x1D })] // supported_groups: never sent by a TLS 1.2 server
+    [InlineData((ushort)0x0036, new byte[] { 2, 7, 7 })] // connection_id: not offered (RFC 9146 §3)
+    [InlineData((ushort)0x003D, new byte[0])]            // rrc: not offered without connection_id
     public void ServerHello_with_an_unsolicited_extension_gets_unsupported_extension(ushort type, byte[] data)
     {
         using var server = new ServerHarness();

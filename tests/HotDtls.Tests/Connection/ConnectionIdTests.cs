@@ -448,4 +448,66 @@ public sealed class ConnectionIdTests
         Assert.Equal(1, loop1.GetStatistics().PeerAddressChanges);
         Assert.NotEmpty(sender1.TakeFor(s_moved.Serialize()));
     }
+
+    [Fact]
+    public void A_client_drops_a_record_carrying_a_CID_it_did_not_issue()
+    {
+        using var server = new ServerHarness();
+        using var client = Established(server, connectionIdLength: 4);
+        Assert.True(server.Handler.Established[0].TrySend("for you"u8));
+        var datagram = Assert.Single(server.Sender.TakeFor(client.Address));
+        Assert.Equal((byte)ContentType.Tls12Cid, datagram[0]);
+        datagram[11] ^= 0x80;
+        var dropped = client.Dropped;
+
+        client.Deliver(datagram);
+
+        Assert.Empty(client.Received);
+        Assert.Equal(dropped + 1, client.Dropped);
+        Assert.True(client.Established);
+    }
+
+    [Fact]
+    public void A_path_challenge_in_a_session_that_did_not_negotiate_rrc_is_dropped_unanswered()
+    {
+        using var server = new ServerHarness(o => o.ConnectionIdLength = null);
+        using var client = Established(server, connectionIdLength: null);
+        var connection = server.Handler.Established[0].Connection;
+
+        Assert.False(client.Connection.ReturnRoutabilityCheckNegotiated);
+        // A server that sends one anyway (HotDtls's never does without rrc): the client must not answer.
+        Assert.True(connection.SendReturnRoutabilityCheck(ReturnRoutabilityCheckType.PathChallenge, 42));
+        foreach (var datagram in server.Sender.TakeFor(client.Address))
+        {
+            client.Deliver(datagram);
+        }
+
+        Assert.Equal(0, client.Sender.Count);
+        Assert.True(client.Dropped > 0);
+    }
+
+    [Fact]
+    public void A_moving_session_never_takes_an_address_another_peer_holds()
+    {
+        using var server = new ServerHarness();
+        using var first = Established(server, connectionIdLength: 0);
+        var optionsB = TestClient.PlainPskOptions(server);
+        optionsB.ConnectionIdLength = 0;
+        using var second = new TestClient(server, s_moved, optionsB, seed: 8);
+        second.Start();
+        Exchange.Pump(server, second);
+        Assert.True(second.Established);
+        var sessionA = server.Handler.Established[0];
+        var sessionB = server.Handler.Established[1];
+
+        // The first client's record arrives from the second client's address (a NAT reusing a port, or an attacker).
+        Assert.True(first.Send("from the other's address"));
+        server.Deliver(s_moved.Serialize(), first.Sender.TakeAll()[0].Datagram);
+
+        Assert.Equal(s_home, sessionA.RemoteEndPoint);
+        Assert.Equal(s_moved, sessionB.RemoteEndPoint);
+        Assert.True(sessionB.IsEstablished);
+        Assert.Equal(1, server.Statistics.PeerAddressChangesRefused);
+        Assert.Equal(0, server.Statistics.PeerAddressChanges);
+    }
 }
