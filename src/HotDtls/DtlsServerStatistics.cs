@@ -67,6 +67,11 @@ public readonly record struct DtlsServerStatistics
         DatagramsSent = DatagramsSent + other.DatagramsSent,
         BytesSent = BytesSent + other.BytesSent,
         CiphersReleased = CiphersReleased + other.CiphersReleased,
+        UnknownConnectionIdRecords = UnknownConnectionIdRecords + other.UnknownConnectionIdRecords,
+        PeerAddressChanges = PeerAddressChanges + other.PeerAddressChanges,
+        PeerAddressChangesRefused = PeerAddressChangesRefused + other.PeerAddressChangesRefused,
+        PeerAddressesProven = PeerAddressesProven + other.PeerAddressesProven,
+        DatagramsWithheld = DatagramsWithheld + other.DatagramsWithheld,
     };
 
     /// <summary>tls12_cid records whose Connection ID no session here was issued: dropped silently (RFC 9146).</summary>
@@ -86,4 +91,10 @@ public readonly record struct DtlsServerStatistics
     /// keeps what the server sends there within what it received from there.
     /// </summary>
     public long PeerAddressesProven { get; init; }
+
+    /// <summary>
+    /// Datagrams not sent to a moved peer's new address because it had not yet proven itself and the bytes it had sent
+    /// did not cover them (the amplification bound, RFC 9146 §6).
+    /// </summary>
+    public long DatagramsWithheld { get; init; }
 }

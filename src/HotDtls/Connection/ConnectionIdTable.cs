@@ -62,8 +62,8 @@ internal sealed class ConnectionIdTable
     public int Count => _owners.Count;
 
     /// <summary>
-    /// Draws an unused CID for <paramref name="owner"/> and records it; false (and no CID) when none was found in
-    /// <see cref="MaxDraws"/> draws.
+    /// Draws an unused, non-zero CID for <paramref name="owner"/> and records it; false (and no CID) when none was found
+    /// in <see cref="MaxDraws"/> draws.
     /// </summary>
     public bool TryIssue(ServerConnection owner, out ulong key)
     {
@@ -75,7 +75,8 @@ internal sealed class ConnectionIdTable
             random.Clear();
             _random.Fill(random[(sizeof(ulong) - randomLength)..]);
             key = BinaryPrimitives.ReadUInt64BigEndian(random);
-            if (_owners.TryAdd(key, owner))
+            // 0 is how a connection says it holds no CID: never issued.
+            if (key != 0 && _owners.TryAdd(key, owner))
             {
                 return true;
             }

@@ -72,6 +72,9 @@ internal sealed class ConnectionServices
     /// <summary>Set when the owner is disposed: connections refuse to send from then on.</summary>
     public bool IsShutDown { get; set; }
 
+    /// <summary>Datagrams the engine's connections did not send because a moved peer's unproven address had too little credit.</summary>
+    public long DatagramsWithheld { get; set; }
+
     /// <summary>Server: the CIDs the engine's connections issue (RFC 9146), or null when they issue none.</summary>
     public ConnectionIdTable? ConnectionIds { get; set; }
 

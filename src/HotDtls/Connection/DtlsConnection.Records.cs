@@ -12,13 +12,6 @@ internal abstract partial class DtlsConnection
     public RecordResult ProcessRecord(in RecordHeader header, Span<byte> body, long nowMs)
         => ProcessRecord(header, default, body, nowMs);
 
-    /// <summary>
-    /// Whether the last record <see cref="ProcessRecord(in RecordHeader, ReadOnlySpan{byte}, Span{byte}, long)"/> took
-    /// was protected, authentic and newer than any before it: the only kind that may move a CID session to a new
-    /// address (RFC 9146 §6).
-    /// </summary>
-    public bool LastRecordWasNewestAuthentic { get; private set; }
-
     /// <summary>Whether a tls12_cid record's CID is the one this connection issued (the server's engine has matched it already).</summary>
     protected virtual bool IsOwnConnectionId(ReadOnlySpan<byte> connectionId) => true;
 
@@ -29,7 +22,6 @@ internal abstract partial class DtlsConnection
     /// </summary>
     public RecordResult ProcessRecord(in RecordHeader header, ReadOnlySpan<byte> connectionId, Span<byte> body, long nowMs)
     {
-        LastRecordWasNewestAuthentic = false;
         if (State == HandshakeState.Closed)
         {
             return RecordResult.Stop;
@@ -88,7 +80,6 @@ internal abstract partial class DtlsConnection
         }
         if (header.Epoch == 1)
         {
-            LastRecordWasNewestAuthentic = Records.LastOpenedWasNewest;
             Observer.OnAuthenticRecord(this, Records.LastOpenedWasNewest, header.Type == ContentType.Tls12Cid);
             if (State == HandshakeState.Closed)
             {
@@ -169,9 +160,7 @@ internal abstract partial class DtlsConnection
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.None, null);
             return false;
         }
-        var withheld = DatagramsWithheld;
-        Sender.Send(scratch.AsSpan(0, written), Peer);
-        return DatagramsWithheld == withheld;
+        return TrySendWithinCredit(scratch.AsSpan(0, written));
     }
 
     /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>

@@ -54,9 +54,6 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
     /// <summary>Bytes still allowed to the unproven address (-1 when it is proven).</summary>
     internal int AmplificationCredit => _amplificationCredit;
 
-    /// <summary>Datagrams not sent because an unproven address had no credit left.</summary>
-    public long DatagramsWithheld { get; private set; }
-
     /// <summary>
     /// The peer moved to <paramref name="address"/> (a CID session, RFC 9146 §6): until the address proves itself, the
     /// connection sends to it no more bytes than it has received from it, starting with <paramref name="received"/>.
@@ -79,18 +76,23 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
     /// <summary>The peer's current address has shown it is reachable: the bound is lifted.</summary>
     internal void ProvePeerAddress() => _amplificationCredit = -1;
 
-    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
+    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer) => TrySendWithinCredit(datagram);
+
+    /// <summary>Sends to the peer unless its unproven address has too little credit left (then the datagram is counted and dropped).</summary>
+    private bool TrySendWithinCredit(ReadOnlySpan<byte> datagram)
     {
         if (_amplificationCredit >= 0)
         {
             if (datagram.Length > _amplificationCredit)
             {
-                DatagramsWithheld++;
-                return;
+                // Counted per engine, not per connection: an idle session keeps no counter.
+                _services.DatagramsWithheld++;
+                return false;
             }
             _amplificationCredit -= datagram.Length;
         }
-        _services.Sender.Send(datagram, peer);
+        _services.Sender.Send(datagram, Peer);
+        return true;
     }
     private byte[] Scratch => _services.Scratch;
 

@@ -19,9 +19,9 @@ namespace HotDtls.Connection;
 internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConnection>, ISessionChannel
 {
     private TimerLinks<ServerConnection> _timerLinks;
-    // The random part of the CID this connection issued (RFC 9146; its layout: ConnectionIdTable), if it issued one.
+    // The random part of the CID this connection issued (RFC 9146; its layout: ConnectionIdTable); 0: none (the table
+    // never issues 0, so one field says both).
     private ulong _connectionIdKey;
-    private bool _hasConnectionId;
 
     /// <summary>A connection for a peer whose ClientHello carried a valid cookie; <see cref="Start"/> begins it.</summary>
     /// <param name="services">The engine's shared services; server options, and a <see cref="StandInKey"/> set.</param>
@@ -39,7 +39,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
 
     /// <summary>Whether this connection issued a non-empty CID (its records can then reach it from any address).</summary>
-    public bool HasConnectionId => _hasConnectionId;
+    public bool HasConnectionId => _connectionIdKey != 0;
 
     /// <summary>Set by the engine: the session object the application sees.</summary>
     public DtlsSession? Session { get; set; }
@@ -204,17 +204,16 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         {
             return 0;
         }
-        _hasConnectionId = true;
         table.Write(_connectionIdKey, destination);
         return table.Length;
     }
 
     protected override void OnClosing()
     {
-        if (_hasConnectionId)
+        if (_connectionIdKey != 0)
         {
             Services.ConnectionIds?.Remove(_connectionIdKey, this);
-            _hasConnectionId = false;
+            _connectionIdKey = 0;
         }
     }
 
@@ -404,7 +403,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 
     IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();
 
-    bool ISessionChannel.HasConnectionId => _hasConnectionId;
+    bool ISessionChannel.HasConnectionId => _connectionIdKey != 0;
 
     // The application's calls through its DtlsSession, from any thread: under the engine's lock.
     bool ISessionChannel.TrySend(ReadOnlySpan<byte> datagram)

@@ -20,8 +20,9 @@ internal struct ServerCounters
     public long PeerAddressChangesRefused;
     public long PeerAddressesProven;
 
-    public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes) => new()
+    public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes, long datagramsWithheld) => new()
     {
+        DatagramsWithheld = datagramsWithheld,
         DatagramsReceived = DatagramsReceived,
         DatagramsDelivered = DatagramsDelivered,
         RecordsDropped = RecordsDropped,

@@ -145,7 +145,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     {
         lock (_gate)
         {
-            return _observer.Counters.ToStatistics(_peers.Count, _peers.HandshakesInProgress);
+            return _observer.Counters.ToStatistics(_peers.Count, _peers.HandshakesInProgress, _services.DatagramsWithheld);
         }
     }
 
