@@ -42,16 +42,25 @@ public class SteadyStateEchoBenchmarks : IDisposable
     [Params(64, 1200)]
     public int PayloadLength { get; set; }
 
+    /// <summary>
+    /// Whether the client offered Connection ID (an empty one for itself): its records then carry the server's 6-byte
+    /// CID and are routed by it (RFC 9146), the server's answers stay plain.
+    /// </summary>
+    [Params(false, true)]
+    public bool ConnectionId { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _link = new InMemoryLink(Suite);
+        _link = new InMemoryLink(Suite, connectionIdLength: ConnectionId ? 0 : null);
         _client = _link.Handshake();
         _link.Handler.Echo = true;
         _link.ServerOutput.Discard = true;
         _payload = new byte[PayloadLength];
         new Random(8).NextBytes(_payload);
-        _stride = RecordLayer.RecordSize(CipherSuiteInfo.TryGet((ushort)Suite, out var info) ? info : null, 1, PayloadLength);
+        _stride = RecordLayer.RecordSize(CipherSuiteInfo.TryGet((ushort)Suite, out var info) ? info : null, 1, PayloadLength)
+            // tls12_cid: the CID in the header and the real type inside (RFC 9146 §4).
+            + (ConnectionId ? 6 + 1 : 0);
         _ring = new byte[RingSize * _stride];
     }
 

@@ -29,7 +29,8 @@ internal sealed class InMemoryLink : IDisposable
     /// For an ECDHE_PSK suite, the one group both sides offer (so the exchange uses it); null keeps the library's
     /// default (X25519, then P-256), which negotiates X25519.
     /// </param>
-    public InMemoryLink(CipherSuite suite, NamedGroup? group = null)
+    /// <param name="connectionIdLength">The client's <see cref="DtlsClientOptions.ConnectionIdLength"/>: null offers no CID.</param>
+    public InMemoryLink(CipherSuite suite, NamedGroup? group = null, int? connectionIdLength = null)
     {
         var serverOptions = new DtlsServerOptions
         {
@@ -39,7 +40,12 @@ internal sealed class InMemoryLink : IDisposable
         };
         serverOptions.CipherSuites.Clear();
         serverOptions.CipherSuites.Add(suite);
-        _clientOptions = new DtlsClientOptions { PskIdentity = "Qt DTLS example client", PskKey = Key };
+        _clientOptions = new DtlsClientOptions
+        {
+            PskIdentity = "Qt DTLS example client",
+            PskKey = Key,
+            ConnectionIdLength = connectionIdLength,
+        };
         _clientOptions.CipherSuites.Clear();
         _clientOptions.CipherSuites.Add(suite);
         if (group is { } g)
