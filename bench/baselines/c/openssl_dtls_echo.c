@@ -1,7 +1,7 @@
 /*
  * openssl_dtls_echo — OpenSSL 3 DTLS 1.2 PSK echo server: many clients, one UDP socket, one thread.
  *
- * Usage: openssl_dtls_echo [--ciphers LIST] [--groups LIST] PORT [ADDRESS] [BATCH]
+ * Usage: openssl_dtls_echo [--ciphers LIST] [--groups LIST] [--resume id|ticket] PORT [ADDRESS] [BATCH]
  *   PORT     UDP port (0 = the kernel picks; the chosen one is printed)
  *   ADDRESS  IPv4 address to bind, default 127.0.0.1
  *   BATCH    datagrams per recvmmsg/sendmmsg, default 32, at most 256 (1 = one system call per datagram)
@@ -11,6 +11,9 @@
  *            sets a level itself (later OpenSSL releases rate an 8-byte tag below level 1 and refuse the suite).
  *   --groups LIST   ECDHE groups (SSL_CTX_set1_groups_list), default X25519:P-256 as HotDtls's; or the
  *            environment's OPENSSL_DTLS_ECHO_GROUPS. Only ECDHE-PSK suites use them.
+ *   --resume id|ticket  let clients resume sessions: "id" keeps a server-side session cache (session-ID resumption,
+ *            no tickets), "ticket" issues RFC 5077 tickets and keeps no cache. Without it (the default) every
+ *            handshake is a full one.
  * Options may come anywhere on the line; a command-line option wins over its environment variable.
  *
  * Credentials are the Qt DTLS example's: identity hint "Qt DTLS example server", any client identity,
@@ -544,7 +547,7 @@ static void choose_cipher_list(const char *list)
     }
 }
 
-static void setup_tls(const char *groups)
+static void setup_tls(const char *groups, const char *resume)
 {
     s_ctx = SSL_CTX_new(DTLS_server_method());
     if (s_ctx == NULL
@@ -560,11 +563,20 @@ static void setup_tls(const char *groups)
     SSL_CTX_set_psk_server_callback(s_ctx, psk_server_callback);
     SSL_CTX_set_cookie_generate_cb(s_ctx, generate_cookie);
     SSL_CTX_set_cookie_verify_cb(s_ctx, verify_cookie);
-    /* The MTU comes from us, not from a socket; no renegotiation, no session cache or tickets: every
-     * handshake is a full one, as with HotDtls, which does not resume sessions. */
-    SSL_CTX_set_options(s_ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET
-        | SSL_OP_CIPHER_SERVER_PREFERENCE); /* AES-128-GCM first, as HotDtls */
-    SSL_CTX_set_session_cache_mode(s_ctx, SSL_SESS_CACHE_OFF);
+    /* The MTU comes from us, not from a socket; no renegotiation; by default no session cache or tickets, so every
+     * handshake is a full one. --resume id: a server-side cache (OpenSSL's default size), no tickets; --resume
+     * ticket: tickets (OpenSSL's own key, rotated by it), no cache — what HotDtls does with each. */
+    uint64_t options = SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE; /* AES-128-GCM first, as HotDtls */
+    if (resume == NULL || strcmp(resume, "id") == 0)
+        options |= SSL_OP_NO_TICKET;
+    SSL_CTX_set_options(s_ctx, options);
+    if (resume != NULL && strcmp(resume, "id") == 0) {
+        static const unsigned char context[] = "openssl_dtls_echo";
+        SSL_CTX_set_session_cache_mode(s_ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_session_id_context(s_ctx, context, sizeof context - 1);
+    } else {
+        SSL_CTX_set_session_cache_mode(s_ctx, SSL_SESS_CACHE_OFF);
+    }
 
     s_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "endpoint datagram");
     if (s_bio_method == NULL
@@ -598,6 +610,7 @@ int main(int argc, char **argv)
 {
     const char *ciphers = getenv("OPENSSL_DTLS_ECHO_CIPHERS");
     const char *groups = getenv("OPENSSL_DTLS_ECHO_GROUPS");
+    const char *resume = NULL;
     const char *positional[3];
     int positional_count = 0, usage_error = 0;
     for (int i = 1; i < argc; i++) {
@@ -605,6 +618,8 @@ int main(int argc, char **argv)
             ciphers = argv[++i];
         else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc)
             groups = argv[++i];
+        else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc)
+            resume = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] == '-')
             usage_error = 1;
         else if (positional_count < 3)
@@ -616,8 +631,9 @@ int main(int argc, char **argv)
     const char *address = positional_count > 1 ? positional[1] : "127.0.0.1";
     if (usage_error || positional_count < 1 || parse_uint(positional[0], 65535, &port) != 0
         || (positional_count > 2 && (parse_uint(positional[2], MAX_BATCH, &batch) != 0 || batch == 0))
-        || (ciphers != NULL && ciphers[0] == '\0') || (groups != NULL && groups[0] == '\0')) {
-        fprintf(stderr, "usage: %s [--ciphers LIST] [--groups LIST] PORT [ADDRESS] [BATCH 1..%d]\n", argv[0], MAX_BATCH);
+        || (ciphers != NULL && ciphers[0] == '\0') || (groups != NULL && groups[0] == '\0')
+        || (resume != NULL && strcmp(resume, "id") != 0 && strcmp(resume, "ticket") != 0)) {
+        fprintf(stderr, "usage: %s [--ciphers LIST] [--groups LIST] [--resume id|ticket] PORT [ADDRESS] [BATCH 1..%d]\n", argv[0], MAX_BATCH);
         return 2;
     }
     choose_cipher_list(ciphers != NULL ? ciphers : s_default_cipher_list);
@@ -633,7 +649,7 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    setup_tls(groups);
+    setup_tls(groups, resume);
     s_bucket_mask = 1023;
     s_buckets = calloc(s_bucket_mask + 1, sizeof *s_buckets);
     s_out_arena = malloc(SEND_ARENA_BYTES);
