@@ -337,7 +337,10 @@ internal sealed class AesCbcHmacSha256RecordCipher : IRecordCipher
     private void ComputeMac(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId,
         ReadOnlySpan<byte> ivAndCiphertext, Span<byte> mac)
     {
-        Span<byte> header = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> header = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         header = header[..RecordCipherCommon.WriteAdditionalData(header, type, epoch, sequenceNumber, connectionId, ivAndCiphertext.Length)];
         _hmac.AppendData(header);
         _hmac.AppendData(ivAndCiphertext);

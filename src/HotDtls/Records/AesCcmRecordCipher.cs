@@ -162,7 +162,10 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
         Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
         ReadOnlySpan<byte> receivedTag = fragment.Slice(ExplicitNonceLength + length, _tagLength);
 
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 #if HOTDTLS_FUZZING
         // Fuzzing build: a record that fails authentication is taken as sealed by the fuzzing Seal below
@@ -240,7 +243,10 @@ internal sealed class AesCcmRecordCipher : IRecordCipher
         plaintext.CopyTo(ciphertext);
         tag.Clear();
 #else
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         int blocks = BlockCount(length);

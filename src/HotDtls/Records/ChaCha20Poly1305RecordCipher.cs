@@ -137,7 +137,10 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
         int length = fragment.Length - Overhead;
         Span<byte> nonce = stackalloc byte[NonceLength];
         WriteNonce(nonce, epoch, sequenceNumber);
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
         Span<byte> body = fragment[..length];
 #if HOTDTLS_FUZZING
@@ -213,7 +216,10 @@ internal sealed class ChaCha20Poly1305RecordCipher : IRecordCipher
 #else
         Span<byte> nonce = stackalloc byte[NonceLength];
         WriteNonce(nonce, epoch, sequenceNumber);
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         if (native is NSec.Cryptography.Key sodiumKey)

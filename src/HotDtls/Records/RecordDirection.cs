@@ -209,7 +209,10 @@ internal struct RecordDirection
         FixedIv.CopyTo(nonce);
         fragment[..ExplicitNonceLength].CopyTo(nonce[FixedIvLength..]);
 
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, length)];
 
         Span<byte> body = fragment.Slice(ExplicitNonceLength, length);
@@ -306,7 +309,10 @@ internal struct RecordDirection
         FixedIv.CopyTo(nonce);
         explicitNonce.CopyTo(nonce[FixedIvLength..]);
 
-        Span<byte> aad = stackalloc byte[RecordCipherCommon.MaxAdditionalDataLength];
+        // 13 bytes, or the RFC 9146 §5 form for a record carrying a CID: only as many as are written.
+        Span<byte> aad = connectionId.IsEmpty
+            ? stackalloc byte[RecordCipherCommon.AdditionalDataLength]
+            : stackalloc byte[RecordCipherCommon.ConnectionIdAdditionalDataLength + connectionId.Length];
         aad = aad[..RecordCipherCommon.WriteAdditionalData(aad, type, epoch, sequenceNumber, connectionId, plaintext.Length)];
 
 #if HOTDTLS_FUZZING
