@@ -19,6 +19,16 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public IPEndPoint? LocalEndPoint { get; set; }
 
+    /// <summary>
+    /// A session saved from an earlier connection (<see cref="DtlsClient.SaveSession"/>) to resume (RFC 5246 §7.3):
+    /// the ClientHello offers its session_id, and if the server's ServerHello echoes it the abbreviated handshake runs,
+    /// otherwise the full one (<see cref="DtlsClient.IsResumed"/> tells which). It is offered only if its cipher suite
+    /// is among <see cref="DtlsOptions.CipherSuites"/>, its identity is <see cref="PskIdentity"/>, it is not disposed,
+    /// and (with <see cref="DtlsOptions.RequireExtendedMasterSecret"/>) it used the extended master secret.
+    /// <see langword="null"/> (the default) always runs a full handshake.
+    /// </summary>
+    public DtlsSavedSession? Session { get; set; }
+
     internal void ValidateClient()
     {
         Validate();

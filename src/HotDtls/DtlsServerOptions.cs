@@ -70,6 +70,32 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public DtlsReceiveStrategy ReceiveStrategy { get; set; } = DtlsReceiveStrategy.Batched;
 
+    /// <summary>The most <see cref="MaxCachedSessions"/> allows.</summary>
+    private const int MaxSessionCacheCapacity = 10_000_000;
+
+    /// <summary>
+    /// Let clients resume sessions with the abbreviated handshake (RFC 5246 §7.3): a full handshake that negotiated
+    /// the extended master secret gets a 32-byte random session_id and its session is kept in a cache shared by all
+    /// receive loops; a later ClientHello naming it (after the cookie check, as always) skips the key exchange. The
+    /// resumed session keeps its PSK identity and cipher suite; the <see cref="PskStore"/> is still asked whether the
+    /// identity resolves, and a session whose identity or suite is no longer accepted gets a full handshake instead.
+    /// Off by default: the cache holds master secrets in memory for <see cref="SessionLifetime"/>.
+    /// </summary>
+    public bool EnableSessionResumption { get; set; }
+
+    /// <summary>
+    /// Most sessions kept for resumption (<see cref="EnableSessionResumption"/>), for all receive loops together;
+    /// when full, the oldest is forgotten and its master secret zeroed. Default 20 000 (about 200 bytes each plus the
+    /// identity).
+    /// </summary>
+    public int MaxCachedSessions { get; set; } = 20_000;
+
+    /// <summary>
+    /// How long after its full handshake a session may be resumed (resuming does not extend it). Default 1 hour; at
+    /// most 24 hours (RFC 5246 §7.4.1.2: "an upper limit of 24 hours is suggested for session ID lifetimes").
+    /// </summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(1);
+
     internal void ValidateServer()
     {
         Validate();
@@ -105,6 +131,16 @@ public sealed class DtlsServerOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveLoops), ReceiveLoops,
                 "ReceiveLoops must be 1 to 1024; one per processor (the default) is usually right.");
+        }
+        if (MaxCachedSessions is < 1 or > MaxSessionCacheCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCachedSessions), MaxCachedSessions,
+                $"MaxCachedSessions must be 1 to {MaxSessionCacheCapacity}; to turn resumption off set EnableSessionResumption = false.");
+        }
+        if (SessionLifetime <= TimeSpan.Zero || SessionLifetime > TimeSpan.FromHours(24))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SessionLifetime), SessionLifetime,
+                "SessionLifetime must be positive and at most 24 hours (RFC 5246 §7.4.1.2).");
         }
         if (!Enum.IsDefined(ReceiveStrategy))
         {

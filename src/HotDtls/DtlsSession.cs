@@ -36,6 +36,12 @@ public sealed class DtlsSession
     /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
     public bool UsesExtendedMasterSecret => _channel.UsesExtendedMasterSecret;
 
+    /// <summary>
+    /// Whether the client resumed a cached session (the abbreviated handshake of RFC 5246 §7.3,
+    /// <see cref="DtlsServerOptions.EnableSessionResumption"/>) instead of running a full handshake.
+    /// </summary>
+    public bool IsResumed => _channel.IsResumed;
+
     /// <summary>The PSK identity the client presented (UTF-8 decoded), or empty before its ClientKeyExchange.</summary>
     public string PskIdentity => _identity ??= _channel.PskIdentity.Length == 0
         ? string.Empty

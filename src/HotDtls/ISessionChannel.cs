@@ -16,6 +16,9 @@ internal interface ISessionChannel
 
     bool UsesExtendedMasterSecret { get; }
 
+    /// <summary>Whether the session was resumed with the abbreviated handshake.</summary>
+    bool IsResumed { get; }
+
     /// <summary>The psk_identity the client sent (empty until its ClientKeyExchange).</summary>
     byte[] PskIdentity { get; }
 

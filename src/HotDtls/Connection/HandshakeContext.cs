@@ -77,6 +77,20 @@ internal sealed class HandshakeContext : IDisposable
     /// <summary>Server: the lookup threw or faulted.</summary>
     public bool PskLookupFailed { get; set; }
 
+    /// <summary>
+    /// The session_id of this handshake (<see cref="SessionIdLength"/> bytes of it): on a server the one it issues or
+    /// the cached one it resumes; on a client the one the server's ServerHello named.
+    /// </summary>
+    public byte[] SessionId { get; } = new byte[SessionCache.SessionIdLength];
+
+    public int SessionIdLength { get; set; }
+
+    /// <summary>Server: what flight 4 of a full handshake will say, kept while the PSK store decides on a resumption.</summary>
+    public FullHandshakeChoice FullChoice { get; set; }
+
+    /// <summary>Server: the cached session the ClientHello named, while the PSK store is asked about its identity.</summary>
+    public CachedSession? ResumptionCandidate { get; set; }
+
     /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use, then kept.</summary>
     public byte[]? Deferred { get; private set; }
 
@@ -150,6 +164,10 @@ internal sealed class HandshakeContext : IDisposable
         HasEcdhSharedSecret = false;
         ReceivedServerEcdhParameters = false;
         CryptographicOperations.ZeroMemory(ServerRandom);
+        CryptographicOperations.ZeroMemory(SessionId);
+        SessionIdLength = 0;
+        FullChoice = default;
+        ResumptionCandidate = null;
         if (Deferred is not null)
         {
             CryptographicOperations.ZeroMemory(Deferred.AsSpan(0, DeferredLength));
@@ -178,6 +196,13 @@ internal sealed class HandshakeContext : IDisposable
         _pskCancellation = null;
     }
 }
+
+/// <summary>
+/// Server: the parameters of a full handshake's ServerHello chosen from the ClientHello, kept while a resumption is
+/// decided (the ClientHello itself is gone by then).
+/// </summary>
+internal readonly record struct FullHandshakeChoice(
+    CipherSuiteInfo? Suite, NamedGroup Group, bool ExtendedMasterSecret, bool SecureRenegotiation, bool ClientSentEcPointFormats);
 
 /// <summary>A client random (RFC 5246 §7.4.1.2) held inline in its connection: no array, no header.</summary>
 [InlineArray(KeySchedule.RandomLength)]

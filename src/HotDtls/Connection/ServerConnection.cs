@@ -67,7 +67,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// <summary>The asynchronous PSK lookup finished with <paramref name="key"/> (or failed); called under the engine's lock.</summary>
     public RecordResult ResumeAfterPsk(byte[]? key, bool failed, long nowMs)
     {
-        if (State != HandshakeState.ServerAwaitingPsk || HandshakeOrNull is not { } handshake)
+        if (State is not (HandshakeState.ServerAwaitingPsk or HandshakeState.ServerAwaitingSessionPsk)
+            || HandshakeOrNull is not { } handshake)
         {
             return IsClosed ? RecordResult.Stop : RecordResult.Continue;
         }
@@ -103,7 +104,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             HandshakeAction.ReadClientHello => ReadClientHello(messageSeq, body, nowMs),
             HandshakeAction.ReadClientKeyExchange => ReadClientKeyExchange(messageSeq, body),
             HandshakeAction.UseResolvedPsk => UseResolvedPsk(),
-            HandshakeAction.ReadClientFinished => ReadClientFinished(messageSeq, body),
+            HandshakeAction.ReadClientFinished => ReadClientFinished(messageSeq, body, nowMs),
+            HandshakeAction.UseResolvedSessionPsk => UseResolvedSessionPsk(nowMs),
+            HandshakeAction.ReadResumedClientFinished => ReadResumedClientFinished(messageSeq, body),
             _ => HandshakeStep.Fail(DtlsError.InternalError),
         };
 
@@ -154,18 +157,57 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
+        var handshake = Handshake;
+        handshake.FullChoice = new FullHandshakeChoice(chosen, group, hello.OffersExtendedMasterSecret, secureRenegotiation,
+            hello.HasEcPointFormats);
 
-        Span<byte> buffer = stackalloc byte[128];
+        var resumption = FindResumableSession(hello, nowMs);
+        if (resumption != DtlsError.None)
+        {
+            return HandshakeStep.Fail(resumption);
+        }
+        if (handshake.ResumptionCandidate is not { } candidate)
+        {
+            return SendFullHandshakeFlight(nowMs);
+        }
+        // A resumed session keeps its identity; the store must still know it, and the flight waits for its answer.
+        PskIdentity = candidate.PskIdentity;
+        return LookUpPsk(out var key) switch
+        {
+            PskLookup.Pending => HandshakeStep.Wait,
+            PskLookup.Failed => ResumeOrFallBack(null, nowMs),
+            _ => ResumeOrFallBack(key, nowMs),
+        };
+    }
+
+    /// <summary>Flight 4 of a full handshake: ServerHello, [ServerKeyExchange], ServerHelloDone.</summary>
+    private HandshakeStep SendFullHandshakeFlight(long nowMs)
+    {
+        var handshake = Handshake;
+        var choice = handshake.FullChoice;
+        var chosen = choice.Suite!;
+        Suite = chosen;
+        ExtendedMasterSecret = choice.ExtendedMasterSecret;
+        // A session_id only for a session worth resuming: RFC 7627 §5.3 has us refuse to resume one without the
+        // extended master secret, so such a session gets none and costs the cache nothing.
+        handshake.SessionIdLength = 0;
+        if (Services.SessionCache is not null && ExtendedMasterSecret)
+        {
+            Random.Fill(handshake.SessionId);
+            handshake.SessionIdLength = SessionCache.SessionIdLength;
+        }
+
+        Span<byte> buffer = stackalloc byte[160];
         // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
         // ECC suite, and only to a client that sent it.
-        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
-            ExtendedMasterSecret, secureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats);
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
+            (ushort)chosen.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !chosen.IsAead,
+            ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)
         {
-            AddEcdheServerKeyExchange(group);
+            AddEcdheServerKeyExchange(choice.Group);
         }
         else if (Services.ServerKeyExchangeBody is { } serverKeyExchange)
         {
@@ -173,6 +215,126 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         }
         AddToFlight(HandshakeType.ServerHelloDone, 0, []);
         SendFlight(nowMs, retransmitOnTimer: true);
+        return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// Looks up the ClientHello's session_id in the cache (RFC 5246 §7.4.1.2) and keeps a usable hit as
+    /// <see cref="HandshakeContext.ResumptionCandidate"/>, its master secret in place. Returns the error that must
+    /// end the handshake, or <see cref="DtlsError.None"/> (with or without a candidate). Runs only after the cookie
+    /// check: nothing is looked up for a peer that has not proved its address (HOSTILE 25).
+    /// </summary>
+    private DtlsError FindResumableSession(scoped in ClientHello hello, long nowMs)
+    {
+        var handshake = Handshake;
+        if (Services.SessionCache is not { } cache || !cache.TryGet(hello.SessionId, nowMs, MasterSecret, out var cached))
+        {
+            return DtlsError.None;
+        }
+        // RFC 7627 §5.3: "If the original session used the "extended_master_secret" extension but the new
+        // ClientHello does not contain it, the server MUST abort the abbreviated handshake." HotDtls aborts the
+        // handshake (handshake_failure), as OpenSSL does. "If the original session did not use the extension but
+        // the new ClientHello contains [it], then the server MUST NOT perform the abbreviated handshake. Instead, it
+        // SHOULD continue with a full handshake"; where neither uses it, the server "SHOULD abort": HotDtls runs a
+        // full handshake then too, the same one it would run for a client that named no session.
+        if (cached.ExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            return DtlsError.ExtendedMasterSecretMismatch;
+        }
+        if (!cached.ExtendedMasterSecret || !CanResumeSuite(cached.Suite, hello))
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            return DtlsError.None;
+        }
+        hello.SessionId.CopyTo(handshake.SessionId);
+        handshake.SessionIdLength = hello.SessionId.Length;
+        handshake.ResumptionCandidate = cached;
+        return DtlsError.None;
+    }
+
+    /// <summary>
+    /// RFC 5246 §7.4.1.2: a resumed session keeps its suite, which the client must offer again; the server must
+    /// still accept it (a suite removed from <see cref="DtlsOptions.CipherSuites"/> since falls back to a full
+    /// handshake), and a CBC suite still needs encrypt_then_mac (RFC 7366 §3.1: it is kept on resumption).
+    /// </summary>
+    private bool CanResumeSuite(CipherSuite suite, scoped in ClientHello hello)
+    {
+        if (!ServerOptions.CipherSuites.Contains(suite) || !hello.OffersCipherSuite((ushort)suite))
+        {
+            return false;
+        }
+        return CipherSuiteInfo.Get(suite).IsAead || hello.OffersEncryptThenMac;
+    }
+
+    private HandshakeStep UseResolvedSessionPsk(long nowMs)
+    {
+        var handshake = Handshake;
+        var key = handshake.ResolvedPsk;
+        handshake.ResolvedPsk = null;
+        return ResumeOrFallBack(handshake.PskLookupFailed ? null : key, nowMs);
+    }
+
+    /// <summary>
+    /// The store answered for the cached session's identity: a key means the identity still resolves and the
+    /// abbreviated handshake goes ahead; none (unknown now, or the store failed) means a full handshake for a new
+    /// session, and the stale entry is forgotten.
+    /// </summary>
+    private HandshakeStep ResumeOrFallBack(byte[]? key, long nowMs)
+    {
+        var handshake = Handshake;
+        if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
+        {
+            Services.SessionCache?.Remove(handshake.SessionId.AsSpan(0, handshake.SessionIdLength));
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            handshake.ResumptionCandidate = null;
+            PskIdentity = [];
+            return SendFullHandshakeFlight(nowMs);
+        }
+        return SendAbbreviatedFlight(nowMs);
+    }
+
+    /// <summary>
+    /// The server's flight of the abbreviated handshake (RFC 5246 §7.3): ServerHello echoing the session_id,
+    /// ChangeCipherSpec, Finished, under keys from the cached master secret and the new randoms. It is not our last
+    /// flight: it is retransmitted on the timer until the client's Finished arrives (RFC 6347 §4.2.4).
+    /// </summary>
+    private HandshakeStep SendAbbreviatedFlight(long nowMs)
+    {
+        var handshake = Handshake;
+        var cached = handshake.ResumptionCandidate!.Value;
+        var choice = handshake.FullChoice;
+        var suite = CipherSuiteInfo.Get(cached.Suite);
+        Suite = suite;
+        ExtendedMasterSecret = cached.ExtendedMasterSecret;
+        IsResumed = true;
+
+        Span<byte> buffer = stackalloc byte[160];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
+            (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
+            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats);
+        Flight.Clear();
+        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        DeriveKeysFromMasterSecret(isServer: true);
+        Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient: false, finished);
+        Flight.AddChangeCipherSpec();
+        Records.ActivateWrite();
+        AddToFlight(HandshakeType.Finished, 1, finished);
+        SendFlight(nowMs, retransmitOnTimer: true);
+        return HandshakeStep.Abbreviate;
+    }
+
+    /// <summary>The client's Finished ends an abbreviated handshake: our flight arrived, stop repeating it.</summary>
+    private HandshakeStep ReadResumedClientFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        var error = VerifyPeerFinished(body, fromClient: true);
+        if (error != DtlsError.None)
+        {
+            return HandshakeStep.Fail(error);
+        }
+        StopRetransmitTimer();
+        SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
         return HandshakeStep.Next;
     }
 
@@ -279,6 +441,28 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         // The flight went through to the client: its ClientHello is answered, stop repeating flight 4.
         StopRetransmitTimer();
         PskIdentity = identity.ToArray();
+        return LookUpPsk(out var key) switch
+        {
+            PskLookup.Pending => HandshakeStep.Wait,
+            PskLookup.Failed => HandshakeStep.Fail(DtlsError.InternalError),
+            _ => HandshakeStep.From(CompleteKeyExchange(key)),
+        };
+    }
+
+    private enum PskLookup : byte
+    {
+        Completed,
+        Pending,
+        Failed,
+    }
+
+    /// <summary>
+    /// Asks the application's store for <see cref="DtlsConnection.PskIdentity"/>'s key. A lookup that completes later
+    /// is kept in the handshake for the engine to await (the row then waits); a store that throws is reported.
+    /// </summary>
+    private PskLookup LookUpPsk(out byte[]? key)
+    {
+        key = null;
         Observer.OnPskLookup(this);
         var handshake = Handshake;
         ValueTask<byte[]?> lookup;
@@ -291,14 +475,13 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 #pragma warning restore CA1031
         {
             Observer.OnPskStoreFailed(this, exception);
-            return HandshakeStep.Fail(DtlsError.InternalError);
+            return PskLookup.Failed;
         }
         if (!lookup.IsCompleted)
         {
             handshake.PendingPskLookup = lookup;
-            return HandshakeStep.Wait;
+            return PskLookup.Pending;
         }
-        byte[]? key;
         try
         {
             key = lookup.GetAwaiter().GetResult();
@@ -308,9 +491,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 #pragma warning restore CA1031
         {
             Observer.OnPskStoreFailed(this, exception);
-            return HandshakeStep.Fail(DtlsError.InternalError);
+            return PskLookup.Failed;
         }
-        return HandshakeStep.From(CompleteKeyExchange(key));
+        return PskLookup.Completed;
     }
 
     private HandshakeStep UseResolvedPsk()
@@ -341,12 +524,19 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         return DtlsError.None;
     }
 
-    private HandshakeStep ReadClientFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    private HandshakeStep ReadClientFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
     {
         var error = VerifyPeerFinished(body, fromClient: true);
         if (error != DtlsError.None)
         {
             return HandshakeStep.Fail(error);
+        }
+        // The session is established: cache it now, while the master secret is still here (the handshake state,
+        // and the secret with it, is wiped as the connection enters Established).
+        var handshake = Handshake;
+        if (Services.SessionCache is { } cache && handshake.SessionIdLength == SessionCache.SessionIdLength)
+        {
+            cache.Add(handshake.SessionId, Suite!.Suite, ExtendedMasterSecret, MasterSecret, PskIdentity, nowMs);
         }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
         SetPeerFlightEnd(HandshakeType.Finished, messageSeq);

@@ -40,14 +40,18 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     // Records that waited for an async PSK lookup are copied here before they are processed: the handshake context
     // that kept them may go back to the pool while they are.
     private readonly byte[] _deferred = new byte[HandshakeContext.MaxDeferredBytes];
+    // The cache this engine made for itself (no shared one was given): disposed with the engine.
+    private readonly SessionCache? _ownedSessionCache;
     private bool _disposed;
 
     /// <summary>
     /// An engine for the peers of one receive loop. <paramref name="shareOf"/> engines (loops) share the options'
-    /// session and handshake caps, each taking its share rounded up.
+    /// session and handshake caps, each taking its share rounded up, and <paramref name="sessionCache"/>, the
+    /// session-ID cache (null: with <see cref="DtlsServerOptions.EnableSessionResumption"/> on, the engine makes and
+    /// owns one of its own).
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
-        IRandomSource random, int shareOf = 1)
+        IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
@@ -69,9 +73,19 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
         var pool = new DefaultObjectPoolProvider { MaximumRetained = maxHandshakes }
             .Create(new HandshakeContextPolicy(options));
         var identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
+        if (sessionCache is null && options.EnableSessionResumption)
+        {
+            sessionCache = _ownedSessionCache = new SessionCache(options.MaxCachedSessions, options.SessionLifetime);
+        }
         _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
-            random, pool, identityHint, new StandInKey(random));
+            random, pool, identityHint, new StandInKey(random))
+        {
+            SessionCache = sessionCache,
+        };
     }
+
+    /// <summary>The session-ID cache this engine resumes from (shared with the server's other loops), or null.</summary>
+    internal SessionCache? SessionCache => _services.SessionCache;
 
     /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
     internal int PendingHelloFragments
@@ -276,7 +290,11 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
         }
         _observer.CallHandler(HandlerCall.HandshakeStarted, connection.Session, default, default);
-        connection.Start(header, messageSeq, helloBody, now);
+        if (connection.Start(header, messageSeq, helloBody, now) == RecordResult.Defer)
+        {
+            // Resumption: the flight waits for the PSK store to confirm the cached session's identity.
+            _ = AwaitPskAsync(connection);
+        }
         _timers.Schedule(connection, now);
         return predecessor ?? (connection.IsClosed ? null : connection);
     }
@@ -340,6 +358,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
                 _timers.TrimIfWorthIt(_observer.Counters.CiphersReleased);
             }
             _hellos.OnTick(now);
+            _services.SessionCache?.Expire(now);
         }
     }
 
@@ -377,6 +396,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             }
             _peers.Clear();
             _hellos.Dispose();
+            _ownedSessionCache?.Dispose();
             (_services.HandshakePool as IDisposable)?.Dispose();
         }
     }

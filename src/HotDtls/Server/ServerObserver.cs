@@ -58,6 +58,10 @@ internal sealed class ServerObserver : IConnectionObserver
         var now = NowMs();
         _timers.OnEstablished(server, now);
         _counters.HandshakesCompleted++;
+        if (server.IsResumed)
+        {
+            _counters.HandshakesResumed++;
+        }
         _peers.OnEstablished(server);
         var session = server.Session!;
         if (_logger.IsEnabled(LogLevel.Information))
