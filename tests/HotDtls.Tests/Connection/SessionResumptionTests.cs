@@ -245,6 +245,20 @@ public sealed class SessionResumptionTests
     }
 
     [Fact]
+    public void A_disposed_session_is_not_offered()
+    {
+        using var server = ResumingServer();
+        var saved = FullHandshake(server);
+        saved.Dispose();
+
+        using var client = Resuming(server, saved);
+        var flight3 = ToFlight3(server, client);
+
+        Assert.True(ClientHello.TryParse(ClientHelloOf(flight3), out var hello));
+        Assert.True(hello.SessionId.IsEmpty);
+    }
+
+    [Fact]
     public void A_session_id_presented_without_its_master_secret_fails_and_the_owner_still_resumes()
     {
         // A session_id travels in clear: another device (another identity, its own key) copies it into its own
@@ -352,6 +366,270 @@ public sealed class SessionResumptionTests
 
         Assert.Equal(DtlsError.ExtendedMasterSecretMismatch, client.ClosedError);
         Assert.Equal(AlertDescription.HandshakeFailure, client.ClosedAlert);
+    }
+
+    /// <summary>A store whose every lookup waits until the test completes it.</summary>
+    private sealed class ControlledStore : IPskStore
+    {
+        public List<(byte[] Identity, TaskCompletionSource<byte[]?> Result)> Lookups { get; } = [];
+
+        /// <summary>Answer the first lookup (a full handshake's) at once, the later ones when the test says.</summary>
+        public bool AnswerFirstAtOnce { get; init; }
+
+        public ValueTask<byte[]?> GetKeyAsync(ReadOnlyMemory<byte> identity, CancellationToken cancellationToken)
+        {
+            var result = new TaskCompletionSource<byte[]?>();
+            Lookups.Add((identity.ToArray(), result));
+            if (AnswerFirstAtOnce && Lookups.Count == 1)
+            {
+                result.SetResult(ServerHarness.Key);
+            }
+            return new ValueTask<byte[]?>(result.Task);
+        }
+    }
+
+    [Fact]
+    public void The_abbreviated_flight_waits_for_the_store_to_confirm_the_identity()
+    {
+        var store = new ControlledStore { AnswerFirstAtOnce = true };
+        using var server = ResumingServer(o => o.PskStore = store);
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+
+        var connection = FlightSteps.ServerSide(server, s_second);
+        Assert.Equal(HandshakeState.ServerAwaitingSessionPsk, connection.State);
+        Assert.Equal(0, server.Sender.Count);
+        var (identity, result) = store.Lookups[1];
+        Assert.Equal("Qt DTLS example client"u8.ToArray(), identity);
+
+        Inline.Run(() => result.SetResult(ServerHarness.Key));
+
+        Assert.Equal(HandshakeState.ServerResumeExpectChangeCipherSpec, connection.State);
+        Exchange.Pump(server, client);
+        Assert.True(client.Engine.IsResumed);
+        Assert.True(connection.IsResumed);
+        Assert.Equal(2, store.Lookups.Count);
+    }
+
+    [Fact]
+    public void An_identity_the_store_no_longer_knows_gets_a_full_handshake_and_its_session_is_forgotten()
+    {
+        var store = new ControlledStore { AnswerFirstAtOnce = true };
+        using var server = ResumingServer(o => o.PskStore = store);
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+        Assert.Equal(1, server.Engine.SessionCache!.Count);
+
+        Inline.Run(() => store.Lookups[1].Result.SetResult(null));
+
+        var connection = FlightSteps.ServerSide(server, s_second);
+        Assert.Equal(HandshakeState.ServerExpectClientKeyExchange, connection.State);
+        Assert.False(connection.IsResumed);
+        Assert.Equal("", connection.Session!.PskIdentity);
+        var flight4 = server.Sender.TakeFor(client.Address);
+        Assert.Contains((ContentType.Handshake, (ushort)0, (HandshakeType?)HandshakeType.ServerHelloDone), Shape(flight4));
+        Assert.Equal(0, server.Engine.SessionCache.Count);
+        // The full handshake goes on: the client answers flight 4, and the store is asked once more.
+        flight4.ForEach(client.Deliver);
+        FlightSteps.Deliver(server, client, FlightSteps.Take(client));
+        Assert.Equal(3, store.Lookups.Count);
+        Inline.Run(() => store.Lookups[2].Result.SetResult(ServerHarness.Key));
+        Exchange.Pump(server, client);
+        Assert.True(client.Established);
+        Assert.False(client.Engine.IsResumed);
+    }
+
+    [Fact]
+    public void A_failing_store_gets_a_full_handshake_rather_than_a_resumption()
+    {
+        var store = new ControlledStore { AnswerFirstAtOnce = true };
+        using var server = ResumingServer(o => o.PskStore = store);
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+
+        Inline.Run(() => store.Lookups[1].Result.SetException(new InvalidOperationException("the key database is down")));
+
+        Assert.Equal(HandshakeState.ServerExpectClientKeyExchange, FlightSteps.ServerSide(server, s_second).State);
+        Assert.Contains((ContentType.Handshake, (ushort)0, (HandshakeType?)HandshakeType.ServerHelloDone),
+            Shape(server.Sender.TakeFor(client.Address)));
+    }
+
+    [Fact]
+    public void A_session_id_without_a_valid_cookie_is_never_looked_up()
+    {
+        // HOSTILE 25: resumption needs the cookie like any other handshake; nothing is looked up before it.
+        var store = new ControlledStore { AnswerFirstAtOnce = true };
+        using var server = ResumingServer(o => o.PskStore = store);
+        using var saved = FullHandshake(server);
+        var sessionId = saved.Export().AsSpan(5, 32).ToArray();
+        var peer = s_second.Serialize();
+        var random = TestBytes.RandomBytes(6);
+
+        foreach (var cookie in new[] { Array.Empty<byte>(), TestBytes.Filled(32, 0xAB) })
+        {
+            server.Deliver(peer, Wire.Record(ContentType.Handshake, 0, 0,
+                Wire.Handshake(HandshakeType.ClientHello, 0, ClientHelloWithSession(random, cookie, sessionId, extendedMasterSecret: true))));
+            Assert.NotNull(Wire.CookieOf(Assert.Single(server.Sender.TakeFor(peer))));
+        }
+
+        Assert.Single(store.Lookups);
+        Assert.False(server.Engine.HasState(peer));
+        Assert.Equal(0, server.Statistics.HandshakesResumed);
+    }
+
+    [Fact]
+    public void A_lost_server_flight_is_retransmitted_on_the_server_timer()
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+        var lost = server.Sender.TakeFor(client.Address);
+        Assert.Equal(3, Shape(lost).Count);
+
+        server.Advance(server.Options.InitialRetransmitTimeout);
+
+        var again = server.Sender.TakeFor(client.Address);
+        Assert.Equal(Shape(lost), Shape(again));
+        again.ForEach(client.Deliver);
+        Assert.True(client.Established);
+        FlightSteps.Deliver(server, client, FlightSteps.Take(client));
+        Assert.True(FlightSteps.ServerSide(server, s_second).IsEstablished);
+    }
+
+    [Fact]
+    public void A_retransmitted_client_hello_gets_the_abbreviated_flight_again()
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+        var lost = server.Sender.TakeFor(client.Address);
+
+        // The client's own timer repeats its ClientHello; the server answers with its flight.
+        server.Time.Advance(client.Options.InitialRetransmitTimeout);
+        client.Tick();
+        var repeated = FlightSteps.Take(client);
+        Assert.Equal([(ContentType.Handshake, (ushort)0, HandshakeType.ClientHello)], Shape(repeated));
+        FlightSteps.Deliver(server, client, repeated);
+
+        Assert.Equal(Shape(lost), Shape(server.Sender.TakeFor(client.Address)));
+    }
+
+    [Fact]
+    public void A_lost_server_finished_is_covered_by_the_server_timer()
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+        var flight = server.Sender.TakeFor(client.Address);
+        // Deliver the ServerHello and ChangeCipherSpec, lose the Finished.
+        var records = flight.SelectMany(Wire.Records).ToList();
+        foreach (var (header, body) in records.Take(2))
+        {
+            client.Deliver(Wire.Record(header.Type, header.Epoch, header.SequenceNumber, body));
+        }
+        Assert.Equal(HandshakeState.ClientResumeExpectFinished, client.Connection.State);
+        Assert.Equal(0, client.Sender.Count);
+
+        server.Advance(server.Options.InitialRetransmitTimeout);
+        server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+
+        Assert.True(client.Established);
+        FlightSteps.Deliver(server, client, FlightSteps.Take(client));
+        Assert.True(FlightSteps.ServerSide(server, s_second).IsEstablished);
+    }
+
+    [Fact]
+    public void A_lost_client_final_flight_is_sent_again_only_when_the_server_flight_is_seen_again()
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        FlightSteps.Deliver(server, client, ToFlight3(server, client));
+        server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+        Assert.True(client.Established);
+        var lost = FlightSteps.Take(client);
+        Assert.Equal(2, Shape(lost).Count);
+
+        // The client's final flight has no timer of its own.
+        server.Time.Advance(TimeSpan.FromSeconds(10));
+        client.Tick();
+        Assert.Equal(0, client.Sender.Count);
+
+        // The server's timer repeats its flight; the repeated Finished brings the client's flight back.
+        server.Advance(server.Options.InitialRetransmitTimeout);
+        server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+        var again = FlightSteps.Take(client);
+        Assert.Equal(Shape(lost), Shape(again));
+        FlightSteps.Deliver(server, client, again);
+
+        var connection = FlightSteps.ServerSide(server, s_second);
+        Assert.True(connection.IsEstablished);
+        Assert.True(connection.IsResumed);
+        FlightSteps.AssertEcho(server, client, "after loss");
+    }
+
+    [Fact]
+    public void The_server_stops_retransmitting_once_the_client_finished_arrives()
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        client.Start();
+        Exchange.Pump(server, client);
+        Assert.True(FlightSteps.ServerSide(server, s_second).IsEstablished);
+
+        server.Advance(TimeSpan.FromSeconds(70));
+
+        Assert.Empty(server.Sender.TakeFor(client.Address));
+    }
+
+    public static TheoryData<CipherSuite> Suites() =>
+    [
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256,
+        CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256,
+        CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
+        CipherSuite.TLS_PSK_WITH_CHACHA20_POLY1305_SHA256,
+        CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+    ];
+
+    [Theory]
+    [MemberData(nameof(Suites))]
+    public void Every_kind_of_suite_resumes_and_keeps_its_suite(CipherSuite suite)
+    {
+        using var server = ResumingServer();
+        using var saved = FullHandshake(server, TestClient.OptionsFor(server, suite));
+        Assert.Equal(suite, saved.CipherSuite);
+
+        using var client = Resuming(server, saved, TestClient.OptionsFor(server, suite));
+        client.Start();
+        Exchange.Pump(server, client);
+
+        Assert.True(client.Engine.IsResumed);
+        Assert.Equal(suite, client.Engine.NegotiatedSuite);
+        FlightSteps.AssertEcho(server, client, suite.ToString());
+    }
+
+    [Fact]
+    public void A_session_made_on_one_loop_resumes_on_another_sharing_the_cache()
+    {
+        using var cache = new SessionCache(16, TimeSpan.FromHours(1));
+        using var loopA = new ServerHarness(o => o.EnableSessionResumption = true, seed: 1, sessionCache: cache);
+        using var loopB = new ServerHarness(o => o.EnableSessionResumption = true, seed: 2, sessionCache: cache);
+        using var saved = FullHandshake(loopA);
+
+        using var client = Resuming(loopB, saved);
+        client.Start();
+        Exchange.Pump(loopB, client);
+
+        Assert.True(client.Engine.IsResumed);
+        Assert.Equal(1, loopB.Statistics.HandshakesResumed);
     }
 
     private static byte[] ClientHelloOf(List<byte[]> flight)
