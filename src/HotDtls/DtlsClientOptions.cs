@@ -29,6 +29,14 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public DtlsSavedSession? Session { get; set; }
 
+    /// <summary>
+    /// Ask the server for an RFC 5077 session ticket (the SessionTicket extension): a session saved with one
+    /// (<see cref="DtlsClient.SaveSession"/>) then carries the ticket, and the next connection presents it, with a
+    /// fresh random session_id so that the server's echo tells whether it was accepted (RFC 5077 §3.4). Servers that
+    /// do not know the extension ignore it. Default <see langword="true"/>.
+    /// </summary>
+    public bool UseSessionTickets { get; set; } = true;
+
     internal void ValidateClient()
     {
         Validate();

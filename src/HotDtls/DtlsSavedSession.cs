@@ -27,15 +27,18 @@ public sealed class DtlsSavedSession : IDisposable
     private readonly byte[] _sessionId;
     private readonly byte[] _masterSecret;
     private readonly byte[] _pskIdentity;
+    private readonly byte[] _ticket;
     private bool _disposed;
 
     internal DtlsSavedSession(ReadOnlySpan<byte> sessionId, CipherSuite cipherSuite, bool extendedMasterSecret,
-        ReadOnlySpan<byte> masterSecret, ReadOnlySpan<byte> pskIdentity)
+        ReadOnlySpan<byte> masterSecret, ReadOnlySpan<byte> pskIdentity, ReadOnlySpan<byte> ticket = default)
     {
-        if (sessionId.IsEmpty || sessionId.Length > MaxSessionIdLength || masterSecret.Length != MasterSecretLength)
+        if (sessionId.Length > MaxSessionIdLength || (sessionId.IsEmpty && ticket.IsEmpty) || ticket.Length > ushort.MaxValue
+            || pskIdentity.Length > ushort.MaxValue || masterSecret.Length != MasterSecretLength)
         {
-            throw new ArgumentException("A saved session needs a 1 to 32-byte session_id and a 48-byte master secret.");
+            throw new ArgumentException("A saved session needs a session_id (1 to 32 bytes) or a ticket, and a 48-byte master secret.");
         }
+        _ticket = ticket.ToArray();
         _sessionId = sessionId.ToArray();
         _masterSecret = masterSecret.ToArray();
         _pskIdentity = pskIdentity.ToArray();
@@ -64,7 +67,12 @@ public sealed class DtlsSavedSession : IDisposable
         }
     }
 
+    /// <summary>Whether the session is an RFC 5077 ticket (the server keeps nothing) rather than a server-cached session_id.</summary>
+    public bool HasTicket => _ticket.Length > 0;
+
     internal ReadOnlySpan<byte> SessionId => _sessionId;
+
+    internal ReadOnlySpan<byte> Ticket => _ticket;
 
     internal ReadOnlySpan<byte> PskIdentityBytes => _pskIdentity;
 
@@ -88,7 +96,8 @@ public sealed class DtlsSavedSession : IDisposable
     /// </summary>
     /// <remarks>
     /// Format (version 1): <c>version(1) = 1 | cipher_suite(2) | flags(1, bit 0: extended master secret) |
-    /// session_id&lt;1..32&gt; | master_secret(48) | psk_identity&lt;0..2^16-1&gt;</c>, big-endian lengths.
+    /// session_id&lt;0..32&gt; | master_secret(48) | psk_identity&lt;0..2^16-1&gt; | ticket&lt;0..2^16-1&gt;</c>,
+    /// big-endian lengths; a session_id or a ticket, or both, is present.
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
     public byte[] Export()
@@ -96,7 +105,7 @@ public sealed class DtlsSavedSession : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var bytes = new byte[1 + 2 + 1 + 1 + _sessionId.Length + MasterSecretLength + 2 + _pskIdentity.Length];
+            var bytes = new byte[1 + 2 + 1 + 1 + _sessionId.Length + MasterSecretLength + 2 + _pskIdentity.Length + 2 + _ticket.Length];
             var offset = 0;
             bytes[offset++] = FormatVersion;
             BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(offset), (ushort)CipherSuite);
@@ -110,6 +119,9 @@ public sealed class DtlsSavedSession : IDisposable
             BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(offset), (ushort)_pskIdentity.Length);
             offset += 2;
             _pskIdentity.CopyTo(bytes, offset);
+            offset += _pskIdentity.Length;
+            BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(offset), (ushort)_ticket.Length);
+            _ticket.CopyTo(bytes, offset + 2);
             return bytes;
         }
     }
@@ -127,7 +139,7 @@ public sealed class DtlsSavedSession : IDisposable
         var extendedMasterSecret = exported[3] == 1;
         int idLength = exported[4];
         var rest = exported[5..];
-        if (!Enum.IsDefined(suite) || idLength is 0 or > MaxSessionIdLength || rest.Length < idLength + MasterSecretLength + 2)
+        if (!Enum.IsDefined(suite) || idLength > MaxSessionIdLength || rest.Length < idLength + MasterSecretLength + 2)
         {
             throw new ArgumentException(Malformed, nameof(exported));
         }
@@ -135,11 +147,18 @@ public sealed class DtlsSavedSession : IDisposable
         var masterSecret = rest.Slice(idLength, MasterSecretLength);
         rest = rest[(idLength + MasterSecretLength)..];
         int identityLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
-        if (rest.Length != 2 + identityLength)
+        if (rest.Length < 2 + identityLength + 2)
         {
             throw new ArgumentException(Malformed, nameof(exported));
         }
-        return new DtlsSavedSession(sessionId, suite, extendedMasterSecret, masterSecret, rest[2..]);
+        var identity = rest.Slice(2, identityLength);
+        rest = rest[(2 + identityLength)..];
+        int ticketLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
+        if (rest.Length != 2 + ticketLength || (idLength == 0 && ticketLength == 0))
+        {
+            throw new ArgumentException(Malformed, nameof(exported));
+        }
+        return new DtlsSavedSession(sessionId, suite, extendedMasterSecret, masterSecret, identity, rest[2..]);
     }
 
     /// <summary>Zeroes the master secret; the session is no longer offered.</summary>

@@ -39,6 +39,7 @@ public sealed class DtlsServer : IAsyncDisposable
     private readonly IRandomSource _random;
     private ServerLoop[] _loops = [];
     private SessionCache? _sessionCache;
+    private SessionTicketProtector? _tickets;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -147,11 +148,12 @@ public sealed class DtlsServer : IAsyncDisposable
         _sessionCache = _options.EnableSessionResumption
             ? new SessionCache(_options.MaxCachedSessions, _options.SessionLifetime)
             : null;
+        _tickets = _options.EnableSessionTickets ? ServerEngine.CreateTicketProtector(_options, _random) : null;
         for (var i = 0; i < loops.Length; i++)
         {
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
-            var engine = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length, _sessionCache);
+            var engine = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length, _sessionCache, _tickets);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
         ReceiveStrategy = strategy;
@@ -211,6 +213,7 @@ public sealed class DtlsServer : IAsyncDisposable
         }
         // The cached master secrets go with the server.
         _sessionCache?.Dispose();
+        _tickets?.Dispose();
         Log.Stopped(_logger, told);
     }
 

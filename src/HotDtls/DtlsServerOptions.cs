@@ -96,6 +96,29 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Issue RFC 5077 session tickets to clients that ask (the SessionTicket extension): the session's state, sealed
+    /// with AES-256-GCM under a server key, travels with the client, so resuming costs the server no memory per
+    /// session (such sessions are not also put in the session-ID cache). A ticket is opened only after the cookie
+    /// check; one that is expired (<see cref="SessionLifetime"/>), tampered with, truncated or sealed by an unknown key
+    /// gets a full handshake. Independent of <see cref="EnableSessionResumption"/>. Off by default.
+    /// </summary>
+    public bool EnableSessionTickets { get; set; }
+
+    /// <summary>
+    /// Ticket keys shared by several servers so that each accepts the others' tickets: 48 bytes each, a 16-byte key
+    /// name then a 32-byte AES-256 key, from a secure random source and kept secret. The first seals new tickets,
+    /// all open them: to rotate, put a new key first and keep the old one until its tickets expire. Empty (the
+    /// default): each server makes a random key at start and replaces it every <see cref="SessionTicketKeyRotation"/>.
+    /// </summary>
+    public IList<byte[]> SessionTicketKeys { get; } = [];
+
+    /// <summary>
+    /// How often the random ticket key is replaced when <see cref="SessionTicketKeys"/> is empty; the previous keys
+    /// are kept for one <see cref="SessionLifetime"/> so that live tickets still open. Default 1 hour.
+    /// </summary>
+    public TimeSpan SessionTicketKeyRotation { get; set; } = TimeSpan.FromHours(1);
+
     internal void ValidateServer()
     {
         Validate();
@@ -141,6 +164,15 @@ public sealed class DtlsServerOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(SessionLifetime), SessionLifetime,
                 "SessionLifetime must be positive and at most 24 hours (RFC 5246 §7.4.1.2).");
+        }
+        RequirePositive(SessionTicketKeyRotation, nameof(SessionTicketKeyRotation));
+        for (var i = 0; i < SessionTicketKeys.Count; i++)
+        {
+            if (SessionTicketKeys[i] is not { Length: 48 })
+            {
+                throw new ArgumentException(
+                    $"SessionTicketKeys[{i}] must be 48 bytes: a 16-byte key name, then a 32-byte AES-256 key (RandomNumberGenerator.GetBytes(48)).");
+            }
         }
         if (!Enum.IsDefined(ReceiveStrategy))
         {

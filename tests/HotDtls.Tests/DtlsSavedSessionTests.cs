@@ -37,7 +37,9 @@ public sealed class DtlsSavedSessionTests
         Assert.Equal(Enumerable.Range(1, 32).Select(i => (byte)i), exported[5..37]);
         Assert.All(exported[37..85], b => Assert.Equal(0x42, b));
         Assert.Equal([0, 8], exported[85..87]);
-        Assert.Equal("sensor-7"u8.ToArray(), exported[87..]);
+        Assert.Equal("sensor-7"u8.ToArray(), exported[87..95]);
+        // No ticket: an empty ticket<0..2^16-1>.
+        Assert.Equal([0, 0], exported[95..]);
     }
 
     public static TheoryData<byte[]> Malformed()
@@ -58,9 +60,11 @@ public sealed class DtlsSavedSessionTests
         var idLength = (byte[])good.Clone();
         idLength[4] = 33;
         data.Add(idLength);
-        var noId = (byte[])good.Clone();
-        noId[4] = 0;
-        data.Add(noId);
+        // Neither a session_id nor a ticket: nothing to resume with.
+        using var ticketless = new DtlsSavedSession([], CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, true, new byte[48], [], [9]);
+        var noTicket = ticketless.Export();
+        noTicket[^3] = 0;
+        data.Add(noTicket[..^1]);
         return data;
     }
 
@@ -68,6 +72,18 @@ public sealed class DtlsSavedSessionTests
     [MemberData(nameof(Malformed))]
     public void Malformed_bytes_are_refused(byte[] bytes)
         => Assert.Contains("DtlsSavedSession.Export", Assert.Throws<ArgumentException>(() => DtlsSavedSession.Import(bytes)).Message);
+
+    [Fact]
+    public void A_ticket_session_round_trips_without_a_session_id()
+    {
+        using var session = new DtlsSavedSession([], CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, true, new byte[48], "d"u8, [1, 2, 3]);
+
+        using var imported = DtlsSavedSession.Import(session.Export());
+
+        Assert.True(imported.HasTicket);
+        Assert.Equal([1, 2, 3], imported.Ticket.ToArray());
+        Assert.True(imported.SessionId.IsEmpty);
+    }
 
     [Fact]
     public void Dispose_zeroes_the_secret_and_the_session_can_no_longer_be_used()

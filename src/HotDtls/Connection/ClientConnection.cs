@@ -21,6 +21,11 @@ internal sealed class ClientConnection : DtlsConnection
     // Resumption (RFC 5246 §7.3): the saved session offered in the ClientHello, copied when the connection is made;
     // its master secret is zeroed as soon as the ServerHello shows whether it is used.
     private readonly byte[] _offeredSessionId = [];
+    // RFC 5077: whether we ask for tickets, the ticket we present, and the one the server gave (kept for SaveSession).
+    private readonly bool _offersTickets;
+    private readonly byte[] _offeredTicket = [];
+    private bool _ticketAnnounced;
+    private byte[] _ticket = [];
     private readonly byte[] _offeredMasterSecret = new byte[KeySchedule.MasterSecretLength];
     private readonly CipherSuite _offeredSuite;
     private readonly bool _offeredExtendedMasterSecret;
@@ -60,9 +65,20 @@ internal sealed class ClientConnection : DtlsConnection
             }
         }
         _offeredGroups = [.. groups];
+        _offersTickets = options.UseSessionTickets;
         if (options.Session is { } saved && CanOffer(saved, options) && saved.TryCopyMasterSecret(_offeredMasterSecret))
         {
-            _offeredSessionId = saved.SessionId.ToArray();
+            if (saved.HasTicket)
+            {
+                // RFC 5077 §3.4: with a ticket, a session_id of our own; its echo tells that the ticket was taken.
+                _offeredTicket = saved.Ticket.ToArray();
+                _offeredSessionId = new byte[SessionCache.SessionIdLength];
+                Random.Fill(_offeredSessionId);
+            }
+            else
+            {
+                _offeredSessionId = saved.SessionId.ToArray();
+            }
             _offeredSuite = saved.CipherSuite;
             _offeredExtendedMasterSecret = saved.UsesExtendedMasterSecret;
         }
@@ -73,7 +89,8 @@ internal sealed class ClientConnection : DtlsConnection
     /// so both must still be ours, and one without the extended master secret only where we do not require it.
     /// </summary>
     private bool CanOffer(DtlsSavedSession saved, DtlsClientOptions options)
-        => options.CipherSuites.Contains(saved.CipherSuite)
+        => (!saved.HasTicket || options.UseSessionTickets)
+            && options.CipherSuites.Contains(saved.CipherSuite)
             && (saved.UsesExtendedMasterSecret || !options.RequireExtendedMasterSecret)
             && saved.PskIdentityBytes.Length == _identity.Length
             && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(saved.PskIdentityBytes, _identity);
@@ -83,9 +100,19 @@ internal sealed class ClientConnection : DtlsConnection
     /// the server gave it a session_id; null otherwise.
     /// </summary>
     public DtlsSavedSession? SaveSession()
-        => IsEstablished && _sessionId.Length > 0
+    {
+        if (!IsEstablished)
+        {
+            return null;
+        }
+        if (_ticket.Length > 0)
+        {
+            return new DtlsSavedSession([], Suite!.Suite, ExtendedMasterSecret, _savedMasterSecret, _identity, _ticket);
+        }
+        return _sessionId.Length > 0
             ? new DtlsSavedSession(_sessionId, Suite!.Suite, ExtendedMasterSecret, _savedMasterSecret, _identity)
             : null;
+    }
 
     public override void Dispose()
     {
@@ -118,6 +145,7 @@ internal sealed class ClientConnection : DtlsConnection
             HandshakeAction.ReadServerHelloDone => ReadServerHelloDone(messageSeq, body, nowMs),
             HandshakeAction.ReadServerFinished => ReadServerFinished(body),
             HandshakeAction.ReadResumedServerFinished => ReadResumedServerFinished(messageSeq, body),
+            HandshakeAction.ReadNewSessionTicket => ReadNewSessionTicket(messageSeq, body),
             _ => HandshakeStep.Fail(DtlsError.InternalError),
         };
 
@@ -130,13 +158,14 @@ internal sealed class ClientConnection : DtlsConnection
 
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
-        var needed = 256 + _offeredSessionId.Length + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length);
+        var needed = 256 + _offeredSessionId.Length + _offeredTicket.Length + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length);
         if (_clientHello.Length < needed)
         {
             _clientHello = new byte[needed];
         }
         _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, _offeredSessionId, cookie, _offeredSuites,
-            offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups);
+            offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups,
+            offerSessionTicket: _offersTickets, sessionTicket: _offeredTicket);
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
@@ -200,6 +229,12 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return HandshakeStep.Fail(DtlsError.ExtendedMasterSecretRequired);
         }
+        // RFC 5077 §3.2: the server's SessionTicket extension answers ours, and is empty.
+        if ((hello.HasSessionTicket && !_offersTickets) || hello.HasNonEmptySessionTicket)
+        {
+            return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
+        }
+        _ticketAnnounced = hello.HasSessionTicket;
         // RFC 5246 §7.4.1.3: a ServerHello echoing the session_id we offered resumes that session.
         var resuming = _offeredSessionId.Length > 0
             && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hello.SessionId, _offeredSessionId);
@@ -238,6 +273,8 @@ internal sealed class ClientConnection : DtlsConnection
         // master secret and the new randoms (RFC 5246 §7.3).
         _offeredMasterSecret.CopyTo(MasterSecret);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(_offeredMasterSecret);
+        // The ticket stays good for another resumption unless the server sends a fresh one.
+        _ticket = _offeredTicket;
         IsResumed = true;
         DeriveKeysFromMasterSecret(isServer: false);
         return HandshakeStep.Abbreviate;
@@ -366,10 +403,33 @@ internal sealed class ClientConnection : DtlsConnection
         return HandshakeStep.Next;
     }
 
+    /// <summary>
+    /// NewSessionTicket (RFC 5077 §3.3): "This message MUST NOT be sent if the server did not include a SessionTicket
+    /// extension in the ServerHello." The ticket enters the transcript and is kept for <see cref="SaveSession"/>; an
+    /// empty one withdraws the offer.
+    /// </summary>
+    private HandshakeStep ReadNewSessionTicket(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        if (!_ticketAnnounced)
+        {
+            return HandshakeStep.Fail(DtlsError.UnexpectedMessage);
+        }
+        if (!NewSessionTicket.TryParse(body, out _, out var ticket))
+        {
+            return HandshakeStep.Fail(DtlsError.DecodeError);
+        }
+        if (!AppendToTranscript(HandshakeType.NewSessionTicket, messageSeq, body))
+        {
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
+        }
+        _ticket = ticket.ToArray();
+        return HandshakeStep.Next;
+    }
+
     /// <summary>Keeps the master secret for <see cref="SaveSession"/> before the handshake state (and it) is wiped.</summary>
     private void KeepForResumption()
     {
-        if (_sessionId.Length > 0)
+        if (_sessionId.Length > 0 || _ticket.Length > 0)
         {
             MasterSecret.CopyTo(_savedMasterSecret, 0);
         }

@@ -75,6 +75,12 @@ internal sealed class ConnectionServices
     /// </summary>
     public SessionCache? SessionCache { get; init; }
 
+    /// <summary>
+    /// Server: seals and opens RFC 5077 session tickets (shared by every loop), or null when
+    /// <see cref="DtlsServerOptions.EnableSessionTickets"/> is off.
+    /// </summary>
+    public SessionTicketProtector? Tickets { get; init; }
+
     /// <summary>Set when the owner is disposed: connections refuse to send from then on.</summary>
     public bool IsShutDown { get; set; }
 

@@ -91,6 +91,12 @@ internal sealed class HandshakeContext : IDisposable
     /// <summary>Server: the cached session the ClientHello named, while the PSK store is asked about its identity.</summary>
     public CachedSession? ResumptionCandidate { get; set; }
 
+    /// <summary>Server: when the resumed session's full handshake ran (from its ticket; 0: unknown, a renewed ticket says now).</summary>
+    public long ResumedIssuedUnixMs { get; set; }
+
+    /// <summary>Server: our ServerHello carried the SessionTicket extension, so a NewSessionTicket must follow (RFC 5077 §3.3).</summary>
+    public bool TicketAnnounced { get; set; }
+
     /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use, then kept.</summary>
     public byte[]? Deferred { get; private set; }
 
@@ -168,6 +174,8 @@ internal sealed class HandshakeContext : IDisposable
         SessionIdLength = 0;
         FullChoice = default;
         ResumptionCandidate = null;
+        ResumedIssuedUnixMs = 0;
+        TicketAnnounced = false;
         if (Deferred is not null)
         {
             CryptographicOperations.ZeroMemory(Deferred.AsSpan(0, DeferredLength));
@@ -202,7 +210,8 @@ internal sealed class HandshakeContext : IDisposable
 /// decided (the ClientHello itself is gone by then).
 /// </summary>
 internal readonly record struct FullHandshakeChoice(
-    CipherSuiteInfo? Suite, NamedGroup Group, bool ExtendedMasterSecret, bool SecureRenegotiation, bool ClientSentEcPointFormats);
+    CipherSuiteInfo? Suite, NamedGroup Group, bool ExtendedMasterSecret, bool SecureRenegotiation, bool ClientSentEcPointFormats,
+    bool ClientTakesTickets);
 
 /// <summary>A client random (RFC 5246 §7.4.1.2) held inline in its connection: no array, no header.</summary>
 [InlineArray(KeySchedule.RandomLength)]

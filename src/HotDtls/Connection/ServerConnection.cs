@@ -159,7 +159,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
         var handshake = Handshake;
         handshake.FullChoice = new FullHandshakeChoice(chosen, group, hello.OffersExtendedMasterSecret, secureRenegotiation,
-            hello.HasEcPointFormats);
+            hello.HasEcPointFormats, ClientTakesTickets: hello.HasSessionTicket && Services.Tickets is not null);
 
         var resumption = FindResumableSession(hello, nowMs);
         if (resumption != DtlsError.None)
@@ -188,10 +188,12 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         var chosen = choice.Suite!;
         Suite = chosen;
         ExtendedMasterSecret = choice.ExtendedMasterSecret;
-        // A session_id only for a session worth resuming: RFC 7627 §5.3 has us refuse to resume one without the
-        // extended master secret, so such a session gets none and costs the cache nothing.
+        // A session_id or a ticket only for a session worth resuming: RFC 7627 §5.3 has us refuse to resume one
+        // without the extended master secret, so such a session gets neither and costs nothing. A client that takes
+        // tickets gets one instead of a cache entry (RFC 5077 §3.4 lets the session_id be empty then).
         handshake.SessionIdLength = 0;
-        if (Services.SessionCache is not null && ExtendedMasterSecret)
+        handshake.TicketAnnounced = ExtendedMasterSecret && choice.ClientTakesTickets;
+        if (Services.SessionCache is not null && ExtendedMasterSecret && !handshake.TicketAnnounced)
         {
             Random.Fill(handshake.SessionId);
             handshake.SessionIdLength = SessionCache.SessionIdLength;
@@ -202,7 +204,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         // ECC suite, and only to a client that sent it.
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
             (ushort)chosen.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats);
+            ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)
@@ -227,7 +229,16 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     private DtlsError FindResumableSession(scoped in ClientHello hello, long nowMs)
     {
         var handshake = Handshake;
-        if (Services.SessionCache is not { } cache || !cache.TryGet(hello.SessionId, nowMs, MasterSecret, out var cached))
+        CachedSession cached;
+        if (Services.Tickets is { } tickets && !hello.SessionTicket.IsEmpty
+            && tickets.TryOpen(hello.SessionTicket, MasterSecret, out var ticket))
+        {
+            // RFC 5077 §3.4: a ticket that opens is accepted as the cache entry would be, and the ServerHello echoes
+            // the client's session_id so that the client can tell.
+            cached = new CachedSession(ticket.Suite, ticket.ExtendedMasterSecret, ticket.PskIdentity);
+            handshake.ResumedIssuedUnixMs = ticket.IssuedUnixMs;
+        }
+        else if (Services.SessionCache is not { } cache || !cache.TryGet(hello.SessionId, nowMs, MasterSecret, out cached))
         {
             return DtlsError.None;
         }
@@ -288,6 +299,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             Services.SessionCache?.Remove(handshake.SessionId.AsSpan(0, handshake.SessionIdLength));
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
             handshake.ResumptionCandidate = null;
+            handshake.ResumedIssuedUnixMs = 0;
             PskIdentity = [];
             return SendFullHandshakeFlight(nowMs);
         }
@@ -309,12 +321,19 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         ExtendedMasterSecret = cached.ExtendedMasterSecret;
         IsResumed = true;
 
+        // RFC 5077 §3.1: a client that takes tickets gets a fresh one in the abbreviated handshake too, between
+        // ServerHello and ChangeCipherSpec.
+        handshake.TicketAnnounced = choice.ClientTakesTickets;
         Span<byte> buffer = stackalloc byte[160];
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
             (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
-            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats);
+            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        if (handshake.TicketAnnounced)
+        {
+            AddToFlight(HandshakeType.NewSessionTicket, 0, BuildNewSessionTicket(handshake.ResumedIssuedUnixMs));
+        }
         DeriveKeysFromMasterSecret(isServer: true);
         Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: false, finished);
@@ -539,6 +558,16 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             cache.Add(handshake.SessionId, Suite!.Suite, ExtendedMasterSecret, MasterSecret, PskIdentity, nowMs);
         }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
+        // RFC 5077 §3.3: the NewSessionTicket goes before our ChangeCipherSpec and is part of the transcript our
+        // Finished covers.
+        byte[]? ticket = null;
+        ushort ticketSeq = 0;
+        if (handshake.TicketAnnounced)
+        {
+            ticket = BuildNewSessionTicket(0);
+            ticketSeq = NextSendSeq++;
+            AppendToTranscript(HandshakeType.NewSessionTicket, ticketSeq, ticket);
+        }
         SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
 
         // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
@@ -546,8 +575,29 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: false, finished);
         Records.ActivateWrite();
-        SendFinalFlight(finished);
+        SendFinalFlight(finished, ticket, ticketSeq);
         return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// A NewSessionTicket body (RFC 5077 §3.3) sealing this session; an empty ticket (which withdraws the offer) when
+    /// the identity is too long to travel in one.
+    /// </summary>
+    private byte[] BuildNewSessionTicket(long issuedUnixMs)
+    {
+        var tickets = Services.Tickets!;
+        if (PskIdentity.Length > SessionTicketProtector.MaxIdentityLength)
+        {
+            return new byte[NewSessionTicket.GetLength(0)];
+        }
+        Span<byte> sealedTicket = stackalloc byte[SessionTicketProtector.GetTicketLength(SessionTicketProtector.MaxIdentityLength)];
+        if (!tickets.TrySeal(Suite!.Suite, ExtendedMasterSecret, MasterSecret, PskIdentity, issuedUnixMs, sealedTicket, out var written))
+        {
+            written = 0;
+        }
+        var body = new byte[NewSessionTicket.GetLength(written)];
+        NewSessionTicket.Write(body, tickets.LifetimeHintSeconds, sealedTicket[..written]);
+        return body;
     }
 
     IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();

@@ -57,6 +57,8 @@ internal readonly ref struct ClientHello
         SupportedGroups = summary.SupportedGroups;
         HasEcPointFormats = summary.HasEcPointFormats;
         EcPointFormats = summary.EcPointFormats;
+        HasSessionTicket = summary.HasSessionTicket;
+        SessionTicket = summary.SessionTicket;
     }
 
     public ushort ClientVersion { get; }
@@ -102,6 +104,12 @@ internal readonly ref struct ClientHello
 
     /// <summary>ec_point_format_list of ec_point_formats.</summary>
     public ReadOnlySpan<byte> EcPointFormats { get; }
+
+    /// <summary>The SessionTicket extension (RFC 5077 §3.2) was present: the client takes tickets.</summary>
+    public bool HasSessionTicket { get; }
+
+    /// <summary>The ticket the client presents (empty when it only asks for one).</summary>
+    public ReadOnlySpan<byte> SessionTicket { get; }
 
     /// <summary>
     /// Whether the client accepts uncompressed points, the only form HotDtls sends: true without ec_point_formats
@@ -231,14 +239,17 @@ internal readonly ref struct ClientHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,
-        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0) =>
-        2 + RandomLength
-        + 1 + sessionIdLength
-        + 1 + cookieLength
-        + 2 + (2 * cipherSuiteCount)
-        + 1 + 1
-        + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
+        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int sessionTicketLength = -1)
+    {
+        var block = HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
             supportedGroupCount, ecPointFormats: supportedGroupCount > 0);
+        return 2 + RandomLength
+            + 1 + sessionIdLength
+            + 1 + cookieLength
+            + 2 + (2 * cipherSuiteCount)
+            + 1 + 1
+            + block + (sessionTicketLength < 0 ? 0 : HelloExtensions.GetAppendedLength(block, sessionTicketLength));
+    }
 
     /// <summary>
     /// Writes a ClientHello body offering only the null compression method. Include
@@ -257,7 +268,9 @@ internal readonly ref struct ClientHello
         bool offerExtendedMasterSecret,
         bool offerRenegotiationInfo,
         bool offerEncryptThenMac = false,
-        ReadOnlySpan<ushort> supportedGroups = default)
+        ReadOnlySpan<ushort> supportedGroups = default,
+        bool offerSessionTicket = false,
+        ReadOnlySpan<byte> sessionTicket = default)
     {
         HandshakeWriter.EnsureLength(random, RandomLength, RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, MaxSessionIdLength, nameof(sessionId));
@@ -272,8 +285,9 @@ internal readonly ref struct ClientHello
             HandshakeWriter.ThrowArgument(nameof(supportedGroups), "Too many groups for one supported_groups extension.");
         }
 
+        HandshakeWriter.EnsureLength(sessionTicket, 0, ushort.MaxValue, nameof(sessionTicket));
         int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret,
-            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length);
+            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerSessionTicket ? sessionTicket.Length : -1);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -289,8 +303,14 @@ internal readonly ref struct ClientHello
 
         writer.WriteUInt8(1);
         writer.WriteUInt8(0);
+        var blockStart = writer.Written;
         HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
             supportedGroups, ecPointFormats: !supportedGroups.IsEmpty);
+        if (offerSessionTicket)
+        {
+            // RFC 5077 §3.2: empty to ask for a ticket, the ticket to resume with one.
+            HelloExtensions.AppendExtension(destination, blockStart, ref writer, HelloExtensions.SessionTicket, sessionTicket);
+        }
         return writer.Written;
     }
 }

@@ -36,6 +36,8 @@ internal enum HandshakeAction : byte
     ReadServerHelloDone,
     /// <summary>The server's Finished (flight 6): verify it.</summary>
     ReadServerFinished,
+    /// <summary>RFC 5077 §3.3: keep the ticket for a later resumption (only if the ServerHello announced it).</summary>
+    ReadNewSessionTicket,
     /// <summary>Resumption: the server's Finished (its flight went first): verify it, send our ChangeCipherSpec and Finished.</summary>
     ReadResumedServerFinished,
 }

@@ -34,10 +34,14 @@ internal enum HandshakeState : byte
     ClientExpectServerHelloDone,
     ClientExpectChangeCipherSpec,
     ClientExpectFinished,
+    /// <summary>The server's NewSessionTicket (RFC 5077) arrived; its ChangeCipherSpec next.</summary>
+    ClientExpectChangeCipherSpecAfterTicket,
     /// <summary>Resumption: the ServerHello echoed our session_id; the server's ChangeCipherSpec next.</summary>
     ClientResumeExpectChangeCipherSpec,
     /// <summary>Resumption: the server's Finished, answered with our ChangeCipherSpec and Finished.</summary>
     ClientResumeExpectFinished,
+    /// <summary>Resumption: the server's fresh NewSessionTicket arrived; its ChangeCipherSpec next.</summary>
+    ClientResumeExpectChangeCipherSpecAfterTicket,
 
     // Both
     Established,

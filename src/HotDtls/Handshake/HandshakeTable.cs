@@ -80,9 +80,14 @@ internal static class HandshakeTable
         new(HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec),
         new(HandshakeState.ClientExpectServerHelloDone, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec),
         new(HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished),
+        // RFC 5077 §3.3: a server that announced a ticket sends NewSessionTicket before its ChangeCipherSpec.
+        new(HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientExpectChangeCipherSpecAfterTicket),
+        new(HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished),
         new(HandshakeState.ClientExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadServerFinished, HandshakeState.Established),
         // Resumption: the ServerHello echoed our session_id.
         new(HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished),
+        new(HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket),
+        new(HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished),
         new(HandshakeState.ClientResumeExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadResumedServerFinished, HandshakeState.Established),
     ];
 
@@ -132,6 +137,7 @@ internal static class HandshakeTable
             case HandshakeType.ServerHelloDone: input = HandshakeInput.ServerHelloDone; return true;
             case HandshakeType.ClientKeyExchange: input = HandshakeInput.ClientKeyExchange; return true;
             case HandshakeType.Finished: input = HandshakeInput.Finished; return true;
+            case HandshakeType.NewSessionTicket: input = HandshakeInput.NewSessionTicket; return true;
             default: input = default; return false;
         }
     }

@@ -40,6 +40,9 @@ internal readonly ref struct ServerHello
         HasEncryptThenMac = summary.EncryptThenMac;
         HasEcPointFormats = summary.HasEcPointFormats;
         EcPointFormats = summary.EcPointFormats;
+        // RFC 5077 §3.2: the server's SessionTicket extension is always empty.
+        HasSessionTicket = summary.HasSessionTicket;
+        HasNonEmptySessionTicket = !summary.SessionTicket.IsEmpty;
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
         // offer in a ServerHello.
         HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
@@ -71,6 +74,12 @@ internal readonly ref struct ServerHello
     /// <summary>ec_point_format_list of ec_point_formats.</summary>
     public ReadOnlySpan<byte> EcPointFormats { get; }
 
+    /// <summary>The (empty) SessionTicket extension: a NewSessionTicket follows (RFC 5077 §3.2).</summary>
+    public bool HasSessionTicket { get; }
+
+    /// <summary>A SessionTicket extension with data, which RFC 5077 §3.2 does not allow in a ServerHello.</summary>
+    public bool HasNonEmptySessionTicket { get; }
+
     /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
 
@@ -95,9 +104,12 @@ internal readonly ref struct ServerHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,
-        bool encryptThenMac = false, bool ecPointFormats = false) =>
-        2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
-        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats);
+        bool encryptThenMac = false, bool ecPointFormats = false, bool sessionTicket = false)
+    {
+        var block = HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats);
+        return 2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1 + block
+            + (sessionTicket ? HelloExtensions.GetAppendedLength(block, 0) : 0);
+    }
 
     /// <summary>
     /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
@@ -112,11 +124,12 @@ internal readonly ref struct ServerHello
         bool extendedMasterSecret,
         bool renegotiationInfo,
         bool encryptThenMac = false,
-        bool ecPointFormats = false)
+        bool ecPointFormats = false,
+        bool sessionTicket = false)
     {
         HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
-        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats);
+        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats, sessionTicket);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -125,7 +138,12 @@ internal readonly ref struct ServerHello
         writer.WriteOpaque8(sessionId);
         writer.WriteUInt16(cipherSuite);
         writer.WriteUInt8(0);
+        var blockStart = writer.Written;
         HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats);
+        if (sessionTicket)
+        {
+            HelloExtensions.AppendExtension(destination, blockStart, ref writer, HelloExtensions.SessionTicket, []);
+        }
         return writer.Written;
     }
 }

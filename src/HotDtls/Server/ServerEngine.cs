@@ -42,6 +42,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     private readonly byte[] _deferred = new byte[HandshakeContext.MaxDeferredBytes];
     // The cache this engine made for itself (no shared one was given): disposed with the engine.
     private readonly SessionCache? _ownedSessionCache;
+    private readonly SessionTicketProtector? _ownedTickets;
     private bool _disposed;
 
     /// <summary>
@@ -51,7 +52,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     /// owns one of its own).
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
-        IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null)
+        IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null, SessionTicketProtector? tickets = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
@@ -77,12 +78,24 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
         {
             sessionCache = _ownedSessionCache = new SessionCache(options.MaxCachedSessions, options.SessionLifetime);
         }
+        if (tickets is null && options.EnableSessionTickets)
+        {
+            tickets = _ownedTickets = CreateTicketProtector(options, random);
+        }
         _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
             random, pool, identityHint, new StandInKey(random))
         {
             SessionCache = sessionCache,
+            Tickets = tickets,
         };
     }
+
+    /// <summary>The ticket protector of <paramref name="options"/>: its configured keys, or random ones that rotate.</summary>
+    internal static SessionTicketProtector CreateTicketProtector(DtlsServerOptions options, IRandomSource random)
+        => new([.. options.SessionTicketKeys], options.SessionTicketKeyRotation, options.SessionLifetime, options.TimeProvider, random);
+
+    /// <summary>The ticket protector this engine uses (shared with the server's other loops), or null.</summary>
+    internal SessionTicketProtector? Tickets => _services.Tickets;
 
     /// <summary>The session-ID cache this engine resumes from (shared with the server's other loops), or null.</summary>
     internal SessionCache? SessionCache => _services.SessionCache;
@@ -397,6 +410,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             _peers.Clear();
             _hellos.Dispose();
             _ownedSessionCache?.Dispose();
+            _ownedTickets?.Dispose();
             (_services.HandshakePool as IDisposable)?.Dispose();
         }
     }

@@ -38,6 +38,11 @@ public sealed class HandshakeTableTests
         (HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed, HandshakeState.Closed),
         (HandshakeState.ClientExpectServerHelloDone, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed, HandshakeState.Closed),
         (HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        // RFC 5077 §3.3: NewSessionTicket before the server's ChangeCipherSpec (full and abbreviated handshakes).
+        (HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
         (HandshakeState.ClientExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadServerFinished, HandshakeState.Established, HandshakeState.Closed, HandshakeState.Closed),
         // Client resumption: the server's ChangeCipherSpec and Finished, answered with our final flight.
         (HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
@@ -253,7 +258,7 @@ public sealed class HandshakeTableTests
     [Fact]
     public void Server_states_take_only_client_messages_and_client_states_only_server_messages()
     {
-        HandshakeInput[] fromServer = [HandshakeInput.HelloVerifyRequest, HandshakeInput.ServerHello, HandshakeInput.ServerKeyExchange, HandshakeInput.ServerHelloDone];
+        HandshakeInput[] fromServer = [HandshakeInput.HelloVerifyRequest, HandshakeInput.ServerHello, HandshakeInput.ServerKeyExchange, HandshakeInput.ServerHelloDone, HandshakeInput.NewSessionTicket];
         HandshakeInput[] fromClient = [HandshakeInput.ClientHello, HandshakeInput.ClientKeyExchange, HandshakeInput.PskResolved];
         foreach (var row in HandshakeTable.Rows)
         {
@@ -270,6 +275,7 @@ public sealed class HandshakeTableTests
     [InlineData((byte)HandshakeType.ServerHelloDone, (byte)HandshakeInput.ServerHelloDone)]
     [InlineData((byte)HandshakeType.ClientKeyExchange, (byte)HandshakeInput.ClientKeyExchange)]
     [InlineData((byte)HandshakeType.Finished, (byte)HandshakeInput.Finished)]
+    [InlineData((byte)HandshakeType.NewSessionTicket, (byte)HandshakeInput.NewSessionTicket)]
     public void Psk_handshake_types_map_to_their_input(byte type, byte expected)
     {
         Assert.True(HandshakeTable.TryGetInput((HandshakeType)type, out var input));
@@ -285,7 +291,7 @@ public sealed class HandshakeTableTests
         {
             (byte)HandshakeType.ClientHello, (byte)HandshakeType.HelloVerifyRequest, (byte)HandshakeType.ServerHello,
             (byte)HandshakeType.ServerKeyExchange, (byte)HandshakeType.ServerHelloDone, (byte)HandshakeType.ClientKeyExchange,
-            (byte)HandshakeType.Finished,
+            (byte)HandshakeType.Finished, (byte)HandshakeType.NewSessionTicket,
         };
         for (var value = 0; value <= byte.MaxValue; value++)
         {

@@ -23,8 +23,10 @@ public sealed class ServerHelloTests
         Assert.True(hello.HasRenegotiationInfo);
         Assert.True(hello.RenegotiationInfo.IsEmpty);
 
-        // session_ticket (0023), echoed because OpenSSL's client offered it.
-        Assert.True(hello.HasUnknownExtension);
+        // session_ticket (0023), echoed empty because OpenSSL's client offered it (RFC 5077 §3.2).
+        Assert.True(hello.HasSessionTicket);
+        Assert.False(hello.HasNonEmptySessionTicket);
+        Assert.False(hello.HasUnknownExtension);
     }
 
     [Fact]
