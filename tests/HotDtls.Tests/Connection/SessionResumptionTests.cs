@@ -413,6 +413,23 @@ public sealed class SessionResumptionTests
     }
 
     [Fact]
+    public void A_client_hello_repeated_while_the_store_decides_gets_nothing()
+    {
+        var store = new ControlledStore { AnswerFirstAtOnce = true };
+        using var server = ResumingServer(o => o.PskStore = store);
+        using var saved = FullHandshake(server);
+        using var client = Resuming(server, saved);
+        var flight3 = ToFlight3(server, client);
+        FlightSteps.Deliver(server, client, flight3);
+
+        FlightSteps.Deliver(server, client, flight3);
+
+        Assert.Equal(0, server.Sender.Count);
+        Assert.Equal(2, store.Lookups.Count);
+        Assert.Equal(HandshakeState.ServerAwaitingSessionPsk, FlightSteps.ServerSide(server, s_second).State);
+    }
+
+    [Fact]
     public void An_identity_the_store_no_longer_knows_gets_a_full_handshake_and_its_session_is_forgotten()
     {
         var store = new ControlledStore { AnswerFirstAtOnce = true };

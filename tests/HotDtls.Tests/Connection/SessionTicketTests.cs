@@ -256,6 +256,23 @@ public sealed class SessionTicketTests
     }
 
     [Fact]
+    public void A_ticket_session_is_not_offered_by_a_client_that_does_not_use_tickets()
+    {
+        using var server = TicketServer();
+        using var saved = FullHandshake(server);
+        var options = TestClient.PlainPskOptions(server);
+        options.UseSessionTickets = false;
+        options.Session = saved;
+        using var client = new TestClient(server, s_second, options, seed: 8);
+        client.Start();
+        Exchange.Pump(server, client);
+
+        Assert.True(client.Established);
+        Assert.False(client.Engine.IsResumed);
+        Assert.Equal(0, server.Engine.Tickets!.OpenAttempts);
+    }
+
+    [Fact]
     public void A_client_that_does_not_ask_for_tickets_gets_a_session_id_instead()
     {
         using var server = TicketServer(o => o.EnableSessionResumption = true);
