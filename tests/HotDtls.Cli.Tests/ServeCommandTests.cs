@@ -245,6 +245,7 @@ public sealed class ServeCommandTests
             options.Session = saved;
             await using var second = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token);
             Assert.True(second.IsResumed);
+            await serve.WaitForLineAsync($"{second.LocalEndPoint}: session resumed (abbreviated handshake)", cts.Token);
         }
     }
 }

@@ -67,6 +67,10 @@ internal sealed class ServerObserver : IConnectionObserver
         if (_logger.IsEnabled(LogLevel.Information))
         {
             Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+            if (server.IsResumed)
+            {
+                Log.SessionResumed(_logger, session.RemoteEndPoint);
+            }
         }
         CallHandler(HandlerCall.SessionEstablished, session, default, default);
     }
