@@ -194,6 +194,21 @@ internal abstract partial class DtlsConnection
         }
     }
 
+    /// <summary>Whether the NewSessionTicket of our last flight is still kept to send that flight again.</summary>
+    internal bool HoldsFinalTicket => _finalTicket is not null;
+
+    /// <summary>
+    /// The peer's authenticated application data shows that our last flight arrived (a client sends none before our
+    /// Finished): the ticket kept to resend that flight can go, and an idle session holds only its verify_data.
+    /// </summary>
+    private void ForgetFinalTicket()
+    {
+        if (_finalTicket is not null)
+        {
+            _finalTicket = null;
+        }
+    }
+
     /// <summary>The NewSessionTicket of the last flight, in epoch 0, in a datagram of its own just before ChangeCipherSpec and Finished.</summary>
     private bool SendTicket(byte[] ticket)
     {

@@ -238,6 +238,21 @@ public sealed class SessionTicketTests
     }
 
     [Fact]
+    public void The_ticket_kept_for_the_last_flight_goes_with_the_first_application_data()
+    {
+        using var server = TicketServer();
+        using var client = new TestClient(server, s_first);
+        client.Start();
+        Exchange.Pump(server, client);
+        var connection = FlightSteps.ServerSide(server, s_first);
+        Assert.True(connection.HoldsFinalTicket);
+
+        FlightSteps.AssertEcho(server, client, "proves our Finished arrived");
+
+        Assert.False(connection.HoldsFinalTicket);
+    }
+
+    [Fact]
     public void A_new_session_ticket_the_server_hello_did_not_announce_is_an_unexpected_message()
     {
         // A server without tickets: its ServerHello carries no SessionTicket extension.
