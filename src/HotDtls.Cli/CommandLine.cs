@@ -14,7 +14,7 @@ internal static class CommandLine
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
                           [--loops N] [--receive batched|blocking|async] [--suites LIST] [--groups LIST]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
-                          [--suites LIST] [--groups LIST]
+                          [--suites LIST] [--groups LIST] [--resume]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
@@ -24,7 +24,9 @@ internal static class CommandLine
                   number of receive loops (default: one per processor), --receive how they wait (default batched).
         connect   handshakes with identity "Qt DTLS example client" (the client's name) and the same key, sends
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
-                  (default 5; 0 = until Ctrl+C), and prints each reply.
+                  (default 5; 0 = until Ctrl+C), and prints each reply. With --resume it then connects again
+                  with the session it saved (RFC 5246 §7.3 / RFC 5077 ticket) and says whether the server resumed
+                  it and how long each handshake took. serve lets clients resume (session IDs and tickets).
 
         --suites  cipher suites, most preferred first, comma-separated IANA names (TLS_PSK_WITH_AES_128_CCM_8, …;
                   the TLS_ prefix may be left out). The server picks the first one the client offers; the client
@@ -105,6 +107,9 @@ internal sealed class Arguments
     public int? Loops { get; private set; }
     public DtlsReceiveStrategy Receive { get; private set; } = DtlsReceiveStrategy.Batched;
 
+    /// <summary>connect --resume: after the first session, connect again resuming it.</summary>
+    public bool Resume { get; private set; }
+
     /// <summary>--suites, or null for the library's default order.</summary>
     public IReadOnlyList<CipherSuite>? Suites { get; private set; }
 
@@ -167,6 +172,9 @@ internal sealed class Arguments
                     break;
                 case "--verbose" or "-v":
                     result.Verbose = true;
+                    break;
+                case "--resume":
+                    result.Resume = true;
                     break;
                 case "--echo":
                     result.Echo = true;

@@ -19,11 +19,39 @@ internal static class ConnectCommand
         var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
         arguments.ApplyTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
+        var saved = await RunSessionAsync(endPoint, options, arguments, logger, stop).ConfigureAwait(false);
+        if (!arguments.Resume || stop.IsCancellationRequested)
+        {
+            saved?.Dispose();
+            return 0;
+        }
+        if (saved is null)
+        {
+            logger.LogWarning("The server offered no session to resume (no session ID and no ticket): connecting again with a full handshake");
+        }
+        using (saved)
+        {
+            options.Session = saved;
+            logger.LogInformation("Reconnecting to {EndPoint} to resume the session", endPoint);
+            (await RunSessionAsync(endPoint, options, arguments, logger, stop).ConfigureAwait(false))?.Dispose();
+        }
+        return 0;
+    }
+
+    /// <summary>One connection: handshake, the pings, close. Returns the session saved for resumption, if the server offered one.</summary>
+    private static async Task<DtlsSavedSession?> RunSessionAsync(IPEndPoint endPoint, DtlsClientOptions options, Arguments arguments,
+        ILogger logger, CancellationToken stop)
+    {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var client = await DtlsClient.ConnectAsync(endPoint, options, stop).ConfigureAwait(false);
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}'; handshake took {Milliseconds:0.00} ms)",
             endPoint, client.CipherSuite, client.PskIdentityHint, elapsed.TotalMilliseconds);
+        if (arguments.Resume)
+        {
+            logger.LogInformation("{Kind} handshake took {Milliseconds:0.00} ms",
+                client.IsResumed ? "Session resumed: abbreviated" : "New session: full", elapsed.TotalMilliseconds);
+        }
         var buffer = new byte[client.MaxReceiveSize];
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);
@@ -43,7 +71,7 @@ internal static class ConnectCommand
         }
         await receiveStop.CancelAsync().ConfigureAwait(false);
         await receiving.ConfigureAwait(false);
-        return 0;
+        return client.SaveSession();
     }
 
     private static async Task ReceiveAsync(DtlsClient client, byte[] buffer, ILogger logger, CancellationToken stop)

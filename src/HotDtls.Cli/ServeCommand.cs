@@ -16,6 +16,9 @@ internal static class ServeCommand
             PskStore = PskStore.Single(arguments.Key),
             ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
             ReceiveStrategy = arguments.Receive,
+            // Clients may resume: by session ID (a bounded cache) or by RFC 5077 ticket (no server memory).
+            EnableSessionResumption = true,
+            EnableSessionTickets = true,
         };
         arguments.ApplyTo(options);
         DtlsServerHandler handler = arguments.Echo

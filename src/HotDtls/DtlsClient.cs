@@ -55,6 +55,24 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     /// <summary>Whether the extended master secret (RFC 7627) protects this session.</summary>
     public bool UsesExtendedMasterSecret => _engine.UsesExtendedMasterSecret;
 
+    /// <summary>
+    /// Whether the handshake resumed the session given as <see cref="DtlsClientOptions.Session"/> (the abbreviated
+    /// handshake of RFC 5246 §7.3); <see langword="false"/> after a full handshake.
+    /// </summary>
+    public bool IsResumed => _engine.IsResumed;
+
+    /// <summary>
+    /// This session, to resume on a later connection through <see cref="DtlsClientOptions.Session"/>. Call it while
+    /// established. The result holds the session's master secret (see <see cref="DtlsSavedSession"/>): dispose it when
+    /// done.
+    /// </summary>
+    /// <returns>
+    /// The session, or <see langword="null"/> when the client is not established or the server did not offer
+    /// resumption (it sent no session_id; a HotDtls server needs <see cref="DtlsServerOptions.EnableSessionResumption"/>
+    /// and the extended master secret).
+    /// </returns>
+    public DtlsSavedSession? SaveSession() => _engine.SaveSession();
+
     /// <summary>The psk_identity_hint the server sent, or <see langword="null"/> if it sent none.</summary>
     public string? PskIdentityHint => _engine.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
 

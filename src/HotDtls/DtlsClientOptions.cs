@@ -30,6 +30,24 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public int? ConnectionIdLength { get; set; }
 
+    /// <summary>
+    /// A session saved from an earlier connection (<see cref="DtlsClient.SaveSession"/>) to resume (RFC 5246 §7.3):
+    /// the ClientHello offers its session_id, and if the server's ServerHello echoes it the abbreviated handshake runs,
+    /// otherwise the full one (<see cref="DtlsClient.IsResumed"/> tells which). It is offered only if its cipher suite
+    /// is among <see cref="DtlsOptions.CipherSuites"/>, its identity is <see cref="PskIdentity"/>, it is not disposed,
+    /// and (with <see cref="DtlsOptions.RequireExtendedMasterSecret"/>) it used the extended master secret.
+    /// <see langword="null"/> (the default) always runs a full handshake.
+    /// </summary>
+    public DtlsSavedSession? Session { get; set; }
+
+    /// <summary>
+    /// Ask the server for an RFC 5077 session ticket (the SessionTicket extension): a session saved with one
+    /// (<see cref="DtlsClient.SaveSession"/>) then carries the ticket, and the next connection presents it, with a
+    /// fresh random session_id so that the server's echo tells whether it was accepted (RFC 5077 §3.4). Servers that
+    /// do not know the extension ignore it. Default <see langword="true"/>.
+    /// </summary>
+    public bool UseSessionTickets { get; set; } = true;
+
     internal void ValidateClient()
     {
         Validate();

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net;
+using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Diagnostics;
 using HotDtls.Server;
@@ -37,6 +38,8 @@ public sealed class DtlsServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IRandomSource _random;
     private ServerLoop[] _loops = [];
+    private SessionCache? _sessionCache;
+    private SessionTicketProtector? _tickets;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -141,12 +144,18 @@ public sealed class DtlsServer : IAsyncDisposable
             strategy = DtlsReceiveStrategy.BlockingThread;
         }
         var loops = new ServerLoop[sockets.Count];
+        // One session cache for all loops: a resuming client may come back on a port the kernel gives another loop.
+        _sessionCache = _options.EnableSessionResumption
+            ? new SessionCache(_options.MaxCachedSessions, _options.SessionLifetime)
+            : null;
+        _tickets = _options.EnableSessionTickets ? ServerEngine.CreateTicketProtector(_options, _random) : null;
         var engines = new ServerEngine[sockets.Count];
         for (var i = 0; i < loops.Length; i++)
         {
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
-            var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length, loopIndex: i);
+            var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length,
+                _sessionCache, _tickets, loopIndex: i);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
         if (engines.Length > 1 && _options.ConnectionIdLength > 0)
@@ -226,6 +235,9 @@ public sealed class DtlsServer : IAsyncDisposable
         {
             told += await loop.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+        // The cached master secrets go with the server.
+        _sessionCache?.Dispose();
+        _tickets?.Dispose();
         Log.Stopped(_logger, told);
     }
 

@@ -92,6 +92,55 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public byte ConnectionIdNode { get; set; }
 
+    /// <summary>The most <see cref="MaxCachedSessions"/> allows.</summary>
+    private const int MaxSessionCacheCapacity = 10_000_000;
+
+    /// <summary>
+    /// Let clients resume sessions with the abbreviated handshake (RFC 5246 §7.3): a full handshake that negotiated
+    /// the extended master secret gets a 32-byte random session_id and its session is kept in a cache shared by all
+    /// receive loops; a later ClientHello naming it (after the cookie check, as always) skips the key exchange. The
+    /// resumed session keeps its PSK identity and cipher suite; the <see cref="PskStore"/> is still asked whether the
+    /// identity resolves, and a session whose identity or suite is no longer accepted gets a full handshake instead.
+    /// Off by default: the cache holds master secrets in memory for <see cref="SessionLifetime"/>.
+    /// </summary>
+    public bool EnableSessionResumption { get; set; }
+
+    /// <summary>
+    /// Most sessions kept for resumption (<see cref="EnableSessionResumption"/>), for all receive loops together;
+    /// when full, the oldest is forgotten and its master secret zeroed. Default 20 000 (about 200 bytes each plus the
+    /// identity).
+    /// </summary>
+    public int MaxCachedSessions { get; set; } = 20_000;
+
+    /// <summary>
+    /// How long after its full handshake a session may be resumed (resuming does not extend it). Default 1 hour; at
+    /// most 24 hours (RFC 5246 §7.4.1.2: "an upper limit of 24 hours is suggested for session ID lifetimes").
+    /// </summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Issue RFC 5077 session tickets to clients that ask (the SessionTicket extension): the session's state, sealed
+    /// with AES-256-GCM under a server key, travels with the client, so resuming costs the server no memory per
+    /// session (such sessions are not also put in the session-ID cache). A ticket is opened only after the cookie
+    /// check; one that is expired (<see cref="SessionLifetime"/>), tampered with, truncated or sealed by an unknown key
+    /// gets a full handshake. Independent of <see cref="EnableSessionResumption"/>. Off by default.
+    /// </summary>
+    public bool EnableSessionTickets { get; set; }
+
+    /// <summary>
+    /// Ticket keys shared by several servers so that each accepts the others' tickets: 48 bytes each, a 16-byte key
+    /// name then a 32-byte AES-256 key, from a secure random source and kept secret. The first seals new tickets,
+    /// all open them: to rotate, put a new key first and keep the old one until its tickets expire. Empty (the
+    /// default): each server makes a random key at start and replaces it every <see cref="SessionTicketKeyRotation"/>.
+    /// </summary>
+    public IList<byte[]> SessionTicketKeys { get; } = [];
+
+    /// <summary>
+    /// How often the random ticket key is replaced when <see cref="SessionTicketKeys"/> is empty; the previous keys
+    /// are kept for one <see cref="SessionLifetime"/> so that live tickets still open. Default 1 hour.
+    /// </summary>
+    public TimeSpan SessionTicketKeyRotation { get; set; } = TimeSpan.FromHours(1);
+
     internal void ValidateServer()
     {
         Validate();
@@ -133,6 +182,25 @@ public sealed class DtlsServerOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectionIdLength), cidLength,
                 $"ConnectionIdLength must be null (no Connection ID), 0 (accept the extension with an empty CID) or {MinServerConnectionIdLength} to {MaxServerConnectionIdLength} bytes.");
+        }
+        if (MaxCachedSessions is < 1 or > MaxSessionCacheCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCachedSessions), MaxCachedSessions,
+                $"MaxCachedSessions must be 1 to {MaxSessionCacheCapacity}; to turn resumption off set EnableSessionResumption = false.");
+        }
+        if (SessionLifetime <= TimeSpan.Zero || SessionLifetime > TimeSpan.FromHours(24))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SessionLifetime), SessionLifetime,
+                "SessionLifetime must be positive and at most 24 hours (RFC 5246 §7.4.1.2).");
+        }
+        RequirePositive(SessionTicketKeyRotation, nameof(SessionTicketKeyRotation));
+        for (var i = 0; i < SessionTicketKeys.Count; i++)
+        {
+            if (SessionTicketKeys[i] is not { Length: 48 })
+            {
+                throw new ArgumentException(
+                    $"SessionTicketKeys[{i}] must be 48 bytes: a 16-byte key name, then a 32-byte AES-256 key (RandomNumberGenerator.GetBytes(48)).");
+            }
         }
         if (!Enum.IsDefined(ReceiveStrategy))
         {

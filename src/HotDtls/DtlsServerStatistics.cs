@@ -27,6 +27,9 @@ public readonly record struct DtlsServerStatistics
     /// <summary>Handshakes that failed or timed out.</summary>
     public long HandshakesFailed { get; init; }
 
+    /// <summary>Handshakes completed as resumptions of a cached session (the abbreviated handshake); included in <see cref="HandshakesCompleted"/>.</summary>
+    public long HandshakesResumed { get; init; }
+
     /// <summary>Peers with state now (handshaking or established).</summary>
     public int Sessions { get; init; }
 
@@ -58,6 +61,7 @@ public readonly record struct DtlsServerStatistics
         RecordsDropped = RecordsDropped + other.RecordsDropped,
         HelloVerifyRequestsSent = HelloVerifyRequestsSent + other.HelloVerifyRequestsSent,
         HandshakesStarted = HandshakesStarted + other.HandshakesStarted,
+        HandshakesResumed = HandshakesResumed + other.HandshakesResumed,
         HandshakesCompleted = HandshakesCompleted + other.HandshakesCompleted,
         HandshakesFailed = HandshakesFailed + other.HandshakesFailed,
         Sessions = Sessions + other.Sessions,

@@ -48,6 +48,12 @@ public sealed class DtlsSession
     /// </summary>
     public bool UsesConnectionId => _channel.HasConnectionId;
 
+    /// <summary>
+    /// Whether the client resumed a cached session (the abbreviated handshake of RFC 5246 §7.3,
+    /// <see cref="DtlsServerOptions.EnableSessionResumption"/>) instead of running a full handshake.
+    /// </summary>
+    public bool IsResumed => _channel.IsResumed;
+
     /// <summary>The PSK identity the client presented (UTF-8 decoded), or empty before its ClientKeyExchange.</summary>
     public string PskIdentity => _identity ??= _channel.PskIdentity.Length == 0
         ? string.Empty

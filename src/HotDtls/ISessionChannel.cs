@@ -18,6 +18,8 @@ internal interface ISessionChannel
 
     /// <summary>Whether the peer's records carry a CID this server issued (the session can follow the peer's moves).</summary>
     bool HasConnectionId { get; }
+    /// <summary>Whether the session was resumed with the abbreviated handshake.</summary>
+    bool IsResumed { get; }
 
     /// <summary>The psk_identity the client sent (empty until its ClientKeyExchange).</summary>
     byte[] PskIdentity { get; }

@@ -41,6 +41,13 @@ public sealed class ArgumentsTests
     }
 
     [Fact]
+    public void Resume_is_off_unless_asked_for()
+    {
+        Assert.False(Arguments.Parse([]).Resume);
+        Assert.True(Arguments.Parse(["127.0.0.1", "22334", "--resume"]).Resume);
+    }
+
+    [Fact]
     public void Loops_and_receive_strategy_are_read()
     {
         Assert.Null(Arguments.Parse([]).Loops);

@@ -16,7 +16,7 @@ public sealed class ServeCommandTests
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    private static Process StartCli(params string[] args)
+    internal static Process StartCli(params string[] args)
     {
         var cli = Path.Combine(AppContext.BaseDirectory, "HotDtls.Cli.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -34,7 +34,7 @@ public sealed class ServeCommandTests
         return Process.Start(start)!;
     }
 
-    private static Channel<string> Lines(StreamReader reader)
+    internal static Channel<string> Lines(StreamReader reader)
     {
         var channel = Channel.CreateUnbounded<string>();
         _ = Task.Factory.StartNew(() =>
@@ -48,7 +48,7 @@ public sealed class ServeCommandTests
         return channel;
     }
 
-    private static async Task<string> WaitForLineAsync(Channel<string> lines, string contains, List<string> seen, CancellationToken token)
+    internal static async Task<string> WaitForLineAsync(Channel<string> lines, string contains, List<string> seen, CancellationToken token)
     {
         await foreach (var line in lines.Reader.ReadAllAsync(token))
         {
@@ -62,7 +62,7 @@ public sealed class ServeCommandTests
     }
 
     /// <summary>`hotdtls serve` on a free port, started and listening; disposing kills it if it is still running.</summary>
-    private sealed class ServeProcess : IDisposable
+    internal sealed class ServeProcess : IDisposable
     {
         private ServeProcess(int port, Process process, Channel<string> output)
         {
@@ -226,5 +226,26 @@ public sealed class ServeCommandTests
         await process.WaitForExitAsync(cts.Token);
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("already in use", stderr);
+    }
+
+    [Fact]
+    public async Task Serve_lets_a_client_resume_its_session()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var serve = await ServeProcess.StartAsync(cts.Token);
+        var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        DtlsSavedSession saved;
+        await using (var first = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token))
+        {
+            saved = Assert.IsType<DtlsSavedSession>(first.SaveSession());
+        }
+
+        using (saved)
+        {
+            options.Session = saved;
+            await using var second = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token);
+            Assert.True(second.IsResumed);
+            await serve.WaitForLineAsync($"{second.LocalEndPoint}: session resumed (abbreviated handshake)", cts.Token);
+        }
     }
 }

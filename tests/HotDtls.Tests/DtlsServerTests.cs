@@ -260,4 +260,34 @@ public sealed class DtlsServerTests
         Assert.Contains("LocalEndPoint", family.Message);
         Assert.Contains("one family", family.Message);
     }
+
+    [Fact]
+    public async Task A_client_resumes_a_saved_session_over_loopback()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var options = ServerOptions();
+        options.EnableSessionResumption = true;
+        await using var server = new DtlsServer(options, new EventHandler());
+        await server.StartAsync(cts.Token);
+        DtlsSavedSession saved;
+        await using (var first = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token))
+        {
+            Assert.False(first.IsResumed);
+            saved = Assert.IsType<DtlsSavedSession>(first.SaveSession());
+        }
+
+        using (saved)
+        {
+            var resuming = ClientOptions();
+            resuming.Session = saved;
+            await using var second = await DtlsClient.ConnectAsync(server.LocalEndPoint, resuming, cts.Token);
+
+            Assert.True(second.IsResumed);
+            second.Send("resumed"u8);
+            var buffer = new byte[second.MaxReceiveSize];
+            var length = await second.ReceiveAsync(buffer, cts.Token);
+            Assert.Equal($"to {second.LocalEndPoint}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
+        }
+        Assert.Equal(1, server.Statistics.HandshakesResumed);
+    }
 }

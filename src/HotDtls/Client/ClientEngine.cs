@@ -66,6 +66,18 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     /// <summary>The CID the server issued (empty when none).</summary>
     public byte[] ServerConnectionId => _connection.ServerConnectionId.ToArray();
 
+    /// <summary>Whether the handshake resumed a saved session (the abbreviated handshake).</summary>
+    public bool IsResumed => _connection.IsResumed;
+
+    /// <summary>This session for a later resumption, or null (not established, or the server issued no session_id).</summary>
+    public DtlsSavedSession? SaveSession()
+    {
+        lock (_gate)
+        {
+            return _connection.SaveSession();
+        }
+    }
+
     /// <summary>The psk_identity_hint the server sent, if any.</summary>
     public byte[]? IdentityHint => _connection.IdentityHint;
 

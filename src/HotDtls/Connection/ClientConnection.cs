@@ -18,6 +18,20 @@ internal sealed class ClientConnection : DtlsConnection
     // CBC suite is (RFC 8422 §4, RFC 7366 §2).
     private readonly ushort[] _offeredGroups;
     private readonly bool _offersEncryptThenMac;
+    // Resumption (RFC 5246 §7.3): the saved session offered in the ClientHello, copied when the connection is made;
+    // its master secret is zeroed as soon as the ServerHello shows whether it is used.
+    private readonly byte[] _offeredSessionId = [];
+    // RFC 5077: whether we ask for tickets, the ticket we present, and the one the server gave (kept for SaveSession).
+    private readonly bool _offersTickets;
+    private readonly byte[] _offeredTicket = [];
+    private bool _ticketAnnounced;
+    private byte[] _ticket = [];
+    private readonly byte[] _offeredMasterSecret = new byte[KeySchedule.MasterSecretLength];
+    private readonly CipherSuite _offeredSuite;
+    private readonly bool _offeredExtendedMasterSecret;
+    // What SaveSession hands out: this session's id and master secret, kept once the server's Finished verified.
+    private byte[] _sessionId = [];
+    private readonly byte[] _savedMasterSecret = new byte[KeySchedule.MasterSecretLength];
     // RFC 9146: the CID this client asks for in the server's records (null: connection_id not offered).
     private readonly byte[]? _ownConnectionId;
     private byte[] _clientHello = [];
@@ -58,6 +72,23 @@ internal sealed class ClientConnection : DtlsConnection
             _ownConnectionId = new byte[cidLength];
             services.Random.Fill(_ownConnectionId);
         }
+        _offersTickets = options.UseSessionTickets;
+        if (options.Session is { } saved && CanOffer(saved, options) && saved.TryCopyMasterSecret(_offeredMasterSecret))
+        {
+            if (saved.HasTicket)
+            {
+                // RFC 5077 §3.4: with a ticket, a session_id of our own; its echo tells that the ticket was taken.
+                _offeredTicket = saved.Ticket.ToArray();
+                _offeredSessionId = new byte[SessionCache.SessionIdLength];
+                Random.Fill(_offeredSessionId);
+            }
+            else
+            {
+                _offeredSessionId = saved.SessionId.ToArray();
+            }
+            _offeredSuite = saved.CipherSuite;
+            _offeredExtendedMasterSecret = saved.UsesExtendedMasterSecret;
+        }
     }
 
     /// <summary>The CID the server put in its connection_id (empty when it issued none, or CID was not negotiated).</summary>
@@ -73,6 +104,43 @@ internal sealed class ClientConnection : DtlsConnection
 #pragma warning disable RS0030 // Public data: a CID travels in clear in every record that carries it.
         => _ownConnectionId is not null && connectionId.SequenceEqual(_ownConnectionId);
 #pragma warning restore RS0030
+
+    /// <summary>
+    /// Whether a saved session may be offered: a resumed session keeps its suite and its identity (RFC 5246 §7.4.1.2),
+    /// so both must still be ours, and one without the extended master secret only where we do not require it.
+    /// </summary>
+    private bool CanOffer(DtlsSavedSession saved, DtlsClientOptions options)
+        => (!saved.HasTicket || options.UseSessionTickets)
+            && options.CipherSuites.Contains(saved.CipherSuite)
+            && (saved.UsesExtendedMasterSecret || !options.RequireExtendedMasterSecret)
+            && saved.PskIdentityBytes.Length == _identity.Length
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(saved.PskIdentityBytes, _identity);
+
+    /// <summary>
+    /// This session, to resume later (a copy of its master secret), once the server's Finished is verified and only if
+    /// the server gave it a session_id; null otherwise.
+    /// </summary>
+    public DtlsSavedSession? SaveSession()
+    {
+        if (!IsEstablished)
+        {
+            return null;
+        }
+        if (_ticket.Length > 0)
+        {
+            return new DtlsSavedSession([], Suite!.Suite, ExtendedMasterSecret, _savedMasterSecret, _identity, _ticket);
+        }
+        return _sessionId.Length > 0
+            ? new DtlsSavedSession(_sessionId, Suite!.Suite, ExtendedMasterSecret, _savedMasterSecret, _identity)
+            : null;
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_savedMasterSecret);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_offeredMasterSecret);
+    }
 
     /// <summary>
     /// Test hook only (HOSTILE 30, 31, 33): sees, and may alter, the verify_data of our Finished before it is sent, so a
@@ -97,6 +165,8 @@ internal sealed class ClientConnection : DtlsConnection
             HandshakeAction.ReadServerKeyExchange => ReadServerKeyExchange(messageSeq, body),
             HandshakeAction.ReadServerHelloDone => ReadServerHelloDone(messageSeq, body, nowMs),
             HandshakeAction.ReadServerFinished => ReadServerFinished(body),
+            HandshakeAction.ReadResumedServerFinished => ReadResumedServerFinished(messageSeq, body),
+            HandshakeAction.ReadNewSessionTicket => ReadNewSessionTicket(messageSeq, body),
             _ => HandshakeStep.Fail(DtlsError.InternalError),
         };
 
@@ -109,13 +179,15 @@ internal sealed class ClientConnection : DtlsConnection
 
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
-        var needed = 256 + cookie.Length + (2 * _offeredSuites.Length) + (2 * _offeredGroups.Length) + (_ownConnectionId?.Length ?? 0);
+        var needed = 256 + _offeredSessionId.Length + _offeredTicket.Length + cookie.Length + (2 * _offeredSuites.Length)
+            + (2 * _offeredGroups.Length) + (_ownConnectionId?.Length ?? 0);
         if (_clientHello.Length < needed)
         {
             _clientHello = new byte[needed];
         }
-        _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, [], cookie, _offeredSuites,
+        _clientHelloLength = ClientHello.Write(_clientHello, ProtocolVersion.Dtls12, ClientRandom, _offeredSessionId, cookie, _offeredSuites,
             offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups,
+            offerSessionTicket: _offersTickets, sessionTicket: _offeredTicket,
             offerConnectionId: _ownConnectionId is not null, _ownConnectionId, offerReturnRoutabilityCheck: _ownConnectionId is not null);
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
@@ -181,6 +253,29 @@ internal sealed class ClientConnection : DtlsConnection
         {
             return HandshakeStep.Fail(DtlsError.ExtendedMasterSecretRequired);
         }
+        // RFC 5077 §3.2: the server's SessionTicket extension answers ours, and is empty.
+        if ((hello.HasSessionTicket && !_offersTickets) || hello.HasNonEmptySessionTicket)
+        {
+            return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
+        }
+        _ticketAnnounced = hello.HasSessionTicket;
+        // RFC 5246 §7.4.1.3: a ServerHello echoing the session_id we offered resumes that session.
+        var resuming = _offeredSessionId.Length > 0
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hello.SessionId, _offeredSessionId);
+        if (resuming)
+        {
+            // The resumed session keeps its suite (RFC 5246 §7.4.1.2); RFC 7627 §5.3: "If the original session used
+            // the extended master secret but the new ServerHello does not contain the extension, the client MUST
+            // abort the handshake", and likewise the other way round.
+            if (hello.CipherSuite != (ushort)_offeredSuite)
+            {
+                return HandshakeStep.Fail(DtlsError.IllegalParameter);
+            }
+            if (hello.HasExtendedMasterSecret != _offeredExtendedMasterSecret)
+            {
+                return HandshakeStep.Fail(DtlsError.ExtendedMasterSecretMismatch);
+            }
+        }
         Suite = suite;
         ExtendedMasterSecret = hello.HasExtendedMasterSecret;
         hello.Random.CopyTo(ServerRandom);
@@ -198,7 +293,22 @@ internal sealed class ClientConnection : DtlsConnection
         }
         // Flight 4 is arriving: the ClientHello was answered.
         StopRetransmitTimer();
-        return HandshakeStep.Next;
+        _sessionId = hello.SessionId.IsEmpty ? [] : hello.SessionId.ToArray();
+        if (!resuming)
+        {
+            // A full handshake: the offered session is of no more use.
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(_offeredMasterSecret);
+            return HandshakeStep.Next;
+        }
+        // The abbreviated handshake: the server's ChangeCipherSpec and Finished come next, under keys from the saved
+        // master secret and the new randoms (RFC 5246 §7.3).
+        _offeredMasterSecret.CopyTo(MasterSecret);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_offeredMasterSecret);
+        // The ticket stays good for another resumption unless the server sends a fresh one.
+        _ticket = _offeredTicket;
+        IsResumed = true;
+        DeriveKeysFromMasterSecret(isServer: false);
+        return HandshakeStep.Abbreviate;
     }
 
     private HandshakeStep ReadServerKeyExchange(ushort messageSeq, ReadOnlySpan<byte> body)
@@ -294,6 +404,65 @@ internal sealed class ClientConnection : DtlsConnection
             return HandshakeStep.Fail(error);
         }
         StopRetransmitTimer();
+        KeepForResumption();
         return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// The server's Finished of an abbreviated handshake (its flight went first): verify it, then send our
+    /// ChangeCipherSpec and Finished. That is our last flight: it is sent again only when the server repeats its
+    /// flight (RFC 6347 §4.2.4), never on a timer.
+    /// </summary>
+    private HandshakeStep ReadResumedServerFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        var error = VerifyPeerFinished(body, fromClient: false);
+        if (error != DtlsError.None)
+        {
+            return HandshakeStep.Fail(error);
+        }
+        if (!AppendToTranscript(HandshakeType.Finished, messageSeq, body))
+        {
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
+        }
+        SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
+        Span<byte> verifyData = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient: true, verifyData);
+        VerifyDataHookForTests?.Invoke(verifyData);
+        Records.ActivateWrite();
+        SendFinalFlight(verifyData);
+        KeepForResumption();
+        return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// NewSessionTicket (RFC 5077 §3.3): "This message MUST NOT be sent if the server did not include a SessionTicket
+    /// extension in the ServerHello." The ticket enters the transcript and is kept for <see cref="SaveSession"/>; an
+    /// empty one withdraws the offer.
+    /// </summary>
+    private HandshakeStep ReadNewSessionTicket(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        if (!_ticketAnnounced)
+        {
+            return HandshakeStep.Fail(DtlsError.UnexpectedMessage);
+        }
+        if (!NewSessionTicket.TryParse(body, out _, out var ticket))
+        {
+            return HandshakeStep.Fail(DtlsError.DecodeError);
+        }
+        if (!AppendToTranscript(HandshakeType.NewSessionTicket, messageSeq, body))
+        {
+            return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
+        }
+        _ticket = ticket.ToArray();
+        return HandshakeStep.Next;
+    }
+
+    /// <summary>Keeps the master secret for <see cref="SaveSession"/> before the handshake state (and it) is wiped.</summary>
+    private void KeepForResumption()
+    {
+        if (_sessionId.Length > 0 || _ticket.Length > 0)
+        {
+            MasterSecret.CopyTo(_savedMasterSecret, 0);
+        }
     }
 }

@@ -69,6 +69,18 @@ internal sealed class ConnectionServices
     /// <summary>Server: the key unknown identities are answered with (RFC 4279 §2); null on a client.</summary>
     public StandInKey? StandInKey { get; }
 
+    /// <summary>
+    /// Server: the session-ID cache shared by every loop of the server (RFC 5246 §7.3), or null when
+    /// <see cref="DtlsServerOptions.EnableSessionResumption"/> is off: then no session_id is issued and none resumed.
+    /// </summary>
+    public SessionCache? SessionCache { get; init; }
+
+    /// <summary>
+    /// Server: seals and opens RFC 5077 session tickets (shared by every loop), or null when
+    /// <see cref="DtlsServerOptions.EnableSessionTickets"/> is off.
+    /// </summary>
+    public SessionTicketProtector? Tickets { get; init; }
+
     /// <summary>Set when the owner is disposed: connections refuse to send from then on.</summary>
     public bool IsShutDown { get; set; }
 

@@ -40,6 +40,9 @@ internal abstract partial class DtlsConnection
     private VerifyDataBytes _finalVerifyData;
     private ushort _finalFinishedSeq;
     private bool _hasFinalFlight;
+    // Server with tickets: the NewSessionTicket that opens its last flight (RFC 5077 §3.3), kept to send it again.
+    private byte[]? _finalTicket;
+    private ushort _finalTicketSeq;
 
     /// <summary>When the handshake is abandoned; long.MaxValue once it is over.</summary>
     public long HandshakeDeadlineMs => _handshake?.DeadlineMs ?? long.MaxValue;
@@ -160,8 +163,17 @@ internal abstract partial class DtlsConnection
     /// verify_data to send it again: it is never retransmitted on a timer, only when the peer repeats its flight
     /// (RFC 6347 §4.2.4). Call after <see cref="Records.RecordLayer.ActivateWrite"/>.
     /// </summary>
-    protected void SendFinalFlight(ReadOnlySpan<byte> verifyData)
+    protected void SendFinalFlight(ReadOnlySpan<byte> verifyData) => SendFinalFlight(verifyData, null, 0);
+
+    /// <summary>
+    /// As <see cref="SendFinalFlight(ReadOnlySpan{byte})"/>, the flight opened by a NewSessionTicket
+    /// (<paramref name="ticket"/>, numbered <paramref name="ticketSeq"/>, already in the transcript), which is kept
+    /// with the verify_data to send the flight again.
+    /// </summary>
+    protected void SendFinalFlight(ReadOnlySpan<byte> verifyData, byte[]? ticket, ushort ticketSeq)
     {
+        _finalTicket = ticket;
+        _finalTicketSeq = ticketSeq;
         verifyData.CopyTo(_finalVerifyData);
         _finalFinishedSeq = NextSendSeq++;
         _hasFinalFlight = true;
@@ -171,10 +183,46 @@ internal abstract partial class DtlsConnection
 
     private void SendFinalFlight()
     {
+        if (_finalTicket is { } ticket && !SendTicket(ticket))
+        {
+            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+            return;
+        }
         if (!OutgoingFlight.SendFinished(Records, Scratch, Sender, Peer, _finalFinishedSeq, _finalVerifyData))
         {
             Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
         }
+    }
+
+    /// <summary>Whether the NewSessionTicket of our last flight is still kept to send that flight again.</summary>
+    internal bool HoldsFinalTicket => _finalTicket is not null;
+
+    /// <summary>
+    /// The peer's authenticated application data shows that our last flight arrived (a client sends none before our
+    /// Finished): the ticket kept to resend that flight can go, and an idle session holds only its verify_data.
+    /// </summary>
+    private void ForgetFinalTicket()
+    {
+        if (_finalTicket is not null)
+        {
+            _finalTicket = null;
+        }
+    }
+
+    /// <summary>The NewSessionTicket of the last flight, in epoch 0, in a datagram of its own just before ChangeCipherSpec and Finished.</summary>
+    private bool SendTicket(byte[] ticket)
+    {
+        var payloadLength = HandshakeHeader.Size + ticket.Length;
+        var payload = Scratch.AsSpan(Scratch.Length - payloadLength);
+        new HandshakeHeader(HandshakeType.NewSessionTicket, ticket.Length, _finalTicketSeq, 0, ticket.Length).Write(payload);
+        ticket.CopyTo(payload[HandshakeHeader.Size..]);
+        var written = Records.Write(HotDtls.Records.ContentType.Handshake, 0, payload, Scratch.AsSpan(0, Scratch.Length - payloadLength));
+        if (written < 0)
+        {
+            return false;
+        }
+        Sender.Send(Scratch.AsSpan(0, written), Peer);
+        return true;
     }
 
     /// <summary>Stops retransmitting: the peer's answer to our flight arrived.</summary>

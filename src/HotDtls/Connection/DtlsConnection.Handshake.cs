@@ -60,6 +60,9 @@ internal abstract partial class DtlsConnection
             case StepKind.Wait when row.Wait != HandshakeState.Closed:
                 Enter(row.Wait);
                 return RecordResult.Defer;
+            case StepKind.Abbreviate when row.Abbreviated != HandshakeState.Closed:
+                Enter(row.Abbreviated);
+                return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
             case StepKind.Drop:
                 Observer.OnDropped(this, step.DropReason);
                 return RecordResult.Continue;
@@ -67,7 +70,7 @@ internal abstract partial class DtlsConnection
                 Fail(step.Error);
                 return RecordResult.Stop;
             default:
-                // A Wait from a row that names no waiting state: the action and the table disagree.
+                // A Wait or Abbreviate from a row that names no such state: the action and the table disagree.
                 Fail(DtlsError.InternalError);
                 return RecordResult.Stop;
         }

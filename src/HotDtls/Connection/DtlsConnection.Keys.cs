@@ -57,6 +57,17 @@ internal abstract partial class DtlsConnection
             KeySchedule.MasterSecret(suite.PrfHash, premaster, ClientRandom, ServerRandom, MasterSecret);
         }
         CryptographicOperations.ZeroMemory(premaster);
+        DeriveKeysFromMasterSecret(isServer);
+    }
+
+    /// <summary>
+    /// Epoch 1's keys from the master secret already in place and this handshake's randoms: the end of a full
+    /// handshake's derivation, and all of a resumed one's (RFC 5246 §7.3: "new keys are derived from the master
+    /// secret and the new random values"; §6.3).
+    /// </summary>
+    protected void DeriveKeysFromMasterSecret(bool isServer)
+    {
+        var suite = Suite!;
         Handshake.MasterSecretHmac?.Dispose();
         var masterSecretHmac = Handshake.MasterSecretHmac = KeySchedule.CreateMasterSecretHmac(suite.PrfHash, MasterSecret);
         Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];

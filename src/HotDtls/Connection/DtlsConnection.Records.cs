@@ -113,6 +113,7 @@ internal abstract partial class DtlsConnection
             Observer.OnDropped(this, DropReason.UnexpectedApplicationData);
             return RecordResult.Continue;
         }
+        ForgetFinalTicket();
         Observer.OnApplicationData(this, plaintext);
         return State == HandshakeState.Closed ? RecordResult.Stop : RecordResult.Continue;
     }

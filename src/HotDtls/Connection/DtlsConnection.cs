@@ -138,6 +138,9 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
 
     public bool UsesExtendedMasterSecret => ExtendedMasterSecret;
 
+    /// <summary>Whether this association came from an abbreviated handshake (RFC 5246 §7.3 session resumption).</summary>
+    public bool IsResumed { get; protected set; }
+
     /// <summary>The psk_identity of this session (sent by the client; empty until known).</summary>
     public byte[] PskIdentity { get; protected set; } = [];
 

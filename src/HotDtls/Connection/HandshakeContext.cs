@@ -77,6 +77,29 @@ internal sealed class HandshakeContext : IDisposable
     /// <summary>Server: the lookup threw or faulted.</summary>
     public bool PskLookupFailed { get; set; }
 
+    /// <summary>
+    /// The session_id of this handshake (<see cref="SessionIdLength"/> bytes of it): on a server the one it issues or
+    /// the cached one it resumes; on a client the one the server's ServerHello named.
+    /// </summary>
+    public byte[] SessionId { get; } = new byte[SessionCache.SessionIdLength];
+
+    public int SessionIdLength { get; set; }
+
+    /// <summary>Server: what flight 4 of a full handshake will say, kept while the PSK store decides on a resumption.</summary>
+    public FullHandshakeChoice FullChoice { get; set; }
+
+    /// <summary>Server: the client offered connection_id and the server answers it (RFC 9146 §3), in either handshake.</summary>
+    public bool AnswerConnectionId { get; set; }
+
+    /// <summary>Server: the cached session the ClientHello named, while the PSK store is asked about its identity.</summary>
+    public CachedSession? ResumptionCandidate { get; set; }
+
+    /// <summary>Server: when the resumed session's full handshake ran (from its ticket; 0: unknown, a renewed ticket says now).</summary>
+    public long ResumedIssuedUnixMs { get; set; }
+
+    /// <summary>Server: our ServerHello carried the SessionTicket extension, so a NewSessionTicket must follow (RFC 5077 §3.3).</summary>
+    public bool TicketAnnounced { get; set; }
+
     /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use, then kept.</summary>
     public byte[]? Deferred { get; private set; }
 
@@ -150,6 +173,13 @@ internal sealed class HandshakeContext : IDisposable
         HasEcdhSharedSecret = false;
         ReceivedServerEcdhParameters = false;
         CryptographicOperations.ZeroMemory(ServerRandom);
+        CryptographicOperations.ZeroMemory(SessionId);
+        SessionIdLength = 0;
+        FullChoice = default;
+        AnswerConnectionId = false;
+        ResumptionCandidate = null;
+        ResumedIssuedUnixMs = 0;
+        TicketAnnounced = false;
         if (Deferred is not null)
         {
             CryptographicOperations.ZeroMemory(Deferred.AsSpan(0, DeferredLength));
@@ -178,6 +208,14 @@ internal sealed class HandshakeContext : IDisposable
         _pskCancellation = null;
     }
 }
+
+/// <summary>
+/// Server: the parameters of a full handshake's ServerHello chosen from the ClientHello, kept while a resumption is
+/// decided (the ClientHello itself is gone by then).
+/// </summary>
+internal readonly record struct FullHandshakeChoice(
+    CipherSuiteInfo? Suite, NamedGroup Group, bool ExtendedMasterSecret, bool SecureRenegotiation, bool ClientSentEcPointFormats,
+    bool ClientTakesTickets);
 
 /// <summary>A client random (RFC 5246 §7.4.1.2) held inline in its connection: no array, no header.</summary>
 [InlineArray(KeySchedule.RandomLength)]

@@ -38,9 +38,6 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 
     private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
 
-    /// <summary>Whether this connection issued a non-empty CID (its records can then reach it from any address).</summary>
-    public bool HasConnectionId => _connectionIdKey != 0;
-
     /// <summary>Set by the engine: the session object the application sees.</summary>
     public DtlsSession? Session { get; set; }
 
@@ -52,6 +49,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// cipher checks after.
     /// </summary>
     public ref TimerLinks<ServerConnection> TimerLinks => ref _timerLinks;
+
+    /// <summary>Whether this connection issued a non-empty CID (its records can then reach it from any address).</summary>
+    public bool HasConnectionId => _connectionIdKey != 0;
 
     /// <summary>The PSK lookup that has not completed yet, for the engine to await.</summary>
     public ValueTask<byte[]?> PendingPskLookup => HandshakeOrNull?.PendingPskLookup ?? default;
@@ -73,7 +73,8 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// <summary>The asynchronous PSK lookup finished with <paramref name="key"/> (or failed); called under the engine's lock.</summary>
     public RecordResult ResumeAfterPsk(byte[]? key, bool failed, long nowMs)
     {
-        if (State != HandshakeState.ServerAwaitingPsk || HandshakeOrNull is not { } handshake)
+        if (State is not (HandshakeState.ServerAwaitingPsk or HandshakeState.ServerAwaitingSessionPsk)
+            || HandshakeOrNull is not { } handshake)
         {
             return IsClosed ? RecordResult.Stop : RecordResult.Continue;
         }
@@ -109,7 +110,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             HandshakeAction.ReadClientHello => ReadClientHello(messageSeq, body, nowMs),
             HandshakeAction.ReadClientKeyExchange => ReadClientKeyExchange(messageSeq, body),
             HandshakeAction.UseResolvedPsk => UseResolvedPsk(),
-            HandshakeAction.ReadClientFinished => ReadClientFinished(messageSeq, body),
+            HandshakeAction.ReadClientFinished => ReadClientFinished(messageSeq, body, nowMs),
+            HandshakeAction.UseResolvedSessionPsk => UseResolvedSessionPsk(nowMs),
+            HandshakeAction.ReadResumedClientFinished => ReadResumedClientFinished(messageSeq, body),
             _ => HandshakeStep.Fail(DtlsError.InternalError),
         };
 
@@ -160,30 +163,71 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             return HandshakeStep.Fail(DtlsError.HandshakeMessageTooLarge);
         }
         SetPeerFlightEnd(HandshakeType.ClientHello, messageSeq);
-
-        // RFC 9146 §3: connection_id only to a client that offered it ("the server MUST NOT include one" otherwise).
-        var answerConnectionId = hello.OffersConnectionId && ServerOptions.ConnectionIdLength is not null;
-        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
-        connectionId = answerConnectionId ? connectionId[..IssueConnectionId(connectionId)] : default;
-        if (answerConnectionId)
+        var handshake = Handshake;
+        handshake.FullChoice = new FullHandshakeChoice(chosen, group, hello.OffersExtendedMasterSecret, secureRenegotiation,
+            hello.HasEcPointFormats, ClientTakesTickets: hello.HasSessionTicket && Services.Tickets is not null);
+        // RFC 9146 §3: connection_id only to a client that offered it ("the server MUST NOT include one" otherwise), in
+        // the full and the abbreviated handshake alike.
+        if (hello.OffersConnectionId && ServerOptions.ConnectionIdLength is not null)
         {
-            Records.SetConnectionIds(hello.ConnectionId, connectionId.Length);
+            handshake.AnswerConnectionId = true;
+            Records.SetConnectionIds(hello.ConnectionId, IssueConnectionId());
             // draft-ietf-tls-dtls-rrc: how a moved CID session's new address proves itself, when the client can answer.
             ReturnRoutabilityCheckNegotiated = hello.OffersReturnRoutabilityCheck;
         }
 
-        Span<byte> buffer = stackalloc byte[128 + DtlsServerOptions.MaxServerConnectionIdLength];
+        var resumption = FindResumableSession(hello, nowMs);
+        if (resumption != DtlsError.None)
+        {
+            return HandshakeStep.Fail(resumption);
+        }
+        if (handshake.ResumptionCandidate is not { } candidate)
+        {
+            return SendFullHandshakeFlight(nowMs);
+        }
+        // A resumed session keeps its identity; the store must still know it, and the flight waits for its answer.
+        PskIdentity = candidate.PskIdentity;
+        return LookUpPsk(out var key) switch
+        {
+            PskLookup.Pending => HandshakeStep.Wait,
+            PskLookup.Failed => ResumeOrFallBack(null, nowMs),
+            _ => ResumeOrFallBack(key, nowMs),
+        };
+    }
+
+    /// <summary>Flight 4 of a full handshake: ServerHello, [ServerKeyExchange], ServerHelloDone.</summary>
+    private HandshakeStep SendFullHandshakeFlight(long nowMs)
+    {
+        var handshake = Handshake;
+        var choice = handshake.FullChoice;
+        var chosen = choice.Suite!;
+        Suite = chosen;
+        ExtendedMasterSecret = choice.ExtendedMasterSecret;
+        // A session_id or a ticket only for a session worth resuming: RFC 7627 §5.3 has us refuse to resume one
+        // without the extended master secret, so such a session gets neither and costs nothing. A client that takes
+        // tickets gets one instead of a cache entry (RFC 5077 §3.4 lets the session_id be empty then).
+        handshake.SessionIdLength = 0;
+        handshake.TicketAnnounced = ExtendedMasterSecret && choice.ClientTakesTickets;
+        if (Services.SessionCache is not null && ExtendedMasterSecret && !handshake.TicketAnnounced)
+        {
+            Random.Fill(handshake.SessionId);
+            handshake.SessionIdLength = SessionCache.SessionIdLength;
+        }
+
+        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
+        connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
+        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength];
         // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
         // ECC suite, and only to a client that sent it.
-        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, [], (ushort)chosen.Suite,
-            ExtendedMasterSecret, secureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && hello.HasEcPointFormats, answerConnectionId, connectionId,
-            ReturnRoutabilityCheckNegotiated);
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
+            (ushort)chosen.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !chosen.IsAead,
+            ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
+            handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)
         {
-            AddEcdheServerKeyExchange(group);
+            AddEcdheServerKeyExchange(choice.Group);
         }
         else if (Services.ServerKeyExchangeBody is { } serverKeyExchange)
         {
@@ -195,12 +239,16 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     }
 
     /// <summary>
-    /// Draws this connection's CID into <paramref name="destination"/> and returns its length: 0 when the server issues
-    /// empty CIDs, or when no unused one was found (the session then simply cannot move).
+    /// Draws this connection's CID and returns its length: 0 when the server issues empty CIDs, or when no unused one
+    /// was found (the session then simply cannot move).
     /// </summary>
-    private int IssueConnectionId(Span<byte> destination)
+    private int IssueConnectionId()
+        => Services.ConnectionIds is { } table && table.TryIssue(this, out _connectionIdKey) ? table.Length : 0;
+
+    /// <summary>Writes the CID this connection issued (the table rebuilds it from its random part); returns its length.</summary>
+    private int WriteOwnConnectionId(Span<byte> destination)
     {
-        if (Services.ConnectionIds is not { } table || !table.TryIssue(this, out _connectionIdKey))
+        if (_connectionIdKey == 0 || Services.ConnectionIds is not { } table)
         {
             return 0;
         }
@@ -215,6 +263,146 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             Services.ConnectionIds?.Remove(_connectionIdKey, this);
             _connectionIdKey = 0;
         }
+    }
+
+    /// <summary>
+    /// Looks up the ClientHello's session_id in the cache (RFC 5246 §7.4.1.2) and keeps a usable hit as
+    /// <see cref="HandshakeContext.ResumptionCandidate"/>, its master secret in place. Returns the error that must
+    /// end the handshake, or <see cref="DtlsError.None"/> (with or without a candidate). Runs only after the cookie
+    /// check: nothing is looked up for a peer that has not proved its address (HOSTILE 25).
+    /// </summary>
+    private DtlsError FindResumableSession(scoped in ClientHello hello, long nowMs)
+    {
+        var handshake = Handshake;
+        CachedSession cached;
+        if (Services.Tickets is { } tickets && !hello.SessionTicket.IsEmpty
+            && tickets.TryOpen(hello.SessionTicket, MasterSecret, out var ticket))
+        {
+            // RFC 5077 §3.4: a ticket that opens is accepted as the cache entry would be, and the ServerHello echoes
+            // the client's session_id so that the client can tell.
+            cached = new CachedSession(ticket.Suite, ticket.ExtendedMasterSecret, ticket.PskIdentity);
+            handshake.ResumedIssuedUnixMs = ticket.IssuedUnixMs;
+        }
+        else if (Services.SessionCache is not { } cache || !cache.TryGet(hello.SessionId, nowMs, MasterSecret, out cached))
+        {
+            return DtlsError.None;
+        }
+        // RFC 7627 §5.3: "If the original session used the "extended_master_secret" extension but the new
+        // ClientHello does not contain it, the server MUST abort the abbreviated handshake." HotDtls aborts the
+        // handshake (handshake_failure), as OpenSSL does. "If the original session did not use the extension but
+        // the new ClientHello contains [it], then the server MUST NOT perform the abbreviated handshake. Instead, it
+        // SHOULD continue with a full handshake"; where neither uses it, the server "SHOULD abort": HotDtls runs a
+        // full handshake then too, the same one it would run for a client that named no session.
+        if (cached.ExtendedMasterSecret && !hello.OffersExtendedMasterSecret)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            return DtlsError.ExtendedMasterSecretMismatch;
+        }
+        if (!cached.ExtendedMasterSecret || !CanResumeSuite(cached.Suite, hello))
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            return DtlsError.None;
+        }
+        hello.SessionId.CopyTo(handshake.SessionId);
+        handshake.SessionIdLength = hello.SessionId.Length;
+        handshake.ResumptionCandidate = cached;
+        return DtlsError.None;
+    }
+
+    /// <summary>
+    /// RFC 5246 §7.4.1.2: a resumed session keeps its suite, which the client must offer again; the server must
+    /// still accept it (a suite removed from <see cref="DtlsOptions.CipherSuites"/> since falls back to a full
+    /// handshake), and a CBC suite still needs encrypt_then_mac (RFC 7366 §3.1: it is kept on resumption).
+    /// </summary>
+    private bool CanResumeSuite(CipherSuite suite, scoped in ClientHello hello)
+    {
+        if (!ServerOptions.CipherSuites.Contains(suite) || !hello.OffersCipherSuite((ushort)suite))
+        {
+            return false;
+        }
+        return CipherSuiteInfo.Get(suite).IsAead || hello.OffersEncryptThenMac;
+    }
+
+    private HandshakeStep UseResolvedSessionPsk(long nowMs)
+    {
+        var handshake = Handshake;
+        var key = handshake.ResolvedPsk;
+        handshake.ResolvedPsk = null;
+        return ResumeOrFallBack(handshake.PskLookupFailed ? null : key, nowMs);
+    }
+
+    /// <summary>
+    /// The store answered for the cached session's identity: a key means the identity still resolves and the
+    /// abbreviated handshake goes ahead; none (unknown now, or the store failed) means a full handshake for a new
+    /// session, and the stale entry is forgotten.
+    /// </summary>
+    private HandshakeStep ResumeOrFallBack(byte[]? key, long nowMs)
+    {
+        var handshake = Handshake;
+        if (key is null || key.Length == 0 || key.Length > PskStore.MaxKeyLength)
+        {
+            Services.SessionCache?.Remove(handshake.SessionId.AsSpan(0, handshake.SessionIdLength));
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(MasterSecret);
+            handshake.ResumptionCandidate = null;
+            handshake.ResumedIssuedUnixMs = 0;
+            PskIdentity = [];
+            return SendFullHandshakeFlight(nowMs);
+        }
+        return SendAbbreviatedFlight(nowMs);
+    }
+
+    /// <summary>
+    /// The server's flight of the abbreviated handshake (RFC 5246 §7.3): ServerHello echoing the session_id,
+    /// ChangeCipherSpec, Finished, under keys from the cached master secret and the new randoms. It is not our last
+    /// flight: it is retransmitted on the timer until the client's Finished arrives (RFC 6347 §4.2.4).
+    /// </summary>
+    private HandshakeStep SendAbbreviatedFlight(long nowMs)
+    {
+        var handshake = Handshake;
+        var cached = handshake.ResumptionCandidate!.Value;
+        var choice = handshake.FullChoice;
+        var suite = CipherSuiteInfo.Get(cached.Suite);
+        Suite = suite;
+        ExtendedMasterSecret = cached.ExtendedMasterSecret;
+        IsResumed = true;
+
+        // RFC 5077 §3.1: a client that takes tickets gets a fresh one in the abbreviated handshake too, between
+        // ServerHello and ChangeCipherSpec.
+        handshake.TicketAnnounced = choice.ClientTakesTickets;
+        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
+        connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
+        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
+            (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
+            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
+            handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
+        Flight.Clear();
+        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        if (handshake.TicketAnnounced)
+        {
+            AddToFlight(HandshakeType.NewSessionTicket, 0, BuildNewSessionTicket(handshake.ResumedIssuedUnixMs));
+        }
+        DeriveKeysFromMasterSecret(isServer: true);
+        Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
+        ComputeVerifyData(fromClient: false, finished);
+        Flight.AddChangeCipherSpec();
+        Records.ActivateWrite();
+        AddToFlight(HandshakeType.Finished, 1, finished);
+        SendFlight(nowMs, retransmitOnTimer: true);
+        return HandshakeStep.Abbreviate;
+    }
+
+    /// <summary>The client's Finished ends an abbreviated handshake: our flight arrived, stop repeating it.</summary>
+    private HandshakeStep ReadResumedClientFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    {
+        var error = VerifyPeerFinished(body, fromClient: true);
+        if (error != DtlsError.None)
+        {
+            return HandshakeStep.Fail(error);
+        }
+        StopRetransmitTimer();
+        SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
+        return HandshakeStep.Next;
     }
 
     /// <summary>
@@ -320,6 +508,28 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         // The flight went through to the client: its ClientHello is answered, stop repeating flight 4.
         StopRetransmitTimer();
         PskIdentity = identity.ToArray();
+        return LookUpPsk(out var key) switch
+        {
+            PskLookup.Pending => HandshakeStep.Wait,
+            PskLookup.Failed => HandshakeStep.Fail(DtlsError.InternalError),
+            _ => HandshakeStep.From(CompleteKeyExchange(key)),
+        };
+    }
+
+    private enum PskLookup : byte
+    {
+        Completed,
+        Pending,
+        Failed,
+    }
+
+    /// <summary>
+    /// Asks the application's store for <see cref="DtlsConnection.PskIdentity"/>'s key. A lookup that completes later
+    /// is kept in the handshake for the engine to await (the row then waits); a store that throws is reported.
+    /// </summary>
+    private PskLookup LookUpPsk(out byte[]? key)
+    {
+        key = null;
         Observer.OnPskLookup(this);
         var handshake = Handshake;
         ValueTask<byte[]?> lookup;
@@ -332,14 +542,13 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 #pragma warning restore CA1031
         {
             Observer.OnPskStoreFailed(this, exception);
-            return HandshakeStep.Fail(DtlsError.InternalError);
+            return PskLookup.Failed;
         }
         if (!lookup.IsCompleted)
         {
             handshake.PendingPskLookup = lookup;
-            return HandshakeStep.Wait;
+            return PskLookup.Pending;
         }
-        byte[]? key;
         try
         {
             key = lookup.GetAwaiter().GetResult();
@@ -349,9 +558,9 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 #pragma warning restore CA1031
         {
             Observer.OnPskStoreFailed(this, exception);
-            return HandshakeStep.Fail(DtlsError.InternalError);
+            return PskLookup.Failed;
         }
-        return HandshakeStep.From(CompleteKeyExchange(key));
+        return PskLookup.Completed;
     }
 
     private HandshakeStep UseResolvedPsk()
@@ -382,14 +591,31 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         return DtlsError.None;
     }
 
-    private HandshakeStep ReadClientFinished(ushort messageSeq, ReadOnlySpan<byte> body)
+    private HandshakeStep ReadClientFinished(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
     {
         var error = VerifyPeerFinished(body, fromClient: true);
         if (error != DtlsError.None)
         {
             return HandshakeStep.Fail(error);
         }
+        // The session is established: cache it now, while the master secret is still here (the handshake state,
+        // and the secret with it, is wiped as the connection enters Established).
+        var handshake = Handshake;
+        if (Services.SessionCache is { } cache && handshake.SessionIdLength == SessionCache.SessionIdLength)
+        {
+            cache.Add(handshake.SessionId, Suite!.Suite, ExtendedMasterSecret, MasterSecret, PskIdentity, nowMs);
+        }
         AppendToTranscript(HandshakeType.Finished, messageSeq, body);
+        // RFC 5077 §3.3: the NewSessionTicket goes before our ChangeCipherSpec and is part of the transcript our
+        // Finished covers.
+        byte[]? ticket = null;
+        ushort ticketSeq = 0;
+        if (handshake.TicketAnnounced)
+        {
+            ticket = BuildNewSessionTicket(0);
+            ticketSeq = NextSendSeq++;
+            AppendToTranscript(HandshakeType.NewSessionTicket, ticketSeq, ticket);
+        }
         SetPeerFlightEnd(HandshakeType.Finished, messageSeq);
 
         // Flight 6: ChangeCipherSpec in epoch 0, Finished in epoch 1. It is our last flight: it is sent again
@@ -397,8 +623,29 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         Span<byte> finished = stackalloc byte[Finished.VerifyDataLength];
         ComputeVerifyData(fromClient: false, finished);
         Records.ActivateWrite();
-        SendFinalFlight(finished);
+        SendFinalFlight(finished, ticket, ticketSeq);
         return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// A NewSessionTicket body (RFC 5077 §3.3) sealing this session; an empty ticket (which withdraws the offer) when
+    /// the identity is too long to travel in one.
+    /// </summary>
+    private byte[] BuildNewSessionTicket(long issuedUnixMs)
+    {
+        var tickets = Services.Tickets!;
+        if (PskIdentity.Length > SessionTicketProtector.MaxIdentityLength)
+        {
+            return new byte[NewSessionTicket.GetLength(0)];
+        }
+        Span<byte> sealedTicket = stackalloc byte[SessionTicketProtector.GetTicketLength(SessionTicketProtector.MaxIdentityLength)];
+        if (!tickets.TrySeal(Suite!.Suite, ExtendedMasterSecret, MasterSecret, PskIdentity, issuedUnixMs, sealedTicket, out var written))
+        {
+            written = 0;
+        }
+        var body = new byte[NewSessionTicket.GetLength(written)];
+        NewSessionTicket.Write(body, tickets.LifetimeHintSeconds, sealedTicket[..written]);
+        return body;
     }
 
     IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();

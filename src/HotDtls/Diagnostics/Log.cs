@@ -22,6 +22,9 @@ internal static partial class Log
     [LoggerMessage(4, LogLevel.Information, "Connection with {Peer} encrypted. {CipherSuite}")]
     public static partial void Encrypted(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
 
+    [LoggerMessage(21, LogLevel.Information, "{Peer}: session resumed (abbreviated handshake)")]
+    public static partial void SessionResumed(ILogger logger, EndPoint peer);
+
     [LoggerMessage(5, LogLevel.Information, "{Peer}: session closed ({Reason})")]
     public static partial void SessionClosed(ILogger logger, EndPoint peer, DtlsCloseReason reason);
 

@@ -60,6 +60,8 @@ internal readonly ref struct ClientHello
         OffersConnectionId = summary.HasConnectionId;
         OffersReturnRoutabilityCheck = summary.ReturnRoutabilityCheck;
         ConnectionId = summary.ConnectionId;
+        HasSessionTicket = summary.HasSessionTicket;
+        SessionTicket = summary.SessionTicket;
     }
 
     public ushort ClientVersion { get; }
@@ -114,6 +116,11 @@ internal readonly ref struct ClientHello
 
     /// <summary>rrc was offered (draft-ietf-tls-dtls-rrc): the client answers path_challenge.</summary>
     public bool OffersReturnRoutabilityCheck { get; }
+    /// <summary>The SessionTicket extension (RFC 5077 §3.2) was present: the client takes tickets.</summary>
+    public bool HasSessionTicket { get; }
+
+    /// <summary>The ticket the client presents (empty when it only asks for one).</summary>
+    public ReadOnlySpan<byte> SessionTicket { get; }
 
     /// <summary>
     /// Whether the client accepts uncompressed points, the only form HotDtls sends: true without ec_point_formats
@@ -243,15 +250,18 @@ internal readonly ref struct ClientHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,
-        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int connectionIdLength = -1,
-        bool offerReturnRoutabilityCheck = false) =>
-        2 + RandomLength
-        + 1 + sessionIdLength
-        + 1 + cookieLength
-        + 2 + (2 * cipherSuiteCount)
-        + 1 + 1
-        + HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
+        bool offerRenegotiationInfo, bool offerEncryptThenMac = false, int supportedGroupCount = 0, int sessionTicketLength = -1,
+        int connectionIdLength = -1, bool offerReturnRoutabilityCheck = false)
+    {
+        var block = HelloExtensions.GetBlockLength(offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
             supportedGroupCount, ecPointFormats: supportedGroupCount > 0, connectionIdLength, offerReturnRoutabilityCheck);
+        return 2 + RandomLength
+            + 1 + sessionIdLength
+            + 1 + cookieLength
+            + 2 + (2 * cipherSuiteCount)
+            + 1 + 1
+            + block + (sessionTicketLength < 0 ? 0 : HelloExtensions.GetAppendedLength(block, sessionTicketLength));
+    }
 
     /// <summary>
     /// Writes a ClientHello body offering only the null compression method. Include
@@ -271,6 +281,8 @@ internal readonly ref struct ClientHello
         bool offerRenegotiationInfo,
         bool offerEncryptThenMac = false,
         ReadOnlySpan<ushort> supportedGroups = default,
+        bool offerSessionTicket = false,
+        ReadOnlySpan<byte> sessionTicket = default,
         bool offerConnectionId = false,
         ReadOnlySpan<byte> connectionId = default,
         bool offerReturnRoutabilityCheck = false)
@@ -289,9 +301,10 @@ internal readonly ref struct ClientHello
             HandshakeWriter.ThrowArgument(nameof(supportedGroups), "Too many groups for one supported_groups extension.");
         }
 
+        HandshakeWriter.EnsureLength(sessionTicket, 0, ushort.MaxValue, nameof(sessionTicket));
         int length = GetLength(sessionId.Length, cookie.Length, cipherSuites.Length, offerExtendedMasterSecret,
-            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerConnectionId ? connectionId.Length : -1,
-            offerReturnRoutabilityCheck);
+            offerRenegotiationInfo, offerEncryptThenMac, supportedGroups.Length, offerSessionTicket ? sessionTicket.Length : -1,
+            offerConnectionId ? connectionId.Length : -1, offerReturnRoutabilityCheck);
         HandshakeWriter.EnsureCapacity(destination, length);
 
         var writer = new HandshakeWriter(destination);
@@ -307,8 +320,14 @@ internal readonly ref struct ClientHello
 
         writer.WriteUInt8(1);
         writer.WriteUInt8(0);
+        var blockStart = writer.Written;
         HelloExtensions.Write(ref writer, offerRenegotiationInfo, offerExtendedMasterSecret, offerEncryptThenMac,
             supportedGroups, ecPointFormats: !supportedGroups.IsEmpty, offerConnectionId, connectionId, offerReturnRoutabilityCheck);
+        if (offerSessionTicket)
+        {
+            // RFC 5077 §3.2: empty to ask for a ticket, the ticket to resume with one.
+            HelloExtensions.AppendExtension(destination, blockStart, ref writer, HelloExtensions.SessionTicket, sessionTicket);
+        }
         return writer.Written;
     }
 }

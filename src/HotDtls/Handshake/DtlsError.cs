@@ -16,6 +16,8 @@ internal enum DtlsError : byte
     HandshakeMessageTooLarge,
     InternalError,
     UnknownPskIdentity,
+    /// <summary>A resumed session and the new hello disagree about the extended master secret (RFC 7627 §5.3).</summary>
+    ExtendedMasterSecretMismatch,
 }
 
 internal static class DtlsErrors
@@ -37,6 +39,7 @@ internal static class DtlsErrors
         DtlsError.InternalError => AlertDescription.InternalError,
         // Only with DtlsServerOptions.RevealUnknownPskIdentity; otherwise an unknown identity is a wrong key.
         DtlsError.UnknownPskIdentity => AlertDescription.UnknownPskIdentity,
+        DtlsError.ExtendedMasterSecretMismatch => AlertDescription.HandshakeFailure,
         DtlsError.None => throw new ArgumentOutOfRangeException(nameof(error), "DtlsError.None is not a failure."),
         _ => throw new ArgumentOutOfRangeException(nameof(error)),
     };
@@ -56,6 +59,7 @@ internal static class DtlsErrors
         DtlsError.HandshakeMessageTooLarge => "a handshake message exceeded MaxHandshakeMessageLength",
         DtlsError.InternalError => "an internal error ended the handshake",
         DtlsError.UnknownPskIdentity => "the server does not know this PSK identity (check the client's PskIdentity and the server's PskStore)",
+        DtlsError.ExtendedMasterSecretMismatch => "the resumed session used the extended master secret (RFC 7627) but the new handshake does not, or the other way round",
         _ => error.ToString(),
     };
 }

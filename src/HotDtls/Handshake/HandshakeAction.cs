@@ -19,6 +19,10 @@ internal enum HandshakeAction : byte
     UseResolvedPsk,
     /// <summary>The client's Finished (flight 5): verify it, send flight 6.</summary>
     ReadClientFinished,
+    /// <summary>Resumption: the PSK store answered for a cached session's identity: send the abbreviated flight or flight 4.</summary>
+    UseResolvedSessionPsk,
+    /// <summary>Resumption: the client's Finished ends the abbreviated handshake (our flight went first).</summary>
+    ReadResumedClientFinished,
 
     // Client
     /// <summary>Send flight 1, a ClientHello without a cookie.</summary>
@@ -32,4 +36,8 @@ internal enum HandshakeAction : byte
     ReadServerHelloDone,
     /// <summary>The server's Finished (flight 6): verify it.</summary>
     ReadServerFinished,
+    /// <summary>RFC 5077 §3.3: keep the ticket for a later resumption (only if the ServerHello announced it).</summary>
+    ReadNewSessionTicket,
+    /// <summary>Resumption: the server's Finished (its flight went first): verify it, send our ChangeCipherSpec and Finished.</summary>
+    ReadResumedServerFinished,
 }

@@ -14,6 +14,8 @@ internal enum HandshakeInput : byte
     ClientKeyExchange,
     ChangeCipherSpec,
     Finished,
+    /// <summary>RFC 5077 §3.3: the server's ticket, before its ChangeCipherSpec.</summary>
+    NewSessionTicket,
 
     /// <summary>Local: the client application starts the handshake.</summary>
     Start,

@@ -15,6 +15,15 @@ internal enum HandshakeState : byte
     ServerAwaitingPsk,
     ServerExpectChangeCipherSpec,
     ServerExpectFinished,
+    /// <summary>
+    /// Resumption: the ClientHello named a cached session and the PSK store is asked whether its identity still
+    /// resolves; the abbreviated flight (or the full handshake's flight 4) waits for the answer.
+    /// </summary>
+    ServerAwaitingSessionPsk,
+    /// <summary>Resumption: our ServerHello, ChangeCipherSpec and Finished are out; the client's ChangeCipherSpec next.</summary>
+    ServerResumeExpectChangeCipherSpec,
+    /// <summary>Resumption: the client's Finished, the last message of the abbreviated handshake.</summary>
+    ServerResumeExpectFinished,
 
     // Client
     /// <summary>Created; flight 1 goes out when the connection is started.</summary>
@@ -25,6 +34,14 @@ internal enum HandshakeState : byte
     ClientExpectServerHelloDone,
     ClientExpectChangeCipherSpec,
     ClientExpectFinished,
+    /// <summary>The server's NewSessionTicket (RFC 5077) arrived; its ChangeCipherSpec next.</summary>
+    ClientExpectChangeCipherSpecAfterTicket,
+    /// <summary>Resumption: the ServerHello echoed our session_id; the server's ChangeCipherSpec next.</summary>
+    ClientResumeExpectChangeCipherSpec,
+    /// <summary>Resumption: the server's Finished, answered with our ChangeCipherSpec and Finished.</summary>
+    ClientResumeExpectFinished,
+    /// <summary>Resumption: the server's fresh NewSessionTicket arrived; its ChangeCipherSpec next.</summary>
+    ClientResumeExpectChangeCipherSpecAfterTicket,
 
     // Both
     Established,

@@ -9,6 +9,9 @@ internal enum StepKind : byte
     /// <summary>Waiting for a local event (the PSK lookup): move to the row's waiting state.</summary>
     Wait,
 
+    /// <summary>The abbreviated handshake was chosen (session resumption): move to the row's abbreviated state.</summary>
+    Abbreviate,
+
     /// <summary>Nothing happened (a harmless input that cannot be used now): stay, count the drop.</summary>
     Drop,
 
@@ -22,6 +25,8 @@ internal readonly record struct HandshakeStep(StepKind Kind, DtlsError Error, Dr
     public static HandshakeStep Next => new(StepKind.Next, DtlsError.None, default);
 
     public static HandshakeStep Wait => new(StepKind.Wait, DtlsError.None, default);
+
+    public static HandshakeStep Abbreviate => new(StepKind.Abbreviate, DtlsError.None, default);
 
     public static HandshakeStep Fail(DtlsError error) => new(StepKind.Fail, error, default);
 

@@ -24,6 +24,22 @@ namespace HotDtls.Handshake;
 /// </code>
 /// The server's first row takes the ClientHello that <c>HelloGate</c> admitted with a valid cookie: no server state
 /// exists before it. Adding a state (resumption, ECDHE) is adding rows and the actions they name.
+/// <para>
+/// Session resumption (RFC 5246 §7.3, the abbreviated handshake; RFC 6347 §4.2.4 flights): the server's flight goes
+/// first and is retransmitted on its timer until the client's Finished arrives; the client's ChangeCipherSpec and
+/// Finished are the final flight, sent again only when the server's flight is seen again.
+/// <code>
+///   Client                                   Server
+///   ClientHello (session_id)  ------&gt;                        flight 1 (and 2, 3: the cookie exchange as above)
+///                                      ServerHello (same id)  flight 4: the PSK store is asked first whether the
+///                                      [ChangeCipherSpec]               session's identity still resolves
+///                           &lt;--------  Finished (epoch 1)
+///   [ChangeCipherSpec]
+///   Finished (epoch 1)      --------&gt;                        flight 5 (final)
+/// </code>
+/// A handler that chooses the abbreviated handshake returns <see cref="StepKind.Abbreviate"/> and the driver enters
+/// the row's <see cref="Row.Abbreviated"/> state.
+/// </para>
 /// </remarks>
 internal static class HandshakeTable
 {
@@ -37,26 +53,42 @@ internal static class HandshakeTable
     /// <param name="Action">The handler to run.</param>
     /// <param name="Next">The state after a handler that returns <see cref="StepKind.Next"/>.</param>
     /// <param name="Wait">The state after a handler that returns <see cref="StepKind.Wait"/>; <see cref="HandshakeState.Closed"/> where waiting is not allowed.</param>
+    /// <param name="Abbreviated">The state after a handler that returns <see cref="StepKind.Abbreviate"/> (resumption); <see cref="HandshakeState.Closed"/> where it is not allowed.</param>
     internal readonly record struct Row(
         HandshakeState State, HandshakeInput Input, ushort Epoch, HandshakeAction Action, HandshakeState Next,
-        HandshakeState Wait = HandshakeState.Closed);
+        HandshakeState Wait = HandshakeState.Closed, HandshakeState Abbreviated = HandshakeState.Closed);
 
     internal static readonly Row[] Rows =
     [
-        new(HandshakeState.ServerExpectClientHello, HandshakeInput.ClientHello, 0, HandshakeAction.ReadClientHello, HandshakeState.ServerExpectClientKeyExchange),
+        new(HandshakeState.ServerExpectClientHello, HandshakeInput.ClientHello, 0, HandshakeAction.ReadClientHello, HandshakeState.ServerExpectClientKeyExchange,
+            HandshakeState.ServerAwaitingSessionPsk, HandshakeState.ServerResumeExpectChangeCipherSpec),
         new(HandshakeState.ServerExpectClientKeyExchange, HandshakeInput.ClientKeyExchange, 0, HandshakeAction.ReadClientKeyExchange, HandshakeState.ServerExpectChangeCipherSpec, HandshakeState.ServerAwaitingPsk),
         new(HandshakeState.ServerAwaitingPsk, HandshakeInput.PskResolved, NoRecord, HandshakeAction.UseResolvedPsk, HandshakeState.ServerExpectChangeCipherSpec),
         new(HandshakeState.ServerExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ServerExpectFinished),
         new(HandshakeState.ServerExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadClientFinished, HandshakeState.Established),
+        // Resumption: the store's answer picks the abbreviated handshake or, for an identity it no longer knows, flight 4.
+        new(HandshakeState.ServerAwaitingSessionPsk, HandshakeInput.PskResolved, NoRecord, HandshakeAction.UseResolvedSessionPsk, HandshakeState.ServerExpectClientKeyExchange,
+            Abbreviated: HandshakeState.ServerResumeExpectChangeCipherSpec),
+        new(HandshakeState.ServerResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ServerResumeExpectFinished),
+        new(HandshakeState.ServerResumeExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadResumedClientFinished, HandshakeState.Established),
 
         new(HandshakeState.ClientNotStarted, HandshakeInput.Start, NoRecord, HandshakeAction.SendClientHello, HandshakeState.ClientExpectServerHello),
         new(HandshakeState.ClientExpectServerHello, HandshakeInput.HelloVerifyRequest, 0, HandshakeAction.ReadHelloVerifyRequest, HandshakeState.ClientExpectServerHello),
-        new(HandshakeState.ClientExpectServerHello, HandshakeInput.ServerHello, 0, HandshakeAction.ReadServerHello, HandshakeState.ClientExpectServerKeyExchange),
+        new(HandshakeState.ClientExpectServerHello, HandshakeInput.ServerHello, 0, HandshakeAction.ReadServerHello, HandshakeState.ClientExpectServerKeyExchange,
+            Abbreviated: HandshakeState.ClientResumeExpectChangeCipherSpec),
         new(HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerKeyExchange, 0, HandshakeAction.ReadServerKeyExchange, HandshakeState.ClientExpectServerHelloDone),
         new(HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec),
         new(HandshakeState.ClientExpectServerHelloDone, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec),
         new(HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished),
+        // RFC 5077 §3.3: a server that announced a ticket sends NewSessionTicket before its ChangeCipherSpec.
+        new(HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientExpectChangeCipherSpecAfterTicket),
+        new(HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished),
         new(HandshakeState.ClientExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadServerFinished, HandshakeState.Established),
+        // Resumption: the ServerHello echoed our session_id.
+        new(HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished),
+        new(HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket),
+        new(HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished),
+        new(HandshakeState.ClientResumeExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadResumedServerFinished, HandshakeState.Established),
     ];
 
     private const int StateCount = (int)HandshakeState.Closed + 1;
@@ -105,6 +137,7 @@ internal static class HandshakeTable
             case HandshakeType.ServerHelloDone: input = HandshakeInput.ServerHelloDone; return true;
             case HandshakeType.ClientKeyExchange: input = HandshakeInput.ClientKeyExchange; return true;
             case HandshakeType.Finished: input = HandshakeInput.Finished; return true;
+            case HandshakeType.NewSessionTicket: input = HandshakeInput.NewSessionTicket; return true;
             default: input = default; return false;
         }
     }

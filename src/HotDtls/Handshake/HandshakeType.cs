@@ -7,6 +7,8 @@ internal enum HandshakeType : byte
     ClientHello = 1,
     ServerHello = 2,
     HelloVerifyRequest = 3,
+    /// <summary>RFC 5077 §3.3.</summary>
+    NewSessionTicket = 4,
     Certificate = 11,
     ServerKeyExchange = 12,
     CertificateRequest = 13,

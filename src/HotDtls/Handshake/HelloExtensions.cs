@@ -42,6 +42,11 @@ internal static class HelloExtensions
     /// answer return_routability_check messages, with which a server checks that a CID peer's new address is reachable.
     /// </summary>
     public const ushort ReturnRoutabilityCheck = 0x003D;
+    /// <summary>
+    /// SessionTicket, RFC 5077 §3.2: in a ClientHello <c>opaque ticket&lt;0..2^16-1&gt;</c> as the whole extension_data
+    /// (empty to ask for one); in a ServerHello always empty (a NewSessionTicket follows).
+    /// </summary>
+    public const ushort SessionTicket = 0x0023;
 
     /// <summary>ECPointFormat uncompressed (RFC 8422 §5.1.2), the only point format RFC 8422 still defines.</summary>
     public const byte UncompressedPointFormat = 0;
@@ -196,11 +201,35 @@ internal static class HelloExtensions
                 summary.HasConnectionId = true;
                 return true;
             }
+            case SessionTicket:
+                // RFC 5077 §3.2: the extension_data is the ticket itself (no inner length).
+                summary.HasSessionTicket = true;
+                summary.SessionTicket = data;
+                return true;
 
             default:
                 summary.HasUnknown = true;
                 return true;
         }
+    }
+
+    /// <summary>Size <see cref="AppendExtension"/> adds to a message whose block held <paramref name="blockLength"/> bytes.</summary>
+    public static int GetAppendedLength(int blockLength, int dataLength) => (blockLength == 0 ? 2 : 0) + 2 + 2 + dataLength;
+
+    /// <summary>
+    /// Adds one extension at the end of the block a <see cref="Write(ref HandshakeWriter, bool, bool, bool, ReadOnlySpan{ushort}, bool)"/>
+    /// just wrote (starting at <paramref name="blockStart"/> of <paramref name="message"/>), starting the block if it
+    /// wrote none: extensions that only some hellos carry (session_ticket) are added this way.
+    /// </summary>
+    public static void AppendExtension(Span<byte> message, int blockStart, ref HandshakeWriter writer, ushort type, ReadOnlySpan<byte> data)
+    {
+        if (writer.Written == blockStart)
+        {
+            writer.WriteUInt16(0);
+        }
+        writer.WriteUInt16(type);
+        writer.WriteOpaque16(data);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(message[blockStart..], (ushort)(writer.Written - blockStart - 2));
     }
 
     /// <summary>Exact size of the block <see cref="Write(ref HandshakeWriter, bool, bool)"/> produces: 0 when no extension is written.</summary>
@@ -379,6 +408,10 @@ internal ref struct HelloExtensionSummary
     public bool HasRenegotiationInfo;
     public bool HasSupportedGroups;
     public bool HasEcPointFormats;
+    public bool HasSessionTicket;
+
+    /// <summary>The SessionTicket extension_data (RFC 5077 §3.2): the ticket, or empty.</summary>
+    public ReadOnlySpan<byte> SessionTicket;
 
     /// <summary>Any extension HotDtls does not interpret was present.</summary>
     public bool HasUnknown;

@@ -43,6 +43,9 @@ internal readonly ref struct ServerHello
         HasConnectionId = summary.HasConnectionId;
         ConnectionId = summary.ConnectionId;
         HasReturnRoutabilityCheck = summary.ReturnRoutabilityCheck;
+        // RFC 5077 §3.2: the server's SessionTicket extension is always empty.
+        HasSessionTicket = summary.HasSessionTicket;
+        HasNonEmptySessionTicket = !summary.SessionTicket.IsEmpty;
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
         // offer in a ServerHello.
         HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
@@ -82,6 +85,11 @@ internal readonly ref struct ServerHello
 
     /// <summary>rrc was sent (draft-ietf-tls-dtls-rrc): the server may check a new address with path_challenge.</summary>
     public bool HasReturnRoutabilityCheck { get; }
+    /// <summary>The (empty) SessionTicket extension: a NewSessionTicket follows (RFC 5077 §3.2).</summary>
+    public bool HasSessionTicket { get; }
+
+    /// <summary>A SessionTicket extension with data, which RFC 5077 §3.2 does not allow in a ServerHello.</summary>
+    public bool HasNonEmptySessionTicket { get; }
 
     /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
@@ -107,10 +115,14 @@ internal readonly ref struct ServerHello
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,
-        bool encryptThenMac = false, bool ecPointFormats = false, int connectionIdLength = -1, bool returnRoutabilityCheck = false) =>
-        2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1
-        + HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats,
+        bool encryptThenMac = false, bool ecPointFormats = false, bool sessionTicket = false, int connectionIdLength = -1,
+        bool returnRoutabilityCheck = false)
+    {
+        var block = HelloExtensions.GetBlockLength(renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroupCount: 0, ecPointFormats,
             connectionIdLength, returnRoutabilityCheck);
+        return 2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1 + block
+            + (sessionTicket ? HelloExtensions.GetAppendedLength(block, 0) : 0);
+    }
 
     /// <summary>
     /// Writes a ServerHello body with compression_method null. The extension block is omitted when neither
@@ -126,6 +138,7 @@ internal readonly ref struct ServerHello
         bool renegotiationInfo,
         bool encryptThenMac = false,
         bool ecPointFormats = false,
+        bool sessionTicket = false,
         bool connectionIdExtension = false,
         ReadOnlySpan<byte> connectionId = default,
         bool returnRoutabilityCheck = false)
@@ -133,7 +146,7 @@ internal readonly ref struct ServerHello
         HandshakeWriter.EnsureLength(connectionId, 0, byte.MaxValue, nameof(connectionId));
         HandshakeWriter.EnsureLength(random, ClientHello.RandomLength, ClientHello.RandomLength, nameof(random));
         HandshakeWriter.EnsureLength(sessionId, 0, ClientHello.MaxSessionIdLength, nameof(sessionId));
-        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats,
+        int length = GetLength(sessionId.Length, extendedMasterSecret, renegotiationInfo, encryptThenMac, ecPointFormats, sessionTicket,
             connectionIdExtension ? connectionId.Length : -1, returnRoutabilityCheck);
         HandshakeWriter.EnsureCapacity(destination, length);
 
@@ -143,8 +156,13 @@ internal readonly ref struct ServerHello
         writer.WriteOpaque8(sessionId);
         writer.WriteUInt16(cipherSuite);
         writer.WriteUInt8(0);
+        var blockStart = writer.Written;
         HelloExtensions.Write(ref writer, renegotiationInfo, extendedMasterSecret, encryptThenMac, supportedGroups: default, ecPointFormats,
             connectionIdExtension, connectionId, returnRoutabilityCheck);
+        if (sessionTicket)
+        {
+            HelloExtensions.AppendExtension(destination, blockStart, ref writer, HelloExtensions.SessionTicket, []);
+        }
         return writer.Written;
     }
 }

@@ -10,6 +10,7 @@ internal struct ServerCounters
     public long HandshakesStarted;
     public long HandshakesCompleted;
     public long HandshakesFailed;
+    public long HandshakesResumed;
     public long HandshakesEvicted;
     public long BytesReceived;
     public long DatagramsSent;
@@ -30,6 +31,7 @@ internal struct ServerCounters
         HandshakesStarted = HandshakesStarted,
         HandshakesCompleted = HandshakesCompleted,
         HandshakesFailed = HandshakesFailed,
+        HandshakesResumed = HandshakesResumed,
         Sessions = sessions,
         HandshakesInProgress = handshakes,
         HandshakesEvicted = HandshakesEvicted,

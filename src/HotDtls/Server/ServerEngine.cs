@@ -43,14 +43,20 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     // RFC 9146: the CIDs this engine's connections issued (null when the server issues none or only empty ones).
     private readonly ConnectionIdTable? _connectionIds;
     private readonly int _loopIndex;
+    // The cache this engine made for itself (no shared one was given): disposed with the engine.
+    private readonly SessionCache? _ownedSessionCache;
+    private readonly SessionTicketProtector? _ownedTickets;
     private bool _disposed;
 
     /// <summary>
     /// An engine for the peers of one receive loop. <paramref name="shareOf"/> engines (loops) share the options'
-    /// session and handshake caps, each taking its share rounded up.
+    /// session and handshake caps, each taking its share rounded up, and <paramref name="sessionCache"/>, the
+    /// session-ID cache (null: with <see cref="DtlsServerOptions.EnableSessionResumption"/> on, the engine makes and
+    /// owns one of its own).
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
-        IRandomSource random, int shareOf = 1, int loopIndex = 0)
+        IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null, SessionTicketProtector? tickets = null,
+        int loopIndex = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(loopIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(loopIndex, byte.MaxValue);
@@ -74,8 +80,20 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
         var pool = new DefaultObjectPoolProvider { MaximumRetained = maxHandshakes }
             .Create(new HandshakeContextPolicy(options));
         var identityHint = options.PskIdentityHint is null ? null : System.Text.Encoding.UTF8.GetBytes(options.PskIdentityHint);
+        if (sessionCache is null && options.EnableSessionResumption)
+        {
+            sessionCache = _ownedSessionCache = new SessionCache(options.MaxCachedSessions, options.SessionLifetime);
+        }
+        if (tickets is null && options.EnableSessionTickets)
+        {
+            tickets = _ownedTickets = CreateTicketProtector(options, random);
+        }
         _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
-            random, pool, identityHint, new StandInKey(random));
+            random, pool, identityHint, new StandInKey(random))
+        {
+            SessionCache = sessionCache,
+            Tickets = tickets,
+        };
         _loopIndex = loopIndex;
         if (options.ConnectionIdLength is > 0 and var length)
         {
@@ -106,6 +124,16 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     internal long DatagramsHandedOff => Interlocked.Read(ref _handedOff);
 
     private long _handedOff;
+
+    /// <summary>The ticket protector of <paramref name="options"/>: its configured keys, or random ones that rotate.</summary>
+    internal static SessionTicketProtector CreateTicketProtector(DtlsServerOptions options, IRandomSource random)
+        => new([.. options.SessionTicketKeys], options.SessionTicketKeyRotation, options.SessionLifetime, options.TimeProvider, random);
+
+    /// <summary>The ticket protector this engine uses (shared with the server's other loops), or null.</summary>
+    internal SessionTicketProtector? Tickets => _services.Tickets;
+
+    /// <summary>The session-ID cache this engine resumes from (shared with the server's other loops), or null.</summary>
+    internal SessionCache? SessionCache => _services.SessionCache;
 
     /// <summary>Partial ClientHellos waiting for their other fragments (bounded for all peers together).</summary>
     internal int PendingHelloFragments
@@ -353,7 +381,11 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
         }
         _observer.CallHandler(HandlerCall.HandshakeStarted, connection.Session, default, default);
-        connection.Start(header, messageSeq, helloBody, now);
+        if (connection.Start(header, messageSeq, helloBody, now) == RecordResult.Defer)
+        {
+            // Resumption: the flight waits for the PSK store to confirm the cached session's identity.
+            _ = AwaitPskAsync(connection);
+        }
         _timers.Schedule(connection, now);
         return predecessor ?? (connection.IsClosed ? null : connection);
     }
@@ -417,6 +449,7 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
                 _timers.TrimIfWorthIt(_observer.Counters.CiphersReleased);
             }
             _hellos.OnTick(now);
+            _services.SessionCache?.Expire(now);
         }
     }
 
@@ -454,6 +487,8 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             }
             _peers.Clear();
             _hellos.Dispose();
+            _ownedSessionCache?.Dispose();
+            _ownedTickets?.Dispose();
             (_services.HandshakePool as IDisposable)?.Dispose();
         }
     }

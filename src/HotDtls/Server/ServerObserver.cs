@@ -199,11 +199,19 @@ internal sealed class ServerObserver : IConnectionObserver
         var now = NowMs();
         _timers.OnEstablished(server, now);
         _counters.HandshakesCompleted++;
+        if (server.IsResumed)
+        {
+            _counters.HandshakesResumed++;
+        }
         _peers.OnEstablished(server);
         var session = server.Session!;
         if (_logger.IsEnabled(LogLevel.Information))
         {
             Log.Encrypted(_logger, session.RemoteEndPoint, server.NegotiatedSuite);
+            if (server.IsResumed)
+            {
+                Log.SessionResumed(_logger, session.RemoteEndPoint);
+            }
         }
         CallHandler(HandlerCall.SessionEstablished, session, default, default);
     }

@@ -18,8 +18,13 @@ public sealed class GnuTlsClientPeer : IAsyncDisposable
     /// <summary>Everything the process said, for failure messages.</summary>
     public string Diagnostics => $"{_process.Diagnostics}\n--- stdout ---\n{_output}";
 
-    /// <summary>Starts gnutls-cli against <paramref name="server"/> offering only <paramref name="suite"/>.</summary>
-    public static GnuTlsClientPeer Start(IPEndPoint server, CipherSuite suite, PeerCredentials? credentials = null)
+    /// <summary>
+    /// Starts gnutls-cli against <paramref name="server"/> offering only <paramref name="suite"/>, with extra arguments
+    /// such as <c>--resume</c> (handshake, disconnect, reconnect resuming; it then prints
+    /// "*** This is a resumed session" or "*** Previous session was NOT resumed").
+    /// </summary>
+    public static GnuTlsClientPeer Start(IPEndPoint server, CipherSuite suite, PeerCredentials? credentials = null,
+        IReadOnlyList<string>? extraArguments = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         credentials ??= PeerCredentials.Default;
@@ -29,6 +34,10 @@ public sealed class GnuTlsClientPeer : IAsyncDisposable
             "--pskusername", credentials.Identity, "--pskkey", credentials.KeyHex,
             "--priority", InteropSuites.GnuTlsPriority(suite), "--insecure",
         };
+        if (extraArguments is not null)
+        {
+            arguments.AddRange(extraArguments);
+        }
         return new GnuTlsClientPeer(PeerProcess.Start(GnuTlsTool.Path("gnutls-cli"), "gnutls-cli", GnuTlsTool.InstallAdvice,
             arguments, static _ => { }, chunked: true));
     }

@@ -19,7 +19,8 @@ public sealed class ClientHostileServerTests
     /// <summary>A client offering only TLS_PSK_WITH_AES_128_GCM_SHA256, started: its ClientHello is taken and dropped.</summary>
     private static TestClient StartedClient(ServerHarness server)
     {
-        var options = new DtlsClientOptions { PskIdentity = "device", PskKey = ServerHarness.Key, TimeProvider = server.Time };
+        // No tickets asked for: a session_ticket extension in the ServerHello is then unsolicited.
+        var options = new DtlsClientOptions { PskIdentity = "device", PskKey = ServerHarness.Key, TimeProvider = server.Time, UseSessionTickets = false };
         options.CipherSuites.Clear();
         options.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
         var client = new TestClient(server, s_client, options);
@@ -256,7 +257,8 @@ public sealed class ClientHostileServerTests
     public void HelloVerifyRequest_with_a_255_byte_cookie_is_echoed_in_the_next_ClientHello()
     {
         using var server = new ServerHarness();
-        var options = new DtlsClientOptions { PskIdentity = "device", PskKey = ServerHarness.Key, TimeProvider = server.Time };
+        // No tickets asked for: a session_ticket extension in the ServerHello is then unsolicited.
+        var options = new DtlsClientOptions { PskIdentity = "device", PskKey = ServerHarness.Key, TimeProvider = server.Time, UseSessionTickets = false };
         using var client = new TestClient(server, s_client, options);
         client.Start();
         var (firstSeq, first) = ClientHelloIn(Assert.Single(client.Sender.TakeAll()).Datagram);

@@ -510,4 +510,57 @@ public sealed class ConnectionIdTests
         Assert.Equal(1, server.Statistics.PeerAddressChangesRefused);
         Assert.Equal(0, server.Statistics.PeerAddressChanges);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_abbreviated_handshake_negotiates_a_new_CID_and_the_resumed_session_can_move(bool tickets)
+    {
+        using var server = new ServerHarness(o =>
+        {
+            o.EnableSessionResumption = true;
+            o.EnableSessionTickets = tickets;
+        });
+        var first = TestClient.PlainPskOptions(server);
+        first.ConnectionIdLength = 0;
+        first.UseSessionTickets = tickets;
+        DtlsSavedSession saved;
+        byte[] firstCid;
+        using (var client = new TestClient(server, s_home, first))
+        {
+            client.Start();
+            Exchange.Pump(server, client);
+            Assert.True(client.Established);
+            saved = Assert.IsType<DtlsSavedSession>(client.Engine.SaveSession());
+            firstCid = client.Connection.ServerConnectionId.ToArray();
+        }
+        using var _ = saved;
+        var second = TestClient.PlainPskOptions(server);
+        second.ConnectionIdLength = 0;
+        second.UseSessionTickets = tickets;
+        second.Session = saved;
+        var elsewhere = new IPEndPoint(IPAddress.Loopback, 41001);
+        using var resumed = new TestClient(server, elsewhere, second, seed: 9);
+
+        resumed.Start();
+        Exchange.Pump(server, resumed);
+
+        Assert.True(resumed.Established);
+        Assert.True(resumed.Engine.IsResumed);
+        Assert.True(resumed.Connection.ConnectionIdNegotiated);
+        Assert.Equal(6, resumed.Connection.ServerConnectionId.Length);
+        Assert.NotEqual(firstCid, resumed.Connection.ServerConnectionId.ToArray());
+        var session = server.Handler.Established[^1];
+        Assert.True(session.IsResumed);
+        Assert.True(session.UsesConnectionId);
+
+        Assert.True(resumed.Send("resumed, then moved"));
+        PumpFrom(server, resumed, s_moved);
+        Assert.Equal(s_moved, session.RemoteEndPoint);
+        // The challenge went first and was answered: the new address is proven, and answers flow again.
+        Assert.True(session.Connection.PeerAddressProven);
+        Assert.True(resumed.Send("and again"));
+        PumpFrom(server, resumed, s_moved);
+        Assert.Equal($"to {s_moved}: ACK", resumed.Received[^1]);
+    }
 }

@@ -50,6 +50,12 @@ public sealed class HandshakeContextTests
         Assert.False(context.Retransmit.IsArmed);
         Assert.Null(context.List);
         Assert.Null(context.Owner);
+        Assert.All(context.SessionId, b => Assert.Equal(0, b));
+        Assert.Equal(0, context.SessionIdLength);
+        Assert.Equal(default, context.FullChoice);
+        Assert.Null(context.ResumptionCandidate);
+        Assert.Equal(0, context.ResumedIssuedUnixMs);
+        Assert.False(context.TicketAnnounced);
     }
 
     [Fact]
@@ -72,6 +78,12 @@ public sealed class HandshakeContextTests
         context.ResolvedPsk = ServerHarness.Key;
         context.PskLookupFailed = true;
         context.Retransmit.Arm(0, 1000);
+        context.SessionId.AsSpan().Fill(0xCC);
+        context.SessionIdLength = 32;
+        context.FullChoice = new FullHandshakeChoice(null, NamedGroup.X25519, true, true, true, true);
+        context.ResumptionCandidate = new CachedSession(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, true, identity);
+        context.ResumedIssuedUnixMs = 1;
+        context.TicketAnnounced = true;
         var transcriptBuffer = Buffer(context.Transcript, "_buffer");
 
         context.Reset();

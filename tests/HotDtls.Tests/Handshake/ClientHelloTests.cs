@@ -92,6 +92,38 @@ public sealed class ClientHelloTests
         Assert.Equal(first, second);
     }
 
+    [Theory]
+    [InlineData(false, "")]
+    [InlineData(true, "")]
+    [InlineData(true, "0102030405")]
+    public void A_session_ticket_is_written_last_and_parses_back(bool extensions, string ticketHex)
+    {
+        var ticket = Convert.FromHexString(ticketHex);
+        var random = new byte[32];
+        var sessionId = Enumerable.Repeat((byte)7, 32).ToArray();
+        var buffer = new byte[ClientHello.GetLength(32, 0, 1, extensions, extensions, sessionTicketLength: ticket.Length)];
+
+        var written = ClientHello.Write(buffer, ProtocolVersion.Dtls12, random, sessionId, [], [0x00A8], extensions, extensions,
+            offerSessionTicket: true, sessionTicket: ticket);
+
+        Assert.Equal(buffer.Length, written);
+        // session_ticket (0023), its length, the ticket: the last bytes of the message.
+        Assert.Equal([0x00, 0x23, 0x00, (byte)ticket.Length, .. ticket], buffer[^(4 + ticket.Length)..]);
+        Assert.True(ClientHello.TryParse(buffer, out var hello));
+        Assert.True(hello.HasSessionTicket);
+        Assert.Equal(ticket, hello.SessionTicket.ToArray());
+        Assert.Equal(sessionId, hello.SessionId.ToArray());
+        Assert.Equal(extensions, hello.OffersExtendedMasterSecret);
+    }
+
+    [Fact]
+    public void The_golden_hello_offers_an_empty_session_ticket()
+    {
+        Assert.True(ClientHello.TryParse(OpenSslCapture.Body(OpenSslCapture.ClientHelloWithoutCookie), out var hello));
+        Assert.True(hello.HasSessionTicket);
+        Assert.True(hello.SessionTicket.IsEmpty);
+    }
+
     [Fact]
     public void Without_extensions_the_block_is_omitted_and_parses_as_absent()
     {

@@ -74,6 +74,7 @@ public sealed partial class DtlsErrorTests
             [DtlsError.HandshakeMessageTooLarge] = AlertDescription.HandshakeFailure,
             [DtlsError.InternalError] = AlertDescription.InternalError,
             [DtlsError.UnknownPskIdentity] = AlertDescription.UnknownPskIdentity,
+            [DtlsError.ExtendedMasterSecretMismatch] = AlertDescription.HandshakeFailure,
         };
 
         Assert.Equal(Enum.GetValues<DtlsError>().Length - 1, expected.Count);

@@ -13,24 +13,40 @@ public sealed class HandshakeTableTests
     private static readonly ushort[] s_epochs = [0, 1, 2, ushort.MaxValue - 1, HandshakeTable.NoRecord];
 
     /// <summary>The expected table, written independently of the source so a changed row must be changed here too.</summary>
-    private static readonly (HandshakeState State, HandshakeInput Input, ushort Epoch, HandshakeAction Action, HandshakeState Next, HandshakeState Wait)[] s_expected =
+    private static readonly (HandshakeState State, HandshakeInput Input, ushort Epoch, HandshakeAction Action, HandshakeState Next, HandshakeState Wait, HandshakeState Abbreviated)[] s_expected =
     [
         // Server: flight 3 (admitted by the cookie check), flight 5, and the wait for an asynchronous PSK store.
-        (HandshakeState.ServerExpectClientHello, HandshakeInput.ClientHello, 0, HandshakeAction.ReadClientHello, HandshakeState.ServerExpectClientKeyExchange, HandshakeState.Closed),
-        (HandshakeState.ServerExpectClientKeyExchange, HandshakeInput.ClientKeyExchange, 0, HandshakeAction.ReadClientKeyExchange, HandshakeState.ServerExpectChangeCipherSpec, HandshakeState.ServerAwaitingPsk),
-        (HandshakeState.ServerAwaitingPsk, HandshakeInput.PskResolved, HandshakeTable.NoRecord, HandshakeAction.UseResolvedPsk, HandshakeState.ServerExpectChangeCipherSpec, HandshakeState.Closed),
-        (HandshakeState.ServerExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ServerExpectFinished, HandshakeState.Closed),
-        (HandshakeState.ServerExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadClientFinished, HandshakeState.Established, HandshakeState.Closed),
+        // The ClientHello may name a cached session: wait for the PSK store to confirm its identity, or go straight to
+        // the abbreviated handshake when the store answers at once.
+        (HandshakeState.ServerExpectClientHello, HandshakeInput.ClientHello, 0, HandshakeAction.ReadClientHello, HandshakeState.ServerExpectClientKeyExchange, HandshakeState.ServerAwaitingSessionPsk, HandshakeState.ServerResumeExpectChangeCipherSpec),
+        (HandshakeState.ServerExpectClientKeyExchange, HandshakeInput.ClientKeyExchange, 0, HandshakeAction.ReadClientKeyExchange, HandshakeState.ServerExpectChangeCipherSpec, HandshakeState.ServerAwaitingPsk, HandshakeState.Closed),
+        (HandshakeState.ServerAwaitingPsk, HandshakeInput.PskResolved, HandshakeTable.NoRecord, HandshakeAction.UseResolvedPsk, HandshakeState.ServerExpectChangeCipherSpec, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ServerExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ServerExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ServerExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadClientFinished, HandshakeState.Established, HandshakeState.Closed, HandshakeState.Closed),
+        // Server resumption (RFC 5246 §7.3): the store's answer picks the abbreviated flight or flight 4; then the
+        // client's ChangeCipherSpec and Finished.
+        (HandshakeState.ServerAwaitingSessionPsk, HandshakeInput.PskResolved, HandshakeTable.NoRecord, HandshakeAction.UseResolvedSessionPsk, HandshakeState.ServerExpectClientKeyExchange, HandshakeState.Closed, HandshakeState.ServerResumeExpectChangeCipherSpec),
+        (HandshakeState.ServerResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ServerResumeExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ServerResumeExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadResumedClientFinished, HandshakeState.Established, HandshakeState.Closed, HandshakeState.Closed),
         // Client: flight 1 on start, then flights 2, 4, 6.
-        (HandshakeState.ClientNotStarted, HandshakeInput.Start, HandshakeTable.NoRecord, HandshakeAction.SendClientHello, HandshakeState.ClientExpectServerHello, HandshakeState.Closed),
-        (HandshakeState.ClientExpectServerHello, HandshakeInput.HelloVerifyRequest, 0, HandshakeAction.ReadHelloVerifyRequest, HandshakeState.ClientExpectServerHello, HandshakeState.Closed),
-        (HandshakeState.ClientExpectServerHello, HandshakeInput.ServerHello, 0, HandshakeAction.ReadServerHello, HandshakeState.ClientExpectServerKeyExchange, HandshakeState.Closed),
-        (HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerKeyExchange, 0, HandshakeAction.ReadServerKeyExchange, HandshakeState.ClientExpectServerHelloDone, HandshakeState.Closed),
+        (HandshakeState.ClientNotStarted, HandshakeInput.Start, HandshakeTable.NoRecord, HandshakeAction.SendClientHello, HandshakeState.ClientExpectServerHello, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectServerHello, HandshakeInput.HelloVerifyRequest, 0, HandshakeAction.ReadHelloVerifyRequest, HandshakeState.ClientExpectServerHello, HandshakeState.Closed, HandshakeState.Closed),
+        // A ServerHello echoing our session_id starts the abbreviated handshake.
+        (HandshakeState.ClientExpectServerHello, HandshakeInput.ServerHello, 0, HandshakeAction.ReadServerHello, HandshakeState.ClientExpectServerKeyExchange, HandshakeState.Closed, HandshakeState.ClientResumeExpectChangeCipherSpec),
+        (HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerKeyExchange, 0, HandshakeAction.ReadServerKeyExchange, HandshakeState.ClientExpectServerHelloDone, HandshakeState.Closed, HandshakeState.Closed),
         // ServerKeyExchange is optional for PSK when the server has no identity hint (RFC 4279 §2).
-        (HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed),
-        (HandshakeState.ClientExpectServerHelloDone, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed),
-        (HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished, HandshakeState.Closed),
-        (HandshakeState.ClientExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadServerFinished, HandshakeState.Established, HandshakeState.Closed),
+        (HandshakeState.ClientExpectServerKeyExchange, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectServerHelloDone, HandshakeInput.ServerHelloDone, 0, HandshakeAction.ReadServerHelloDone, HandshakeState.ClientExpectChangeCipherSpec, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        // RFC 5077 §3.3: NewSessionTicket before the server's ChangeCipherSpec (full and abbreviated handshakes).
+        (HandshakeState.ClientExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.NewSessionTicket, 0, HandshakeAction.ReadNewSessionTicket, HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientResumeExpectChangeCipherSpecAfterTicket, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadServerFinished, HandshakeState.Established, HandshakeState.Closed, HandshakeState.Closed),
+        // Client resumption: the server's ChangeCipherSpec and Finished, answered with our final flight.
+        (HandshakeState.ClientResumeExpectChangeCipherSpec, HandshakeInput.ChangeCipherSpec, 0, HandshakeAction.ActivateReadEpoch, HandshakeState.ClientResumeExpectFinished, HandshakeState.Closed, HandshakeState.Closed),
+        (HandshakeState.ClientResumeExpectFinished, HandshakeInput.Finished, 1, HandshakeAction.ReadResumedServerFinished, HandshakeState.Established, HandshakeState.Closed, HandshakeState.Closed),
     ];
 
     public static TheoryData<int> RowIndexes()
@@ -57,10 +73,10 @@ public sealed class HandshakeTableTests
     [Fact]
     public void The_table_is_exactly_the_documented_flights()
     {
-        var actual = new List<(HandshakeState, HandshakeInput, ushort, HandshakeAction, HandshakeState, HandshakeState)>();
+        var actual = new List<(HandshakeState, HandshakeInput, ushort, HandshakeAction, HandshakeState, HandshakeState, HandshakeState)>();
         foreach (var row in HandshakeTable.Rows)
         {
-            actual.Add((row.State, row.Input, row.Epoch, row.Action, row.Next, row.Wait));
+            actual.Add((row.State, row.Input, row.Epoch, row.Action, row.Next, row.Wait, row.Abbreviated));
         }
 
         Assert.Equal(s_expected.Length, actual.Count);
@@ -132,13 +148,84 @@ public sealed class HandshakeTableTests
     }
 
     [Fact]
-    public void Only_the_client_key_exchange_row_may_wait()
+    public void Only_the_psk_lookups_may_wait()
+    {
+        // The ClientKeyExchange of a full handshake, and the ClientHello naming a cached session (its identity is
+        // checked with the store before the abbreviated flight goes out).
+        foreach (var row in HandshakeTable.Rows)
+        {
+            var expected = row.Input switch
+            {
+                HandshakeInput.ClientKeyExchange => HandshakeState.ServerAwaitingPsk,
+                HandshakeInput.ClientHello => HandshakeState.ServerAwaitingSessionPsk,
+                _ => HandshakeState.Closed,
+            };
+            Assert.Equal(expected, row.Wait);
+        }
+    }
+
+    [Fact]
+    public void Only_the_hellos_and_the_resumption_lookup_may_choose_the_abbreviated_handshake()
     {
         foreach (var row in HandshakeTable.Rows)
         {
-            var expected = row.Input == HandshakeInput.ClientKeyExchange ? HandshakeState.ServerAwaitingPsk : HandshakeState.Closed;
-            Assert.Equal(expected, row.Wait);
+            var expected = (row.State, row.Input) switch
+            {
+                (HandshakeState.ServerExpectClientHello, HandshakeInput.ClientHello) => HandshakeState.ServerResumeExpectChangeCipherSpec,
+                (HandshakeState.ServerAwaitingSessionPsk, HandshakeInput.PskResolved) => HandshakeState.ServerResumeExpectChangeCipherSpec,
+                (HandshakeState.ClientExpectServerHello, HandshakeInput.ServerHello) => HandshakeState.ClientResumeExpectChangeCipherSpec,
+                _ => HandshakeState.Closed,
+            };
+            Assert.Equal(expected, row.Abbreviated);
         }
+    }
+
+    [Fact]
+    public void Waiting_for_the_resumption_lookup_takes_only_its_answer()
+    {
+        foreach (var input in Enum.GetValues<HandshakeInput>())
+        {
+            var verdict = HandshakeTable.Find(HandshakeState.ServerAwaitingSessionPsk, input, HandshakeTable.NoRecord, out _);
+            Assert.Equal(input == HandshakeInput.PskResolved ? TableVerdict.Allowed : TableVerdict.NotAllowed, verdict);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Walking_the_server_resumption_rows_reaches_established(bool pskLookupWaits)
+    {
+        var state = HandshakeState.ServerExpectClientHello;
+        Assert.Equal(TableVerdict.Allowed, HandshakeTable.Find(state, HandshakeInput.ClientHello, 0, out var hello));
+        state = pskLookupWaits ? hello.Wait : hello.Abbreviated;
+        if (pskLookupWaits)
+        {
+            Assert.Equal(TableVerdict.Allowed, HandshakeTable.Find(state, HandshakeInput.PskResolved, HandshakeTable.NoRecord, out var resolved));
+            state = resolved.Abbreviated;
+        }
+        Assert.Equal(HandshakeState.ServerResumeExpectChangeCipherSpec, state);
+        // The client sends no ClientKeyExchange in an abbreviated handshake.
+        Assert.Equal(TableVerdict.NotAllowed, HandshakeTable.Find(state, HandshakeInput.ClientKeyExchange, 0, out _));
+        // Finished before ChangeCipherSpec is no row (HOSTILE 30).
+        Assert.Equal(TableVerdict.NotAllowed, HandshakeTable.Find(state, HandshakeInput.Finished, 1, out _));
+        state = Take(state, HandshakeInput.ChangeCipherSpec, 0, wait: false);
+        state = Take(state, HandshakeInput.Finished, 1, wait: false);
+        Assert.Equal(HandshakeState.Established, state);
+    }
+
+    [Fact]
+    public void Walking_the_client_resumption_rows_reaches_established()
+    {
+        var state = Take(HandshakeState.ClientNotStarted, HandshakeInput.Start, HandshakeTable.NoRecord, wait: false);
+        state = Take(state, HandshakeInput.HelloVerifyRequest, 0, wait: false);
+        Assert.Equal(TableVerdict.Allowed, HandshakeTable.Find(state, HandshakeInput.ServerHello, 0, out var hello));
+        state = hello.Abbreviated;
+        // No ServerKeyExchange or ServerHelloDone in an abbreviated handshake.
+        Assert.Equal(TableVerdict.NotAllowed, HandshakeTable.Find(state, HandshakeInput.ServerKeyExchange, 0, out _));
+        Assert.Equal(TableVerdict.NotAllowed, HandshakeTable.Find(state, HandshakeInput.ServerHelloDone, 0, out _));
+        state = Take(state, HandshakeInput.ChangeCipherSpec, 0, wait: false);
+        state = Take(state, HandshakeInput.Finished, 1, wait: false);
+        Assert.Equal(HandshakeState.Established, state);
     }
 
     [Fact]
@@ -171,7 +258,7 @@ public sealed class HandshakeTableTests
     [Fact]
     public void Server_states_take_only_client_messages_and_client_states_only_server_messages()
     {
-        HandshakeInput[] fromServer = [HandshakeInput.HelloVerifyRequest, HandshakeInput.ServerHello, HandshakeInput.ServerKeyExchange, HandshakeInput.ServerHelloDone];
+        HandshakeInput[] fromServer = [HandshakeInput.HelloVerifyRequest, HandshakeInput.ServerHello, HandshakeInput.ServerKeyExchange, HandshakeInput.ServerHelloDone, HandshakeInput.NewSessionTicket];
         HandshakeInput[] fromClient = [HandshakeInput.ClientHello, HandshakeInput.ClientKeyExchange, HandshakeInput.PskResolved];
         foreach (var row in HandshakeTable.Rows)
         {
@@ -188,6 +275,7 @@ public sealed class HandshakeTableTests
     [InlineData((byte)HandshakeType.ServerHelloDone, (byte)HandshakeInput.ServerHelloDone)]
     [InlineData((byte)HandshakeType.ClientKeyExchange, (byte)HandshakeInput.ClientKeyExchange)]
     [InlineData((byte)HandshakeType.Finished, (byte)HandshakeInput.Finished)]
+    [InlineData((byte)HandshakeType.NewSessionTicket, (byte)HandshakeInput.NewSessionTicket)]
     public void Psk_handshake_types_map_to_their_input(byte type, byte expected)
     {
         Assert.True(HandshakeTable.TryGetInput((HandshakeType)type, out var input));
@@ -203,7 +291,7 @@ public sealed class HandshakeTableTests
         {
             (byte)HandshakeType.ClientHello, (byte)HandshakeType.HelloVerifyRequest, (byte)HandshakeType.ServerHello,
             (byte)HandshakeType.ServerKeyExchange, (byte)HandshakeType.ServerHelloDone, (byte)HandshakeType.ClientKeyExchange,
-            (byte)HandshakeType.Finished,
+            (byte)HandshakeType.Finished, (byte)HandshakeType.NewSessionTicket,
         };
         for (var value = 0; value <= byte.MaxValue; value++)
         {

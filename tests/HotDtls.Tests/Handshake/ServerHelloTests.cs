@@ -23,8 +23,10 @@ public sealed class ServerHelloTests
         Assert.True(hello.HasRenegotiationInfo);
         Assert.True(hello.RenegotiationInfo.IsEmpty);
 
-        // session_ticket (0023), echoed because OpenSSL's client offered it.
-        Assert.True(hello.HasUnknownExtension);
+        // session_ticket (0023), echoed empty because OpenSSL's client offered it (RFC 5077 §3.2).
+        Assert.True(hello.HasSessionTicket);
+        Assert.False(hello.HasNonEmptySessionTicket);
+        Assert.False(hello.HasUnknownExtension);
     }
 
     [Fact]
@@ -40,6 +42,38 @@ public sealed class ServerHelloTests
         byte[] expected = [.. golden[..^15], .. Convert.FromHexString("0009FF0100010000170000")];
         Assert.Equal(expected, destination[..written]);
         Assert.Equal(ServerHello.GetLength(0, true, true), written);
+    }
+
+    [Fact]
+    public void Writing_the_golden_fields_with_session_ticket_gives_the_golden_bytes()
+    {
+        // OpenSSL's block is renegotiation_info, session_ticket (empty), extended_master_secret: the empty
+        // session_ticket HotDtls appends goes last, so the golden order differs only there.
+        byte[] golden = OpenSslCapture.Body(OpenSslCapture.ServerHello);
+        Assert.True(ServerHello.TryParse(golden, out ServerHello hello));
+        var destination = new byte[128];
+
+        int written = ServerHello.Write(destination, hello.ServerVersion, hello.Random, hello.SessionId, hello.CipherSuite,
+            hello.HasExtendedMasterSecret, hello.HasRenegotiationInfo, sessionTicket: true);
+
+        byte[] expected = [.. golden[..^15], .. Convert.FromHexString("000DFF010001000017000000230000")];
+        Assert.Equal(expected, destination[..written]);
+        Assert.Equal(ServerHello.GetLength(0, true, true, sessionTicket: true), written);
+        Assert.True(ServerHello.TryParse(destination.AsSpan(0, written), out var parsed));
+        Assert.True(parsed.HasSessionTicket);
+        Assert.False(parsed.HasNonEmptySessionTicket);
+    }
+
+    [Fact]
+    public void A_session_ticket_extension_with_data_is_flagged()
+    {
+        var body = new byte[128];
+        var length = ServerHello.Write(body, ProtocolVersion.Dtls12, Convert.FromHexString(s_random), [], 0x00A8,
+            extendedMasterSecret: false, renegotiationInfo: false);
+        byte[] withTicket = [.. body[..length], .. Convert.FromHexString("0005002300010A")];
+
+        Assert.True(ServerHello.TryParse(withTicket, out var hello));
+        Assert.True(hello.HasNonEmptySessionTicket);
     }
 
     [Fact]

@@ -14,7 +14,10 @@ internal sealed class ServerHarness : IDisposable
 {
     public static readonly byte[] Key = Convert.FromHexString("1a2b3c4d5e6f");
 
-    public ServerHarness(Action<DtlsServerOptions>? configure = null, int seed = 1)
+    /// <param name="configure">Changes to the Qt example's settings.</param>
+    /// <param name="seed">Seeds the engine's randomness.</param>
+    /// <param name="sessionCache">A session cache shared with another harness, as the receive loops of one server share it.</param>
+    public ServerHarness(Action<DtlsServerOptions>? configure = null, int seed = 1, HotDtls.Connection.SessionCache? sessionCache = null)
     {
         Options = new DtlsServerOptions
         {
@@ -25,7 +28,7 @@ internal sealed class ServerHarness : IDisposable
         };
         configure?.Invoke(Options);
         Options.ValidateServer();
-        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed));
+        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed), sessionCache: sessionCache);
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
