@@ -67,6 +67,10 @@ public readonly record struct DtlsServerStatistics
         DatagramsSent = DatagramsSent + other.DatagramsSent,
         BytesSent = BytesSent + other.BytesSent,
         CiphersReleased = CiphersReleased + other.CiphersReleased,
+        UnknownConnectionIdRecords = UnknownConnectionIdRecords + other.UnknownConnectionIdRecords,
+        PeerAddressChanges = PeerAddressChanges + other.PeerAddressChanges,
+        PeerAddressChangesRefused = PeerAddressChangesRefused + other.PeerAddressChangesRefused,
+        PeerAddressesProven = PeerAddressesProven + other.PeerAddressesProven,
     };
 
     /// <summary>tls12_cid records whose Connection ID no session here was issued: dropped silently (RFC 9146).</summary>
