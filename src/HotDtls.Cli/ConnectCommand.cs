@@ -18,12 +18,14 @@ internal static class ConnectCommand
         var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
         var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
         arguments.ApplyTo(options);
+        arguments.ApplyConnectionIdTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var client = await DtlsClient.ConnectAsync(endPoint, options, stop).ConfigureAwait(false);
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         logger.LogInformation("Connection with {EndPoint} encrypted. {CipherSuite} (server hint: '{Hint}'; handshake took {Milliseconds:0.00} ms)",
             endPoint, client.CipherSuite, client.PskIdentityHint, elapsed.TotalMilliseconds);
+        ReportConnectionId(arguments, client, logger);
         var buffer = new byte[client.MaxReceiveSize];
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);
@@ -44,6 +46,23 @@ internal static class ConnectCommand
         await receiveStop.CancelAsync().ConfigureAwait(false);
         await receiving.ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>With --cid, whether the server took up the offer.</summary>
+    private static void ReportConnectionId(Arguments arguments, DtlsClient client, ILogger logger)
+    {
+        if (!arguments.OfferConnectionId)
+        {
+            return;
+        }
+        if (client.UsesConnectionId)
+        {
+            logger.LogInformation("Connection ID: the server issued one; the session survives a change of this client's address or port");
+        }
+        else
+        {
+            logger.LogInformation("Connection ID: offered, but the server did not take it up; a change of address ends the session");
+        }
     }
 
     private static async Task ReceiveAsync(DtlsClient client, byte[] buffer, ILogger logger, CancellationToken stop)
