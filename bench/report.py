@@ -95,13 +95,20 @@ def main():
                      f"C# ReceiveFromAsync plaintext {fmt(p_udp)} µs at {fmt(udp_half.get('datagrams_per_second'))}/s "
                      f"(ratio {ratio(p_hot, p_udp)}; target ≤ 1.5×).")
     holds = [n[:-5] for n in os.listdir(results) if n.startswith("hotdtls-hold-") and n.endswith(".json")]
-    for name in sorted(holds, key=lambda n: int(n[13:]) if n[13:].isdigit() else 0):
+    def hold_key(n):
+        # hotdtls-hold-<count>[c]: "c" for the runs with Connection ID negotiated (run.sh's HOLD entries).
+        digits = n[13:].rstrip("c")
+        return (n.endswith("c"), int(digits) if digits.isdigit() else 0)
+    for name in sorted(holds, key=hold_key):
         h = load(results, name)
-        count = f"{int(name[13:]):,}" if name[13:].isdigit() else name[13:]
+        with_cid, number = hold_key(name)
+        count = f"{number:,}" if number else name[13:]
         if "skipped" in h:
-            extra.append(f"* HotDtls RSS per established idle session, {count} sessions: {h['skipped']}.")
+            extra.append(f"* HotDtls RSS per established idle session, {count} sessions{' with CID' if with_cid else ''}: {h['skipped']}.")
             continue
         how = "generator sockets closed once established" if h.get("sockets_released") else "a keep-alive every 30 s"
+        if with_cid:
+            how += f", Connection ID negotiated by {fmt(h.get('sessions_with_cid'))}"
         held = h.get("sessions_held")
         short_of = (f"; only {fmt(held)} of {fmt(h.get('sessions_requested'))} established, {fmt(h.get('failures'))} handshakes failed"
                     if held is not None and held != h.get("sessions_requested") else "")

@@ -28,14 +28,15 @@ fi
 
 # HOLD: sessions to hold against HotDtls; a trailing "r" releases each generator socket once its session is
 # established (no keep-alives; the server keeps it for its 5-minute idle timeout), so the count is not bound by the
-# generator's descriptor limit. Without "r", a socket per session and a keep-alive every 30 s.
+# generator's descriptor limit. Without "r", a socket per session and a keep-alive every 30 s. A trailing "c" offers
+# Connection ID (RFC 9146; the server issues a 6-byte CID to every session): the idle cost with CID negotiated.
 if [ $short = 1 ]; then
   ECHO_S=2; HS_N=1000; HOLD=(1000 2000r); SETTLE=1; RATE_S=2; WARM=1
 else
   # SETTLE 25 s: idle sessions release their cipher objects after 10 s (ReleaseIdleCiphersAfter); RSS is read after.
   # WARM 5 s: .NET servers (HotDtls, BouncyCastle, the C# echoes) finish tiering up their JIT code in it; with 2 s a
   # handshake run still measured half-optimized code (perf: 13 % of the server in the JIT).
-  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r); SETTLE=25; RATE_S=10; WARM=5
+  ECHO_S=10; HS_N=20000; HOLD=(10000 100000r 10000c 100000rc); SETTLE=25; RATE_S=10; WARM=5
 fi
 cpus=$(nproc)
 server_cpu=0; load_cpu=$(( cpus > 1 ? 1 : 0 ))
@@ -98,18 +99,21 @@ for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls hotdtls
 done
 
 for entry in "${HOLD[@]}"; do
-  k=${entry%r}; release=""; [ "$k" != "$entry" ] && release="--release-sockets"
-  echo "== hotdtls hold $k sessions${release:+ (sockets released)}" >&2
+  k=${entry%%[rc]*}; flags=${entry#"$k"}
+  release=""; [[ $flags == *r* ]] && release="--release-sockets"
+  cid=""; [[ $flags == *c* ]] && cid="--cid"
+  name="hotdtls-hold-$k${cid:+c}"
+  echo "== hotdtls hold $k sessions${release:+ (sockets released)}${cid:+ with CID}" >&2
   if [ -z "$release" ] && [ "$k" -gt $(( $(ulimit -n) - 1000 )) ]; then
     # With keep-alives the generator holds one socket per session: no more than the descriptor limit allows.
     reason="skipped: the generator needs $k sockets and may open $(ulimit -n) (ulimit -n; raising it was refused)"
     echo "$reason" >&2
-    printf '{"skipped": "%s"}\n' "$reason" >"$results/hotdtls-hold-$k.json"
+    printf '{"skipped": "%s"}\n' "$reason" >"$results/$name.json"
     continue
   fi
   # A fresh server per count: a released session's source tuple is unique within one generator run only.
   start hotdtls --echo --quiet --loops 1
-  load "hotdtls-hold-$k" hold -k "$k" -c 64 --settle "$SETTLE" --pid "$pid" $release
+  load "$name" hold -k "$k" -c 64 --settle "$SETTLE" --pid "$pid" $release $cid
   stop
 done
 

@@ -163,6 +163,26 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.True(result.GetProperty("server_rss_after_kib").GetInt64() > 0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Hold_with_cid_reports_the_sessions_that_use_one(bool release)
+    {
+        string[] args = ["hold", "--server", Server, "-k", "20", "-c", "4", "--settle", "0", "--cid"];
+        var (code, result) = Run(release ? [.. args, "--release-sockets"] : args);
+        Assert.Equal(0, code);
+        Assert.Equal(20, result.GetProperty("sessions_held").GetInt64());
+        Assert.Equal(20, result.GetProperty("sessions_with_cid").GetInt64()); // The server issues 6-byte CIDs by default.
+    }
+
+    [Fact]
+    public void Hold_without_cid_says_nothing_of_CIDs()
+    {
+        var (code, result) = Run("hold", "--server", Server, "-k", "3", "-c", "3", "--settle", "0");
+        Assert.Equal(0, code);
+        Assert.False(result.TryGetProperty("sessions_with_cid", out _));
+    }
+
     [Fact]
     public void Hold_with_released_sockets_leaves_every_session_to_the_server()
     {

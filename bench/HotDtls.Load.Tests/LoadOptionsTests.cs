@@ -35,6 +35,23 @@ public class LoadOptionsTests
     }
 
     [Fact]
+    public void Cid_offers_connection_id_with_an_empty_CID_of_the_clients_own_and_needs_DTLS()
+    {
+        var without = LoadOptions.Parse(["hold", "--server", "h:1"]);
+        Assert.False(without.ConnectionId);
+        Assert.Null(Runner.ClientOptions(without).ConnectionIdLength);
+
+        foreach (var mode in new[] { "handshake", "echo", "hold" })
+        {
+            var o = LoadOptions.Parse([mode, "--server", "h:1", "--cid"]);
+            Assert.True(o.ConnectionId);
+            Assert.Equal(0, Runner.ClientOptions(o).ConnectionIdLength);
+        }
+        var error = Assert.Throws<UsageException>(() => LoadOptions.Parse(["echo", "--server", "h:1", "--plain", "--cid"]));
+        Assert.Contains("--cid needs DTLS", error.Message);
+    }
+
+    [Fact]
     public void Every_suite_has_one_short_name()
     {
         var named = LoadOptions.SuiteNames.Select(n => n.Suite).ToList();

@@ -191,6 +191,7 @@ internal sealed class HoldWorker : Worker
             Run.MarkEstablished();
             Suite ??= session.Suite;
             WorkerCounters.Bump(ref Counters.TotalEstablished);
+            WorkerCounters.Bump(ref Counters.WithConnectionId, session.UsesConnectionId ? 1 : 0);
             Abandon(session.Slot);
             return;
         }
@@ -203,6 +204,7 @@ internal sealed class HoldWorker : Worker
             Run.MarkEstablished();
             Suite ??= session.Suite;
             WorkerCounters.Bump(ref Counters.TotalEstablished);
+            WorkerCounters.Bump(ref Counters.WithConnectionId, session.UsesConnectionId ? 1 : 0);
         }
     }
 

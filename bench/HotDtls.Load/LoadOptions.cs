@@ -63,6 +63,8 @@ internal sealed class LoadOptions
                                 aes256gcm still mean the PSK suites. The server picks one (its preference).
           --group LIST          ECDHE groups to offer, most preferred first: x25519, p256 (default x25519,p256);
                                 only with an ecdhe-* suite
+          --cid                 offer Connection ID (RFC 9146) with an empty CID of the client's own: a HotDtls
+                                server issues one to every session (hold reports how many use one)
           --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
           --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
           --timeout MS          a datagram not answered within MS is lost (default 1000)
@@ -91,6 +93,9 @@ internal sealed class LoadOptions
     public bool Plain { get; private set; }
     public bool NoBatch { get; private set; }
     public bool ReleaseSockets { get; private set; }
+
+    /// <summary>--cid: offer the connection_id extension (RFC 9146), asking for no CID on the server's records.</summary>
+    public bool ConnectionId { get; private set; }
     public bool Json { get; private set; }
     public bool NoProgress { get; private set; }
     public bool SelfTest { get; private set; }
@@ -252,6 +257,9 @@ internal sealed class LoadOptions
                 case "--release-sockets":
                     o.ReleaseSockets = true;
                     break;
+                case "--cid":
+                    o.ConnectionId = true;
+                    break;
                 case "--json":
                     o.Json = true;
                     break;
@@ -299,6 +307,10 @@ internal sealed class LoadOptions
         if (Pid is not null && Mode is not (LoadMode.Hold or LoadMode.Echo or LoadMode.Handshake))
         {
             throw new UsageException("--pid belongs to hold, echo and handshake.");
+        }
+        if (ConnectionId && Plain)
+        {
+            throw new UsageException("--cid needs DTLS: plain UDP (--plain, ceiling) has no Connection ID.");
         }
         if (ReleaseSockets && Mode != LoadMode.Hold)
         {

@@ -96,6 +96,9 @@ internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
     /// <summary>When the next keep-alive is due (hold mode).</summary>
     public long NextKeepAliveAt { get; set; }
 
+    /// <summary>Whether this session's records carry a CID the server issued (RFC 9146; --cid).</summary>
+    public bool UsesConnectionId => _engine?.SendsConnectionId ?? false;
+
     /// <summary>The negotiated suite, once established over DTLS.</summary>
     public CipherSuite? Suite => _engine?.NegotiatedSuite;
 

@@ -148,6 +148,10 @@ internal static class Runner
                 dtls.NamedGroups.Add(group);
             }
         }
+        if (options.ConnectionId)
+        {
+            dtls.ConnectionIdLength = 0;
+        }
         dtls.ValidateClient();
         return dtls;
     }
@@ -344,6 +348,11 @@ internal static class Runner
         AddSuite(report, run, workers);
         report.Add("sessions_requested", "sessions requested", o.Sessions);
         report.Add("sessions_held", "sessions held", established);
+        if (o.ConnectionId)
+        {
+            report.Add("sessions_with_cid", "sessions whose records carry a CID the server issued",
+                Sum(workers, c => WorkerCounters.Read(ref c.WithConnectionId)));
+        }
         report.Add("failures", "handshakes failed", Sum(workers, c => c.Failed));
         report.Add("sessions_lost", "sessions closed by the server", Sum(workers, c => c.SessionsLost));
         report.Add("setup_seconds", "all established in", setup, "s", 2);

@@ -23,6 +23,8 @@ internal sealed class WorkerCounters
     public long Skipped;
     // Handshakes and sessions.
     public long TotalEstablished;
+    // Established sessions whose records carry a CID the server issued (hold mode, --cid).
+    public long WithConnectionId;
     public long Established;
     public long Failed;
     public long TimedOut;

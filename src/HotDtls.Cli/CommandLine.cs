@@ -13,8 +13,9 @@ internal static class CommandLine
         Usage:
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
                           [--loops N] [--receive batched|blocking|async] [--suites LIST] [--groups LIST]
+                          [--cid-length N | --no-cid]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
-                          [--suites LIST] [--groups LIST] [--resume]
+                          [--suites LIST] [--groups LIST] [--resume] [--cid]
 
         serve     listens on 127.0.0.1:22334 with identity hint "Qt DTLS example server" and key 1a2b3c4d5e6f,
                   accepts any identity, prints each datagram (peer, ciphertext in hex, plaintext) and answers
@@ -32,6 +33,13 @@ internal static class CommandLine
                   the TLS_ prefix may be left out). The server picks the first one the client offers; the client
                   offers them in this order. Default: all 14, ECDHE_PSK first (docs/design.md).
         --groups  ECDHE groups, most preferred first: x25519, secp256r1 (or p256). Default: x25519,secp256r1.
+
+        Connection ID (RFC 9146) lets a session survive a change of the client's address or port (NAT rebinding):
+        serve     issues a 6-byte CID to every client that offers connection_id; --cid-length N issues N bytes
+                  (4 to 10, or 0: the client's records carry none) and --no-cid ignores the offer. A session that
+                  uses one says so when it is established, and when its client moves.
+        connect   --cid offers connection_id (asking for no CID on the server's records) and says whether the
+                  server issued one.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -116,6 +124,15 @@ internal sealed class Arguments
     /// <summary>--groups, or null for the library's default order.</summary>
     public IReadOnlyList<NamedGroup>? Groups { get; private set; }
 
+    /// <summary>connect --cid: offer the connection_id extension (RFC 9146) with an empty CID of the client's own.</summary>
+    public bool OfferConnectionId { get; private set; }
+
+    /// <summary>serve --cid-length: the length of the CIDs the server issues; null for the library's default (6).</summary>
+    public int? ConnectionIdLength { get; private set; }
+
+    /// <summary>serve --no-cid: ignore the connection_id extension.</summary>
+    public bool NoConnectionId { get; private set; }
+
     /// <summary>Puts --suites and --groups, when given, into <paramref name="options"/>.</summary>
     public void ApplyTo(DtlsOptions options)
     {
@@ -137,6 +154,28 @@ internal sealed class Arguments
         }
     }
 
+    /// <summary>Puts --cid-length or --no-cid, when given, into <paramref name="options"/>.</summary>
+    public void ApplyConnectionIdTo(DtlsServerOptions options)
+    {
+        if (NoConnectionId)
+        {
+            options.ConnectionIdLength = null;
+        }
+        else if (ConnectionIdLength is { } length)
+        {
+            options.ConnectionIdLength = length;
+        }
+    }
+
+    /// <summary>Puts --cid, when given, into <paramref name="options"/>: the usual client choice, an empty CID of its own.</summary>
+    public void ApplyConnectionIdTo(DtlsClientOptions options)
+    {
+        if (OfferConnectionId)
+        {
+            options.ConnectionIdLength = 0;
+        }
+    }
+
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
         var result = new Arguments();
@@ -144,6 +183,10 @@ internal sealed class Arguments
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
+            if (result.TryParseConnectionId(args, ref i))
+            {
+                continue;
+            }
             switch (arg)
             {
                 case "--address":
@@ -224,6 +267,33 @@ internal sealed class Arguments
             }
         }
         return result;
+    }
+
+    /// <summary>Reads --cid, --cid-length or --no-cid at <paramref name="i"/>; false for any other argument.</summary>
+    private bool TryParseConnectionId(ReadOnlySpan<string> args, ref int i)
+    {
+        switch (args[i])
+        {
+            case "--cid":
+                OfferConnectionId = true;
+                break;
+            case "--cid-length":
+                ConnectionIdLength = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+                    && (length == 0 || length is >= DtlsServerOptions.MinServerConnectionIdLength and <= DtlsServerOptions.MaxServerConnectionIdLength)
+                    ? length
+                    : throw new UsageException($"--cid-length needs 0 or {DtlsServerOptions.MinServerConnectionIdLength} to {DtlsServerOptions.MaxServerConnectionIdLength} (bytes), not '{args[i]}'.");
+                break;
+            case "--no-cid":
+                NoConnectionId = true;
+                break;
+            default:
+                return false;
+        }
+        if (NoConnectionId && ConnectionIdLength is not null)
+        {
+            throw new UsageException("--no-cid and --cid-length contradict each other: give one of them.");
+        }
+        return true;
     }
 
     private static string Value(ReadOnlySpan<string> args, ref int i)

@@ -18,6 +18,7 @@ internal static class ConnectCommand
         var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
         var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
         arguments.ApplyTo(options);
+        arguments.ApplyConnectionIdTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
         var saved = await RunSessionAsync(endPoint, options, arguments, logger, stop).ConfigureAwait(false);
         if (!arguments.Resume || stop.IsCancellationRequested)
@@ -52,6 +53,7 @@ internal static class ConnectCommand
             logger.LogInformation("{Kind} handshake took {Milliseconds:0.00} ms",
                 client.IsResumed ? "Session resumed: abbreviated" : "New session: full", elapsed.TotalMilliseconds);
         }
+        ReportConnectionId(arguments, client, logger);
         var buffer = new byte[client.MaxReceiveSize];
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var receiving = ReceiveAsync(client, buffer, logger, receiveStop.Token);
@@ -72,6 +74,23 @@ internal static class ConnectCommand
         await receiveStop.CancelAsync().ConfigureAwait(false);
         await receiving.ConfigureAwait(false);
         return client.SaveSession();
+    }
+
+    /// <summary>With --cid, whether the server took up the offer.</summary>
+    private static void ReportConnectionId(Arguments arguments, DtlsClient client, ILogger logger)
+    {
+        if (!arguments.OfferConnectionId)
+        {
+            return;
+        }
+        if (client.UsesConnectionId)
+        {
+            logger.LogInformation("Connection ID: the server issued one; the session survives a change of this client's address or port");
+        }
+        else
+        {
+            logger.LogInformation("Connection ID: offered, but the server did not take it up; a change of address ends the session");
+        }
     }
 
     private static async Task ReceiveAsync(DtlsClient client, byte[] buffer, ILogger logger, CancellationToken stop)

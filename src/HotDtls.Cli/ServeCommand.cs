@@ -21,6 +21,7 @@ internal static class ServeCommand
             EnableSessionTickets = true,
         };
         arguments.ApplyTo(options);
+        arguments.ApplyConnectionIdTo(options);
         DtlsServerHandler handler = arguments.Echo
             ? new EchoHandler()
             : new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"), arguments.Quiet);
@@ -73,6 +74,16 @@ internal static class ServeCommand
 
         public override void OnProtectedDatagram(DtlsSession session, ReadOnlySpan<byte> datagram)
             => t_ciphertextHex = Convert.ToHexStringLower(datagram);
+
+        /// <summary>Follows the library's "Connection with … encrypted" line: whether the session can follow its client.</summary>
+        public override void OnSessionEstablished(DtlsSession session)
+        {
+            if (!quiet && session.UsesConnectionId)
+            {
+                logger.LogInformation("{Peer}: uses a Connection ID; the session follows the client to a new address or port",
+                    session.RemoteEndPoint);
+            }
+        }
 
         public override void OnDatagram(DtlsSession session, ReadOnlySpan<byte> plaintext)
         {

@@ -77,11 +77,12 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     public string? PskIdentityHint => _engine.IdentityHint is { } hint ? System.Text.Encoding.UTF8.GetString(hint) : null;
 
     /// <summary>
-    /// Whether the server answered the connection_id extension (RFC 9146; offered when
+    /// Whether this client's records carry a Connection ID the server issued (RFC 9146; offered when
     /// <see cref="DtlsClientOptions.ConnectionIdLength"/> is set): the session then survives a change of this client's
-    /// address or port.
+    /// address or port. False when the server answered the extension with an empty CID: its records then find the
+    /// session by address alone.
     /// </summary>
-    public bool UsesConnectionId => _engine.ConnectionIdNegotiated;
+    public bool UsesConnectionId => _engine.SendsConnectionId;
 
     /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
     public bool IsEstablished => _engine.IsEstablished;

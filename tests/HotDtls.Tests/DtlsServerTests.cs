@@ -91,6 +91,29 @@ public sealed class DtlsServerTests
         }
     }
 
+    [Theory]
+    [InlineData(6, true)]
+    [InlineData(0, false)] // The extension is answered, but the client's records carry no CID: nothing to follow.
+    [InlineData(null, false)] // The extension is ignored.
+    public async Task A_client_uses_a_Connection_ID_only_when_the_server_issues_a_non_empty_one(int? serverCidLength,
+        bool expected)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var handler = new EventHandler();
+        var options = ServerOptions();
+        options.ConnectionIdLength = serverCidLength;
+        await using var server = new DtlsServer(options, handler);
+        await server.StartAsync(cts.Token);
+        var clientOptions = ClientOptions();
+        clientOptions.ConnectionIdLength = 0;
+
+        await using var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, clientOptions, cts.Token);
+        var session = await handler.Established.Task.WaitAsync(cts.Token);
+
+        Assert.Equal(expected, client.UsesConnectionId);
+        Assert.Equal(expected, session.UsesConnectionId);
+    }
+
     [Fact]
     public async Task StopAsync_sends_close_notify_that_the_client_reports()
     {

@@ -63,6 +63,9 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     /// <summary>Whether the server answered connection_id (RFC 9146).</summary>
     public bool ConnectionIdNegotiated => _connection.ConnectionIdNegotiated;
 
+    /// <summary>Whether the server issued a non-empty CID, which every record this client sends carries.</summary>
+    public bool SendsConnectionId => _connection.ConnectionIdNegotiated && !_connection.ServerConnectionId.IsEmpty;
+
     /// <summary>The CID the server issued (empty when none).</summary>
     public byte[] ServerConnectionId => _connection.ServerConnectionId.ToArray();
 
