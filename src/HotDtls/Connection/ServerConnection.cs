@@ -258,10 +258,11 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 
     protected override void OnClosing()
     {
+        // The key stays: DtlsSession.UsesConnectionId still tells, after the close, what the session was. The table
+        // gives the CID back only to its holder, so a second call (Close, then Dispose) frees nothing of another's.
         if (_connectionIdKey != 0)
         {
             Services.ConnectionIds?.Remove(_connectionIdKey, this);
-            _connectionIdKey = 0;
         }
     }
 
