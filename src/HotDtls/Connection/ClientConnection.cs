@@ -173,6 +173,7 @@ internal sealed class ClientConnection : DtlsConnection
     private HandshakeStep SendFirstClientHello(long nowMs)
     {
         Random.Fill(ClientRandom);
+        KeepClientRandomPrefix();
         SendClientHello([], nowMs);
         return HandshakeStep.Next;
     }

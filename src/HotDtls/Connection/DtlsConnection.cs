@@ -25,7 +25,10 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
     private readonly ConnectionServices _services;
     // Null once established or closed: an idle session keeps nothing of the handshake.
     private HandshakeContext? _handshake;
-    private RandomBytes _clientRandom;
+    // The first 8 bytes of the client's random, kept after the handshake to recognise a retransmitted ClientHello (the
+    // whole random lives in the handshake state while the keys need it). The random is public — it travels in clear in
+    // every ClientHello — so a prefix matches exactly what the whole would: only a copy of that very hello.
+    private ulong _clientRandomPrefix;
 
     protected DtlsConnection(ConnectionServices services, SocketAddress peer, HandshakeState initialState, long nowMs)
     {
@@ -101,7 +104,7 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
     protected internal HandshakeReassembler Reassembler => Handshake.Reassembler;
     protected HandshakeTranscript Transcript => Handshake.Transcript;
     protected OutgoingFlight Flight => Handshake.Flight;
-    protected Span<byte> ClientRandom => _clientRandom;
+    protected Span<byte> ClientRandom => Handshake.ClientRandom;
     protected byte[] ServerRandom => Handshake.ServerRandom;
     protected byte[] MasterSecret => Handshake.MasterSecret;
 
@@ -147,8 +150,26 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
     /// <summary>When the last record of the current read epoch arrived (idle expiry).</summary>
     public long LastReceiveMs { get; private set; }
 
-    /// <summary>The client's random: tells a retransmitted ClientHello from a new handshake on the same address.</summary>
-    public ReadOnlySpan<byte> ClientRandomBytes => _clientRandom;
+    /// <summary>
+    /// Whether <paramref name="random"/> is this connection's client random: a retransmitted ClientHello rather than a
+    /// new handshake on the same address. Compares the whole random while the handshake runs, its first 8 bytes after.
+    /// </summary>
+    public bool HasClientRandom(ReadOnlySpan<byte> random)
+    {
+        if (random.Length != KeySchedule.RandomLength)
+        {
+            return false;
+        }
+#pragma warning disable RS0030 // Public data: the client random travels in clear in every ClientHello, so time reveals nothing.
+        return _handshake is { } handshake
+            ? random.SequenceEqual(handshake.ClientRandom)
+            : System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(random) == _clientRandomPrefix;
+#pragma warning restore RS0030
+    }
+
+    /// <summary>The role wrote the client random into <see cref="ClientRandom"/>: keep its prefix for after the handshake.</summary>
+    protected void KeepClientRandomPrefix()
+        => _clientRandomPrefix = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(Handshake.ClientRandom);
 
     /// <summary>The one way into <see cref="HandshakeState.Closed"/>: frees keys and buffers, then tells the owner.</summary>
     public void Close(DtlsCloseReason reason, DtlsError error, AlertDescription? alert)

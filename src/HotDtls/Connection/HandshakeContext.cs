@@ -45,6 +45,9 @@ internal sealed class HandshakeContext : IDisposable
 
     public byte[] ServerRandom { get; } = new byte[KeySchedule.RandomLength];
 
+    /// <summary>The client's random while the handshake needs it (the connection keeps its first 8 bytes after).</summary>
+    public byte[] ClientRandom { get; } = new byte[KeySchedule.RandomLength];
+
     public byte[] MasterSecret { get; } = new byte[KeySchedule.MasterSecretLength];
 
     /// <summary>An HMAC keyed with <see cref="MasterSecret"/> once it is derived: the key block and both Finished use it.</summary>
@@ -173,6 +176,7 @@ internal sealed class HandshakeContext : IDisposable
         HasEcdhSharedSecret = false;
         ReceivedServerEcdhParameters = false;
         CryptographicOperations.ZeroMemory(ServerRandom);
+        CryptographicOperations.ZeroMemory(ClientRandom);
         CryptographicOperations.ZeroMemory(SessionId);
         SessionIdLength = 0;
         FullChoice = default;
@@ -216,13 +220,6 @@ internal sealed class HandshakeContext : IDisposable
 internal readonly record struct FullHandshakeChoice(
     CipherSuiteInfo? Suite, NamedGroup Group, bool ExtendedMasterSecret, bool SecureRenegotiation, bool ClientSentEcPointFormats,
     bool ClientTakesTickets);
-
-/// <summary>A client random (RFC 5246 §7.4.1.2) held inline in its connection: no array, no header.</summary>
-[InlineArray(KeySchedule.RandomLength)]
-internal struct RandomBytes
-{
-    private byte _element0;
-}
 
 /// <summary>A Finished verify_data (RFC 5246 §7.4.9) held inline in its connection.</summary>
 [InlineArray(Finished.VerifyDataLength)]

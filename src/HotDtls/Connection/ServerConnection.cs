@@ -53,6 +53,16 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// <summary>Whether this connection issued a non-empty CID (its records can then reach it from any address).</summary>
     public bool HasConnectionId => _connectionIdKey != 0;
 
+    /// <summary>
+    /// Slot and check bytes of the CID this connection holds, read as a number (0: none); set by the
+    /// <see cref="ConnectionIdTable"/> that issued it, which finds the connection by it.
+    /// </summary>
+    internal ulong ConnectionIdKey
+    {
+        get => _connectionIdKey;
+        set => _connectionIdKey = value;
+    }
+
     /// <summary>The PSK lookup that has not completed yet, for the engine to await.</summary>
     public ValueTask<byte[]?> PendingPskLookup => HandshakeOrNull?.PendingPskLookup ?? default;
 
@@ -153,6 +163,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         ExtendedMasterSecret = hello.OffersExtendedMasterSecret;
         var secureRenegotiation = hello.HasRenegotiationInfo || hello.OffersRenegotiationScsv;
         hello.Random.CopyTo(ClientRandom);
+        KeepClientRandomPrefix();
         Random.Fill(ServerRandom);
 
         // RFC 6347 §4.2.2 and §4.2.1: the server's message_seq follows the ClientHello it answers.
@@ -243,7 +254,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     /// was found (the session then simply cannot move).
     /// </summary>
     private int IssueConnectionId()
-        => Services.ConnectionIds is { } table && table.TryIssue(this, out _connectionIdKey) ? table.Length : 0;
+        => Services.ConnectionIds is { } table && table.TryIssue(this, out _) ? table.Length : 0;
 
     /// <summary>Writes the CID this connection issued (the table rebuilds it from its random part); returns its length.</summary>
     private int WriteOwnConnectionId(Span<byte> destination)

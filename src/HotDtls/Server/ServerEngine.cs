@@ -320,10 +320,8 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
     {
         // ClientHello body offset 2 (after client_version) holds the 32-byte random.
         const int randomOffset = HandshakeHeader.Size + 2;
-#pragma warning disable RS0030 // Public data: the client random travels in clear in every ClientHello, so time reveals nothing.
         return body.Length >= randomOffset + KeySchedule.RandomLength
-            && body.Slice(randomOffset, KeySchedule.RandomLength).SequenceEqual(connection.ClientRandomBytes);
-#pragma warning restore RS0030
+            && connection.HasClientRandom(body.Slice(randomOffset, KeySchedule.RandomLength));
     }
 
     /// <summary>A ClientHello from a peer without a handshake for it. Returns the address's entry afterwards.</summary>

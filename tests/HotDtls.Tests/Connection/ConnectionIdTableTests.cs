@@ -113,17 +113,44 @@ public sealed class ConnectionIdTableTests
     }
 
     [Fact]
-    public void A_full_space_of_short_CIDs_gives_up_instead_of_drawing_forever()
+    public void A_full_table_issues_no_CID_and_a_freed_slot_is_taken_again_with_new_check_bytes()
     {
         using var server = new ServerHarness();
-        // Every draw of this source is the same: the second connection can never get an unused CID.
-        var table = new ConnectionIdTable(4, node: 0, loop: 0, new ConstantRandom());
+        var table = new ConnectionIdTable(6, node: 0, loop: 0, new SeededRandom(3), maxSlots: 2);
         using var first = NewConnection(server);
         using var second = NewConnection(server);
+        using var third = NewConnection(server);
+        Assert.True(table.TryIssue(first, out var firstKey));
+        Assert.True(table.TryIssue(second, out _));
 
-        Assert.True(table.TryIssue(first, out _));
-        Assert.False(table.TryIssue(second, out _));
-        Assert.Equal(1, table.Count);
+        Assert.False(table.TryIssue(third, out var none));
+        Assert.Equal(0UL, none);
+
+        table.Remove(firstKey, first);
+        Assert.True(table.TryIssue(third, out var reused));
+        var firstCid = new byte[6];
+        table.Write(firstKey, firstCid);
+        // first's CID is still refused when the slot has a new holder: the check bytes differ.
+        Assert.NotEqual(firstKey, reused);
+        Assert.False(table.TryFind(firstCid, out var stale) && ReferenceEquals(stale, first));
+    }
+
+    [Fact]
+    public void The_table_grows_by_half_and_costs_a_few_bytes_per_session()
+    {
+        using var server = new ServerHarness();
+        var table = new ConnectionIdTable(6, node: 0, loop: 0, new SeededRandom(3));
+        var owners = new List<ServerConnection>();
+        for (var i = 0; i < 10_000; i++)
+        {
+            var owner = NewConnection(server);
+            owners.Add(owner);
+            Assert.True(table.TryIssue(owner, out _));
+        }
+
+        // At most 8 / (7/8) × 1.5 ≈ 14 bytes of slot array per session, whatever the count.
+        Assert.InRange(table.Capacity, 10_001, 10_000 * 12 / 7);
+        owners.ForEach(o => o.Dispose());
     }
 
     [Theory]
@@ -132,8 +159,4 @@ public sealed class ConnectionIdTableTests
     public void Lengths_outside_4_to_10_are_refused(int length)
         => Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionIdTable(length, 0, 0, new SeededRandom(1)));
 
-    private sealed class ConstantRandom : HotDtls.Crypto.IRandomSource
-    {
-        public void Fill(Span<byte> destination) => destination.Fill(7);
-    }
 }

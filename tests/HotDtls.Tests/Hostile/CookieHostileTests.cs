@@ -354,8 +354,14 @@ public sealed class CookieHostileTests
     public void Case25_client_hello_with_the_established_random_but_no_cookie_starts_nothing()
     {
         using var server = new ServerHarness();
-        using var client = Exchange.Handshake(server, Honest);
-        var random = client.Connection.ClientRandomBytes.ToArray();
+        using var client = new TestClient(server, Honest);
+        client.Start();
+        // The random, from the client's first ClientHello: record header (13), handshake header (12), client_version (2).
+        var (first, to) = client.Sender.TakeAll()[0];
+        var random = first.AsSpan(13 + 12 + 2, 32).ToArray();
+        client.Sender.Send(first, to);
+        Exchange.Pump(server, client);
+        Assert.True(client.Established);
         var before = server.Statistics;
 
         server.Deliver(client.Address, Wire.ClientHelloDatagram(random, [], messageSeq: 0, recordSequence: 41));
