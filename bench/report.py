@@ -114,10 +114,33 @@ def main():
                     if held is not None and held != h.get("sessions_requested") else "")
         extra.append(f"* HotDtls RSS per established idle session, {count} sessions ({how}{short_of}): "
                      f"{fmt(h.get('server_rss_per_session_bytes'))} B (server RSS {fmt(h.get('server_rss_before_kib'))} → {fmt(h.get('server_rss_after_kib'))} KiB; target ≤ 1024 B).")
-    table = "\n".join(lines + [""] + extra)
+    resumption = resumption_table(results)
+    table = "\n".join(lines + [""] + extra + ([""] + resumption if resumption else []))
     print(table)
     if docs:
         write_docs(docs, table, rows, results)
+
+def resumption_table(results):
+    """Full and abbreviated handshakes, HotDtls beside OpenSSL's C server resuming the same way (bench/run.sh)."""
+    rows = [("full handshake (no resumption)", "handshake"), ("resumed by session ID", "resume-id"),
+            ("resumed by RFC 5077 ticket", "resume-ticket")]
+    if not any(load(results, f"hotdtls-{suffix}") for _, suffix in rows[1:]):
+        return []
+    lines = ["Resumption: the abbreviated handshake (RFC 5246 §7.3), each slot's first handshake full and every later one "
+             "resumed (`HotDtls.Load handshake --resume id|ticket`); OpenSSL's C server with `--resume id` (session cache, "
+             "no tickets) or `--resume ticket` (tickets, no cache); HotDtls's `serve` does both by default.",
+             "",
+             "| handshake | HotDtls handshakes/s | OpenSSL handshakes/s | HotDtls server CPU µs | OpenSSL server CPU µs "
+             "| OpenSSL ÷ HotDtls (CPU) | resumed, HotDtls / OpenSSL |",
+             "|---|--:|--:|--:|--:|--:|--:|"]
+    for label, suffix in rows:
+        hot, other = load(results, f"hotdtls-{suffix}"), load(results, f"openssl-{suffix}")
+        hot_cpu, other_cpu = hot.get("server_cpu_us_per_op"), other.get("server_cpu_us_per_op")
+        resumed = "—" if suffix == "handshake" else \
+            f"{fmt(hot.get('handshakes_resumed'))} of {fmt(hot.get('handshakes'))} / {fmt(other.get('handshakes_resumed'))} of {fmt(other.get('handshakes'))}"
+        lines.append(f"| {label} | {fmt(hot.get('handshakes_per_second'))} | {fmt(other.get('handshakes_per_second'))} "
+                     f"| {fmt(hot_cpu, 1)} | {fmt(other_cpu, 1)} | {ratio(other_cpu, hot_cpu)} | {resumed} |")
+    return lines
 
 def run_time(results, prefix="run-"):
     """When the run started: from its directory name (run-YYYYmmddTHHMMSSZ), so re-rendering keeps the date."""

@@ -98,6 +98,20 @@ for server in c-mmsg udp-blocking udp-async openssl bouncycastle hotdtls hotdtls
   stop
 done
 
+# Resumption: the abbreviated handshake (each slot's first handshake full, every later one resumed), beside
+# OpenSSL's C server resuming the same way: by session ID (its cache, no tickets), then by RFC 5077 ticket.
+for mode in id ticket; do
+  for server in openssl hotdtls; do
+    echo "== $server resumption by $mode" >&2
+    case "$server" in
+      openssl) start openssl --resume "$mode" ;;
+      hotdtls) start hotdtls --echo --quiet --loops 1 ;;
+    esac
+    load "$server-resume-$mode" handshake -n "$HS_N" -c 32 --warmup "$WARM" --pid "$pid" --resume "$mode"
+    stop
+  done
+done
+
 for entry in "${HOLD[@]}"; do
   k=${entry%%[rc]*}; flags=${entry#"$k"}
   release=""; [[ $flags == *r* ]] && release="--release-sockets"

@@ -54,6 +54,32 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal("TLS_PSK_WITH_AES_128_GCM_SHA256", result.GetProperty("suite").GetString());
     }
 
+    [Theory]
+    [InlineData("id")]
+    [InlineData("ticket")]
+    public async Task Handshake_mode_resumes_each_slots_session_after_its_first_full_handshake(string mode)
+    {
+        await using var server = new DtlsServer(new DtlsServerOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
+            EnableSessionResumption = true,
+            EnableSessionTickets = true,
+        }, new EchoHandler(this));
+        await server.StartAsync();
+        var port = server.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
+
+        var (code, result) = Run("handshake", "--server", $"127.0.0.1:{port}", "-n", "20", "-c", "4", "--warmup", "0",
+            "--resume", mode);
+
+        Assert.Equal(0, code);
+        Assert.Equal(20, result.GetProperty("handshakes").GetInt64());
+        Assert.Equal(mode, result.GetProperty("resume").GetString());
+        // Each of the 4 slots runs its first handshake in full, and resumes in every later one.
+        Assert.Equal(16, result.GetProperty("handshakes_resumed").GetInt64());
+        Assert.Equal(16, server.Statistics.HandshakesResumed);
+    }
+
     [Fact]
     public void Echo_mode_matches_every_echo_and_loses_none()
     {

@@ -194,4 +194,14 @@ public class LoadOptionsTests
         Assert.True(o.Plain);
         Assert.Equal("127.0.0.1:7", o.ServerText);
     }
+
+    [Fact]
+    public void Resume_belongs_to_handshake_mode_and_names_id_or_ticket()
+    {
+        Assert.Equal("ticket", LoadOptions.Parse(["handshake", "--server", "127.0.0.1:1", "--resume", "ticket"]).Resume);
+        Assert.Contains("handshake mode", Assert.Throws<UsageException>(
+            () => LoadOptions.Parse(["echo", "--server", "127.0.0.1:1", "--resume", "id"])).Message, StringComparison.Ordinal);
+        Assert.Contains("id (session-ID resumption) or ticket", Assert.Throws<UsageException>(
+            () => LoadOptions.Parse(["handshake", "--server", "127.0.0.1:1", "--resume", "both"])).Message, StringComparison.Ordinal);
+    }
 }

@@ -11,6 +11,8 @@ internal sealed class HandshakeWorker(RunContext run, int index, int concurrency
     private static readonly long s_sweepEvery = Clock.FromMilliseconds(10);
     private long _countedStarts;
     private int _active;
+    // --resume: each slot's saved session, from its first full handshake on.
+    private readonly DtlsSavedSession?[] _saved = new DtlsSavedSession?[concurrency];
 
     protected override void Body()
     {
@@ -27,7 +29,7 @@ internal sealed class HandshakeWorker(RunContext run, int index, int concurrency
             {
                 if (Slots[slot] is null && CanStart(now))
                 {
-                    Open(slot, now);
+                    Open(slot, now, resume: _saved[slot]);
                     _active++;
                     if (now >= Run.MeasureFrom)
                     {
@@ -64,10 +66,18 @@ internal sealed class HandshakeWorker(RunContext run, int index, int concurrency
             Run.MarkEstablished();
             Suite ??= session.Suite;
             WorkerCounters.Bump(ref Counters.TotalEstablished);
+            if (Run.Options.Resume is not null && _saved[session.Slot] is null)
+            {
+                _saved[session.Slot] = session.SaveSession();
+            }
             if (counted)
             {
                 Latency.RecordTicks(now - session.StartedAt);
                 WorkerCounters.Bump(ref Counters.Established);
+                if (session.IsResumed)
+                {
+                    WorkerCounters.Bump(ref Counters.Resumed);
+                }
                 LastCountedAt = now;
             }
         }

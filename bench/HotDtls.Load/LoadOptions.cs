@@ -65,6 +65,8 @@ internal sealed class LoadOptions
                                 only with an ecdhe-* suite
           --cid                 offer Connection ID (RFC 9146) with an empty CID of the client's own: a HotDtls
                                 server issues one to every session (hold reports how many use one)
+          --resume id|ticket    handshake: each slot's first handshake is a full one; every later one resumes its
+                                saved session (abbreviated handshake) by session ID or by RFC 5077 ticket
           --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
           --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
           --timeout MS          a datagram not answered within MS is lost (default 1000)
@@ -93,6 +95,12 @@ internal sealed class LoadOptions
     public bool Plain { get; private set; }
     public bool NoBatch { get; private set; }
     public bool ReleaseSockets { get; private set; }
+
+    /// <summary>
+    /// --resume id|ticket (handshake mode): each slot runs one full handshake, saves the session, and resumes it in every
+    /// later handshake — by session ID (no tickets asked for) or by RFC 5077 ticket.
+    /// </summary>
+    public string? Resume { get; private set; }
 
     /// <summary>--cid: offer the connection_id extension (RFC 9146), asking for no CID on the server's records.</summary>
     public bool ConnectionId { get; private set; }
@@ -260,6 +268,9 @@ internal sealed class LoadOptions
                 case "--cid":
                     o.ConnectionId = true;
                     break;
+                case "--resume":
+                    o.Resume = Value(args, ref i);
+                    break;
                 case "--json":
                     o.Json = true;
                     break;
@@ -311,6 +322,14 @@ internal sealed class LoadOptions
         if (ConnectionId && Plain)
         {
             throw new UsageException("--cid needs DTLS: plain UDP (--plain, ceiling) has no Connection ID.");
+        }
+        if (Resume is not null && (Mode != LoadMode.Handshake || Plain))
+        {
+            throw new UsageException("--resume belongs to handshake mode.");
+        }
+        if (Resume is not (null or "id" or "ticket"))
+        {
+            throw new UsageException($"--resume takes id (session-ID resumption) or ticket (RFC 5077 tickets), not \"{Resume}\".");
         }
         if (ReleaseSockets && Mode != LoadMode.Hold)
         {

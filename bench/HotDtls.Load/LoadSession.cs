@@ -96,6 +96,12 @@ internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
     /// <summary>When the next keep-alive is due (hold mode).</summary>
     public long NextKeepAliveAt { get; set; }
 
+    /// <summary>Whether the handshake resumed a saved session (the abbreviated handshake; --resume).</summary>
+    public bool IsResumed => _engine?.IsResumed ?? false;
+
+    /// <summary>The established session, to resume in a later handshake (null without one to save).</summary>
+    public DtlsSavedSession? SaveSession() => _engine?.SaveSession();
+
     /// <summary>Whether this session's records carry a CID the server issued (RFC 9146; --cid).</summary>
     public bool UsesConnectionId => _engine?.SendsConnectionId ?? false;
 

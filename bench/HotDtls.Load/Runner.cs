@@ -125,6 +125,37 @@ internal static class Runner
         }
     }
 
+    /// <summary>A copy of <paramref name="options"/> (a worker's, to set a session to resume on it).</summary>
+    internal static DtlsClientOptions CopyOf(DtlsClientOptions options)
+    {
+        var copy = new DtlsClientOptions
+        {
+            PskIdentity = options.PskIdentity,
+            PskKey = options.PskKey,
+            InitialRetransmitTimeout = options.InitialRetransmitTimeout,
+            MaxRetransmitTimeout = options.MaxRetransmitTimeout,
+            HandshakeTimeout = options.HandshakeTimeout,
+            Mtu = options.Mtu,
+            RequireExtendedMasterSecret = options.RequireExtendedMasterSecret,
+            MaxHandshakeMessageLength = options.MaxHandshakeMessageLength,
+            MaxReassemblyBytes = options.MaxReassemblyBytes,
+            TimeProvider = options.TimeProvider,
+            ConnectionIdLength = options.ConnectionIdLength,
+            UseSessionTickets = options.UseSessionTickets,
+        };
+        copy.CipherSuites.Clear();
+        foreach (var suite in options.CipherSuites)
+        {
+            copy.CipherSuites.Add(suite);
+        }
+        copy.NamedGroups.Clear();
+        foreach (var group in options.NamedGroups)
+        {
+            copy.NamedGroups.Add(group);
+        }
+        return copy;
+    }
+
     internal static DtlsClientOptions ClientOptions(LoadOptions options)
     {
         var dtls = new DtlsClientOptions
@@ -152,6 +183,8 @@ internal static class Runner
         {
             dtls.ConnectionIdLength = 0;
         }
+        // Session-ID resumption: no tickets asked for, so the server keeps the session in its cache.
+        dtls.UseSessionTickets = options.Resume != "id";
         dtls.ValidateClient();
         return dtls;
     }
@@ -234,6 +267,11 @@ internal static class Runner
         report.Add("failures", "handshakes failed", failed);
         report.Add("timeouts", "of which timed out", Sum(workers, c => c.TimedOut));
         report.Add("retransmissions", "flights retransmitted", Sum(workers, c => c.Retransmissions));
+        if (o.Resume is not null)
+        {
+            report.Add("resume", "resumption by", o.Resume);
+            report.Add("handshakes_resumed", "of which resumed (abbreviated)", Sum(workers, c => c.Resumed));
+        }
         report.Add("seconds", "measured for", seconds, "s", 2);
         report.Add("handshakes_per_second", "handshakes/s", seconds > 0 ? established / seconds : double.NaN, "", 0);
         report.AddLatency("latency", "handshake latency", LatencyStats.Merge(workers.Select(w => w.Latency)).Summarize());

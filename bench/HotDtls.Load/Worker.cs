@@ -28,6 +28,8 @@ internal sealed class WorkerCounters
     public long Established;
     public long Failed;
     public long TimedOut;
+    // Handshakes inside the window that resumed a saved session (handshake mode, --resume).
+    public long Resumed;
     public long Retransmissions;
     public long InFlight;
     public long SessionsLost;
@@ -46,6 +48,7 @@ internal abstract class Worker : ISessionEvents, IDisposable
 {
     /// <summary>Room for a whole record the state machine seals: the largest datagram plus header and tag.</summary>
     private const int ScratchSize = HotDtls.Client.ClientEngine.ScratchLength;
+    private DtlsClientOptions? _resumeOptions;
     /// <summary>Datagrams read from one ready socket per wait without batches (see <see cref="LoadSession.Drain(byte[], int)"/>).</summary>
     private const int DatagramsPerEvent = 1;
     /// <summary>Most datagrams one recvmmsg or sendmmsg moves; a larger window takes more calls.</summary>
@@ -155,9 +158,18 @@ internal abstract class Worker : ISessionEvents, IDisposable
     /// Opens slot <paramref name="slot"/>'s session (sending from <paramref name="source"/> if given), watches its
     /// socket and sends its first flight.
     /// </summary>
-    protected LoadSession Open(int slot, long now, IPEndPoint? source = null)
+    protected LoadSession Open(int slot, long now, IPEndPoint? source = null, DtlsSavedSession? resume = null)
     {
-        var session = new LoadSession(slot, Run.Server, Run.ServerAddress, Run.Dtls, _scratch, this, now, source);
+        var dtls = Run.Dtls;
+        if (resume is not null && dtls is not null)
+        {
+            // The client copies the session when its connection is made, so one options object per worker serves
+            // every slot in turn.
+            _resumeOptions ??= Runner.CopyOf(dtls);
+            _resumeOptions.Session = resume;
+            dtls = _resumeOptions;
+        }
+        var session = new LoadSession(slot, Run.Server, Run.ServerAddress, dtls, _scratch, this, now, source);
         try
         {
             Native.EpollAdd(_epoll, session.Socket, (uint)slot, _control);
