@@ -122,8 +122,10 @@ def main():
 
 def resumption_table(results):
     """Full and abbreviated handshakes, HotDtls beside OpenSSL's C server resuming the same way (bench/run.sh)."""
-    rows = [("full handshake (no resumption)", "handshake"), ("resumed by session ID", "resume-id"),
-            ("resumed by RFC 5077 ticket", "resume-ticket")]
+    rows = [("PSK AES-128-GCM: full handshake", "handshake"), ("PSK AES-128-GCM: resumed by session ID", "resume-id"),
+            ("PSK AES-128-GCM: resumed by RFC 5077 ticket", "resume-ticket"),
+            ("ECDHE_PSK ChaCha20 (X25519): full handshake", "resume-ecdhe-full"),
+            ("ECDHE_PSK ChaCha20: resumed by RFC 5077 ticket", "resume-ecdhe-ticket")]
     if not any(load(results, f"hotdtls-{suffix}") for _, suffix in rows[1:]):
         return []
     lines = ["Resumption: the abbreviated handshake (RFC 5246 §7.3), each slot's first handshake full and every later one "
@@ -136,7 +138,7 @@ def resumption_table(results):
     for label, suffix in rows:
         hot, other = load(results, f"hotdtls-{suffix}"), load(results, f"openssl-{suffix}")
         hot_cpu, other_cpu = hot.get("server_cpu_us_per_op"), other.get("server_cpu_us_per_op")
-        resumed = "—" if suffix == "handshake" else \
+        resumed = "—" if suffix in ("handshake", "resume-ecdhe-full") else \
             f"{fmt(hot.get('handshakes_resumed'))} of {fmt(hot.get('handshakes'))} / {fmt(other.get('handshakes_resumed'))} of {fmt(other.get('handshakes'))}"
         lines.append(f"| {label} | {fmt(hot.get('handshakes_per_second'))} | {fmt(other.get('handshakes_per_second'))} "
                      f"| {fmt(hot_cpu, 1)} | {fmt(other_cpu, 1)} | {ratio(other_cpu, hot_cpu)} | {resumed} |")

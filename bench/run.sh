@@ -100,14 +100,21 @@ done
 
 # Resumption: the abbreviated handshake (each slot's first handshake full, every later one resumed), beside
 # OpenSSL's C server resuming the same way: by session ID (its cache, no tickets), then by RFC 5077 ticket.
-for mode in id ticket; do
+# With an ECDHE_PSK suite (ChaCha20: the one both servers have) resuming also skips the key agreement.
+for mode in id ticket ecdhe-full ecdhe-ticket; do
   for server in openssl hotdtls; do
-    echo "== $server resumption by $mode" >&2
+    echo "== $server resumption: $mode" >&2
+    suite=(); resume=(--resume "${mode#ecdhe-}")
+    case "$mode" in
+      ecdhe-full) suite=(--suite ecdhe-chacha20); resume=() ;;
+      ecdhe-*) suite=(--suite ecdhe-chacha20) ;;
+    esac
     case "$server" in
-      openssl) start openssl --resume "$mode" ;;
+      openssl) start openssl ${resume[@]+"${resume[@]}"} ${suite[@]+--ciphers ECDHE-PSK-CHACHA20-POLY1305} ;;
       hotdtls) start hotdtls --echo --quiet --loops 1 ;;
     esac
-    load "$server-resume-$mode" handshake -n "$HS_N" -c 32 --warmup "$WARM" --pid "$pid" --resume "$mode"
+    load "$server-resume-$mode" handshake -n "$HS_N" -c 32 --warmup "$WARM" --pid "$pid" \
+      ${resume[@]+"${resume[@]}"} ${suite[@]+"${suite[@]}"}
     stop
   done
 done
