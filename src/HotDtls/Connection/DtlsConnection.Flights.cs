@@ -209,6 +209,15 @@ internal abstract partial class DtlsConnection
         }
     }
 
+    /// <summary>
+    /// The session has been quiet for a whole housekeeping period (<see cref="DtlsServerOptions.ReleaseIdleCiphersAfter"/>)
+    /// since its handshake: a client still repeating its flight 5 by then has given up (its retransmissions come at 1, 2
+    /// and 4 s), so the ticket kept to resend our last flight goes too — an idle session that never sends data (a
+    /// sleeping device) must not hold it for its lifetime. A flight 5 repeated later gets no answer; the client times out
+    /// and starts again.
+    /// </summary>
+    internal void ForgetFinalTicketWhenQuiet() => ForgetFinalTicket();
+
     /// <summary>The NewSessionTicket of the last flight, in epoch 0, in a datagram of its own just before ChangeCipherSpec and Finished.</summary>
     private bool SendTicket(byte[] ticket)
     {

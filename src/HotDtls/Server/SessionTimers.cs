@@ -88,6 +88,7 @@ internal sealed class SessionTimers
                 // Ciphers that sealed and opened nothing since this timer last fired are released (see ReleaseIdleCiphersAfter).
                 released += connection.Records.ParkIdleCiphers();
             }
+            connection.ForgetFinalTicketWhenQuiet();
             _wheel.Schedule(connection, HousekeepingDue(connection, nowMs));
         }
         _due.Clear();

@@ -253,6 +253,25 @@ public sealed class SessionTicketTests
     }
 
     [Fact]
+    public void A_quiet_session_lets_the_ticket_go_after_one_housekeeping_period_without_any_data()
+    {
+        using var server = TicketServer();
+        using var client = new TestClient(server, s_first);
+        client.Start();
+        Exchange.Pump(server, client);
+        var connection = FlightSteps.ServerSide(server, s_first);
+        Assert.True(connection.HoldsFinalTicket);
+
+        // A sleeping device sends nothing after its handshake: the ticket must not stay for the session's lifetime.
+        server.Advance(server.Options.ReleaseIdleCiphersAfter - TimeSpan.FromMilliseconds(100));
+        Assert.True(connection.HoldsFinalTicket);
+        server.Advance(TimeSpan.FromMilliseconds(200));
+
+        Assert.False(connection.HoldsFinalTicket);
+        Assert.True(connection.IsEstablished);
+    }
+
+    [Fact]
     public void A_new_session_ticket_the_server_hello_did_not_announce_is_an_unexpected_message()
     {
         // A server without tickets: its ServerHello carries no SessionTicket extension.
