@@ -8,4 +8,5 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dotnet run --project "$here/HotDtls.Fuzz" -c Fuzz -- seed "$here/corpus"
 dotnet run --project "$here/HotDtls.Fuzz" -c Release -- seal "$here/corpus"
+dotnet run --project "$here/HotDtls.Fuzz" -c Release -- resumption "$here/corpus"
 dotnet run --project "$here/HotDtls.Fuzz" -c Release -- record-openssl "$here/corpus"
