@@ -18,11 +18,25 @@ namespace HotDtls.Fuzz.Targets;
 /// </remarks>
 internal static class ResumptionTarget
 {
-    /// <summary>Handshakes the last input resumed (abbreviated), by session_id or by ticket.</summary>
-    public static long LastResumed { get; private set; }
+    // Per thread: the tests replay inputs from classes that xUnit runs in parallel.
+    [ThreadStatic]
+    private static long t_lastResumed;
+    [ThreadStatic]
+    private static int t_lastDelivered;
 
-    /// <summary>Application records the last input got delivered.</summary>
-    public static int LastDelivered { get; private set; }
+    /// <summary>Handshakes the last input on this thread resumed (abbreviated), by session_id or by ticket.</summary>
+    public static long LastResumed
+    {
+        get => t_lastResumed;
+        private set => t_lastResumed = value;
+    }
+
+    /// <summary>Application records the last input on this thread got delivered.</summary>
+    public static int LastDelivered
+    {
+        get => t_lastDelivered;
+        private set => t_lastDelivered = value;
+    }
 
     public static void Run(ReadOnlySpan<byte> input)
     {

@@ -60,11 +60,25 @@ internal static class TicketTarget
     // Fills the master secret buffer before an open: a refused ticket must leave it so.
     private const byte Canary = 0xA5;
 
-    /// <summary>Whether the last input's ticket opened (seeds are checked to reach the success path).</summary>
-    public static bool LastOpened { get; private set; }
+    // Per thread: the tests replay inputs from classes that xUnit runs in parallel.
+    [ThreadStatic]
+    private static bool t_lastOpened;
+    [ThreadStatic]
+    private static byte[]? t_lastSealed;
 
-    /// <summary>The ticket the last seal-mode input sealed (tests tamper with it further).</summary>
-    public static byte[]? LastSealed { get; private set; }
+    /// <summary>Whether the last input's ticket opened on this thread (seeds are checked to reach the success path).</summary>
+    public static bool LastOpened
+    {
+        get => t_lastOpened;
+        private set => t_lastOpened = value;
+    }
+
+    /// <summary>The ticket the last seal-mode input on this thread sealed (tests tamper with it further).</summary>
+    public static byte[]? LastSealed
+    {
+        get => t_lastSealed;
+        private set => t_lastSealed = value;
+    }
 
     public static void Run(ReadOnlySpan<byte> input)
     {
