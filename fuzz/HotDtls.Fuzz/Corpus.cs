@@ -23,6 +23,8 @@ internal sealed class Corpus(string directory, string prefix)
 
     public void AddProtection(string name, byte[] input) => Add("protection", input, name);
 
+    public void AddNamed(string target, string name, byte[] input) => Add(target, input, name);
+
     public void AddDatagram(byte[] datagram)
     {
         Add("records", datagram, shape: DatagramShape(datagram));

@@ -38,7 +38,9 @@ internal sealed class EngineHarness : IDisposable
     private readonly byte[] _buffer = new byte[ushort.MaxValue];
     private readonly OracleHandler _handler = new();
 
-    public EngineHarness(Action<byte[], SocketAddress>? onSend = null)
+    /// <param name="onSend">Sees every datagram the engine sends.</param>
+    /// <param name="resumption">Session-ID resumption and tickets on, with <see cref="ResumptionOptions"/>'s fixed keys.</param>
+    public EngineHarness(Action<byte[], SocketAddress>? onSend = null, bool resumption = false)
     {
         Options = new DtlsServerOptions
         {
@@ -50,6 +52,10 @@ internal sealed class EngineHarness : IDisposable
             MaxSessions = 3,
             MaxHandshakesInProgress = 2,
         };
+        if (resumption)
+        {
+            ResumptionOptions.Enable(Options);
+        }
         Options.ValidateServer();
         Sender = new CountingSender(onSend);
         Engine = new ServerEngine(Options, _handler, Sender, NullLogger.Instance, new DeterministicRandom(1));

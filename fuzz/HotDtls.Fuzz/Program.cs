@@ -29,11 +29,15 @@ if (args.Length == 2 && args[0] == "seal")
 {
     return ProtectionSeeds.Write(args[1], Console.Out);
 }
+if (args.Length == 2 && args[0] == "resumption")
+{
+    return SeedCorpus.WriteResumption(args[1], Console.Out);
+}
 if (args.Length == 2 && args[0] == "record-openssl")
 {
     return OpenSslRecorder.Record(args[1], Console.Out);
 }
-Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | seal DIR | record-openssl DIR");
+Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | seal DIR | resumption DIR | record-openssl DIR");
 Console.Error.WriteLine("targets: " + string.Join(", ", FuzzTargets.Names()));
 Console.Error.WriteLine(HotDtls.FuzzingBuild.Enabled
     ? "this is a fuzzing build (record authentication and Finished checks always pass)"

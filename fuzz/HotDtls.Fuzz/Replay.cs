@@ -19,6 +19,14 @@ internal static class Replay
                 {
                     Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered");
                 }
+                else if (name == "resumption")
+                {
+                    Console.WriteLine($"{file}: {ResumptionTarget.LastResumed} handshakes resumed, {ResumptionTarget.LastDelivered} application records delivered");
+                }
+                else if (name == "ticket")
+                {
+                    Console.WriteLine($"{file}: {(TicketTarget.LastOpened ? "opened" : "refused")}");
+                }
                 else if (name == "protection")
                 {
                     Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction");

@@ -17,7 +17,7 @@ namespace HotDtls.Fuzz;
 /// then sealed in clear and ephemeral ECDH keys come from the seeded randomness, so the conversations replay exactly
 /// and the fuzzer can mutate what the records carry.
 /// </summary>
-internal static class SeedCorpus
+internal static partial class SeedCorpus
 {
     public static void Write(string directory, TextWriter log)
     {
@@ -50,7 +50,7 @@ internal static class SeedCorpus
     }
 
     /// <summary>One recorded conversation: the engine steps, and every datagram seen both ways.</summary>
-    private sealed class Script : IDisposable
+    private sealed partial class Script : IDisposable
     {
         private readonly Corpus _corpus;
         private readonly EngineHarness _harness;
@@ -64,10 +64,10 @@ internal static class SeedCorpus
         private NamedGroup[]? _groups;
         private int _seed = 11;
 
-        public Script(Corpus corpus)
+        public Script(Corpus corpus, bool resumption = false)
         {
             _corpus = corpus;
-            _harness = new EngineHarness((datagram, peer) => _toClients.Add((datagram, peer)));
+            _harness = new EngineHarness((datagram, peer) => _toClients.Add((datagram, peer)), resumption);
         }
 
         public MemoryStream Steps { get; } = new();
@@ -368,6 +368,7 @@ internal static class SeedCorpus
                         options.NamedGroups.Add(group);
                     }
                 }
+                script.ConfigureResumption(options);
                 options.ValidateClient();
                 _ = peer;
                 Engine = new ClientEngine(options, script._harness.Options.EndPoint!.Serialize(), this, this,

@@ -15,6 +15,8 @@ internal static class FuzzTargets
         ("cookie", CookieTarget.Run),
         ("engine", EngineTarget.Run),
         ("protection", ProtectionTarget.Run),
+        ("ticket", TicketTarget.Run),
+        ("resumption", ResumptionTarget.Run),
     ];
 
     public static IEnumerable<string> Names()

@@ -9,7 +9,8 @@ namespace HotDtls.Fuzz.Targets;
 /// DTLS header and body) and msg_type picks the parser, as the state machines do after reassembly. ServerKeyExchange
 /// and ClientKeyExchange go through the PSK and the ECDHE_PSK parsers (the negotiated suite decides which one a
 /// connection uses); a key exchange that parses must write back to the same bytes, and an ECDH point that parses goes
-/// to <see cref="EphemeralKeyPair.TryAgree"/>, the peer-facing point validation.
+/// to <see cref="EphemeralKeyPair.TryAgree"/>, the peer-facing point validation. A NewSessionTicket's ticket goes on to
+/// the <c>ticket</c> target's open oracle.
 /// </summary>
 internal static class HandshakeTarget
 {
@@ -35,6 +36,11 @@ internal static class HandshakeTarget
         {
             case HandshakeType.ClientHello:
                 ClientHelloTarget.Run(body);
+                if (ClientHello.TryParse(body, out var hello) && !hello.SessionTicket.IsEmpty)
+                {
+                    // The ticket a resuming client presents: what a server opens once the cookie is checked.
+                    TicketTarget.Run([0, .. hello.SessionTicket]);
+                }
                 break;
             case HandshakeType.ServerHello:
                 CheckServerHello(body);
@@ -59,6 +65,9 @@ internal static class HandshakeTarget
                 break;
             case HandshakeType.ServerHelloDone:
                 _ = ServerHelloDone.IsValid(body);
+                break;
+            case HandshakeType.NewSessionTicket:
+                CheckNewSessionTicket(body);
                 break;
         }
     }
@@ -91,11 +100,48 @@ internal static class HandshakeTarget
         {
             throw new FuzzOracleException("ServerHello's extension fields disagree with its block");
         }
+        // RFC 5077 §3.2: the server's SessionTicket extension is empty; the client refuses one with data.
+        if (hello.HasSessionTicket != expected.HasSessionTicket || hello.HasNonEmptySessionTicket != !expected.SessionTicket.IsEmpty
+            || hello.HasConnectionId != expected.HasConnectionId || !Slices.Same(hello.ConnectionId, expected.ConnectionId)
+            || hello.HasReturnRoutabilityCheck != expected.ReturnRoutabilityCheck)
+        {
+            throw new FuzzOracleException("ServerHello's session_ticket, connection_id or rrc disagrees with its block");
+        }
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to the client it is an extension it did not offer.
         if (hello.HasUnknownExtension != (expected.HasUnknown || expected.HasSupportedGroups))
         {
             throw new FuzzOracleException("ServerHello.HasUnknownExtension disagrees with its block");
         }
+    }
+
+    /// <summary>
+    /// NewSessionTicket (RFC 5077 §3.3): <c>uint32 ticket_lifetime_hint | opaque ticket&lt;0..2^16-1&gt;</c>, nothing after.
+    /// What parses must be the ticket at byte 6, write back to the same bytes, and — a ticket is opaque to the client,
+    /// but the same bytes come back to a server in a ClientHello — go through a server's ticket opening unharmed.
+    /// </summary>
+    private static void CheckNewSessionTicket(ReadOnlySpan<byte> body)
+    {
+        var expected = body.Length >= 6 && BinaryPrimitives.ReadUInt16BigEndian(body[4..]) == body.Length - 6;
+        if (!NewSessionTicket.TryParse(body, out var lifetimeHint, out var ticket))
+        {
+            if (expected)
+            {
+                throw new FuzzOracleException($"a well-formed NewSessionTicket of {body.Length} bytes was refused");
+            }
+            return;
+        }
+        if (!expected)
+        {
+            throw new FuzzOracleException($"a NewSessionTicket of {body.Length} bytes whose ticket length does not reach its end was accepted");
+        }
+        Slices.RequireAt(body, ticket, 6, "NewSessionTicket ticket");
+        if (ticket.Length != body.Length - 6 || lifetimeHint != BinaryPrimitives.ReadUInt32BigEndian(body))
+        {
+            throw new FuzzOracleException("NewSessionTicket fields do not describe the message");
+        }
+        var scratch = Scratch(body.Length);
+        RequireRoundTrip(body, scratch, NewSessionTicket.Write(scratch, lifetimeHint, ticket), "NewSessionTicket");
+        TicketTarget.Run([0, .. ticket]);
     }
 
     private static void CheckServerKeyExchange(ReadOnlySpan<byte> body)
