@@ -183,8 +183,10 @@ internal static class Runner
         {
             dtls.ConnectionIdLength = 0;
         }
-        // Session-ID resumption: no tickets asked for, so the server keeps the session in its cache.
-        dtls.UseSessionTickets = options.Resume != "id";
+        // Tickets only where they are measured (--resume ticket): by session ID the server keeps the session in its
+        // cache, and every other mode measures sessions as before resumption existed (a ticket the server keeps to
+        // resend its last flight until the session has been quiet for a housekeeping period is not idle memory).
+        dtls.UseSessionTickets = options.Resume == "ticket";
         dtls.ValidateClient();
         return dtls;
     }

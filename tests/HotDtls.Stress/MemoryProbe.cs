@@ -27,19 +27,21 @@ internal static class MemoryProbe
 
     public static Task<int> RunAsync(string[] args)
     {
-        var parsed = StressArgs.Parse(args, ["--help", "--aes256", "--no-hint", "--cid"], ["--sessions"], out var error);
+        var parsed = StressArgs.Parse(args, ["--help", "--aes256", "--no-hint", "--cid", "--resumption"], ["--sessions"], out var error);
         if (parsed is null || parsed.Has("--help"))
         {
             Console.Error.WriteLine(error ?? "");
-            Console.Error.WriteLine("usage: HotDtls.Stress memory [--sessions N (10000)] [--aes256] [--no-hint] [--cid]");
+            Console.Error.WriteLine("usage: HotDtls.Stress memory [--sessions N (10000)] [--aes256] [--no-hint] [--cid] [--resumption]");
             return Task.FromResult(parsed is null ? 2 : 0);
         }
         var sessions = (int)parsed.Long("--sessions", 10_000);
         var suite = parsed.Has("--aes256") ? CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384 : CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256;
-        return Task.FromResult(Run(sessions, suite, !parsed.Has("--no-hint"), parsed.Has("--cid")));
+        return Task.FromResult(Run(sessions, suite, !parsed.Has("--no-hint"), parsed.Has("--cid"), parsed.Has("--resumption")));
     }
 
-    private static int Run(int sessions, CipherSuite suite, bool hint, bool connectionId)
+    // --resumption: the server lets clients resume as `hotdtls serve` does (session-ID cache and tickets) and every
+    // client takes a ticket, which must cost the server nothing per idle session.
+    private static int Run(int sessions, CipherSuite suite, bool hint, bool connectionId, bool resumption)
     {
         var clock = new ProbeClock();
         var options = new DtlsServerOptions
@@ -49,6 +51,8 @@ internal static class MemoryProbe
             PskStore = PskStore.Single(Key),
             TimeProvider = clock,
             MaxSessions = sessions + WarmUpSessions,
+            EnableSessionResumption = resumption,
+            EnableSessionTickets = resumption,
         };
         options.CipherSuites.Clear();
         options.CipherSuites.Add(suite);
