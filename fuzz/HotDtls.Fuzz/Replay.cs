@@ -21,7 +21,12 @@ internal static class Replay
                 }
                 else if (name == "protection")
                 {
-                    Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction");
+                    Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction, "
+                        + $"{(ProtectionTarget.LastOpenedWithConnectionId ? "opened" : "refused")} under the input's CID");
+                }
+                else if (name == "records")
+                {
+                    Console.WriteLine($"{file}: {RecordsTarget.LastConnectionIdRecords} tls12_cid records framed");
                 }
             }
             catch (Exception exception)

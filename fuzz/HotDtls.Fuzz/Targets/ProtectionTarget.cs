@@ -390,8 +390,12 @@ internal static class ProtectionTarget
     /// An input of this target: <paramref name="plaintext"/> sealed by the client's write direction, which the fixed-key
     /// direction reads (used to write seeds). CBC IVs come from <paramref name="cbcIvs"/>, so the bytes repeat.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="withConnectionId"/> the record is sealed as a tls12_cid record carrying the CID the input's
+    /// sequence number picks (<see cref="ConnectionIdOf"/>): it then opens only under that CID.
+    /// </remarks>
     public static byte[] SealedInput(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> plaintext,
-        IRandomSource cbcIvs, bool warmUp = false)
+        IRandomSource cbcIvs, bool warmUp = false, bool withConnectionId = false)
     {
         var keyBlock = KeyBlock.AsSpan(0, suite.KeyBlockLength);
         RecordDirection.SplitKeyBlock(suite, keyBlock, isServer: false, out _, out var clientWriteKeys);
@@ -399,15 +403,18 @@ internal static class ProtectionTarget
         input[0] = Choice(suite, type, warmUp);
         BinaryPrimitives.WriteUInt64BigEndian(input.AsSpan(1), ((ulong)epoch << 48) | sequence);
         var body = input.AsSpan(HeaderLength);
+        Span<byte> connectionId = stackalloc byte[MaxConnectionIdLength];
+        connectionId = withConnectionId ? connectionId[..ConnectionIdOf(input[HeaderLength - 1], connectionId)] : default;
+        var sealedType = withConnectionId ? ContentType.Tls12Cid : type;
         if (suite.IsAead)
         {
             using var write = new AeadRecordCipher(suite, clientWriteKeys.Key, clientWriteKeys.FixedIv, clientWriteKeys.MacKey);
-            write.Seal(type, epoch, sequence, plaintext, body);
+            write.Seal(sealedType, epoch, sequence, connectionId, plaintext, body);
         }
         else
         {
             using var write = new AesCbcHmacSha256RecordCipher(clientWriteKeys.Key, clientWriteKeys.MacKey, cbcIvs);
-            write.Seal(type, epoch, sequence, plaintext, body);
+            write.Seal(sealedType, epoch, sequence, connectionId, plaintext, body);
         }
         return input;
     }

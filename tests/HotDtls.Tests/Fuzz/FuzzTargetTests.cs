@@ -88,8 +88,45 @@ public sealed class FuzzTargetTests
         {
             ProtectionTarget.Run(File.ReadAllBytes(seed));
 
-            Assert.True(ProtectionTarget.LastOpened, $"{Path.GetFileName(seed)} did not open with the fixed key");
+            // sealed-cid-* are tls12_cid records: they open under the CID their input picks and only under it (RFC 9146 §5).
+            var sealedWithConnectionId = Path.GetFileName(seed).StartsWith("sealed-cid-", StringComparison.Ordinal);
+            Assert.True(sealedWithConnectionId ? ProtectionTarget.LastOpenedWithConnectionId : ProtectionTarget.LastOpened,
+                $"{Path.GetFileName(seed)} did not open with the fixed key");
+            Assert.False(sealedWithConnectionId ? ProtectionTarget.LastOpened : ProtectionTarget.LastOpenedWithConnectionId,
+                $"{Path.GetFileName(seed)} also opened {(sealedWithConnectionId ? "without" : "with")} a CID");
         }
+    }
+
+    [Fact]
+    public void Sealed_CID_protection_seeds_cover_every_suite_and_the_CID_lengths_a_server_issues()
+    {
+        var suites = new HashSet<int>();
+        var lengths = new HashSet<int>();
+        Span<byte> connectionId = stackalloc byte[ProtectionTarget.MaxConnectionIdLength];
+        foreach (var seed in Directory.GetFiles(Path.Combine(FuzzDirectory, "corpus", "protection"), "sealed-cid-*"))
+        {
+            var input = File.ReadAllBytes(seed);
+            suites.Add(input[0] % CipherSuiteInfo.All.Count);
+            lengths.Add(ProtectionTarget.ConnectionIdOf(input[ProtectionTarget.HeaderLength - 1], connectionId));
+        }
+
+        Assert.Equal(CipherSuiteInfo.All.Count, suites.Count);
+        Assert.Subset(lengths, new HashSet<int> { 4, 6, 10, 1, ProtectionTarget.MaxConnectionIdLength });
+    }
+
+    [Fact]
+    public void A_protection_input_sealed_with_a_CID_opens_only_under_that_CID()
+    {
+        var input = ProtectionTarget.SealedInput(CipherSuiteInfo.ChaCha20Poly1305, ContentType.ApplicationData, 1, 5, "sealed"u8,
+            new DeterministicRandom(3), withConnectionId: true);
+
+        ProtectionTarget.Run(input);
+        Assert.True(ProtectionTarget.LastOpenedWithConnectionId);
+        Assert.False(ProtectionTarget.LastOpened);
+
+        input[ProtectionTarget.HeaderLength - 1]++;   // another sequence number, and so another CID
+        ProtectionTarget.Run(input);
+        Assert.False(ProtectionTarget.LastOpenedWithConnectionId);
     }
 
     [Fact]
