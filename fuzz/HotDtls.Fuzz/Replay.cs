@@ -17,7 +17,10 @@ internal static class Replay
                 target(File.ReadAllBytes(file));
                 if (name == "engine")
                 {
-                    Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered");
+                    var statistics = EngineTarget.LastStatistics;
+                    Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered; CID: "
+                        + $"{statistics.PeerAddressChanges} moves, {statistics.PeerAddressesProven} addresses proven, "
+                        + $"{statistics.UnknownConnectionIdRecords} unknown");
                 }
                 else if (name == "protection")
                 {
