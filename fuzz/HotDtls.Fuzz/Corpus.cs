@@ -97,8 +97,15 @@ internal sealed class Corpus(string directory, string prefix)
         return shape.Append(CultureInfo.InvariantCulture, $"+{datagram.Length - end}").ToString();
     }
 
+    /// <summary>Keeps engine inputs only: for a recorder whose datagrams would only repeat another recorder's shapes.</summary>
+    public bool EngineOnly { get; init; }
+
     private void Add(string target, byte[] content, string? name = null, string? shape = null)
     {
+        if (EngineOnly && target != "engine")
+        {
+            return;
+        }
         var key = shape ?? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content));
         if (!_seen.Add(target + "|" + key))
         {

@@ -54,6 +54,27 @@ internal static class SeedCorpus
         cid.Flush(log);
     }
 
+    /// <summary>
+    /// The Connection ID conversations again in a normal build, with real cryptography (<c>real-cid-*</c>, engine seeds
+    /// only): PSK with AES-128-GCM, whose replay needs no fresh randomness, so the tests' replay (a normal build) reaches
+    /// the move, the path_challenge and its answer, and the engine oracle checks the bound on real records.
+    /// </summary>
+    public static int WriteRealConnectionId(string directory, TextWriter log)
+    {
+        if (FuzzingBuild.Enabled)
+        {
+            log.WriteLine("record-cid needs a normal build (dotnet run --project fuzz/HotDtls.Fuzz -c Release -- record-cid DIR)");
+            return 2;
+        }
+        var corpus = new Corpus(directory, "real-cid") { EngineOnly = true };
+        Record(corpus, "0-rebind", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256).ConnectionId(0).Handshake(0).Echo(0, 2)
+            .Rebind(0, 2).Echo(2, 2).ExpectMovedAndProven(1).CloseNotify(2));
+        Record(corpus, "4-rebind", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256).ConnectionId(4).Handshake(1).Echo(1, 1)
+            .Rebind(1, 3).Echo(3, 1).ExpectMovedAndProven(1).Rebind(3, 0).Echo(0, 1).ExpectMovedAndProven(2).Echo(0, 1));
+        corpus.Flush(log);
+        return 0;
+    }
+
     private static void Record(Corpus corpus, string name, Func<Script, Script> script)
     {
         using var run = new Script(corpus);

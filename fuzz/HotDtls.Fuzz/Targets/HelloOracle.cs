@@ -15,6 +15,8 @@ namespace HotDtls.Fuzz.Targets;
 ///   renegotiation_info     0xFF01                             opaque &lt;0..255&gt;      (RFC 5746 §3.2)
 ///   supported_groups       0x000A                             uint16 list &lt;2..2^16-1&gt;, even (RFC 8422 §5.1.1)
 ///   ec_point_formats       0x000B                             uint8 list &lt;1..255&gt;   (RFC 8422 §5.1.2)
+///   connection_id          0x0036                             opaque cid &lt;0..255&gt;  (RFC 9146 §3)
+///   rrc                    0x003D                             data empty            (draft-ietf-tls-dtls-rrc)
 /// </code>
 /// </remarks>
 internal static class HelloOracle
@@ -32,6 +34,9 @@ internal static class HelloOracle
         public ReadOnlySpan<byte> SupportedGroups;
         public bool HasEcPointFormats;
         public ReadOnlySpan<byte> EcPointFormats;
+        public bool HasConnectionId;
+        public ReadOnlySpan<byte> ConnectionId;
+        public bool ReturnRoutabilityCheck;
         public bool HasUnknown;
     }
 
@@ -102,6 +107,21 @@ internal static class HelloOracle
                     }
                     expected.HasEcPointFormats = true;
                     expected.EcPointFormats = data[1..];
+                    break;
+                case HelloExtensions.ConnectionId:
+                    if (length < 1 || data[0] != length - 1)
+                    {
+                        return Invalid();
+                    }
+                    expected.HasConnectionId = true;
+                    expected.ConnectionId = data[1..];
+                    break;
+                case HelloExtensions.ReturnRoutabilityCheck:
+                    expected.ReturnRoutabilityCheck = true;
+                    if (length != 0)
+                    {
+                        return Invalid();
+                    }
                     break;
                 default:
                     expected.HasUnknown = true;
@@ -202,12 +222,13 @@ internal static class HelloOracle
         }
         if (summary.ExtendedMasterSecret != expected.ExtendedMasterSecret || summary.EncryptThenMac != expected.EncryptThenMac
             || summary.HasRenegotiationInfo != expected.HasRenegotiationInfo || summary.HasSupportedGroups != expected.HasSupportedGroups
-            || summary.HasEcPointFormats != expected.HasEcPointFormats || summary.HasUnknown != expected.HasUnknown)
+            || summary.HasEcPointFormats != expected.HasEcPointFormats || summary.HasUnknown != expected.HasUnknown
+            || summary.HasConnectionId != expected.HasConnectionId || summary.ReturnRoutabilityCheck != expected.ReturnRoutabilityCheck)
         {
             throw new FuzzOracleException($"{where}: HelloExtensions.TryScan reports other extensions than the block holds");
         }
         if (!Slices.Same(summary.RenegotiationInfo, expected.RenegotiationInfo) || !Slices.Same(summary.SupportedGroups, expected.SupportedGroups)
-            || !Slices.Same(summary.EcPointFormats, expected.EcPointFormats))
+            || !Slices.Same(summary.EcPointFormats, expected.EcPointFormats) || !Slices.Same(summary.ConnectionId, expected.ConnectionId))
         {
             throw new FuzzOracleException($"{where}: an extension's content is not the slice of the block it came from");
         }
@@ -222,6 +243,7 @@ internal static class HelloOracle
         Slices.RequireWithin(block, summary.SupportedGroups, $"{where} supported_groups");
         Slices.RequireWithin(block, summary.EcPointFormats, $"{where} ec_point_formats");
         Slices.RequireWithin(block, summary.RenegotiationInfo, $"{where} renegotiation_info");
+        Slices.RequireWithin(block, summary.ConnectionId, $"{where} connection_id");
     }
 
     /// <summary>Whether a named_group_list holds <paramref name="group"/>, read two bytes at a time from the start.</summary>
