@@ -17,7 +17,17 @@ internal sealed class Corpus(string directory, string prefix)
     public const int MaxSeedsPerTarget = 40;
 
     private readonly Dictionary<string, List<byte[]>> _files = [];
-    private readonly HashSet<string> _seen = [];
+    private HashSet<string> _seen = [];
+
+    /// <summary>
+    /// A recorder of its own (its own prefix and cap) that keeps only shapes <paramref name="earlier"/> has not seen:
+    /// later conversations then add what is new in them, not near-copies of the earlier ones' handshakes.
+    /// </summary>
+    public Corpus(string directory, string prefix, Corpus earlier)
+        : this(directory, prefix)
+    {
+        _seen = earlier._seen;
+    }
 
     public void AddEngine(string name, byte[] steps) => Add("engine", steps, name);
 
@@ -72,7 +82,8 @@ internal sealed class Corpus(string directory, string prefix)
     private static string DatagramShape(byte[] datagram)
     {
         var shape = new StringBuilder();
-        var reader = new DatagramReader(datagram);
+        // tls12_cid records framed as the harness's server frames them (its CIDs are 6 bytes).
+        var reader = new DatagramReader(datagram, EngineHarness.ServerConnectionIdLength);
         var end = 0;
         while (reader.TryReadRecord(out var header, out var offset))
         {
@@ -88,8 +99,15 @@ internal sealed class Corpus(string directory, string prefix)
         return shape.Append(CultureInfo.InvariantCulture, $"+{datagram.Length - end}").ToString();
     }
 
+    /// <summary>Keeps engine inputs only: for a recorder whose datagrams would only repeat another recorder's shapes.</summary>
+    public bool EngineOnly { get; init; }
+
     private void Add(string target, byte[] content, string? name = null, string? shape = null)
     {
+        if (EngineOnly && target != "engine")
+        {
+            return;
+        }
         var key = shape ?? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content));
         if (!_seen.Add(target + "|" + key))
         {

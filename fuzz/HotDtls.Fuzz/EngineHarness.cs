@@ -26,6 +26,9 @@ internal sealed class EngineHarness : IDisposable
     /// </summary>
     public const long StrangerAllocationBudget = 4096;
 
+    /// <summary>The length of the CIDs the harness's server issues (RFC 9146): the default of <see cref="DtlsServerOptions"/>, pinned.</summary>
+    public const int ServerConnectionIdLength = 6;
+
     /// <summary>The fixed peers an input can speak as: two ports on one address, another IPv4 address, IPv6.</summary>
     public static readonly SocketAddress[] Peers =
     [
@@ -37,6 +40,14 @@ internal sealed class EngineHarness : IDisposable
 
     private readonly byte[] _buffer = new byte[ushort.MaxValue];
     private readonly OracleHandler _handler = new();
+
+    // RFC 9146 §6 / draft-ietf-tls-dtls-rrc: addresses a session moved to that have not answered a path_challenge, and
+    // what came from and went to each since the move. Kept from the engine's counters and the sender's bytes, not from
+    // the connection's own credit, so the oracle does not re-read the number it checks.
+    private readonly bool[] _unproven = new bool[4];
+    private readonly long[] _receivedUnproven = new long[4];
+    private readonly long[] _sentUnproven = new long[4];
+    private readonly long[] _sentBefore = new long[4];
 
     /// <param name="onSend">Sees every datagram the engine sends.</param>
     /// <param name="resumption">Session-ID resumption and tickets on, with <see cref="ResumptionOptions"/>'s fixed keys.</param>
@@ -51,6 +62,7 @@ internal sealed class EngineHarness : IDisposable
             // Small tables, so that short inputs reach eviction and the session cap.
             MaxSessions = 3,
             MaxHandshakesInProgress = 2,
+            ConnectionIdLength = ServerConnectionIdLength,
         };
         if (resumption)
         {
@@ -80,7 +92,9 @@ internal sealed class EngineHarness : IDisposable
             return;
         }
         Time.Advance(TimeSpan.FromMilliseconds(milliseconds));
+        NoteSentBefore();
         Engine.OnTick();
+        CheckUnprovenAddresses(-1, 0, proven: false);
         CheckTables();
     }
 
@@ -91,10 +105,25 @@ internal sealed class EngineHarness : IDisposable
         var hadState = Engine.HasState(from);
         var sentBefore = Sender.Datagrams;
         var bytesBefore = Sender.Bytes;
+        var countersBefore = Engine.GetStatistics();
+        NoteSentBefore();
         datagram.CopyTo(_buffer);
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Engine.ProcessDatagram(from, _buffer.AsSpan(0, datagram.Length));
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        var countersAfter = Engine.GetStatistics();
+        if (countersAfter.PeerAddressChanges > countersBefore.PeerAddressChanges && !_unproven[peer & 3])
+        {
+            // A session moved here (only ever to the datagram's source): from now on this address gets no more bytes
+            // than it sent, until it answers a path_challenge.
+            _unproven[peer & 3] = true;
+            _receivedUnproven[peer & 3] = 0;
+            _sentUnproven[peer & 3] = 0;
+        }
+        // Proven: a path_response from the address, or a cookie round trip that started a handshake there.
+        var proven = countersAfter.PeerAddressesProven > countersBefore.PeerAddressesProven
+            || countersAfter.HandshakesStarted > countersBefore.HandshakesStarted;
+        CheckUnprovenAddresses(peer & 3, datagram.Length, proven);
 
         if (_handler.Violation is { } violation)
         {
@@ -116,6 +145,50 @@ internal sealed class EngineHarness : IDisposable
             }
         }
         CheckTables();
+    }
+
+    private void NoteSentBefore()
+    {
+        for (var i = 0; i < _sentBefore.Length; i++)
+        {
+            _sentBefore[i] = Sender.BytesTo[i];
+        }
+    }
+
+    /// <summary>
+    /// The amplification bound on a moved session (RFC 9146 §6 warns that a CID record from a new address may be a
+    /// spoofed one, draft-ietf-tls-dtls-rrc limits what an unverified address gets): across the whole input, the server
+    /// sends an address a session moved to, until it answers a path_challenge, no more bytes than it received from it.
+    /// </summary>
+    private void CheckUnprovenAddresses(int source, int received, bool proven)
+    {
+        for (var i = 0; i < _unproven.Length; i++)
+        {
+            if (!_unproven[i])
+            {
+                continue;
+            }
+            if (i == source)
+            {
+                _receivedUnproven[i] += received;
+                if (proven)
+                {
+                    _unproven[i] = false;
+                    continue;
+                }
+            }
+            _sentUnproven[i] += Sender.BytesTo[i] - _sentBefore[i];
+            if (_sentUnproven[i] > _receivedUnproven[i])
+            {
+                throw new FuzzOracleException(
+                    $"the server sent {_sentUnproven[i]} bytes to peer {i}, an address a session moved to and that has not answered a path_challenge, having received {_receivedUnproven[i]} from it");
+            }
+            if (!Engine.HasState(Peers[i]))
+            {
+                // The session left (moved on, closed, expired): what the address gets now is a stranger's lot, checked above.
+                _unproven[i] = false;
+            }
+        }
     }
 
     private void CheckTables()
@@ -170,10 +243,20 @@ internal sealed class CountingSender(Action<byte[], SocketAddress>? onSend) : ID
 
     public long Bytes { get; private set; }
 
+    /// <summary>Bytes sent to each of <see cref="EngineHarness.Peers"/>.</summary>
+    public long[] BytesTo { get; } = new long[EngineHarness.Peers.Length];
+
     public void Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
         Datagrams++;
         Bytes += datagram.Length;
+        for (var i = 0; i < EngineHarness.Peers.Length; i++)
+        {
+            if (EngineHarness.Peers[i].Equals(peer))
+            {
+                BytesTo[i] += datagram.Length;
+            }
+        }
         onSend?.Invoke(datagram.ToArray(), peer);
     }
 }

@@ -4,7 +4,8 @@ using SharpFuzz;
 
 // fuzz/run.sh drives this: `afl TARGET` under afl-fuzz, `replay TARGET PATH...` to re-run inputs (crashes,
 // corpora); fuzz/record-seeds.sh: `seed DIR` records the HotDtls seed corpora (Fuzz build), `seal DIR` writes the
-// protection target's sealed records and `record-openssl DIR` records OpenSSL conversations (normal build). See
+// protection target's sealed records, `record-cid DIR` the Connection ID conversations with real cryptography and
+// `record-openssl DIR` records OpenSSL conversations (normal build). See
 // fuzz/README.md.
 if (args.Length >= 2 && args[0] == "afl" && FuzzTargets.Find(args[1]) is { } aflTarget)
 {
@@ -33,11 +34,15 @@ if (args.Length == 2 && args[0] == "resumption")
 {
     return SeedCorpus.WriteResumption(args[1], Console.Out);
 }
+if (args.Length == 2 && args[0] == "record-cid")
+{
+    return SeedCorpus.WriteRealConnectionId(args[1], Console.Out);
+}
 if (args.Length == 2 && args[0] == "record-openssl")
 {
     return OpenSslRecorder.Record(args[1], Console.Out);
 }
-Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | seal DIR | resumption DIR | record-openssl DIR");
+Console.Error.WriteLine("usage: HotDtls.Fuzz afl TARGET | replay TARGET PATH... | seed DIR | seal DIR | resumption DIR | record-cid DIR | record-openssl DIR");
 Console.Error.WriteLine("targets: " + string.Join(", ", FuzzTargets.Names()));
 Console.Error.WriteLine(HotDtls.FuzzingBuild.Enabled
     ? "this is a fuzzing build (record authentication and Finished checks always pass)"

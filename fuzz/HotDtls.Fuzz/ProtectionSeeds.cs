@@ -8,7 +8,8 @@ namespace HotDtls.Fuzz;
 /// <summary>
 /// Writes the protection target's seeds (<c>fuzz/corpus/protection/sealed-*</c>): for every suite a Finished and an
 /// application record as a connection seals them after the handshake, and the edges — an empty plaintext at the last
-/// epoch and sequence number, a whole CBC block, an alert, the warm-up that moves a direction to libsodium. Each is
+/// epoch and sequence number, a whole CBC block, an alert, the warm-up that moves a direction to libsodium — and for
+/// every suite an application record sealed as a tls12_cid record under the CID the input picks (RFC 9146). Each is
 /// sealed for real under the target's fixed keys, so run it in a normal build: replayed by the tests (normal build)
 /// every seed authenticates; under AFL++ (fuzzing build) it is mutated like any bytes. CBC IVs come from seeded
 /// randomness, so the same files come out each time.
@@ -54,6 +55,20 @@ internal static class ProtectionSeeds
         {
             corpus.AddProtection($"{Name(suite)}-warm", ProtectionTarget.SealedInput(suite, ContentType.ApplicationData, 1, 100, ping,
                 new DeterministicRandom(seed++), warmUp: true));
+        }
+        // tls12_cid records (RFC 9146): an application record's DTLSInnerPlaintext (content || real type) under the CID
+        // its sequence number picks — 4, 6 and 10 bytes (what a server issues), 1 and 255 (the extremes) across the suites.
+        // A recorder of their own (sealed-cid-*), flushed after the one above, whose sealed-* would take them too.
+        corpus.Flush(log);
+        corpus = new Corpus(directory, "sealed-cid");
+        byte[] inner = [.. ping, (byte)ContentType.ApplicationData];
+        ulong[] cidSequences = [3, 5, 9, 0, 16];
+        for (var i = 0; i < CipherSuiteInfo.All.Count; i++)
+        {
+            var suite = CipherSuiteInfo.All[i];
+            var sequence = cidSequences[i % cidSequences.Length];
+            corpus.AddProtection(Name(suite), ProtectionTarget.SealedInput(suite, ContentType.ApplicationData, 1, sequence, inner,
+                new DeterministicRandom(seed++), withConnectionId: true));
         }
         corpus.Flush(log);
         return 0;

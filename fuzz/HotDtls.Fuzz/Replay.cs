@@ -17,7 +17,10 @@ internal static class Replay
                 target(File.ReadAllBytes(file));
                 if (name == "engine")
                 {
-                    Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered");
+                    var statistics = EngineTarget.LastStatistics;
+                    Console.WriteLine($"{file}: {EngineTarget.LastDelivered} application records delivered; CID: "
+                        + $"{statistics.PeerAddressChanges} moves, {statistics.PeerAddressesProven} addresses proven, "
+                        + $"{statistics.UnknownConnectionIdRecords} unknown");
                 }
                 else if (name == "resumption")
                 {
@@ -29,7 +32,12 @@ internal static class Replay
                 }
                 else if (name == "protection")
                 {
-                    Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction");
+                    Console.WriteLine($"{file}: {(ProtectionTarget.LastOpened ? "opened" : "refused")} by the fixed-key direction, "
+                        + $"{(ProtectionTarget.LastOpenedWithConnectionId ? "opened" : "refused")} under the input's CID");
+                }
+                else if (name == "records")
+                {
+                    Console.WriteLine($"{file}: {RecordsTarget.LastConnectionIdRecords} tls12_cid records framed");
                 }
             }
             catch (Exception exception)

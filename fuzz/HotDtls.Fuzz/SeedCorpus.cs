@@ -12,7 +12,7 @@ namespace HotDtls.Fuzz;
 /// Records the HotDtls seed corpora: HotDtls's own client talks to the fuzzing harness's engine in memory, once per
 /// key exchange and record protection (plain PSK with AES-128-GCM, ECDHE_PSK over X25519 — the default — and P-256,
 /// PSK with AES-128-CCM_8, ChaCha20-Poly1305 and AES-128-CBC with encrypt_then_mac), and fragmented, lossy, packed,
-/// from several peers and after a client reboot. Each conversation becomes an engine input; its datagrams, handshake
+/// from several peers, after a client reboot, and with Connection IDs through a NAT rebinding. Each conversation becomes an engine input; its datagrams, handshake
 /// messages, hellos and fragments become the other targets' seeds. Run it in the Fuzz configuration: records are
 /// then sealed in clear and ephemeral ECDH keys come from the seeded randomness, so the conversations replay exactly
 /// and the fuzzer can mutate what the records carry.
@@ -39,7 +39,40 @@ internal static partial class SeedCorpus
         Record(corpus, "identity-128", static s => s.Identity(new string('i', 128)).Handshake(2).Echo(2, 1));
         Record(corpus, "idle", static s => s.Handshake(0).Idle(60_000).Idle(60_000).Idle(60_000).Idle(60_000).Idle(60_000).Echo(0, 1));
         Record(corpus, "stranger", static s => s.StrangerHellos());
+        // Connection ID (RFC 9146): the client offers connection_id (and rrc), the harness's server issues its default
+        // 6-byte CIDs; the client asks for none (0) or for 4 bytes. After some data the client's NAT rebinds it to
+        // another of the harness's addresses: its tls12_cid records move the session there, the server challenges the
+        // new address (path_challenge, bounded by what came from there) and the client's path_response proves it.
+        // Their own recorder (hotdtls-cid-*, flushed after hotdtls-*, which would take them too), so the other targets'
+        // caps, full with the conversations above, still leave room for the tls12_cid datagrams.
         corpus.Flush(log);
+        var cid = new Corpus(directory, "hotdtls-cid", corpus);
+        Record(cid, "0-rebind", static s => s.ConnectionId(0).Handshake(0).Echo(0, 2).Rebind(0, 2).Echo(2, 2).ExpectMovedAndProven(1)
+            .CloseNotify(2));
+        Record(cid, "4-rebind", static s => s.ConnectionId(4).Handshake(1).Echo(1, 1).Rebind(1, 3).Echo(3, 1).ExpectMovedAndProven(1)
+            .Rebind(3, 0).Echo(0, 1).ExpectMovedAndProven(2).Echo(0, 1));
+        cid.Flush(log);
+    }
+
+    /// <summary>
+    /// The Connection ID conversations again in a normal build, with real cryptography (<c>real-cid-*</c>, engine seeds
+    /// only): PSK with AES-128-GCM, whose replay needs no fresh randomness, so the tests' replay (a normal build) reaches
+    /// the move, the path_challenge and its answer, and the engine oracle checks the bound on real records.
+    /// </summary>
+    public static int WriteRealConnectionId(string directory, TextWriter log)
+    {
+        if (FuzzingBuild.Enabled)
+        {
+            log.WriteLine("record-cid needs a normal build (dotnet run --project fuzz/HotDtls.Fuzz -c Release -- record-cid DIR)");
+            return 2;
+        }
+        var corpus = new Corpus(directory, "real-cid") { EngineOnly = true };
+        Record(corpus, "0-rebind", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256).ConnectionId(0).Handshake(0).Echo(0, 2)
+            .Rebind(0, 2).Echo(2, 2).ExpectMovedAndProven(1).CloseNotify(2));
+        Record(corpus, "4-rebind", static s => s.Suites(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256).ConnectionId(4).Handshake(1).Echo(1, 1)
+            .Rebind(1, 3).Echo(3, 1).ExpectMovedAndProven(1).Rebind(3, 0).Echo(0, 1).ExpectMovedAndProven(2).Echo(0, 1));
+        corpus.Flush(log);
+        return 0;
     }
 
     private static void Record(Corpus corpus, string name, Func<Script, Script> script)
@@ -62,6 +95,7 @@ internal static partial class SeedCorpus
         private string _identity = "Qt DTLS example client";
         private CipherSuite[]? _suites;
         private NamedGroup[]? _groups;
+        private int? _connectionIdLength;
         private int _seed = 11;
 
         public Script(Corpus corpus, bool resumption = false)
@@ -95,6 +129,40 @@ internal static partial class SeedCorpus
         public Script Groups(params NamedGroup[] groups)
         {
             _groups = groups;
+            return this;
+        }
+
+        /// <summary>The CID length the clients ask for (RFC 9146 §3; null, the default: connection_id is not offered).</summary>
+        public Script ConnectionId(int? length)
+        {
+            _connectionIdLength = length;
+            return this;
+        }
+
+        /// <summary>
+        /// The client at <paramref name="peer"/> is rebound by its NAT to the address of <paramref name="newPeer"/>: the
+        /// same client, its next datagrams from there, the server's answers (and path_challenge) going there.
+        /// </summary>
+        public Script Rebind(int peer, int newPeer)
+        {
+            if (_clients[newPeer] is not null)
+            {
+                throw new InvalidOperationException($"peer {newPeer} already has a client");
+            }
+            _clients[newPeer] = _clients[peer];
+            _clients[peer] = null;
+            return this;
+        }
+
+        /// <summary>Checks the recording did what it is named for: the session moved, and the new address answered the challenge.</summary>
+        public Script ExpectMovedAndProven(int moves)
+        {
+            var statistics = _harness.Engine.GetStatistics();
+            if (statistics.PeerAddressChanges != moves || statistics.PeerAddressesProven != moves)
+            {
+                throw new InvalidOperationException(
+                    $"seed expected {moves} moves proven, saw {statistics.PeerAddressChanges} moves, {statistics.PeerAddressesProven} proven");
+            }
             return this;
         }
 
@@ -369,6 +437,7 @@ internal static partial class SeedCorpus
                     }
                 }
                 script.ConfigureResumption(options);
+                options.ConnectionIdLength = script._connectionIdLength;
                 options.ValidateClient();
                 _ = peer;
                 Engine = new ClientEngine(options, script._harness.Options.EndPoint!.Serialize(), this, this,

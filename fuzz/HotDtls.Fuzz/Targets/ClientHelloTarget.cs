@@ -84,7 +84,9 @@ internal static class ClientHelloTarget
             || hello.HasRenegotiationInfo != summary.HasRenegotiationInfo || hello.HasSupportedGroups != summary.HasSupportedGroups
             || hello.HasEcPointFormats != summary.HasEcPointFormats
             || !Slices.Same(hello.SupportedGroups, summary.SupportedGroups) || !Slices.Same(hello.EcPointFormats, summary.EcPointFormats)
-            || !Slices.Same(hello.RenegotiationInfo, summary.RenegotiationInfo))
+            || !Slices.Same(hello.RenegotiationInfo, summary.RenegotiationInfo)
+            || hello.OffersConnectionId != summary.HasConnectionId || !Slices.Same(hello.ConnectionId, summary.ConnectionId)
+            || hello.OffersReturnRoutabilityCheck != summary.ReturnRoutabilityCheck)
         {
             throw new FuzzOracleException("ClientHello's extension fields differ from a scan of its own block");
         }

@@ -25,7 +25,11 @@ internal static class EngineTarget
             harness.Deliver(peer, datagram);
         }
         LastDelivered = harness.Delivered;
+        LastStatistics = harness.Engine.GetStatistics();
     }
+
+    /// <summary>The engine's counters after the last input (replay prints the CID ones; tests check what seeds reach).</summary>
+    public static DtlsServerStatistics LastStatistics { get; private set; }
 
     /// <summary>Application records the last input got delivered: replay prints it, to show a seed reaches that far.</summary>
     public static int LastDelivered { get; private set; }

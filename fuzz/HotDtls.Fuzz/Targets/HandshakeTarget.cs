@@ -96,7 +96,9 @@ internal static class HandshakeTarget
         Slices.RequireWithin(block, hello.EcPointFormats, "ServerHello ec_point_formats");
         if (hello.HasEncryptThenMac != expected.EncryptThenMac || hello.HasEcPointFormats != expected.HasEcPointFormats
             || !Slices.Same(hello.EcPointFormats, expected.EcPointFormats) || hello.HasExtendedMasterSecret != expected.ExtendedMasterSecret
-            || hello.HasRenegotiationInfo != expected.HasRenegotiationInfo || !Slices.Same(hello.RenegotiationInfo, expected.RenegotiationInfo))
+            || hello.HasRenegotiationInfo != expected.HasRenegotiationInfo || !Slices.Same(hello.RenegotiationInfo, expected.RenegotiationInfo)
+            || hello.HasConnectionId != expected.HasConnectionId || !Slices.Same(hello.ConnectionId, expected.ConnectionId)
+            || hello.HasReturnRoutabilityCheck != expected.ReturnRoutabilityCheck)
         {
             throw new FuzzOracleException("ServerHello's extension fields disagree with its block");
         }

@@ -18,7 +18,9 @@ namespace HotDtls.Fuzz.Targets;
 ///   choice / 14   q: content type {application_data, handshake, alert, change_cipher_spec}[q &amp; 3];
 ///                 q ≥ 16 (choice ≥ 224) first runs 64 records through every direction of an AES-256-GCM or
 ///                 ChaCha20-Poly1305 suite, so the records after it take the libsodium path those directions move to
-///   seq_num       as in the record header and in additional_data (RFC 6347 §4.1.2.1)
+///   seq_num       as in the record header and in additional_data (RFC 6347 §4.1.2.1); its last byte b also picks
+///                 the Connection ID the records are sealed with a second time (RFC 9146): b % 17 &lt; 16 gives
+///                 1 + b % 17 bytes, 16 the longest a record can carry (255); the CID's bytes are a fixed pattern
 /// </code>
 /// Oracles:
 /// <list type="number">
@@ -35,6 +37,12 @@ namespace HotDtls.Fuzz.Targets;
 /// and so is the record opened with the sender's own read keys; the ciphertext of 16 or more bytes is not the
 /// plaintext. In the fuzzing build a record that fails authentication is accepted as clear text by design, so a flipped
 /// record opens to the flipped bytes and (c) would only test that switch: it is skipped there.</item>
+/// <item>(d) The same with the input's CID, as a tls12_cid record (RFC 9146 §5: the CID is authenticated in the RFC 9146
+/// additional_data): the fixed-key direction opening the body with the CID obeys (a); the body sealed with the CID by
+/// the client's write direction (and in place by the server's) opens with the other side's read direction and the same
+/// CID to exactly the body, at <see cref="CipherSuiteInfo.SealedLength"/>. Normal builds only, like (c): it does not
+/// open under the CID with one bit flipped, one byte shorter or longer, without a CID (as a record of the input's type
+/// or as tls12_cid), and the record sealed without a CID does not open under the CID.</item>
 /// </list>
 /// The directions are made afresh for every input, so one input's records never change the next one's state.
 /// </remarks>
@@ -59,9 +67,19 @@ internal static class ProtectionTarget
     /// <summary>Whether the last input's body opened with the fixed-key direction (in a normal build: authenticated).</summary>
     public static bool LastOpened { get; private set; }
 
+    /// <summary>Whether the last input's body opened with the fixed-key direction under the input's CID, as a tls12_cid record.</summary>
+    public static bool LastOpenedWithConnectionId { get; private set; }
+
+    /// <summary>The longest CID a tls12_cid record can carry (its length is a uint8 in additional_data).</summary>
+    public const int MaxConnectionIdLength = byte.MaxValue;
+
+    /// <summary>Input CID lengths 1 to this come from the sequence number's last byte; the next value means the longest.</summary>
+    private const int ShortConnectionIdLengths = 16;
+
     public static void Run(ReadOnlySpan<byte> input)
     {
         LastOpened = false;
+        LastOpenedWithConnectionId = false;
         if (input.Length < HeaderLength)
         {
             return;
@@ -74,6 +92,8 @@ internal static class ProtectionTarget
         var epoch = (ushort)(seqNum >> 48);
         var sequence = seqNum & RecordDirection.MaxSequenceNumber;
         var body = input[HeaderLength..];
+        Span<byte> connectionId = stackalloc byte[MaxConnectionIdLength];
+        connectionId = connectionId[..ConnectionIdOf(input[HeaderLength - 1], connectionId)];
 
         var keyBlock = KeyBlock.AsSpan(0, suite.KeyBlockLength);
         RecordDirection.SplitKeyBlock(suite, keyBlock, isServer: true, out var serverReadKeys, out _);
@@ -86,8 +106,11 @@ internal static class ProtectionTarget
             {
                 WarmUp(suite, (ushort)(epoch + 1), fixedKey, clientRead, clientWrite, serverRead, serverWrite);
             }
-            LastOpened = OpenFixed(suite, type, epoch, sequence, body, fixedKey);
+            LastOpened = OpenFixed(suite, type, epoch, sequence, default, body, fixedKey);
+            LastOpenedWithConnectionId = OpenFixed(suite, ContentType.Tls12Cid, epoch, sequence, connectionId, body, fixedKey);
             RoundTrip(suite, type, epoch, sequence, body, fixedKey, clientRead, clientWrite, serverRead, serverWrite);
+            RoundTripWithConnectionId(suite, type, epoch, sequence, connectionId, body, fixedKey, clientRead, clientWrite, serverRead,
+                serverWrite);
         }
         finally
         {
@@ -99,11 +122,11 @@ internal static class ProtectionTarget
     }
 
     /// <summary>(a): whatever the body, the fixed-key direction answers without throwing, and any plaintext is inside it.</summary>
-    private static bool OpenFixed(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> body,
-        AeadRecordCipher fixedKey)
+    private static bool OpenFixed(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> connectionId,
+        ReadOnlySpan<byte> body, AeadRecordCipher fixedKey)
     {
         var fragment = body.ToArray();
-        if (!fixedKey.TryOpenInPlace(type, epoch, sequence, fragment, out var length))
+        if (!fixedKey.TryOpenInPlace(type, epoch, sequence, connectionId, fragment, out var length))
         {
             return false;
         }
@@ -154,14 +177,109 @@ internal static class ProtectionTarget
         RequireOpensTo(suite, type, epoch, sequence, inPlace, plaintext, clientRead, "the client's read direction");
     }
 
+    /// <summary>
+    /// (d): the body sealed as a tls12_cid record carrying <paramref name="connectionId"/>, both ways, and in normal builds
+    /// refused under any other CID or none. <paramref name="type"/> is the input's: the real type a record without a CID has.
+    /// </summary>
+    private static void RoundTripWithConnectionId(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence,
+        ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> body, AeadRecordCipher fixedKey, AeadRecordCipher clientRead,
+        AeadRecordCipher clientWrite, AeadRecordCipher serverRead, AeadRecordCipher serverWrite)
+    {
+        const ContentType Cid = ContentType.Tls12Cid;
+        var plaintext = body.Length > MaxPlaintextLength(suite) ? body[..MaxPlaintextLength(suite)] : body;
+        var sealedLength = suite.SealedLength(plaintext.Length);
+
+        var record = new byte[sealedLength];
+        var written = clientWrite.Seal(Cid, epoch, sequence, connectionId, plaintext, record);
+        if (written != sealedLength)
+        {
+            throw new FuzzOracleException($"{suite}: sealing {plaintext.Length} bytes with a {connectionId.Length}-byte CID wrote {written}, the suite says {sealedLength}");
+        }
+        if (!FuzzingBuild.Enabled)
+        {
+            RequireOtherConnectionIdsRefused(suite, type, epoch, sequence, connectionId, plaintext, record, clientWrite, serverRead);
+        }
+        RequireOpensTo(suite, Cid, epoch, sequence, connectionId, record, plaintext, serverRead, "the server's read direction (CID)");
+        RequireOpensTo(suite, Cid, epoch, sequence, connectionId, record, plaintext, fixedKey, "the fixed-key direction after the input (CID)");
+
+        var inPlace = new byte[sealedLength];
+        plaintext.CopyTo(inPlace.AsSpan(suite.RecordIvLength));
+        written = serverWrite.Seal(Cid, epoch, sequence, connectionId, inPlace.AsSpan(suite.RecordIvLength, plaintext.Length), inPlace);
+        if (written != sealedLength)
+        {
+            throw new FuzzOracleException($"{suite}: sealing {plaintext.Length} bytes in place with a CID wrote {written}, the suite says {sealedLength}");
+        }
+        RequireOpensTo(suite, Cid, epoch, sequence, connectionId, inPlace, plaintext, clientRead, "the client's read direction (CID)");
+    }
+
+    /// <summary>(d), normal builds only: the CID is authenticated — no other CID, and no CID at all, opens the record.</summary>
+    private static void RequireOtherConnectionIdsRefused(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence,
+        ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext, byte[] record, AeadRecordCipher clientWrite,
+        AeadRecordCipher serverRead)
+    {
+        const ContentType Cid = ContentType.Tls12Cid;
+        Span<byte> other = stackalloc byte[MaxConnectionIdLength + 1];
+        // One bit of one byte, both picked by the input.
+        var picked = plaintext.IsEmpty ? 0 : plaintext[0];
+        connectionId.CopyTo(other);
+        other[picked % connectionId.Length] ^= (byte)(1 << (int)(sequence & 7));
+        RequireRefused(suite, Cid, epoch, sequence, other[..connectionId.Length], record, serverRead, "a CID with one bit flipped");
+        // One byte shorter (a prefix of the CID) and one byte longer (the CID and a byte more), where the length allows.
+        if (connectionId.Length > 1)
+        {
+            RequireRefused(suite, Cid, epoch, sequence, connectionId[..^1], record, serverRead, "a CID one byte shorter");
+        }
+        if (connectionId.Length < MaxConnectionIdLength)
+        {
+            connectionId.CopyTo(other);
+            other[connectionId.Length] = (byte)picked;
+            RequireRefused(suite, Cid, epoch, sequence, other[..(connectionId.Length + 1)], record, serverRead, "a CID one byte longer");
+        }
+        RequireRefused(suite, type, epoch, sequence, default, record, serverRead, $"no CID, as {type}");
+        RequireRefused(suite, Cid, epoch, sequence, default, record, serverRead, "no CID, as tls12_cid");
+        // The other way: a record sealed without a CID does not open as one carrying it.
+        var plain = new byte[record.Length];
+        clientWrite.Seal(type, epoch, sequence, plaintext, plain);
+        RequireRefused(suite, Cid, epoch, sequence, connectionId, plain, serverRead, "a record sealed without a CID, opened with one");
+    }
+
+    private static void RequireRefused(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> connectionId,
+        byte[] record, AeadRecordCipher reader, string what)
+    {
+        var copy = (byte[])record.Clone();
+        if (reader.TryOpenInPlace(type, epoch, sequence, connectionId, copy, out _))
+        {
+            throw new FuzzOracleException($"{suite}: {what} opened a record (CID of {connectionId.Length} bytes, epoch {epoch}, sequence {sequence})");
+        }
+    }
+
+    /// <summary>
+    /// Writes the input's CID into <paramref name="destination"/> and returns its length: 1 + <paramref name="pick"/> % 17
+    /// bytes, or the longest (255) when that would be 17. Its bytes are a pattern (0xC1, 0xC8, …) no key byte shares.
+    /// </summary>
+    public static int ConnectionIdOf(byte pick, Span<byte> destination)
+    {
+        var length = pick % (ShortConnectionIdLengths + 1) is var n && n < ShortConnectionIdLengths ? n + 1 : MaxConnectionIdLength;
+        for (var i = 0; i < length; i++)
+        {
+            destination[i] = (byte)(0xC1 + (7 * i));
+        }
+        return length;
+    }
+
     /// <summary>Opens a copy of <paramref name="record"/> and requires exactly <paramref name="plaintext"/>.</summary>
     private static void RequireOpensTo(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, byte[] record,
         ReadOnlySpan<byte> plaintext, AeadRecordCipher reader, string who)
+        => RequireOpensTo(suite, type, epoch, sequence, default, record, plaintext, reader, who);
+
+    /// <summary>Opens a copy of <paramref name="record"/> under <paramref name="connectionId"/> and requires exactly <paramref name="plaintext"/>.</summary>
+    private static void RequireOpensTo(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> connectionId,
+        byte[] record, ReadOnlySpan<byte> plaintext, AeadRecordCipher reader, string who)
     {
         var copy = (byte[])record.Clone();
-        if (!reader.TryOpenInPlace(type, epoch, sequence, copy, out var length))
+        if (!reader.TryOpenInPlace(type, epoch, sequence, connectionId, copy, out var length))
         {
-            throw new FuzzOracleException($"{suite}: {who} refused a record sealed for it ({plaintext.Length} bytes, epoch {epoch}, sequence {sequence}, {type})");
+            throw new FuzzOracleException($"{suite}: {who} refused a record sealed for it ({plaintext.Length} bytes, epoch {epoch}, sequence {sequence}, {type}, CID of {connectionId.Length} bytes)");
         }
         if (length != plaintext.Length || !copy.AsSpan(suite.RecordIvLength, length).SequenceEqual(plaintext))
         {
@@ -272,8 +390,12 @@ internal static class ProtectionTarget
     /// An input of this target: <paramref name="plaintext"/> sealed by the client's write direction, which the fixed-key
     /// direction reads (used to write seeds). CBC IVs come from <paramref name="cbcIvs"/>, so the bytes repeat.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="withConnectionId"/> the record is sealed as a tls12_cid record carrying the CID the input's
+    /// sequence number picks (<see cref="ConnectionIdOf"/>): it then opens only under that CID.
+    /// </remarks>
     public static byte[] SealedInput(CipherSuiteInfo suite, ContentType type, ushort epoch, ulong sequence, ReadOnlySpan<byte> plaintext,
-        IRandomSource cbcIvs, bool warmUp = false)
+        IRandomSource cbcIvs, bool warmUp = false, bool withConnectionId = false)
     {
         var keyBlock = KeyBlock.AsSpan(0, suite.KeyBlockLength);
         RecordDirection.SplitKeyBlock(suite, keyBlock, isServer: false, out _, out var clientWriteKeys);
@@ -281,15 +403,18 @@ internal static class ProtectionTarget
         input[0] = Choice(suite, type, warmUp);
         BinaryPrimitives.WriteUInt64BigEndian(input.AsSpan(1), ((ulong)epoch << 48) | sequence);
         var body = input.AsSpan(HeaderLength);
+        Span<byte> connectionId = stackalloc byte[MaxConnectionIdLength];
+        connectionId = withConnectionId ? connectionId[..ConnectionIdOf(input[HeaderLength - 1], connectionId)] : default;
+        var sealedType = withConnectionId ? ContentType.Tls12Cid : type;
         if (suite.IsAead)
         {
             using var write = new AeadRecordCipher(suite, clientWriteKeys.Key, clientWriteKeys.FixedIv, clientWriteKeys.MacKey);
-            write.Seal(type, epoch, sequence, plaintext, body);
+            write.Seal(sealedType, epoch, sequence, connectionId, plaintext, body);
         }
         else
         {
             using var write = new AesCbcHmacSha256RecordCipher(clientWriteKeys.Key, clientWriteKeys.MacKey, cbcIvs);
-            write.Seal(type, epoch, sequence, plaintext, body);
+            write.Seal(sealedType, epoch, sequence, connectionId, plaintext, body);
         }
         return input;
     }

@@ -78,6 +78,16 @@ internal sealed class AeadRecordCipher : IDisposable
     public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext, Span<byte> destination)
         => _direction.Seal(type, epoch, sequenceNumber, plaintext, destination);
 
+    /// <inheritdoc cref="RecordDirection.TryOpenInPlace(ContentType, ushort, ulong, ReadOnlySpan{byte}, Span{byte}, out int)"/>
+    public bool TryOpenInPlace(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, Span<byte> fragment,
+        out int plaintextLength)
+        => _direction.TryOpenInPlace(type, epoch, sequenceNumber, connectionId, fragment, out plaintextLength);
+
+    /// <inheritdoc cref="RecordDirection.Seal(ContentType, ushort, ulong, ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/>
+    public int Seal(ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> plaintext,
+        Span<byte> destination)
+        => _direction.Seal(type, epoch, sequenceNumber, connectionId, plaintext, destination);
+
     /// <summary>Whether the native cipher object currently exists (false while parked).</summary>
     public bool IsActive => _direction.IsActive;
 

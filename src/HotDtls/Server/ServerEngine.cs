@@ -413,10 +413,24 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             var now = NowMs();
             if (connection.ResumeAfterPsk(key, failed, now) == RecordResult.Continue)
             {
-                var reader = new DatagramReader(deferred);
+                // The rest of flight 5 is read as the datagram was: once CIDs are negotiated the client's Finished is a
+                // tls12_cid record (RFC 9146 §4), framed with our CIDs' length and taken only if it carries this
+                // connection's CID, as routing by CID would have done.
+                var reader = new DatagramReader(deferred, _connectionIds?.Length ?? 0);
                 while (!connection.IsClosed && reader.TryReadRecord(out var header, out var offset))
                 {
-                    if (connection.ProcessRecord(header, deferred.Slice(offset, header.Length), now) != RecordResult.Continue)
+                    ReadOnlySpan<byte> connectionId = default;
+                    if (header.Type == ContentType.Tls12Cid)
+                    {
+                        connectionId = DatagramReader.ConnectionIdOf(deferred, header, offset);
+                        if (!_connectionIds!.TryFind(connectionId, out var owner) || owner != connection)
+                        {
+                            _observer.Counters.UnknownConnectionIdRecords++;
+                            _observer.Drop(connection.Peer, DropReason.UnknownConnectionId);
+                            continue;
+                        }
+                    }
+                    if (connection.ProcessRecord(header, connectionId, deferred.Slice(offset, header.Length), now) != RecordResult.Continue)
                     {
                         break;
                     }

@@ -77,6 +77,49 @@ public sealed class FuzzTargetTests
         Assert.True(EngineTarget.LastDelivered > 0);
     }
 
+    [Theory]
+    [InlineData("real-cid-0-rebind", 1)]
+    [InlineData("real-cid-4-rebind", 2)]
+    public void Recorded_CID_rebindings_replay_to_moved_and_proven_sessions_with_real_cryptography(string seed, int moves)
+    {
+        // HotDtls's client offering connection_id (asking for no CID, or for 4 bytes) is rebound to other harness
+        // addresses: its tls12_cid records move the session, the server's path_challenge goes to the new address under
+        // the engine oracle's amplification bound, and the client's path_response proves it (RFC 9146 §6, rrc).
+        EngineTarget.Run(File.ReadAllBytes(Path.Combine(FuzzDirectory, "corpus", "engine", seed)));
+
+        Assert.Equal(moves, EngineTarget.LastStatistics.PeerAddressChanges);
+        Assert.Equal(moves, EngineTarget.LastStatistics.PeerAddressesProven);
+        Assert.Equal(0, EngineTarget.LastStatistics.UnknownConnectionIdRecords);
+        Assert.Equal(4, EngineTarget.LastDelivered);
+    }
+
+    [Fact]
+    public void Records_seeds_carry_tls12_cid_records_the_target_frames()
+    {
+        var framed = 0;
+        foreach (var seed in Directory.GetFiles(Path.Combine(FuzzDirectory, "corpus", "records"), "hotdtls-cid-*"))
+        {
+            RecordsTarget.Run(File.ReadAllBytes(seed));
+            framed += RecordsTarget.LastConnectionIdRecords;
+        }
+
+        Assert.True(framed > 0);
+    }
+
+    [Fact]
+    public void The_records_target_frames_a_tls12_cid_record_only_with_a_CID_length()
+    {
+        // One tls12_cid record with a 6-byte CID and a 3-byte body: framed by the 6-byte reader, never by the 0-byte one
+        // (which the target asserts); the other lengths read the length field elsewhere and stop.
+        byte[] cid = [1, 2, 3, 4, 5, 6];
+        var datagram = new byte[RecordHeader.Size + cid.Length + 3];
+        new RecordHeader(ContentType.Tls12Cid, ProtocolVersion.Dtls12, 1, 7, 3, (byte)cid.Length).Write(datagram, cid);
+
+        RecordsTarget.Run(datagram);
+
+        Assert.Equal(1, RecordsTarget.LastConnectionIdRecords);
+    }
+
     [Fact]
     public void Sealed_protection_seeds_open_with_real_cryptography()
     {
@@ -88,8 +131,45 @@ public sealed class FuzzTargetTests
         {
             ProtectionTarget.Run(File.ReadAllBytes(seed));
 
-            Assert.True(ProtectionTarget.LastOpened, $"{Path.GetFileName(seed)} did not open with the fixed key");
+            // sealed-cid-* are tls12_cid records: they open under the CID their input picks and only under it (RFC 9146 §5).
+            var sealedWithConnectionId = Path.GetFileName(seed).StartsWith("sealed-cid-", StringComparison.Ordinal);
+            Assert.True(sealedWithConnectionId ? ProtectionTarget.LastOpenedWithConnectionId : ProtectionTarget.LastOpened,
+                $"{Path.GetFileName(seed)} did not open with the fixed key");
+            Assert.False(sealedWithConnectionId ? ProtectionTarget.LastOpened : ProtectionTarget.LastOpenedWithConnectionId,
+                $"{Path.GetFileName(seed)} also opened {(sealedWithConnectionId ? "without" : "with")} a CID");
         }
+    }
+
+    [Fact]
+    public void Sealed_CID_protection_seeds_cover_every_suite_and_the_CID_lengths_a_server_issues()
+    {
+        var suites = new HashSet<int>();
+        var lengths = new HashSet<int>();
+        Span<byte> connectionId = stackalloc byte[ProtectionTarget.MaxConnectionIdLength];
+        foreach (var seed in Directory.GetFiles(Path.Combine(FuzzDirectory, "corpus", "protection"), "sealed-cid-*"))
+        {
+            var input = File.ReadAllBytes(seed);
+            suites.Add(input[0] % CipherSuiteInfo.All.Count);
+            lengths.Add(ProtectionTarget.ConnectionIdOf(input[ProtectionTarget.HeaderLength - 1], connectionId));
+        }
+
+        Assert.Equal(CipherSuiteInfo.All.Count, suites.Count);
+        Assert.Subset(lengths, new HashSet<int> { 4, 6, 10, 1, ProtectionTarget.MaxConnectionIdLength });
+    }
+
+    [Fact]
+    public void A_protection_input_sealed_with_a_CID_opens_only_under_that_CID()
+    {
+        var input = ProtectionTarget.SealedInput(CipherSuiteInfo.ChaCha20Poly1305, ContentType.ApplicationData, 1, 5, "sealed"u8,
+            new DeterministicRandom(3), withConnectionId: true);
+
+        ProtectionTarget.Run(input);
+        Assert.True(ProtectionTarget.LastOpenedWithConnectionId);
+        Assert.False(ProtectionTarget.LastOpened);
+
+        input[ProtectionTarget.HeaderLength - 1]++;   // another sequence number, and so another CID
+        ProtectionTarget.Run(input);
+        Assert.False(ProtectionTarget.LastOpenedWithConnectionId);
     }
 
     [Fact]
@@ -193,6 +273,12 @@ public sealed class FuzzTargetTests
     [InlineData("1234 0000 1234 0000", false)]   // a type twice
     [InlineData("1234 0001", false)]             // truncated
     [InlineData("0016 0000 0017 0000 000A 0004 0002 0017 000B 0002 0100 FF01 0001 00 ABCD 0000", true)]
+    [InlineData("0036 0001 00", true)]           // connection_id, empty CID (RFC 9146 §3: "send me none")
+    [InlineData("0036 0005 04 C1C2C3C4", true)]
+    [InlineData("0036 0000", false)]             // connection_id without its length byte
+    [InlineData("0036 0003 04 C1C2", false)]     // CID length past the extension
+    [InlineData("003D 0000", true)]              // rrc
+    [InlineData("003D 0001 00", false)]          // rrc with data
     public void The_hello_oracle_reads_extension_blocks_as_the_library_does(string hex, bool valid)
     {
         var block = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));

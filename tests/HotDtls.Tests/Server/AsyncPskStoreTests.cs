@@ -90,6 +90,34 @@ public sealed class AsyncPskStoreTests
     }
 
     [Fact]
+    public void With_a_Connection_ID_the_deferred_Finished_is_a_tls12_cid_record_and_is_used_too()
+    {
+        // RFC 9146 §4: once CIDs are negotiated, the client's Finished (epoch 1) travels as a tls12_cid record carrying
+        // the server's CID; kept while the lookup runs, it must be framed with that CID's length when taken up again.
+        var store = new ControlledStore();
+        using var server = new ServerHarness(o => o.PskStore = store);
+        var options = TestClient.PlainPskOptions(server);
+        options.ConnectionIdLength = 0;
+        using var client = new TestClient(server, s_peer, options);
+        var datagram = Assert.Single(FlightSteps.ToFlight5(server, client));
+        // ClientKeyExchange and ChangeCipherSpec, then the Finished: a tls12_cid record.
+        var plain = Wire.Records(datagram);
+        Assert.Equal(2, plain.Count);
+        Assert.Equal((byte)ContentType.Tls12Cid, datagram[plain.Sum(r => RecordHeader.Size + r.Header.Length)]);
+        var connection = FlightSteps.ServerSide(server, s_peer);
+
+        server.Deliver(client.Address, datagram);
+        Assert.Equal(HandshakeState.ServerAwaitingPsk, connection.State);
+        Assert.Single(store.Lookups).Complete(ServerHarness.Key);
+
+        Assert.Equal(HandshakeState.Established, connection.State);
+        Assert.Equal(0, client.Sender.Count);
+        server.Sender.TakeFor(client.Address).ForEach(client.Deliver);
+        Assert.True(client.Established);
+        FlightSteps.AssertEcho(server, client, "after the lookup, with a CID");
+    }
+
+    [Fact]
     public void The_lookup_and_the_handshake_list_entry_are_handshake_state_and_go_with_it()
     {
         var store = new ControlledStore();
