@@ -13,7 +13,7 @@ internal static class CommandLine
         Usage:
           hotdtls serve   [--address IP] [--port N] [--key HEX] [--hint TEXT] [--echo] [--quiet] [--verbose]
                           [--loops N] [--receive batched|blocking|async] [--suites LIST] [--groups LIST]
-                          [--cid-length N | --no-cid]
+                          [--cid-length N | --no-cid] [--no-resume]
           hotdtls connect HOST PORT [--identity TEXT] [--key HEX] [--count N] [--interval MS] [--verbose]
                           [--suites LIST] [--groups LIST] [--resume] [--cid]
 
@@ -27,7 +27,8 @@ internal static class CommandLine
                   "I am <name>, please, accept our ping N" every --interval ms (default 1000), --count times
                   (default 5; 0 = until Ctrl+C), and prints each reply. With --resume it then connects again
                   with the session it saved (RFC 5246 §7.3 / RFC 5077 ticket) and says whether the server resumed
-                  it and how long each handshake took. serve lets clients resume (session IDs and tickets).
+                  it and how long each handshake took. serve lets clients resume (session IDs and tickets);
+                  --no-resume turns both off (no session cache, no tickets).
 
         --suites  cipher suites, most preferred first, comma-separated IANA names (TLS_PSK_WITH_AES_128_CCM_8, …;
                   the TLS_ prefix may be left out). The server picks the first one the client offers; the client
@@ -130,6 +131,9 @@ internal sealed class Arguments
     /// <summary>serve --cid-length: the length of the CIDs the server issues; null for the library's default (6).</summary>
     public int? ConnectionIdLength { get; private set; }
 
+    /// <summary>serve --no-resume: no session cache and no tickets.</summary>
+    public bool NoResume { get; private set; }
+
     /// <summary>serve --no-cid: ignore the connection_id extension.</summary>
     public bool NoConnectionId { get; private set; }
 
@@ -218,6 +222,9 @@ internal sealed class Arguments
                     break;
                 case "--resume":
                     result.Resume = true;
+                    break;
+                case "--no-resume":
+                    result.NoResume = true;
                     break;
                 case "--echo":
                     result.Echo = true;

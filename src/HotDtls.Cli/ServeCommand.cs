@@ -17,8 +17,8 @@ internal static class ServeCommand
             ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
             ReceiveStrategy = arguments.Receive,
             // Clients may resume: by session ID (a bounded cache) or by RFC 5077 ticket (no server memory).
-            EnableSessionResumption = true,
-            EnableSessionTickets = true,
+            EnableSessionResumption = !arguments.NoResume,
+            EnableSessionTickets = !arguments.NoResume,
         };
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);

@@ -41,6 +41,13 @@ public sealed class ArgumentsTests
     }
 
     [Fact]
+    public void No_resume_is_off_unless_asked_for()
+    {
+        Assert.False(Arguments.Parse([]).NoResume);
+        Assert.True(Arguments.Parse(["--no-resume"]).NoResume);
+    }
+
+    [Fact]
     public void Resume_is_off_unless_asked_for()
     {
         Assert.False(Arguments.Parse([]).Resume);
