@@ -22,10 +22,18 @@ internal sealed class SessionCache : IDisposable
     /// <summary>Length of the session_ids HotDtls issues (the most RFC 5246 allows).</summary>
     public const int SessionIdLength = 32;
 
+    private const int InitialSlots = 256;
+
     private readonly Lock _lock = new();
-    private readonly Dictionary<Key, Entry> _entries;
-    // Oldest first: insertion order, which with one lifetime for all is also expiry order.
-    private readonly LinkedList<Entry> _order = new();
+    // session_id → slot. The slots form a ring in insertion order (which, with one lifetime for all, is also expiry
+    // order): the oldest at _head, new ones after the last. A slot removed out of order is marked free and skipped when
+    // the ring reaches it. No object is made per entry — a full cache churning through a burst of handshakes leaves no
+    // garbage — and the master secrets sit in one array, 48 bytes a slot.
+    private readonly Dictionary<Key, int> _index;
+    private Slot[] _slots = new Slot[InitialSlots];
+    private byte[] _secrets = new byte[InitialSlots * KeySchedule.MasterSecretLength];
+    private int _head;
+    private int _used;
     private readonly int _capacity;
     private readonly long _lifetimeMs;
     private bool _disposed;
@@ -36,31 +44,30 @@ internal sealed class SessionCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lifetime, TimeSpan.Zero);
         _capacity = capacity;
         _lifetimeMs = (long)lifetime.TotalMilliseconds;
-        _entries = new Dictionary<Key, Entry>(Math.Min(capacity, 1024));
+        _index = new Dictionary<Key, int>(Math.Min(capacity, 1024));
     }
 
-    /// <summary>Entries held now (expired ones count until a call notices them).</summary>
     public int Count
     {
         get
         {
             lock (_lock)
             {
-                return _entries.Count;
+                return _index.Count;
             }
         }
     }
 
-    /// <summary>How many entries were evicted to make room (the cap was reached).</summary>
     public long Evicted { get; private set; }
 
     /// <summary>
-    /// Stores an established session under <paramref name="sessionId"/> (which the server made: 32 random bytes).
-    /// The master secret and identity are copied.
+    /// Keeps a session. <paramref name="pskIdentity"/> is kept by reference (an identity is not secret and the
+    /// caller never writes it after the handshake); the master secret is copied.
     /// </summary>
     public void Add(ReadOnlySpan<byte> sessionId, CipherSuite suite, bool extendedMasterSecret, ReadOnlySpan<byte> masterSecret,
-        ReadOnlySpan<byte> pskIdentity, long nowMs)
+        byte[] pskIdentity, long nowMs)
     {
+        ArgumentNullException.ThrowIfNull(pskIdentity);
         if (sessionId.Length != SessionIdLength || masterSecret.Length != KeySchedule.MasterSecretLength)
         {
             throw new ArgumentException("A cached session needs a 32-byte session_id and a 48-byte master secret.");
@@ -73,19 +80,23 @@ internal sealed class SessionCache : IDisposable
                 return;
             }
             ExpireLocked(nowMs);
-            if (_entries.Remove(key, out var existing))
+            if (_index.Remove(key, out var existing))
             {
-                Forget(existing);
+                Free(existing);
             }
-            while (_entries.Count >= _capacity && _order.First is { } oldest)
+            while (_index.Count >= _capacity)
             {
-                _entries.Remove(oldest.Value.Id);
-                Forget(oldest.Value);
-                Evicted++;
+                EvictOldest();
             }
-            var entry = new Entry(key, suite, extendedMasterSecret, masterSecret.ToArray(), pskIdentity.ToArray(), nowMs);
-            entry.Node = _order.AddLast(entry);
-            _entries.Add(key, entry);
+            if (_used == _slots.Length)
+            {
+                Grow();
+            }
+            var slot = (_head + _used) % _slots.Length;
+            _used++;
+            _slots[slot] = new Slot(key, suite, extendedMasterSecret, pskIdentity, nowMs);
+            masterSecret.CopyTo(Secret(slot));
+            _index.Add(key, slot);
         }
     }
 
@@ -103,18 +114,19 @@ internal sealed class SessionCache : IDisposable
         var key = Key.From(sessionId);
         lock (_lock)
         {
-            if (!_entries.TryGetValue(key, out var entry))
+            if (!_index.TryGetValue(key, out var slot))
             {
                 return false;
             }
+            ref readonly var entry = ref _slots[slot];
             if (nowMs - entry.CreatedMs >= _lifetimeMs)
             {
-                _entries.Remove(key);
-                Forget(entry);
+                _index.Remove(key);
+                Free(slot);
                 return false;
             }
-            entry.MasterSecret.CopyTo(masterSecret);
-            session = new CachedSession(entry.Suite, entry.ExtendedMasterSecret, entry.PskIdentity);
+            Secret(slot).CopyTo(masterSecret);
+            session = new CachedSession(entry.Suite, entry.ExtendedMasterSecret, entry.PskIdentity!);
             return true;
         }
     }
@@ -128,9 +140,9 @@ internal sealed class SessionCache : IDisposable
         }
         lock (_lock)
         {
-            if (_entries.Remove(Key.From(sessionId), out var entry))
+            if (_index.Remove(Key.From(sessionId), out var slot))
             {
-                Forget(entry);
+                Free(slot);
             }
         }
     }
@@ -146,22 +158,79 @@ internal sealed class SessionCache : IDisposable
 
     private void ExpireLocked(long nowMs)
     {
-        while (_order.First is { } oldest && nowMs - oldest.Value.CreatedMs >= _lifetimeMs)
+        while (_used > 0)
         {
-            _entries.Remove(oldest.Value.Id);
-            Forget(oldest.Value);
+            ref readonly var oldest = ref _slots[_head];
+            if (oldest.InUse && nowMs - oldest.CreatedMs < _lifetimeMs)
+            {
+                return;
+            }
+            if (oldest.InUse)
+            {
+                _index.Remove(oldest.Id);
+                Free(_head);
+            }
+            AdvanceHead();
         }
     }
 
-    private void Forget(Entry entry)
+    /// <summary>The oldest entry in use leaves (freed slots before it are skipped).</summary>
+    private void EvictOldest()
     {
-        CryptographicOperations.ZeroMemory(entry.MasterSecret);
-        if (entry.Node is { List: not null } node)
+        while (_used > 0)
         {
-            _order.Remove(node);
+            var inUse = _slots[_head].InUse;
+            if (inUse)
+            {
+                _index.Remove(_slots[_head].Id);
+                Free(_head);
+                Evicted++;
+            }
+            AdvanceHead();
+            if (inUse)
+            {
+                return;
+            }
         }
-        entry.Node = null;
     }
+
+    private void AdvanceHead()
+    {
+        _head = (_head + 1) % _slots.Length;
+        _used--;
+    }
+
+    /// <summary>Zeroes a slot's master secret and drops its identity; the ring passes over it later.</summary>
+    private void Free(int slot)
+    {
+        CryptographicOperations.ZeroMemory(Secret(slot));
+        _slots[slot] = default;
+    }
+
+    /// <summary>Doubles the ring (up to the capacity), unrolling it so the oldest entry is at 0 again.</summary>
+    private void Grow()
+    {
+        var length = (int)Math.Min(_capacity, 2L * _slots.Length);
+        length = Math.Max(length, _slots.Length + 1);
+        var slots = new Slot[length];
+        var secrets = new byte[length * KeySchedule.MasterSecretLength];
+        for (var i = 0; i < _used; i++)
+        {
+            var from = (_head + i) % _slots.Length;
+            slots[i] = _slots[from];
+            Secret(from).CopyTo(secrets.AsSpan(i * KeySchedule.MasterSecretLength, KeySchedule.MasterSecretLength));
+            if (slots[i].InUse)
+            {
+                _index[slots[i].Id] = i;
+            }
+        }
+        CryptographicOperations.ZeroMemory(_secrets);
+        _slots = slots;
+        _secrets = secrets;
+        _head = 0;
+    }
+
+    private Span<byte> Secret(int slot) => _secrets.AsSpan(slot * KeySchedule.MasterSecretLength, KeySchedule.MasterSecretLength);
 
     /// <summary>Zeroes every master secret and forgets everything.</summary>
     public void Dispose()
@@ -169,12 +238,11 @@ internal sealed class SessionCache : IDisposable
         lock (_lock)
         {
             _disposed = true;
-            foreach (var entry in _entries.Values)
-            {
-                CryptographicOperations.ZeroMemory(entry.MasterSecret);
-            }
-            _entries.Clear();
-            _order.Clear();
+            CryptographicOperations.ZeroMemory(_secrets);
+            Array.Clear(_slots);
+            _index.Clear();
+            _used = 0;
+            _head = 0;
         }
     }
 
@@ -188,15 +256,10 @@ internal sealed class SessionCache : IDisposable
             BinaryPrimitives.ReadUInt64LittleEndian(id[24..]));
     }
 
-    private sealed class Entry(Key id, CipherSuite suite, bool extendedMasterSecret, byte[] masterSecret, byte[] pskIdentity, long createdMs)
+    /// <summary>One entry of the ring; the default value is a free slot.</summary>
+    private readonly record struct Slot(Key Id, CipherSuite Suite, bool ExtendedMasterSecret, byte[]? PskIdentity, long CreatedMs)
     {
-        public Key Id { get; } = id;
-        public CipherSuite Suite { get; } = suite;
-        public bool ExtendedMasterSecret { get; } = extendedMasterSecret;
-        public byte[] MasterSecret { get; } = masterSecret;
-        public byte[] PskIdentity { get; } = pskIdentity;
-        public long CreatedMs { get; } = createdMs;
-        public LinkedListNode<Entry>? Node { get; set; }
+        public bool InUse => PskIdentity is not null;
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Reflection;
 using HotDtls.Connection;
 
@@ -22,13 +21,13 @@ public sealed class SessionCacheTests
     private static byte[] Secret(byte fill) => Enumerable.Repeat(fill, 48).ToArray();
 
     private static void Add(SessionCache cache, int n, long nowMs, byte fill = 0x11)
-        => cache.Add(Id(n), CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, extendedMasterSecret: true, Secret(fill), "device"u8, nowMs);
+        => cache.Add(Id(n), CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, extendedMasterSecret: true, Secret(fill), "device"u8.ToArray(), nowMs);
 
     [Fact]
     public void A_hit_copies_out_the_master_secret_and_returns_suite_flag_and_identity()
     {
         using var cache = new SessionCache(4, s_lifetime);
-        cache.Add(Id(1), CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, extendedMasterSecret: true, Secret(0x42), "sensor-7"u8, 1000);
+        cache.Add(Id(1), CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, extendedMasterSecret: true, Secret(0x42), "sensor-7"u8.ToArray(), 1000);
         var secret = new byte[48];
 
         Assert.True(cache.TryGet(Id(1), 2000, secret, out var session));
@@ -166,15 +165,49 @@ public sealed class SessionCacheTests
         Assert.Throws<ArgumentException>(() => cache.Add(Id(1), CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, true, new byte[32], [], 0));
     }
 
-    /// <summary>The master-secret arrays the cache holds, oldest first (white box: to watch them being zeroed).</summary>
-    private static List<byte[]> StoredSecrets(SessionCache cache)
+    [Fact]
+    public void Past_its_first_ring_and_with_holes_the_cache_still_evicts_oldest_first()
     {
-        var order = (IEnumerable)typeof(SessionCache).GetField("_order", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(cache)!;
-        var secrets = new List<byte[]>();
-        foreach (var entry in order)
+        using var cache = new SessionCache(300, s_lifetime);
+        for (var n = 1; n <= 300; n++)
         {
-            secrets.Add((byte[])entry.GetType().GetProperty("MasterSecret")!.GetValue(entry)!);
+            Add(cache, n, n, (byte)n);
         }
-        return secrets;
+        cache.Remove(Id(5));
+        Assert.Equal(299, cache.Count);
+
+        Add(cache, 301, 301);
+        Add(cache, 302, 302);
+        Add(cache, 303, 303);
+
+        Assert.Equal(300, cache.Count);
+        Assert.Equal(2, cache.Evicted);
+        Assert.False(cache.TryGet(Id(1), 303, new byte[48], out _));
+        Assert.False(cache.TryGet(Id(2), 303, new byte[48], out _));
+        Assert.False(cache.TryGet(Id(5), 303, new byte[48], out _));
+        var secret = new byte[48];
+        Assert.True(cache.TryGet(Id(3), 303, secret, out _));
+        Assert.Equal(Secret(3), secret);
+        Assert.True(cache.TryGet(Id(300), 303, secret, out _));
+        Assert.Equal(Secret(300 % 256), secret);
+        Assert.True(cache.TryGet(Id(303), 303, new byte[48], out _));
+    }
+
+    /// <summary>
+    /// The master secrets the cache holds, oldest first, as views of its one secret array (white box: to watch them
+    /// being zeroed).
+    /// </summary>
+    private static List<ArraySegment<byte>> StoredSecrets(SessionCache cache)
+    {
+        var secrets = (byte[])typeof(SessionCache).GetField("_secrets", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(cache)!;
+        var head = (int)typeof(SessionCache).GetField("_head", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(cache)!;
+        var used = (int)typeof(SessionCache).GetField("_used", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(cache)!;
+        var slots = secrets.Length / 48;
+        var views = new List<ArraySegment<byte>>();
+        for (var i = 0; i < used; i++)
+        {
+            views.Add(new ArraySegment<byte>(secrets, ((head + i) % slots) * 48, 48));
+        }
+        return views;
     }
 }

@@ -317,7 +317,7 @@ public sealed class SessionResumptionTests
         using var server = ResumingServer();
         var sessionId = TestBytes.RandomBytes(21);
         server.Engine.SessionCache!.Add(sessionId, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, extendedMasterSecret: false,
-            new byte[48], "Qt DTLS example client"u8, server.Time.GetMonotonicMilliseconds());
+            new byte[48], "Qt DTLS example client"u8.ToArray(), server.Time.GetMonotonicMilliseconds());
         var peer = s_second.Serialize();
         var random = TestBytes.RandomBytes(4);
         var cookie = CookieFor(server, peer, random, sessionId);
