@@ -122,5 +122,5 @@ public sealed class DtlsSession
         => peerSetIt
             ? $"This datagram has {length} bytes, but the peer limited every record it receives to {limit} bytes of plaintext "
                 + $"(record_size_limit or max_fragment_length), so MaxSendSize is {limit}. A datagram is one record and is never split: send it in parts."
-            : $"A DTLS datagram carries at most {MaxPlaintextLength} bytes (MaxSendSize); this one has {length}. Split it.";
+            : $"A DTLS datagram carries at most {limit} bytes (MaxSendSize); this one has {length}. Split it.";
 }

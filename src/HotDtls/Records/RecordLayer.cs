@@ -85,10 +85,11 @@ internal sealed class RecordLayer : IDisposable
     /// <summary>
     /// The most payload one record written in <paramref name="epoch"/> may carry under the peer's limit. A tls12_cid
     /// record's DTLSInnerPlaintext also holds the real content type (RFC 9146 §4); RFC 8449 does not say whether that
-    /// byte counts, so it does here: the conservative reading, which a peer of either reading accepts.
+    /// byte counts, so it does here: the conservative reading, which a peer of either reading accepts. At 2^14 (no limit
+    /// below the protocol's) the record is as it always was.
     /// </summary>
     public int MaxPayload(ushort epoch)
-        => epoch != 0 && _sendConnectionId is not null && _sendPlaintextLimit != 0 ? _sendPlaintextLimit - 1 : SendPlaintextLimit;
+        => epoch != 0 && _sendConnectionId is not null && PeerLimitsRecordSize ? _sendPlaintextLimit - 1 : SendPlaintextLimit;
 
     /// <summary>Whether keys for epoch 1 have been derived but not all activated yet.</summary>
     public bool HasPendingKeys => (ReadEpoch == 0 && _read.HasKey) || (WriteEpoch == 0 && _write.HasKey);
