@@ -15,7 +15,7 @@ namespace HotDtls;
 /// (answering the server's cookie challenge and retransmitting per RFC 6347 §4.2.4), then datagrams go both
 /// ways. Disposing sends close_notify. Thread-safe: sends and receives may come from any thread.
 /// </summary>
-public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSender
+public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSender, IDatagramSendFeedback
 {
     /// <summary>Received datagrams waiting for <see cref="ReceiveAsync"/>; beyond this, new ones are dropped as UDP would.</summary>
     public const int ReceiveQueueCapacity = 1024;
@@ -87,8 +87,12 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
     public bool IsEstablished => _engine.IsEstablished;
 
-    /// <summary>The largest datagram <see cref="Send"/> takes, in bytes (the DTLS plaintext limit, 2^14).</summary>
-    public int MaxSendSize => DtlsSession.MaxPlaintextLength;
+    /// <summary>
+    /// The largest datagram <see cref="Send"/> takes, in bytes: the DTLS plaintext limit, 2^14, or less when the server
+    /// limited the records it receives (record_size_limit, RFC 8449; max_fragment_length, RFC 6066 §4). A datagram is
+    /// one record and is never split.
+    /// </summary>
+    public int MaxSendSize => _engine.MaxSendSize;
 
     /// <summary>The largest datagram <see cref="ReceiveAsync"/> returns, in bytes: a buffer this large always fits.</summary>
     public int MaxReceiveSize => DtlsSession.MaxPlaintextLength;
@@ -229,11 +233,9 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
     public bool TrySend(ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > DtlsSession.MaxPlaintextLength)
+        if (datagram.Length > _engine.MaxSendSize)
         {
-            throw new ArgumentException(
-                $"A DTLS datagram carries at most {DtlsSession.MaxPlaintextLength} bytes (MaxSendSize); this one has {datagram.Length}.",
-                nameof(datagram));
+            ThrowTooLarge(datagram.Length);
         }
         return _engine.TrySend(datagram);
     }
@@ -278,8 +280,22 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowTooLarge(int length)
+        => throw new ArgumentException(DtlsSession.TooLargeMessage(length, _engine.MaxSendSize, _engine.PeerLimitsRecordSize), "datagram");
+
     private DtlsException ClosedException()
         => _closeException ?? new DtlsException("The DTLS session is closed.", DtlsExceptionReason.SessionClosed);
+
+    // Set by a send refused with EMSGSIZE, taken by the connection after it sent; both under the engine's lock.
+    private bool _messageTooLarge;
+
+    bool IDatagramSendFeedback.TakeMessageTooLarge()
+    {
+        var value = _messageTooLarge;
+        _messageTooLarge = false;
+        return value;
+    }
 
     void IDatagramSender.Send(ReadOnlySpan<byte> datagram, SocketAddress peer)
     {
@@ -290,6 +306,11 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
         {
             _portUnreachable = true;
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.MessageSize)
+        {
+            // Larger than the path allows: the handshake steps its path MTU down (IDatagramSendFeedback).
+            _messageTooLarge = true;
         }
         catch (SocketException)
         {

@@ -48,6 +48,15 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public bool UseSessionTickets { get; set; } = true;
 
+    /// <summary>
+    /// Ask the server to limit every record of the session, both ways, to this many bytes of plaintext with the
+    /// max_fragment_length extension (RFC 6066 §4): 512, 1024, 2048 or 4096. <see langword="null"/> (the default) does
+    /// not ask. Prefer <see cref="DtlsOptions.RecordSizeLimit"/> (RFC 8449), which a server uses instead when both are
+    /// sent; this one is for servers that only know max_fragment_length (OpenSSL, Mbed TLS). A server that answers
+    /// with another length is refused (illegal_parameter); one that does not answer leaves records unlimited.
+    /// </summary>
+    public int? MaxFragmentLength { get; set; }
+
     internal void ValidateClient()
     {
         Validate();
@@ -61,6 +70,12 @@ public sealed class DtlsClientOptions : DtlsOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectionIdLength), ConnectionIdLength,
                 $"ConnectionIdLength must be null (no Connection ID) or 0 to {MaxConnectionIdLength} bytes; 0 is usual for a client.");
+        }
+        if (MaxFragmentLength is { } maxFragmentLength && maxFragmentLength is not (512 or 1024 or 2048 or 4096))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxFragmentLength), MaxFragmentLength,
+                "MaxFragmentLength must be null (not requested) or one of 512, 1024, 2048, 4096 (RFC 6066 §4 defines no other); "
+                + "for any other limit use RecordSizeLimit (RFC 8449).");
         }
         if (System.Text.Encoding.UTF8.GetByteCount(PskIdentity) > 65535)
         {

@@ -21,4 +21,9 @@ public enum DtlsCloseReason
     LocalClose,
     /// <summary>The record sequence numbers of the epoch ran out (2^48 records).</summary>
     SequenceExhausted,
+    /// <summary>
+    /// The peer broke the protocol after the handshake — an authentic record larger than the record size limit this
+    /// side announced (RFC 8449, RFC 6066 §4) — and a fatal alert (record_overflow) was sent to it.
+    /// </summary>
+    ProtocolError,
 }

@@ -50,6 +50,22 @@ public abstract class DtlsOptions
     /// </summary>
     public int Mtu { get; set; } = DefaultMtu;
 
+    /// <summary>
+    /// The largest plaintext this side accepts in one protected record, announced in the record_size_limit extension
+    /// (RFC 8449), 64 to 16384 bytes; <see langword="null"/> (the default) announces nothing. A client announces it in
+    /// its ClientHello; a server always answers a client that sent the extension, with this value or 16384. When the
+    /// peer took part, a protected record above the limit ends the session with record_overflow, and what this side
+    /// sends is limited by the peer's value in turn (<see cref="DtlsSession.MaxSendSize"/>, <see cref="DtlsClient.MaxSendSize"/>).
+    /// Constrained devices set it to what their receive buffer holds.
+    /// </summary>
+    public int? RecordSizeLimit { get; set; }
+
+    /// <summary>The smallest <see cref="RecordSizeLimit"/> (RFC 8449 §4).</summary>
+    public const int MinRecordSizeLimit = 64;
+
+    /// <summary>The largest <see cref="RecordSizeLimit"/>: DTLS 1.2's plaintext limit, 2^14.</summary>
+    public const int MaxRecordSizeLimit = 16384;
+
     /// <summary>First handshake retransmission timeout (RFC 6347 §4.2.4.1 recommends 1 s); it doubles on each retransmission.</summary>
     public TimeSpan InitialRetransmitTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -115,6 +131,11 @@ public abstract class DtlsOptions
         if (Mtu is < 256 or > 65507)
         {
             throw new ArgumentOutOfRangeException(nameof(Mtu), Mtu, "Mtu must be between 256 and 65507 bytes.");
+        }
+        if (RecordSizeLimit is < MinRecordSizeLimit or > MaxRecordSizeLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RecordSizeLimit), RecordSizeLimit,
+                $"RecordSizeLimit must be null (not announced) or {MinRecordSizeLimit} to {MaxRecordSizeLimit} bytes of plaintext per record (RFC 8449).");
         }
         RequirePositive(InitialRetransmitTimeout, nameof(InitialRetransmitTimeout));
         RequirePositive(HandshakeTimeout, nameof(HandshakeTimeout));

@@ -65,8 +65,12 @@ public sealed class DtlsSession
     /// <summary>Whether the handshake has finished and the session is still open: only then can it send.</summary>
     public bool IsEstablished => _channel.IsEstablished;
 
-    /// <summary>The largest datagram <see cref="Send"/> takes, in bytes (the DTLS plaintext limit, 2^14).</summary>
-    public int MaxSendSize => MaxPlaintextLength;
+    /// <summary>
+    /// The largest datagram <see cref="Send"/> takes, in bytes: the DTLS plaintext limit, 2^14, or less when the client
+    /// limited the records it receives (record_size_limit, RFC 8449; max_fragment_length, RFC 6066 §4). A datagram is
+    /// one record and is never split. Known once the ServerHello is sent.
+    /// </summary>
+    public int MaxSendSize => _channel.MaxSendSize;
 
     /// <summary>The largest datagram the handler can receive from this peer, in bytes (the DTLS plaintext limit, 2^14).</summary>
     public int MaxReceiveSize => MaxPlaintextLength;
@@ -90,7 +94,7 @@ public sealed class DtlsSession
     /// <exception cref="ArgumentException">The datagram is longer than <see cref="MaxSendSize"/>.</exception>
     public bool TrySend(ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > MaxPlaintextLength)
+        if (datagram.Length > _channel.MaxSendSize)
         {
             ThrowTooLarge(datagram.Length);
         }
@@ -110,7 +114,13 @@ public sealed class DtlsSession
             : new DtlsException($"The DTLS session with {RemoteEndPoint} is not established yet: send from OnSessionEstablished or later.", DtlsExceptionReason.NotEstablished));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowTooLarge(int length)
-        => throw new ArgumentException(
-            $"A DTLS datagram carries at most {MaxPlaintextLength} bytes (MaxSendSize); this one has {length}. Split it.", "datagram");
+    private void ThrowTooLarge(int length)
+        => throw new ArgumentException(TooLargeMessage(length, _channel.MaxSendSize, _channel.PeerLimitsRecordSize), "datagram");
+
+    /// <summary>Why a datagram is refused: the limit, and who set it (the protocol or the peer).</summary>
+    internal static string TooLargeMessage(int length, int limit, bool peerSetIt)
+        => peerSetIt
+            ? $"This datagram has {length} bytes, but the peer limited every record it receives to {limit} bytes of plaintext "
+                + $"(record_size_limit or max_fragment_length), so MaxSendSize is {limit}. A datagram is one record and is never split: send it in parts."
+            : $"A DTLS datagram carries at most {limit} bytes (MaxSendSize); this one has {length}. Split it.";
 }

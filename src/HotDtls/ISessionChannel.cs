@@ -29,6 +29,12 @@ internal interface ISessionChannel
     /// <summary>Whether the association has ended.</summary>
     bool IsClosed { get; }
 
+    /// <summary>The largest datagram one record carries: 2^14, or the limit the peer negotiated (RFC 8449, RFC 6066 §4).</summary>
+    int MaxSendSize { get; }
+
+    /// <summary>Whether <see cref="MaxSendSize"/> is below 2^14 because the peer asked for it.</summary>
+    bool PeerLimitsRecordSize { get; }
+
     /// <summary>Protects and sends one datagram under the owner's lock; false if the session cannot send.</summary>
     bool TrySend(ReadOnlySpan<byte> datagram);
 

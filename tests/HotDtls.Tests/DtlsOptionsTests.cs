@@ -118,4 +118,57 @@ public sealed class DtlsOptionsTests
         var exception = Assert.Throws<ArgumentOutOfRangeException>(options.ValidateClient);
         Assert.Contains("0 to 32", exception.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(63)]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(16385)]
+    public void A_record_size_limit_outside_64_to_16384_is_refused_with_the_range(int limit)
+    {
+        var options = Client();
+        options.RecordSizeLimit = limit;
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(options.ValidateClient);
+        Assert.Equal(nameof(DtlsOptions.RecordSizeLimit), refused.ParamName);
+        Assert.Contains("64 to 16384", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("RFC 8449", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(64)]
+    [InlineData(16384)]
+    public void Record_size_limits_null_and_64_to_16384_are_accepted(int? limit)
+    {
+        var options = Client();
+        options.RecordSizeLimit = limit;
+        options.ValidateClient();
+    }
+
+    [Theory]
+    [InlineData(256)]
+    [InlineData(513)]
+    [InlineData(8192)]
+    [InlineData(0)]
+    public void A_max_fragment_length_other_than_the_four_of_rfc_6066_is_refused(int length)
+    {
+        var options = Client();
+        options.MaxFragmentLength = length;
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(options.ValidateClient);
+        Assert.Equal(nameof(DtlsClientOptions.MaxFragmentLength), refused.ParamName);
+        Assert.Contains("512, 1024, 2048, 4096", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(512)]
+    [InlineData(1024)]
+    [InlineData(2048)]
+    [InlineData(4096)]
+    public void Max_fragment_lengths_null_and_the_four_powers_of_two_are_accepted(int? length)
+    {
+        var options = Client();
+        options.MaxFragmentLength = length;
+        options.ValidateClient();
+    }
 }

@@ -69,6 +69,24 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     /// <summary>The CID the server issued (empty when none).</summary>
     public byte[] ServerConnectionId => _connection.ServerConnectionId.ToArray();
 
+    /// <summary>The largest datagram one record carries (2^14, or the server's record size limit).</summary>
+    public int MaxSendSize => _connection.MaxSendSize;
+
+    /// <summary>Whether <see cref="MaxSendSize"/> is below 2^14 because the server asked for it.</summary>
+    public bool PeerLimitsRecordSize => _connection.PeerLimitsRecordSize;
+
+    /// <summary>How often the handshake stepped its path MTU down (RFC 6347 §4.1.1.1), and the datagram size it reached.</summary>
+    public int PathMtuReductions { get; private set; }
+
+    /// <summary>The datagram size of the last path MTU step (0: none).</summary>
+    public int ReducedPathMtu { get; private set; }
+
+    void IConnectionObserver.OnPathMtuReduced(DtlsConnection connection, int from, int to, PathMtuReduction reason)
+    {
+        PathMtuReductions++;
+        ReducedPathMtu = to;
+    }
+
     /// <summary>Whether the handshake resumed a saved session (the abbreviated handshake).</summary>
     public bool IsResumed => _connection.IsResumed;
 

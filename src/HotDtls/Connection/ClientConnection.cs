@@ -181,7 +181,7 @@ internal sealed class ClientConnection : DtlsConnection
     private void SendClientHello(ReadOnlySpan<byte> cookie, long nowMs)
     {
         var needed = 256 + _offeredSessionId.Length + _offeredTicket.Length + cookie.Length + (2 * _offeredSuites.Length)
-            + (2 * _offeredGroups.Length) + (_ownConnectionId?.Length ?? 0);
+            + (2 * _offeredGroups.Length) + (_ownConnectionId?.Length ?? 0) + HelloExtensions.RecordLimitsAppendedLength;
         if (_clientHello.Length < needed)
         {
             _clientHello = new byte[needed];
@@ -190,12 +190,58 @@ internal sealed class ClientConnection : DtlsConnection
             offerExtendedMasterSecret: true, offerRenegotiationInfo: true, _offersEncryptThenMac, _offeredGroups,
             offerSessionTicket: _offersTickets, sessionTicket: _offeredTicket,
             offerConnectionId: _ownConnectionId is not null, _ownConnectionId, offerReturnRoutabilityCheck: _ownConnectionId is not null);
+        _clientHelloLength = HelloExtensions.AppendRecordLimits(_clientHello, _clientHelloLength,
+            ClientHello.GetExtensionBlockStart(_offeredSessionId.Length, cookie.Length, _offeredSuites.Length),
+            _clientOptions.RecordSizeLimit ?? 0, HelloExtensions.MaxFragmentLengthCode(_clientOptions.MaxFragmentLength ?? 0));
         _clientHelloSeq = NextSendSeq++;
         Flight.Clear();
         // The ClientHello enters the transcript only once the ServerHello shows which one was answered
         // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are not hashed).
         Flight.AddHandshake(HandshakeType.ClientHello, _clientHelloSeq, 0, _clientHello.AsSpan(0, _clientHelloLength));
         SendFlight(nowMs, retransmitOnTimer: true);
+    }
+
+    /// <summary>
+    /// The server's answers to record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4): the limits the record
+    /// layer applies from now on (flight 5 included), the server's on what we send and ours on what we receive. Returns
+    /// the error that ends the handshake, or <see cref="DtlsError.None"/>.
+    /// </summary>
+    private DtlsError NegotiateRecordLimits(scoped in ServerHello hello)
+    {
+        var offeredLimit = _clientOptions.RecordSizeLimit;
+        var offeredCode = HelloExtensions.MaxFragmentLengthCode(_clientOptions.MaxFragmentLength ?? 0);
+        // RFC 5246 §7.4.1.4: an extension we did not offer is unsupported_extension.
+        if ((hello.HasRecordSizeLimit && offeredLimit is null) || (hello.HasMaxFragmentLength && offeredCode == 0))
+        {
+            return DtlsError.UnsupportedExtension;
+        }
+        // RFC 8449 §5: "A client MUST treat receipt of both "max_fragment_length" and "record_size_limit" as a fatal
+        // error, and it SHOULD generate an "illegal_parameter" alert."
+        if (hello.HasRecordSizeLimit && hello.HasMaxFragmentLength)
+        {
+            return DtlsError.IllegalParameter;
+        }
+        if (hello.HasRecordSizeLimit)
+        {
+            // RFC 8449 §4: a value below 64 is illegal_parameter; one above 2^14 leaves DTLS 1.2's own limit.
+            if (hello.RecordSizeLimit < HelloExtensions.MinRecordSizeLimit)
+            {
+                return DtlsError.IllegalParameter;
+            }
+            Records.SetPlaintextLimits(Math.Min((int)hello.RecordSizeLimit, DtlsOptions.MaxRecordSizeLimit), offeredLimit!.Value);
+        }
+        else if (hello.HasMaxFragmentLength)
+        {
+            // RFC 6066 §4: "If a client receives a maximum fragment length negotiation response that differs from the
+            // length it requested, it MUST also abort the handshake with an "illegal_parameter" alert."
+            if (hello.MaxFragmentLength != offeredCode)
+            {
+                return DtlsError.IllegalParameter;
+            }
+            var limit = HelloExtensions.MaxFragmentLengthOf(offeredCode);
+            Records.SetPlaintextLimits(limit, limit);
+        }
+        return DtlsError.None;
     }
 
     private HandshakeStep ReadHelloVerifyRequest(ushort messageSeq, ReadOnlySpan<byte> body, long nowMs)
@@ -258,6 +304,11 @@ internal sealed class ClientConnection : DtlsConnection
         if ((hello.HasSessionTicket && !_offersTickets) || hello.HasNonEmptySessionTicket)
         {
             return HandshakeStep.Fail(DtlsError.UnsupportedExtension);
+        }
+        var limits = NegotiateRecordLimits(hello);
+        if (limits != DtlsError.None)
+        {
+            return HandshakeStep.Fail(limits);
         }
         _ticketAnnounced = hello.HasSessionTicket;
         // RFC 5246 §7.4.1.3: a ServerHello echoing the session_id we offered resumes that session.

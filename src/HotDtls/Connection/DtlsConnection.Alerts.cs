@@ -49,11 +49,14 @@ internal abstract partial class DtlsConnection
     }
 
     /// <summary>Ends the handshake with the fatal alert <paramref name="error"/> maps to (the one error→alert map: <see cref="DtlsErrors"/>).</summary>
-    protected void Fail(DtlsError error)
+    protected void Fail(DtlsError error) => FailWith(error, DtlsCloseReason.HandshakeFailed);
+
+    /// <summary>As <see cref="Fail"/>, closing for <paramref name="reason"/> (a failure after the handshake is no handshake failure).</summary>
+    private void FailWith(DtlsError error, DtlsCloseReason reason)
     {
         var alert = DtlsErrors.ToAlert(error);
         SendAlert(AlertLevel.Fatal, alert);
-        Close(DtlsCloseReason.HandshakeFailed, error, alert);
+        Close(reason, error, alert);
     }
 
     /// <summary>Sends close_notify (if the association is established) and closes.</summary>

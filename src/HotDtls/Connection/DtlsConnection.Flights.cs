@@ -71,6 +71,11 @@ internal abstract partial class DtlsConnection
         }
         if (nowMs >= handshake.Retransmit.DueMs)
         {
+            // RFC 6347 §4.1.1.1: from the second unanswered retransmission on, each goes out in smaller datagrams.
+            if (++handshake.UnansweredRetransmissions >= 2)
+            {
+                TryStepDownPathMtu(handshake, PathMtuReduction.Unanswered);
+            }
             ResendFlight();
             handshake.Retransmit.BackOff(nowMs, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
         }
@@ -135,9 +140,9 @@ internal abstract partial class DtlsConnection
     protected void SendFlight(long nowMs, bool retransmitOnTimer)
     {
         var handshake = Handshake;
-        if (!handshake.Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
+        handshake.UnansweredRetransmissions = 0;
+        if (!SendFlightDatagrams(handshake))
         {
-            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
             return;
         }
         if (retransmitOnTimer)
@@ -150,12 +155,47 @@ internal abstract partial class DtlsConnection
         }
     }
 
-    private void ResendFlight()
+    private void ResendFlight() => _ = SendFlightDatagrams(Handshake);
+
+    /// <summary>The datagram size handshake flights go out in: <see cref="DtlsOptions.Mtu"/>, or the rung of <see cref="PathMtuLadder"/> reached.</summary>
+    internal int PathMtu => _handshake is { PathMtu: > 0 } handshake ? handshake.PathMtu : Options.Mtu;
+
+    /// <summary>
+    /// Packs and sends the flight at the current path MTU; a send the socket refused as too large (EMSGSIZE,
+    /// <see cref="Transport.IDatagramSendFeedback"/>) steps the MTU down at once and sends the flight again, down to the
+    /// ladder's last rung. False (and closed) when the record layer ran out of sequence numbers.
+    /// </summary>
+    private bool SendFlightDatagrams(HandshakeContext handshake)
     {
-        if (!Flight.Send(Records, Options.Mtu, Scratch, Sender, Peer))
+        var feedback = Services.Sender as Transport.IDatagramSendFeedback;
+        // A refusal left over from another connection's send on a shared socket is not ours.
+        _ = feedback?.TakeMessageTooLarge();
+        while (true)
         {
-            Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+            if (!handshake.Flight.Send(Records, PathMtu, Scratch, Sender, Peer))
+            {
+                Close(DtlsCloseReason.SequenceExhausted, DtlsError.InternalError, null);
+                return false;
+            }
+            if (feedback is null || !feedback.TakeMessageTooLarge() || !TryStepDownPathMtu(handshake, PathMtuReduction.MessageTooLarge))
+            {
+                return true;
+            }
         }
+    }
+
+    /// <summary>Moves the handshake's path MTU one rung down <see cref="PathMtuLadder"/> and reports it; false at the bottom.</summary>
+    private bool TryStepDownPathMtu(HandshakeContext handshake, PathMtuReduction reason)
+    {
+        var current = PathMtu;
+        var next = PathMtuLadder.Next(current);
+        if (next >= current)
+        {
+            return false;
+        }
+        handshake.PathMtu = next;
+        Observer.OnPathMtuReduced(this, current, next, reason);
+        return true;
     }
 
     /// <summary>
@@ -218,19 +258,40 @@ internal abstract partial class DtlsConnection
     /// </summary>
     internal void ForgetFinalTicketWhenQuiet() => ForgetFinalTicket();
 
-    /// <summary>The NewSessionTicket of the last flight, in epoch 0, in a datagram of its own just before ChangeCipherSpec and Finished.</summary>
+    /// <summary>
+    /// The NewSessionTicket of the last flight, in epoch 0, in datagrams of its own just before ChangeCipherSpec and
+    /// Finished: one record, or fragments (RFC 6347 §4.2.3) when the peer's record size limit is smaller than the ticket.
+    /// </summary>
     private bool SendTicket(byte[] ticket)
     {
-        var payloadLength = HandshakeHeader.Size + ticket.Length;
-        var payload = Scratch.AsSpan(Scratch.Length - payloadLength);
-        new HandshakeHeader(HandshakeType.NewSessionTicket, ticket.Length, _finalTicketSeq, 0, ticket.Length).Write(payload);
-        ticket.CopyTo(payload[HandshakeHeader.Size..]);
-        var written = Records.Write(HotDtls.Records.ContentType.Handshake, 0, payload, Scratch.AsSpan(0, Scratch.Length - payloadLength));
-        if (written < 0)
+        var scratch = Scratch;
+        var maxFragment = Records.MaxPayload(0) - HandshakeHeader.Size;
+        // Each fragment's payload is staged at the end of the scratch buffer, its record built at the front.
+        var staging = scratch.AsSpan(scratch.Length - HandshakeHeader.Size - Math.Min(ticket.Length, maxFragment));
+        var datagramLimit = Math.Min(PathMtu, scratch.Length - staging.Length);
+        var used = 0;
+        var offset = 0;
+        do
         {
-            return false;
+            var length = Math.Min(ticket.Length - offset, maxFragment);
+            var payload = staging[..(HandshakeHeader.Size + length)];
+            new HandshakeHeader(HandshakeType.NewSessionTicket, ticket.Length, _finalTicketSeq, offset, length).Write(payload);
+            ticket.AsSpan(offset, length).CopyTo(payload[HandshakeHeader.Size..]);
+            if (used > 0 && used + Records.RecordSize(0, payload.Length) > datagramLimit)
+            {
+                Sender.Send(scratch.AsSpan(0, used), Peer);
+                used = 0;
+            }
+            var written = Records.Write(HotDtls.Records.ContentType.Handshake, 0, payload, scratch.AsSpan(used, scratch.Length - staging.Length - used));
+            if (written < 0)
+            {
+                return false;
+            }
+            used += written;
+            offset += length;
         }
-        Sender.Send(Scratch.AsSpan(0, written), Peer);
+        while (offset < ticket.Length);
+        Sender.Send(scratch.AsSpan(0, used), Peer);
         return true;
     }
 

@@ -68,6 +68,11 @@ internal abstract partial class DtlsConnection
             case OpenResult.Malformed:
                 Observer.OnDropped(this, DropReason.MalformedRecord);
                 return RecordResult.Continue;
+            case OpenResult.Overflow:
+                // RFC 8449 §4 / RFC 6066 §4: an authentic record over our announced limit is fatal, in the handshake
+                // (the peer's Finished) and after it alike.
+                FailWith(DtlsError.RecordOverflow, State == HandshakeState.Established ? DtlsCloseReason.ProtocolError : DtlsCloseReason.HandshakeFailed);
+                return RecordResult.Stop;
             default:
                 Observer.OnDropped(this, DropReason.UnknownEpoch);
                 return RecordResult.Continue;
@@ -164,10 +169,19 @@ internal abstract partial class DtlsConnection
         return TrySendWithinCredit(scratch.AsSpan(0, written));
     }
 
-    /// <summary>Protects and sends application data. Returns false when the session cannot send.</summary>
+    /// <summary>
+    /// The largest application datagram one record may carry: 2^14, or less when the peer limited our records
+    /// (record_size_limit, RFC 8449; max_fragment_length, RFC 6066 §4). A datagram is one record: it is never split.
+    /// </summary>
+    public int MaxSendSize => Records.MaxPayload(1);
+
+    /// <summary>Whether <see cref="MaxSendSize"/> is below 2^14 because the peer asked for it.</summary>
+    public bool PeerLimitsRecordSize => Records.PeerLimitsRecordSize;
+
+    /// <summary>Protects and sends application data. Returns false when the session cannot send (or the data exceeds <see cref="MaxSendSize"/>).</summary>
     public bool SendApplicationData(ReadOnlySpan<byte> data)
     {
-        if (State != HandshakeState.Established || Services.IsShutDown)
+        if (State != HandshakeState.Established || Services.IsShutDown || data.Length > Records.MaxPayload(1))
         {
             return false;
         }

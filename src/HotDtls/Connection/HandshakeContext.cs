@@ -103,6 +103,24 @@ internal sealed class HandshakeContext : IDisposable
     /// <summary>Server: our ServerHello carried the SessionTicket extension, so a NewSessionTicket must follow (RFC 5077 §3.3).</summary>
     public bool TicketAnnounced { get; set; }
 
+    /// <summary>
+    /// Server: the record_size_limit our ServerHello answers with (RFC 8449 §4; 0: the client sent none), in the full
+    /// and the abbreviated handshake alike.
+    /// </summary>
+    public ushort AnswerRecordSizeLimit { get; set; }
+
+    /// <summary>Server: the max_fragment_length code our ServerHello echoes (RFC 6066 §4; 0: none).</summary>
+    public byte AnswerMaxFragmentLength { get; set; }
+
+    /// <summary>
+    /// The datagram size handshake flights are packed to (RFC 6347 §4.1.1.1): 0 for <see cref="DtlsOptions.Mtu"/>,
+    /// lower once unanswered retransmissions or a send refused with EMSGSIZE stepped it down (<see cref="Handshake.PathMtuLadder"/>).
+    /// </summary>
+    public int PathMtu { get; set; }
+
+    /// <summary>How often the current flight went out again on the timer without an answer (it steps <see cref="PathMtu"/> down).</summary>
+    public int UnansweredRetransmissions { get; set; }
+
     /// <summary>Server: the rest of the datagram that arrived while the PSK lookup ran; allocated on first use, then kept.</summary>
     public byte[]? Deferred { get; private set; }
 
@@ -184,6 +202,10 @@ internal sealed class HandshakeContext : IDisposable
         ResumptionCandidate = null;
         ResumedIssuedUnixMs = 0;
         TicketAnnounced = false;
+        AnswerRecordSizeLimit = 0;
+        AnswerMaxFragmentLength = 0;
+        PathMtu = 0;
+        UnansweredRetransmissions = 0;
         if (Deferred is not null)
         {
             CryptographicOperations.ZeroMemory(Deferred.AsSpan(0, DeferredLength));

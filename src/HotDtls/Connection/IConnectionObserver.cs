@@ -28,8 +28,26 @@ internal interface IConnectionObserver
     {
     }
 
+    /// <summary>
+    /// The handshake's flights go out in smaller datagrams from now on (RFC 6347 §4.1.1.1): <paramref name="from"/> →
+    /// <paramref name="to"/> bytes, because of <paramref name="reason"/>. Called once per step.
+    /// </summary>
+    void OnPathMtuReduced(DtlsConnection connection, int from, int to, PathMtuReduction reason)
+    {
+    }
+
     /// <summary>A path_response arrived (draft-ietf-tls-dtls-rrc): the server matches it to the challenge it sent.</summary>
     void OnPathResponse(DtlsConnection connection, ulong cookie)
     {
     }
+}
+
+/// <summary>Why a handshake stepped its path MTU down (<see cref="IConnectionObserver.OnPathMtuReduced"/>).</summary>
+internal enum PathMtuReduction : byte
+{
+    /// <summary>A flight was retransmitted repeatedly without an answer.</summary>
+    Unanswered,
+
+    /// <summary>The socket refused a datagram as too large (EMSGSIZE).</summary>
+    MessageTooLarge,
 }

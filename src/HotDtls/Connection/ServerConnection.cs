@@ -187,6 +187,12 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             ReturnRoutabilityCheckNegotiated = hello.OffersReturnRoutabilityCheck;
         }
 
+        var limits = NegotiateRecordLimits(hello);
+        if (limits != DtlsError.None)
+        {
+            return HandshakeStep.Fail(limits);
+        }
+
         var resumption = FindResumableSession(hello, nowMs);
         if (resumption != DtlsError.None)
         {
@@ -227,13 +233,14 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
 
         Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
         connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
-        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength];
+        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength + HelloExtensions.RecordLimitsAppendedLength];
         // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
         // ECC suite, and only to a client that sent it.
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
             (ushort)chosen.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !chosen.IsAead,
             ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
             handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
+        length = AppendRecordLimits(buffer, length);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (chosen.IsEcdhe)
@@ -247,6 +254,55 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         AddToFlight(HandshakeType.ServerHelloDone, 0, []);
         SendFlight(nowMs, retransmitOnTimer: true);
         return HandshakeStep.Next;
+    }
+
+    /// <summary>
+    /// record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4) from the ClientHello: what our ServerHello
+    /// answers (kept in the handshake for the full and the abbreviated flight alike) and the limits the record layer
+    /// applies from flight 4 on — the client's limit on what we send, ours on what we receive. Returns the error that
+    /// ends the handshake, or <see cref="DtlsError.None"/>.
+    /// </summary>
+    private DtlsError NegotiateRecordLimits(scoped in ClientHello hello)
+    {
+        var handshake = Handshake;
+        if (hello.HasRecordSizeLimit)
+        {
+            // RFC 8449 §4: "An endpoint MUST treat receipt of a smaller value as a fatal error and generate an
+            // "illegal_parameter" alert."
+            if (hello.RecordSizeLimit < HelloExtensions.MinRecordSizeLimit)
+            {
+                return DtlsError.IllegalParameter;
+            }
+            // RFC 8449 §5: "A server that supports the "record_size_limit" extension MUST ignore a
+            // "max_fragment_length" that appears in a ClientHello if both extensions appear." A value above 2^14 still
+            // leaves DTLS 1.2's own limit (§4).
+            var own = Options.RecordSizeLimit ?? DtlsOptions.MaxRecordSizeLimit;
+            handshake.AnswerRecordSizeLimit = (ushort)own;
+            Records.SetPlaintextLimits(Math.Min((int)hello.RecordSizeLimit, DtlsOptions.MaxRecordSizeLimit), own);
+            return DtlsError.None;
+        }
+        if (hello.HasMaxFragmentLength)
+        {
+            // RFC 6066 §4: a value "other than the allowed values" MUST abort the handshake with illegal_parameter; an
+            // accepted one is echoed, and from the ServerHello on both sides "MUST immediately begin fragmenting messages
+            // (including handshake messages)".
+            var limit = HelloExtensions.MaxFragmentLengthOf(hello.MaxFragmentLength);
+            if (limit == 0)
+            {
+                return DtlsError.IllegalParameter;
+            }
+            handshake.AnswerMaxFragmentLength = hello.MaxFragmentLength;
+            Records.SetPlaintextLimits(limit, limit);
+        }
+        return DtlsError.None;
+    }
+
+    /// <summary>Adds the record limit answers <see cref="NegotiateRecordLimits"/> chose to a ServerHello of <paramref name="length"/> bytes.</summary>
+    private int AppendRecordLimits(Span<byte> serverHello, int length)
+    {
+        var handshake = Handshake;
+        return HelloExtensions.AppendRecordLimits(serverHello, length, ServerHello.GetExtensionBlockStart(handshake.SessionIdLength),
+            handshake.AnswerRecordSizeLimit, handshake.AnswerMaxFragmentLength);
     }
 
     /// <summary>
@@ -383,11 +439,12 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         handshake.TicketAnnounced = choice.ClientTakesTickets;
         Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
         connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
-        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength];
+        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength + HelloExtensions.RecordLimitsAppendedLength];
         var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
             (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
             ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
             handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
+        length = AppendRecordLimits(buffer, length);
         Flight.Clear();
         AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
         if (handshake.TicketAnnounced)
@@ -663,6 +720,10 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
     IPEndPoint ISessionChannel.CreateRemoteEndPoint() => Peer.ToEndPoint();
 
     bool ISessionChannel.HasConnectionId => _connectionIdKey != 0;
+
+    int ISessionChannel.MaxSendSize => MaxSendSize;
+
+    bool ISessionChannel.PeerLimitsRecordSize => PeerLimitsRecordSize;
 
     // The application's calls through its DtlsSession, from any thread: under the engine's lock.
     bool ISessionChannel.TrySend(ReadOnlySpan<byte> datagram)

@@ -83,4 +83,12 @@ internal static partial class Log
     [LoggerMessage(32, LogLevel.Information,
         "Connection ID records are not steered to their receive loop by the kernel ({Reason}); loops hand them to each other instead")]
     public static partial void ConnectionIdSteeringUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(40, LogLevel.Information,
+        "{Peer}: handshake flight retransmitted without an answer; sending it again in datagrams of {Mtu} bytes instead of {PreviousMtu} (RFC 6347 §4.1.1.1)")]
+    public static partial void PathMtuReducedOnLoss(ILogger logger, IPEndPoint peer, int previousMtu, int mtu);
+
+    [LoggerMessage(41, LogLevel.Warning,
+        "{Peer}: the socket refused a {PreviousMtu}-byte datagram as too large (EMSGSIZE); handshake flights now go out in datagrams of {Mtu} bytes")]
+    public static partial void PathMtuReducedOnMessageSize(ILogger logger, IPEndPoint peer, int previousMtu, int mtu);
 }

@@ -62,6 +62,10 @@ internal readonly ref struct ClientHello
         ConnectionId = summary.ConnectionId;
         HasSessionTicket = summary.HasSessionTicket;
         SessionTicket = summary.SessionTicket;
+        HasMaxFragmentLength = summary.HasMaxFragmentLength;
+        MaxFragmentLength = summary.MaxFragmentLength;
+        HasRecordSizeLimit = summary.HasRecordSizeLimit;
+        RecordSizeLimit = summary.RecordSizeLimit;
     }
 
     public ushort ClientVersion { get; }
@@ -200,6 +204,18 @@ internal readonly ref struct ClientHello
         return true;
     }
 
+    /// <summary>max_fragment_length was present (RFC 6066 §4).</summary>
+    public bool HasMaxFragmentLength { get; }
+
+    /// <summary>The max_fragment_length code as sent (1..4 are legal: 2^9..2^12 bytes).</summary>
+    public byte MaxFragmentLength { get; }
+
+    /// <summary>record_size_limit was present (RFC 8449 §4).</summary>
+    public bool HasRecordSizeLimit { get; }
+
+    /// <summary>The largest plaintext the sender will receive in a protected record (legal: at least 64).</summary>
+    public ushort RecordSizeLimit { get; }
+
     public static bool TryParse(ReadOnlySpan<byte> body, out ClientHello hello)
     {
         hello = default;
@@ -247,6 +263,10 @@ internal readonly ref struct ClientHello
             summary);
         return true;
     }
+
+    /// <summary>Where the extension block of a ClientHello <see cref="Write"/> made starts (for <see cref="HelloExtensions.AppendExtension(Span{byte}, int, int, ushort, ReadOnlySpan{byte})"/>).</summary>
+    public static int GetExtensionBlockStart(int sessionIdLength, int cookieLength, int cipherSuiteCount)
+        => 2 + RandomLength + 1 + sessionIdLength + 1 + cookieLength + 2 + (2 * cipherSuiteCount) + 1 + 1;
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, int cookieLength, int cipherSuiteCount, bool offerExtendedMasterSecret,

@@ -18,6 +18,8 @@ internal enum DtlsError : byte
     UnknownPskIdentity,
     /// <summary>A resumed session and the new hello disagree about the extended master secret (RFC 7627 §5.3).</summary>
     ExtendedMasterSecretMismatch,
+    /// <summary>An authentic record carried more plaintext than the limit this side announced (RFC 8449 §4, RFC 6066 §4).</summary>
+    RecordOverflow,
 }
 
 internal static class DtlsErrors
@@ -40,6 +42,7 @@ internal static class DtlsErrors
         // Only with DtlsServerOptions.RevealUnknownPskIdentity; otherwise an unknown identity is a wrong key.
         DtlsError.UnknownPskIdentity => AlertDescription.UnknownPskIdentity,
         DtlsError.ExtendedMasterSecretMismatch => AlertDescription.HandshakeFailure,
+        DtlsError.RecordOverflow => AlertDescription.RecordOverflow,
         DtlsError.None => throw new ArgumentOutOfRangeException(nameof(error), "DtlsError.None is not a failure."),
         _ => throw new ArgumentOutOfRangeException(nameof(error)),
     };
@@ -60,6 +63,7 @@ internal static class DtlsErrors
         DtlsError.InternalError => "an internal error ended the handshake",
         DtlsError.UnknownPskIdentity => "the server does not know this PSK identity (check the client's PskIdentity and the server's PskStore)",
         DtlsError.ExtendedMasterSecretMismatch => "the resumed session used the extended master secret (RFC 7627) but the new handshake does not, or the other way round",
+        DtlsError.RecordOverflow => "the peer sent a record larger than the record size limit this side announced (record_size_limit or max_fragment_length)",
         _ => error.ToString(),
     };
 }

@@ -14,7 +14,8 @@ namespace HotDtls.Handshake;
 /// };
 /// </code>
 /// Only the extensions HotDtls negotiates are interpreted (extended_master_secret, renegotiation_info,
-/// encrypt_then_mac, supported_groups, ec_point_formats); every other one is skipped but still has to be well formed
+/// encrypt_then_mac, supported_groups, ec_point_formats, connection_id, rrc, SessionTicket, max_fragment_length,
+/// record_size_limit); every other one is skipped but still has to be well formed
 /// and unique.
 /// </summary>
 internal static class HelloExtensions
@@ -47,6 +48,18 @@ internal static class HelloExtensions
     /// (empty to ask for one); in a ServerHello always empty (a NewSessionTicket follows).
     /// </summary>
     public const ushort SessionTicket = 0x0023;
+
+    /// <summary>
+    /// max_fragment_length, RFC 6066 §4: <c>enum { 2^9(1), 2^10(2), 2^11(3), 2^12(4), (255) } MaxFragmentLength;</c>
+    /// one byte, the same in the ClientHello and the server's echo.
+    /// </summary>
+    public const ushort MaxFragmentLength = 0x0001;
+
+    /// <summary>record_size_limit, RFC 8449 §4: <c>uint16 RecordSizeLimit;</c> the largest plaintext its sender will receive.</summary>
+    public const ushort RecordSizeLimit = 0x001C;
+
+    /// <summary>RFC 8449 §4: "Endpoints MUST NOT send a "record_size_limit" extension with a value smaller than 64."</summary>
+    public const int MinRecordSizeLimit = 64;
 
     /// <summary>ECPointFormat uncompressed (RFC 8422 §5.1.2), the only point format RFC 8422 still defines.</summary>
     public const byte UncompressedPointFormat = 0;
@@ -201,6 +214,32 @@ internal static class HelloExtensions
                 summary.HasConnectionId = true;
                 return true;
             }
+            case MaxFragmentLength:
+            {
+                // RFC 6066 §4: the one-byte code; whether the code is legal is for the role to judge (illegal_parameter),
+                // not the parser (decode_error).
+                if (data.Length != 1)
+                {
+                    return false;
+                }
+                summary.HasMaxFragmentLength = true;
+                summary.MaxFragmentLength = data[0];
+                return true;
+            }
+
+            case RecordSizeLimit:
+            {
+                // RFC 8449 §4: a uint16; a value below 64 is the role's illegal_parameter, a wrong length malformed.
+                var inner = new HandshakeReader(data);
+                if (!inner.TryReadUInt16(out var limit) || !inner.IsEmpty)
+                {
+                    return false;
+                }
+                summary.HasRecordSizeLimit = true;
+                summary.RecordSizeLimit = limit;
+                return true;
+            }
+
             case SessionTicket:
                 // RFC 5077 §3.2: the extension_data is the ticket itself (no inner length).
                 summary.HasSessionTicket = true;
@@ -213,7 +252,7 @@ internal static class HelloExtensions
         }
     }
 
-    /// <summary>Size <see cref="AppendExtension"/> adds to a message whose block held <paramref name="blockLength"/> bytes.</summary>
+    /// <summary>Size <see cref="AppendExtension(Span{byte}, int, ref HandshakeWriter, ushort, ReadOnlySpan{byte})"/> adds to a message whose block held <paramref name="blockLength"/> bytes.</summary>
     public static int GetAppendedLength(int blockLength, int dataLength) => (blockLength == 0 ? 2 : 0) + 2 + 2 + dataLength;
 
     /// <summary>
@@ -231,6 +270,64 @@ internal static class HelloExtensions
         writer.WriteOpaque16(data);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(message[blockStart..], (ushort)(writer.Written - blockStart - 2));
     }
+
+    /// <summary>
+    /// Adds one extension at the end of a hello already written (<paramref name="length"/> bytes of
+    /// <paramref name="message"/>, its extension block starting at <paramref name="blockStart"/>), starting the block if
+    /// the hello has none; returns the new length. The destination must have room for
+    /// <see cref="GetAppendedLength"/> more bytes. record_size_limit and max_fragment_length are added this way.
+    /// </summary>
+    public static int AppendExtension(Span<byte> message, int length, int blockStart, ushort type, ReadOnlySpan<byte> data)
+    {
+        if (length == blockStart)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(message[length..], 0);
+            length += 2;
+        }
+        var extension = message.Slice(length, 4 + data.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(extension, type);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(extension[2..], (ushort)data.Length);
+        data.CopyTo(extension[4..]);
+        length += extension.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(message[blockStart..], (ushort)(length - blockStart - 2));
+        return length;
+    }
+
+    /// <summary>
+    /// Appends record_size_limit (<paramref name="recordSizeLimit"/>, 0: none) and max_fragment_length
+    /// (<paramref name="maxFragmentLengthCode"/>, 0: none) to a hello, as <see cref="AppendExtension(Span{byte}, int, int, ushort, ReadOnlySpan{byte})"/>.
+    /// At most <see cref="RecordLimitsAppendedLength"/> more bytes.
+    /// </summary>
+    public static int AppendRecordLimits(Span<byte> message, int length, int blockStart, int recordSizeLimit, byte maxFragmentLengthCode)
+    {
+        if (recordSizeLimit != 0)
+        {
+            Span<byte> value = stackalloc byte[2];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(value, (ushort)recordSizeLimit);
+            length = AppendExtension(message, length, blockStart, RecordSizeLimit, value);
+        }
+        if (maxFragmentLengthCode != 0)
+        {
+            length = AppendExtension(message, length, blockStart, MaxFragmentLength, [maxFragmentLengthCode]);
+        }
+        return length;
+    }
+
+    /// <summary>The most <see cref="AppendRecordLimits"/> adds: a block length, then 6 and 5 bytes of extensions.</summary>
+    public const int RecordLimitsAppendedLength = 2 + 6 + 5;
+
+    /// <summary>The max_fragment_length code (RFC 6066 §4) of a limit of 512, 1024, 2048 or 4096 bytes; 0 for any other.</summary>
+    public static byte MaxFragmentLengthCode(int length) => length switch
+    {
+        512 => 1,
+        1024 => 2,
+        2048 => 3,
+        4096 => 4,
+        _ => 0,
+    };
+
+    /// <summary>The limit a max_fragment_length code stands for (2^(8+code)); 0 for a code outside 1..4.</summary>
+    public static int MaxFragmentLengthOf(byte code) => code is >= 1 and <= 4 ? 1 << (8 + code) : 0;
 
     /// <summary>Exact size of the block <see cref="Write(ref HandshakeWriter, bool, bool)"/> produces: 0 when no extension is written.</summary>
     public static int GetBlockLength(bool renegotiationInfo, bool extendedMasterSecret)
@@ -433,4 +530,16 @@ internal ref struct HelloExtensionSummary
 
     /// <summary>rrc was present (draft-ietf-tls-dtls-rrc).</summary>
     public bool ReturnRoutabilityCheck;
+
+    /// <summary>max_fragment_length was present (RFC 6066 §4).</summary>
+    public bool HasMaxFragmentLength;
+
+    /// <summary>The max_fragment_length code as sent (legal: 1..4).</summary>
+    public byte MaxFragmentLength;
+
+    /// <summary>record_size_limit was present (RFC 8449 §4).</summary>
+    public bool HasRecordSizeLimit;
+
+    /// <summary>The record_size_limit value as sent (legal: at least 64).</summary>
+    public ushort RecordSizeLimit;
 }

@@ -11,7 +11,8 @@ namespace HotDtls.Handshake;
 /// </summary>
 /// <remarks>
 /// Packing: records are appended to a datagram until the next would not fit in the MTU; a handshake message
-/// that does not fit in what is left is fragmented (§4.2.3), each fragment in its own record.
+/// that does not fit in what is left is fragmented (§4.2.3), each fragment in its own record, and no record carries more
+/// plaintext than the peer's negotiated limit (<see cref="RecordLayer.MaxPayload"/>).
 /// </remarks>
 internal sealed class OutgoingFlight
 {
@@ -112,7 +113,10 @@ internal sealed class OutgoingFlight
             var fragmentOffset = 0;
             while (true)
             {
-                var room = datagram.Length - used - records.RecordSize(entry.Epoch, HandshakeHeader.Size);
+                // The room left in this datagram, and no more than the peer's record size limit lets one record
+                // carry (RFC 8449 §4; RFC 6066 §4: "including handshake messages").
+                var room = Math.Min(datagram.Length - used - records.RecordSize(entry.Epoch, HandshakeHeader.Size),
+                    records.MaxPayload(entry.Epoch) - HandshakeHeader.Size);
                 var remaining = body.Length - fragmentOffset;
                 if (room < Math.Min(remaining, MinUsefulFragment) && used > 0)
                 {

@@ -46,6 +46,10 @@ internal readonly ref struct ServerHello
         // RFC 5077 §3.2: the server's SessionTicket extension is always empty.
         HasSessionTicket = summary.HasSessionTicket;
         HasNonEmptySessionTicket = !summary.SessionTicket.IsEmpty;
+        HasMaxFragmentLength = summary.HasMaxFragmentLength;
+        MaxFragmentLength = summary.MaxFragmentLength;
+        HasRecordSizeLimit = summary.HasRecordSizeLimit;
+        RecordSizeLimit = summary.RecordSizeLimit;
         // A TLS 1.2 server never sends supported_groups (RFC 8422 §5.2): to a client it is an extension it did not
         // offer in a ServerHello.
         HasUnknownExtension = summary.HasUnknown || summary.HasSupportedGroups;
@@ -94,6 +98,18 @@ internal readonly ref struct ServerHello
     /// <summary>Any extension this parser does not interpret, or supported_groups, was present.</summary>
     public bool HasUnknownExtension { get; }
 
+    /// <summary>max_fragment_length was present (RFC 6066 §4).</summary>
+    public bool HasMaxFragmentLength { get; }
+
+    /// <summary>The max_fragment_length code as sent (1..4 are legal: 2^9..2^12 bytes).</summary>
+    public byte MaxFragmentLength { get; }
+
+    /// <summary>record_size_limit was present (RFC 8449 §4).</summary>
+    public bool HasRecordSizeLimit { get; }
+
+    /// <summary>The largest plaintext the sender will receive in a protected record (legal: at least 64).</summary>
+    public ushort RecordSizeLimit { get; }
+
     public static bool TryParse(ReadOnlySpan<byte> body, out ServerHello hello)
     {
         hello = default;
@@ -112,6 +128,9 @@ internal readonly ref struct ServerHello
         hello = new ServerHello(serverVersion, random, sessionId, cipherSuite, compressionMethod, summary);
         return true;
     }
+
+    /// <summary>Where the extension block of a ServerHello <see cref="Write"/> made starts (for <see cref="HelloExtensions.AppendExtension(Span{byte}, int, int, ushort, ReadOnlySpan{byte})"/>).</summary>
+    public static int GetExtensionBlockStart(int sessionIdLength) => 2 + ClientHello.RandomLength + 1 + sessionIdLength + 2 + 1;
 
     /// <summary>Exact number of bytes <see cref="Write"/> produces for these arguments.</summary>
     public static int GetLength(int sessionIdLength, bool extendedMasterSecret, bool renegotiationInfo,

@@ -26,6 +26,10 @@ internal sealed class RecordLayer : IDisposable
     // the one we issued, which every protected record the peer sends must carry (0: none).
     private byte[]? _sendConnectionId;
     private byte _receiveConnectionIdLength;
+    // RFC 8449 / RFC 6066 §4: the most plaintext one record we send may carry (0: the protocol's 2^14), and the most
+    // a protected record from the peer may carry before it is a record_overflow (0: not negotiated, not enforced).
+    private ushort _sendPlaintextLimit;
+    private ushort _receivePlaintextLimit;
 
     /// <summary>The highest epoch whose records can be read: 0 until the peer's ChangeCipherSpec, then 1.</summary>
     public ushort ReadEpoch { get; private set; }
@@ -54,6 +58,38 @@ internal sealed class RecordLayer : IDisposable
         _sendConnectionId = send.IsEmpty ? null : send.ToArray();
         _receiveConnectionIdLength = (byte)receiveLength;
     }
+
+    /// <summary>
+    /// Record size limits negotiated in the hellos (record_size_limit, RFC 8449; max_fragment_length, RFC 6066 §4):
+    /// every record written from now on carries at most <paramref name="send"/> bytes of plaintext (0: 2^14), and a
+    /// protected record from the peer with more than <paramref name="receive"/> is refused as
+    /// <see cref="OpenResult.Overflow"/> (0: only the protocol's 2^14 applies, as a silent drop).
+    /// </summary>
+    public void SetPlaintextLimits(int send, int receive)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(send, DatagramReader.MaxPlaintextLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(receive, DatagramReader.MaxPlaintextLength);
+        _sendPlaintextLimit = (ushort)send;
+        _receivePlaintextLimit = (ushort)receive;
+    }
+
+    /// <summary>The negotiated limit on the plaintext of records we send (2^14 when none was negotiated).</summary>
+    public int SendPlaintextLimit => _sendPlaintextLimit == 0 ? DatagramReader.MaxPlaintextLength : _sendPlaintextLimit;
+
+    /// <summary>Whether the peer limited the plaintext of the records we send below 2^14.</summary>
+    public bool PeerLimitsRecordSize => _sendPlaintextLimit != 0 && _sendPlaintextLimit < DatagramReader.MaxPlaintextLength;
+
+    /// <summary>The limit on protected records from the peer that ends the association when exceeded (0: none negotiated).</summary>
+    public int ReceivePlaintextLimit => _receivePlaintextLimit;
+
+    /// <summary>
+    /// The most payload one record written in <paramref name="epoch"/> may carry under the peer's limit. A tls12_cid
+    /// record's DTLSInnerPlaintext also holds the real content type (RFC 9146 §4); RFC 8449 does not say whether that
+    /// byte counts, so it does here: the conservative reading, which a peer of either reading accepts. At 2^14 (no limit
+    /// below the protocol's) the record is as it always was.
+    /// </summary>
+    public int MaxPayload(ushort epoch)
+        => epoch != 0 && _sendConnectionId is not null && PeerLimitsRecordSize ? _sendPlaintextLimit - 1 : SendPlaintextLimit;
 
     /// <summary>Whether keys for epoch 1 have been derived but not all activated yet.</summary>
     public bool HasPendingKeys => (ReadEpoch == 0 && _read.HasKey) || (WriteEpoch == 0 && _write.HasKey);
@@ -186,6 +222,13 @@ internal sealed class RecordLayer : IDisposable
                     }
                     type = (ContentType)opened[end];
                     opened = opened[..end];
+                }
+                // RFC 8449 §4: "A TLS endpoint that receives a record larger than its advertised limit MUST generate a
+                // fatal "record_overflow" alert" (RFC 6066 §4 likewise). Measured without a tls12_cid record's type
+                // byte: a peer that does not count it stays within the limit too.
+                if (_receivePlaintextLimit != 0 && opened.Length > _receivePlaintextLimit)
+                {
+                    return OpenResult.Overflow;
                 }
                 if (opened.Length > DatagramReader.MaxPlaintextLength)
                 {
@@ -345,4 +388,7 @@ internal enum OpenResult : byte
 
     /// <summary>A protected record without the CID we issued, or a tls12_cid record where we issued none (RFC 9146 §6).</summary>
     ConnectionIdMismatch,
+
+    /// <summary>An authentic record with more plaintext than the limit we announced (RFC 8449 §4, RFC 6066 §4): record_overflow.</summary>
+    Overflow,
 }

@@ -22,7 +22,7 @@ namespace HotDtls.Server;
 /// Before a peer returns a valid cookie nothing about it is stored (RFC 6347 §4.2.1). One lock serialises the engine:
 /// the receive loop holds it per datagram, uncontended; sends from other threads and timers take it too.
 /// </remarks>
-internal sealed class ServerEngine : IDatagramSender, IDisposable
+internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDisposable
 {
     /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
@@ -504,6 +504,9 @@ internal sealed class ServerEngine : IDatagramSender, IDisposable
             (_services.HandshakePool as IDisposable)?.Dispose();
         }
     }
+
+    // The socket's EMSGSIZE feedback, passed through to the connection that just sent (none for a batching sender).
+    bool IDatagramSendFeedback.TakeMessageTooLarge() => _sender is IDatagramSendFeedback feedback && feedback.TakeMessageTooLarge();
 
     // Connections send through the engine so that bytes out are counted in one place (flood figures compare
     // them with bytes in). Always called under _gate: by the engine itself or by a connection it is driving.

@@ -83,6 +83,22 @@ internal sealed class ServerObserver : IConnectionObserver
         _credited = null;
     }
 
+    /// <summary>A handshake stepped its path MTU down (RFC 6347 §4.1.1.1): logged once per step.</summary>
+    public void OnPathMtuReduced(DtlsConnection connection, int from, int to, PathMtuReduction reason)
+    {
+        if (reason == PathMtuReduction.MessageTooLarge)
+        {
+            if (_logger.IsEnabled(LogLevel.Warning))
+            {
+                Log.PathMtuReducedOnMessageSize(_logger, connection.Peer.ToEndPoint(), from, to);
+            }
+        }
+        else if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.PathMtuReducedOnLoss(_logger, connection.Peer.ToEndPoint(), from, to);
+        }
+    }
+
     /// <summary>
     /// RFC 9146 §6: "the receiver MUST NOT update the peer address unless the record is newer than any other record
     /// received" — and only an authentic record gets here. From an unproven address, each authentic datagram adds its

@@ -25,7 +25,10 @@ public sealed class GnuTlsServerPeer : IAsyncDisposable
     public string Diagnostics => _process.Diagnostics;
 
     /// <summary>Starts gnutls-serv accepting <paramref name="credentials"/>'s identity and key for <paramref name="suite"/>.</summary>
-    public static GnuTlsServerPeer Start(CipherSuite suite, PeerCredentials? credentials = null)
+    /// <param name="suite">The one suite it accepts.</param>
+    /// <param name="credentials">Identity, key and hint; the defaults when null.</param>
+    /// <param name="extraArguments">More gnutls-serv options, such as <c>--recordsize 512</c>.</param>
+    public static GnuTlsServerPeer Start(CipherSuite suite, PeerCredentials? credentials = null, IReadOnlyList<string>? extraArguments = null)
     {
         credentials ??= PeerCredentials.Default;
         var port = FreePort.GetUdpPort();
@@ -36,6 +39,10 @@ public sealed class GnuTlsServerPeer : IAsyncDisposable
             "--udp", "--echo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--pskpasswd", passwordFile, "--pskhint", credentials.Hint, "--priority", InteropSuites.GnuTlsPriority(suite),
         };
+        if (extraArguments is not null)
+        {
+            arguments.AddRange(extraArguments);
+        }
         return new GnuTlsServerPeer(PeerProcess.Start(GnuTlsTool.Path("gnutls-serv"), "gnutls-serv", GnuTlsTool.InstallAdvice,
             arguments, static _ => { }, chunked: true), passwordFile, port);
     }

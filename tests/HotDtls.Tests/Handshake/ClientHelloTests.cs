@@ -268,4 +268,36 @@ public sealed class ClientHelloTests
         string compression = "0100",
         string extensions = "") =>
         Convert.FromHexString("FEFD" + s_random + sessionId + cookie + cipherSuites + compression + extensions);
+
+    [Fact]
+    public void Record_size_limit_and_max_fragment_length_are_written_after_the_block_and_parse_back()
+    {
+        byte[] random = Convert.FromHexString(s_random);
+        byte[] cookie = [0xC0, 0xFF, 0xEE];
+        var bytes = new byte[256];
+        int written = ClientHello.Write(bytes, ProtocolVersion.Dtls12, random, default, cookie, [0x00A8], true, false);
+        written = HelloExtensions.AppendRecordLimits(bytes, written, ClientHello.GetExtensionBlockStart(0, cookie.Length, 1), 64, 1);
+
+        var golden = "FEFD" + s_random + "00" + "03C0FFEE" + "000200A8" + "0100"
+            + "000F" + "00170000" + "001C00020040" + "0001000101";
+        Assert.Equal(golden, Convert.ToHexString(bytes, 0, written));
+
+        Assert.True(ClientHello.TryParse(Convert.FromHexString(golden), out var hello));
+        Assert.True(hello.HasRecordSizeLimit);
+        Assert.Equal(64, hello.RecordSizeLimit);
+        Assert.True(hello.HasMaxFragmentLength);
+        Assert.Equal(1, hello.MaxFragmentLength);
+        Assert.True(hello.OffersExtendedMasterSecret);
+        Assert.Equal(cookie, hello.Cookie.ToArray());
+    }
+
+    [Fact]
+    public void A_hello_without_a_block_gets_one_for_the_limit()
+    {
+        var bytes = new byte[128];
+        int written = ClientHello.Write(bytes, ProtocolVersion.Dtls12, Convert.FromHexString(s_random), default, default, [0x00A8], false, false);
+        written = HelloExtensions.AppendRecordLimits(bytes, written, ClientHello.GetExtensionBlockStart(0, 0, 1), 16384, 0);
+
+        Assert.Equal("FEFD" + s_random + "0000" + "000200A8" + "0100" + "0006" + "001C00024000", Convert.ToHexString(bytes, 0, written));
+    }
 }

@@ -59,7 +59,7 @@ public sealed partial class DtlsErrorTests
     [Fact]
     public void The_alert_map_is_the_documented_one()
     {
-        // RFC 5246 §7.2.2, RFC 7627 §5.3, RFC 4279 §2.
+        // RFC 5246 §7.2.2, RFC 7627 §5.3, RFC 4279 §2, RFC 8449 §4.
         var expected = new Dictionary<DtlsError, AlertDescription>
         {
             [DtlsError.UnexpectedMessage] = AlertDescription.UnexpectedMessage,
@@ -75,6 +75,8 @@ public sealed partial class DtlsErrorTests
             [DtlsError.InternalError] = AlertDescription.InternalError,
             [DtlsError.UnknownPskIdentity] = AlertDescription.UnknownPskIdentity,
             [DtlsError.ExtendedMasterSecretMismatch] = AlertDescription.HandshakeFailure,
+            // RFC 8449 §4, RFC 6066 §4.
+            [DtlsError.RecordOverflow] = AlertDescription.RecordOverflow,
         };
 
         Assert.Equal(Enum.GetValues<DtlsError>().Length - 1, expected.Count);

@@ -224,4 +224,73 @@ public sealed class HelloExtensionsTests
         Assert.Equal(new byte[] { 0xAA, 0xBB }, summary.ConnectionId.ToArray());
         Assert.True(summary.ReturnRoutabilityCheck && summary.ExtendedMasterSecret);
     }
+
+    // record_size_limit (RFC 8449 §4): type 0x001C, a uint16; max_fragment_length (RFC 6066 §4): type 0x0001, one byte.
+    [Theory]
+    [InlineData("001C00020100", 256, 0)]
+    [InlineData("001C00024000", 16384, 0)]
+    [InlineData("001C0002003F", 63, 0)]       // below 64: well formed, the role refuses it (illegal_parameter)
+    [InlineData("0001000101", 0, 1)]
+    [InlineData("0001000104", 0, 4)]
+    [InlineData("0001000107", 0, 7)]          // an unknown code: well formed, the role refuses it
+    [InlineData("001C000201000001000102", 256, 2)]
+    public void Record_limit_extensions_round_trip_as_golden_bytes(string hex, int recordSizeLimit, int maxFragmentLengthCode)
+    {
+        var content = Convert.FromHexString(hex);
+
+        Assert.True(HelloExtensions.TryScan(content, out HelloExtensionSummary summary));
+        Assert.Equal(recordSizeLimit != 0, summary.HasRecordSizeLimit);
+        Assert.Equal(recordSizeLimit, summary.RecordSizeLimit);
+        Assert.Equal(maxFragmentLengthCode != 0, summary.HasMaxFragmentLength);
+        Assert.Equal(maxFragmentLengthCode, summary.MaxFragmentLength);
+        Assert.False(summary.HasUnknown);
+
+        // Written back, as AppendRecordLimits adds them to a hello without a block: the block length, then the same bytes.
+        var message = new byte[3 + HelloExtensions.RecordLimitsAppendedLength];
+        var length = HelloExtensions.AppendRecordLimits(message, 3, 3, summary.RecordSizeLimit, summary.MaxFragmentLength);
+        Assert.Equal(Convert.FromHexString($"000000{content.Length:X4}{hex}"), message[..length]);
+    }
+
+    [Theory]
+    [InlineData("001C0000", "record_size_limit without a value")]
+    [InlineData("001C000101", "record_size_limit of one byte")]
+    [InlineData("001C0003010000", "record_size_limit with a trailing byte")]
+    [InlineData("00010000", "max_fragment_length without a code")]
+    [InlineData("000100020101", "max_fragment_length of two bytes")]
+    [InlineData("001C00020100001C00020100", "duplicate record_size_limit")]
+    [InlineData("00010001010001000101", "duplicate max_fragment_length")]
+    public void Malformed_record_limit_extensions_fail(string hex, string why)
+    {
+        Assert.False(HelloExtensions.TryScan(Convert.FromHexString(hex), out HelloExtensionSummary summary), why);
+        Assert.False(summary.HasRecordSizeLimit || summary.HasMaxFragmentLength);
+    }
+
+    [Fact]
+    public void Appending_to_an_existing_block_extends_its_length()
+    {
+        // A block holding extended_master_secret: 0004 0017 0000.
+        var message = new byte[6 + HelloExtensions.RecordLimitsAppendedLength];
+        Convert.FromHexString("000400170000").CopyTo(message, 0);
+
+        var length = HelloExtensions.AppendRecordLimits(message, 6, 0, 1024, 3);
+
+        Assert.Equal(Convert.FromHexString("000F00170000" + "001C00020400" + "0001000103"), message[..length]);
+    }
+
+    [Theory]
+    [InlineData(512, 1)]
+    [InlineData(1024, 2)]
+    [InlineData(2048, 3)]
+    [InlineData(4096, 4)]
+    public void Max_fragment_length_codes_are_the_rfc_6066_ones(int length, byte code)
+    {
+        Assert.Equal(code, HelloExtensions.MaxFragmentLengthCode(length));
+        Assert.Equal(length, HelloExtensions.MaxFragmentLengthOf(code));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(255)]
+    public void Codes_outside_1_to_4_stand_for_no_length(byte code) => Assert.Equal(0, HelloExtensions.MaxFragmentLengthOf(code));
 }

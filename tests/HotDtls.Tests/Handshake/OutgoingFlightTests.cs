@@ -140,6 +140,30 @@ public sealed class OutgoingFlightTests
         Assert.Equal(body, reassembled.ToArray());
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(100)]
+    [InlineData(512)]
+    public void The_peers_record_size_limit_caps_every_fragment_and_several_share_a_datagram(int limit)
+    {
+        var body = Body(3000, 3);
+        var flight = new OutgoingFlight();
+        flight.AddHandshake(HandshakeType.ServerKeyExchange, 2, 0, body);
+        using var records = new RecordLayer();
+        records.SetPlaintextLimits(limit, 0);
+        var sender = new CapturingSender();
+
+        Assert.True(flight.Send(records, 1200, new byte[20000], sender, s_peer));
+
+        var datagrams = sender.TakeAll().Select(d => d.Datagram).ToList();
+        var all = datagrams.SelectMany(Wire.Records).ToList();
+        Assert.All(all, r => Assert.InRange(r.Body.Length, HandshakeHeader.Size + 1, limit));
+        Assert.Equal(body.Length, all.Sum(r => r.Body.Length - HandshakeHeader.Size));
+        // The MTU still packs: several limited records to a datagram, none over 1200.
+        Assert.All(datagrams, d => Assert.InRange(d.Length, 1, 1200));
+        Assert.True(datagrams.Count < all.Count);
+    }
+
     [Fact]
     public void A_message_after_a_partly_filled_datagram_uses_the_room_left_before_starting_another()
     {

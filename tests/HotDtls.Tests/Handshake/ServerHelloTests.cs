@@ -138,4 +138,29 @@ public sealed class ServerHelloTests
         Assert.Throws<ArgumentException>(() => ServerHello.Write(new byte[128], 0xFEFD, random, new byte[33], 0x00A8, false, false));
         Assert.Throws<ArgumentException>(() => ServerHello.Write(new byte[40], 0xFEFD, random, default, 0x00A8, true, false));
     }
+
+    [Fact]
+    public void A_server_hello_answering_record_size_limit_and_max_fragment_length_round_trips()
+    {
+        var random = Convert.FromHexString(s_random);
+        byte[] sessionId = [1, 2, 3, 4];
+        var buffer = new byte[160];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, random, sessionId,
+            (ushort)CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, extendedMasterSecret: true, renegotiationInfo: false);
+        length = HelloExtensions.AppendRecordLimits(buffer, length, ServerHello.GetExtensionBlockStart(sessionId.Length), 512, 2);
+
+        // version, random, session_id, suite, compression, then the block: extended_master_secret, record_size_limit 512,
+        // max_fragment_length 2^10.
+        var golden = Convert.FromHexString("FEFD" + s_random + "0401020304" + "00A8" + "00"
+            + "000F" + "00170000" + "001C00020200" + "0001000102");
+        Assert.Equal(golden, buffer[..length]);
+
+        Assert.True(ServerHello.TryParse(golden, out var hello));
+        Assert.True(hello.HasRecordSizeLimit);
+        Assert.Equal(512, hello.RecordSizeLimit);
+        Assert.True(hello.HasMaxFragmentLength);
+        Assert.Equal(2, hello.MaxFragmentLength);
+        Assert.True(hello.HasExtendedMasterSecret);
+        Assert.False(hello.HasUnknownExtension);
+    }
 }

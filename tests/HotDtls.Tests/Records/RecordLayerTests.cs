@@ -452,6 +452,63 @@ public sealed class RecordLayerTests
         Assert.Equal(payload, plaintext.ToArray());
     }
 
+    [Fact]
+    public void A_record_at_the_announced_limit_opens_and_one_byte_more_is_an_overflow_that_keeps_the_window()
+    {
+        using var pair = Pair.Create(CipherSuiteInfo.Aes128GcmSha256);
+        pair.Server.SetPlaintextLimits(0, 100);
+
+        var atLimit = Seal(pair.Client, ContentType.ApplicationData, new byte[100]);
+        Assert.True(RecordHeader.TryRead(atLimit, out var header));
+        Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, atLimit.AsSpan(RecordHeader.Size), out _));
+
+        var over = Seal(pair.Client, ContentType.ApplicationData, new byte[101]);
+        var copy = (byte[])over.Clone();
+        Assert.True(RecordHeader.TryRead(over, out header));
+        Assert.Equal(OpenResult.Overflow, pair.Server.TryOpen(header, over.AsSpan(RecordHeader.Size), out _));
+
+        // Without a negotiated limit the same record is within 2^14 and opens.
+        pair.Server.SetPlaintextLimits(0, 0);
+        Assert.Equal(OpenResult.Opened, pair.Server.TryOpen(header, copy.AsSpan(RecordHeader.Size), out _));
+    }
+
+    [Fact]
+    public void A_forged_record_over_the_limit_fails_authentication_not_the_limit()
+    {
+        using var pair = Pair.Create(CipherSuiteInfo.Aes128GcmSha256);
+        pair.Server.SetPlaintextLimits(0, 64);
+        var record = Seal(pair.Client, ContentType.ApplicationData, new byte[200]);
+        record[^1] ^= 1;
+        Assert.True(RecordHeader.TryRead(record, out var header));
+
+        Assert.Equal(OpenResult.AuthenticationFailed, pair.Server.TryOpen(header, record.AsSpan(RecordHeader.Size), out _));
+    }
+
+    [Fact]
+    public void MaxPayload_is_the_peers_limit_less_the_inner_type_byte_of_a_tls12_cid_record()
+    {
+        using var records = new RecordLayer();
+        Assert.Equal(16384, records.MaxPayload(0));
+        Assert.Equal(16384, records.SendPlaintextLimit);
+        Assert.False(records.PeerLimitsRecordSize);
+
+        records.SetPlaintextLimits(256, 1000);
+        Assert.Equal(256, records.MaxPayload(0));
+        Assert.Equal(256, records.MaxPayload(1));
+        Assert.True(records.PeerLimitsRecordSize);
+        Assert.Equal(1000, records.ReceivePlaintextLimit);
+
+        records.SetConnectionIds([1, 2, 3], 0);
+        Assert.Equal(256, records.MaxPayload(0)); // plaintext records carry no CID and no inner type
+        Assert.Equal(255, records.MaxPayload(1));
+
+        // At the protocol's own 2^14 nothing changes: a tls12_cid record carries 2^14 as it always did.
+        records.SetPlaintextLimits(16384, 0);
+        Assert.False(records.PeerLimitsRecordSize);
+        Assert.Equal(16384, records.MaxPayload(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => records.SetPlaintextLimits(16385, 0));
+    }
+
     public static TheoryData<string> AllSuiteNames()
     {
         var data = new TheoryData<string>();
