@@ -18,6 +18,8 @@ namespace HotDtls.Fuzz.Targets;
 ///   session_ticket         0x0023                             the ticket itself, any length, maybe empty (RFC 5077 §3.2)
 ///   connection_id          0x0036                             opaque cid &lt;0..255&gt;  (RFC 9146 §3)
 ///   rrc                    0x003D                             data empty            (draft-ietf-tls-dtls-rrc)
+///   max_fragment_length    0x0001                             one byte, any code    (RFC 6066 §4; the code is the role's)
+///   record_size_limit      0x001C                             uint16, any value     (RFC 8449 §4; the value is the role's)
 /// </code>
 /// </remarks>
 internal static class HelloOracle
@@ -40,6 +42,10 @@ internal static class HelloOracle
         public bool HasConnectionId;
         public ReadOnlySpan<byte> ConnectionId;
         public bool ReturnRoutabilityCheck;
+        public bool HasMaxFragmentLength;
+        public byte MaxFragmentLength;
+        public bool HasRecordSizeLimit;
+        public ushort RecordSizeLimit;
         public bool HasUnknown;
     }
 
@@ -129,6 +135,22 @@ internal static class HelloOracle
                     {
                         return Invalid();
                     }
+                    break;
+                case HelloExtensions.MaxFragmentLength:
+                    if (length != 1)
+                    {
+                        return Invalid();
+                    }
+                    expected.HasMaxFragmentLength = true;
+                    expected.MaxFragmentLength = data[0];
+                    break;
+                case HelloExtensions.RecordSizeLimit:
+                    if (length != 2)
+                    {
+                        return Invalid();
+                    }
+                    expected.HasRecordSizeLimit = true;
+                    expected.RecordSizeLimit = BinaryPrimitives.ReadUInt16BigEndian(data);
                     break;
                 default:
                     expected.HasUnknown = true;
@@ -231,7 +253,9 @@ internal static class HelloOracle
             || summary.HasRenegotiationInfo != expected.HasRenegotiationInfo || summary.HasSupportedGroups != expected.HasSupportedGroups
             || summary.HasEcPointFormats != expected.HasEcPointFormats || summary.HasUnknown != expected.HasUnknown
             || summary.HasSessionTicket != expected.HasSessionTicket || summary.HasConnectionId != expected.HasConnectionId
-            || summary.ReturnRoutabilityCheck != expected.ReturnRoutabilityCheck)
+            || summary.ReturnRoutabilityCheck != expected.ReturnRoutabilityCheck
+            || summary.HasMaxFragmentLength != expected.HasMaxFragmentLength || summary.MaxFragmentLength != expected.MaxFragmentLength
+            || summary.HasRecordSizeLimit != expected.HasRecordSizeLimit || summary.RecordSizeLimit != expected.RecordSizeLimit)
         {
             throw new FuzzOracleException($"{where}: HelloExtensions.TryScan reports other extensions than the block holds");
         }
