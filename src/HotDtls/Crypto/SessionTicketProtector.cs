@@ -194,8 +194,10 @@ internal sealed class SessionTicketProtector : IDisposable
         }
         var issued = BinaryPrimitives.ReadInt64BigEndian(plaintext[5..]);
         var identityLength = BinaryPrimitives.ReadUInt16BigEndian(plaintext[(13 + KeySchedule.MasterSecretLength)..]);
-        // Expired, or issued in the future (a clock gone wrong, or a key misused): no resumption either way.
-        if (now - issued >= _lifetimeMs || issued - now > 60_000 || plaintext.Length != StateFixedLength + identityLength)
+        // Expired, or issued in the future (a clock gone wrong, or a key misused): no resumption either way. Compared
+        // against bounds computed from now, never as a difference: an issue time near long.MinValue or long.MaxValue (a
+        // state sealed by a server sharing our key, or a bug) must not overflow into "fresh" (found by the ticket fuzzer).
+        if (issued <= now - _lifetimeMs || issued > now + 60_000 || plaintext.Length != StateFixedLength + identityLength)
         {
             return false;
         }

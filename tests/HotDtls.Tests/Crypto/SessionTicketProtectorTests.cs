@@ -29,6 +29,20 @@ public sealed class SessionTicketProtectorTests
         return ticket;
     }
 
+    [Theory]
+    [InlineData(long.MinValue)]
+    [InlineData(long.MinValue + 1)]
+    [InlineData(long.MaxValue)]
+    [InlineData(-1)]
+    public void A_ticket_with_an_issue_time_at_the_ends_of_the_range_is_refused_not_taken_for_fresh(long issued)
+    {
+        // Found by the ticket fuzzer: "now − issued" overflowed for an issue time near long.MinValue and read as fresh.
+        using var protector = Protector();
+        var ticket = Seal(protector, issued: issued);
+
+        Assert.False(protector.TryOpen(ticket, new byte[48], out _));
+    }
+
     [Fact]
     public void A_sealed_ticket_opens_to_the_same_state()
     {
