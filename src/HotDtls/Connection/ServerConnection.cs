@@ -231,18 +231,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
             handshake.SessionIdLength = SessionCache.SessionIdLength;
         }
 
-        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
-        connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
-        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength + HelloExtensions.RecordLimitsAppendedLength];
-        // RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2: ec_point_formats only for an
-        // ECC suite, and only to a client that sent it.
-        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
-            (ushort)chosen.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !chosen.IsAead,
-            ecPointFormats: chosen.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
-            handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
-        length = AppendRecordLimits(buffer, length);
-        Flight.Clear();
-        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        StartFlightWithServerHello(chosen);
         if (chosen.IsEcdhe)
         {
             AddEcdheServerKeyExchange(choice.Group);
@@ -303,6 +292,28 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         var handshake = Handshake;
         return HelloExtensions.AppendRecordLimits(serverHello, length, ServerHello.GetExtensionBlockStart(handshake.SessionIdLength),
             handshake.AnswerRecordSizeLimit, handshake.AnswerMaxFragmentLength);
+    }
+
+    /// <summary>
+    /// Starts a new flight with the ServerHello of either handshake for <paramref name="suite"/>: the session_id and
+    /// ticket announcement the handshake chose, and the answers to the client's extensions (connection_id, rrc,
+    /// record limits) kept from its hello. RFC 7366 §3: encrypt_then_mac is echoed only for a CBC suite; RFC 8422 §5.2:
+    /// ec_point_formats only for an ECC suite, and only to a client that sent it.
+    /// </summary>
+    private void StartFlightWithServerHello(CipherSuiteInfo suite)
+    {
+        var handshake = Handshake;
+        var choice = handshake.FullChoice;
+        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
+        connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
+        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength + HelloExtensions.RecordLimitsAppendedLength];
+        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
+            (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
+            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
+            handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
+        length = AppendRecordLimits(buffer, length);
+        Flight.Clear();
+        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
     }
 
     /// <summary>
@@ -437,16 +448,7 @@ internal sealed class ServerConnection : DtlsConnection, ITimerOwner<ServerConne
         // RFC 5077 §3.1: a client that takes tickets gets a fresh one in the abbreviated handshake too, between
         // ServerHello and ChangeCipherSpec.
         handshake.TicketAnnounced = choice.ClientTakesTickets;
-        Span<byte> connectionId = stackalloc byte[DtlsServerOptions.MaxServerConnectionIdLength];
-        connectionId = connectionId[..WriteOwnConnectionId(connectionId)];
-        Span<byte> buffer = stackalloc byte[160 + DtlsServerOptions.MaxServerConnectionIdLength + HelloExtensions.RecordLimitsAppendedLength];
-        var length = ServerHello.Write(buffer, ProtocolVersion.Dtls12, ServerRandom, handshake.SessionId.AsSpan(0, handshake.SessionIdLength),
-            (ushort)suite.Suite, ExtendedMasterSecret, choice.SecureRenegotiation, encryptThenMac: !suite.IsAead,
-            ecPointFormats: suite.IsEcdhe && choice.ClientSentEcPointFormats, sessionTicket: handshake.TicketAnnounced,
-            handshake.AnswerConnectionId, connectionId, ReturnRoutabilityCheckNegotiated);
-        length = AppendRecordLimits(buffer, length);
-        Flight.Clear();
-        AddToFlight(HandshakeType.ServerHello, 0, buffer[..length]);
+        StartFlightWithServerHello(suite);
         if (handshake.TicketAnnounced)
         {
             AddToFlight(HandshakeType.NewSessionTicket, 0, BuildNewSessionTicket(handshake.ResumedIssuedUnixMs));
