@@ -41,6 +41,13 @@ public class ServerHandshakeBenchmarks : IDisposable
     [Params(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384)]
     public CipherSuite Suite { get; set; }
 
+    /// <summary>
+    /// With the session-ID cache on (what <c>hotdtls serve</c> runs), every handshake also draws a session_id and
+    /// stores the session. The replay repeats the same session_id, so the cache replaces one entry each time.
+    /// </summary>
+    [Params(false, true)]
+    public bool SessionCache { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -51,6 +58,7 @@ public class ServerHandshakeBenchmarks : IDisposable
             PskIdentityHint = "Qt DTLS example server",
             PskStore = PskStore.Single(Key),
             TimeProvider = clock,
+            EnableSessionResumption = SessionCache,
         };
         serverOptions.CipherSuites.Clear();
         serverOptions.CipherSuites.Add(Suite);
