@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+
+namespace HotDtls.Hosting;
+
+/// <summary>
+/// The server's <c>Psk</c> section: the identity hint, and the keys as one key for every identity (<c>Psk:Key</c>, the
+/// Qt example's behaviour) or a table (<c>Psk:Keys</c>), which becomes the options' <see cref="IPskStore"/>.
+/// </summary>
+/// <remarks>
+/// Configuration keys are case-insensitive and cannot hold ':', so <c>Psk:Keys:&lt;identity&gt;</c> suits plain
+/// identities; the list form (<c>Psk:Keys:0:Identity</c>, <c>Psk:Keys:0:Key</c>) takes any identity, compared exactly.
+/// </remarks>
+internal static class PskConfiguration
+{
+    private const string Key = "Key";
+    private const string Keys = "Keys";
+
+    public static void Read(ConfigurationReader psk, DtlsServerOptions options)
+    {
+        if (psk.String("IdentityHint") is { } hint)
+        {
+            // Configuration cannot tell an empty string from no value; either means "send no hint".
+            options.PskIdentityHint = hint.Length == 0 ? null : hint;
+        }
+        psk.Bool("RevealUnknownIdentity", value => options.RevealUnknownPskIdentity = value);
+
+        var single = psk.String(Key);
+        var table = ReadTable(psk);
+        if (single is not null && table is not null)
+        {
+            psk.Error(Key, $"set either {psk.PathOf(Key)} (one key for every identity) or {psk.PathOf(Keys)} (a key per identity), not both.");
+        }
+        else if (single is not null && psk.SecretHex(Key, single, PskStore.MaxKeyLength) is { } key)
+        {
+            options.PskStore = PskStore.Single(key);
+            CryptographicOperations.ZeroMemory(key);
+        }
+        else if (table is { Count: > 0 })
+        {
+            options.PskStore = PskStore.FromDictionary(table);
+        }
+        if (table is not null)
+        {
+            // PskStore.FromDictionary copied them.
+            foreach (var value in table.Values)
+            {
+                CryptographicOperations.ZeroMemory(value);
+            }
+        }
+        psk.ReportUnknownKeys();
+    }
+
+    private static Dictionary<string, byte[]>? ReadTable(ConfigurationReader psk)
+    {
+        var section = psk.Section(Keys);
+        if (!psk.Exists(Keys))
+        {
+            return null;
+        }
+        var table = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var entry in section.Children())
+        {
+            var entryKey = $"{Keys}:{entry.Key}";
+            string identity;
+            string? hex;
+            string hexKey;
+            if (entry.GetSection("Identity").Value is { } listed)
+            {
+                identity = listed;
+                hex = entry.GetSection(Key).Value;
+                hexKey = $"{entryKey}:{Key}";
+                foreach (var field in entry.GetChildren())
+                {
+                    if (field.Key is not ("Identity" or Key))
+                    {
+                        psk.Error($"{entryKey}:{field.Key}", "is not a setting HotDtls knows (the value is not shown); an entry has Identity and Key.");
+                    }
+                }
+            }
+            else
+            {
+                identity = entry.Key;
+                hex = entry.Value;
+                hexKey = entryKey;
+            }
+            if (hex is null)
+            {
+                psk.Error(hexKey, $"no key: write {psk.PathOf(Keys)}:<identity> = hex key, or list entries with Identity and Key.");
+                continue;
+            }
+            if (table.ContainsKey(identity))
+            {
+                psk.Error(entryKey, $"the identity '{identity}' is listed twice.");
+                continue;
+            }
+            if (psk.SecretHex(hexKey, hex, PskStore.MaxKeyLength) is { } key)
+            {
+                table[identity] = key;
+            }
+        }
+        if (section.Value is not null)
+        {
+            psk.Error(Keys, "expected a section (identity = hex key, or a list of entries with Identity and Key), found a single value; for one key for every identity use Psk:Key.");
+        }
+        return table;
+    }
+}
