@@ -84,7 +84,7 @@ internal static partial class ServerOptionsValidation
     }
 
     // "CipherSuites is empty…", "DtlsServerOptions.EndPoint is required…", "SessionTicketKeys[0] must be…".
-    [GeneratedRegex(@"^(?:DtlsServerOptions\.)?(?<name>[A-Z][A-Za-z]+)(?:\[(?<index>\d+)\])?\b")]
+    [GeneratedRegex(@"^(?:DtlsServerOptions\.)?(?<name>[A-Z][A-Za-z]+)(?:\[(?<index>\d+)\])?")]
     private static partial Regex LeadingProperty();
 
     private sealed class NoHandler : DtlsServerHandler
