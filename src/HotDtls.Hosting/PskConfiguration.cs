@@ -59,7 +59,15 @@ internal static class PskConfiguration
             return null;
         }
         var table = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var entry in section.Children())
+        var entries = section.Children().ToList();
+        if (LooksLikeBareKeyList(entries))
+        {
+            // ["hex", "hex"] would otherwise read as identities "0", "1"… each with a key: surely not what was meant.
+            psk.Error(Keys, "is a list of bare keys, which would become identities \"0\", \"1\"…: give each entry an Identity and a Key "
+                + "(for one key for every identity use Psk:Key).");
+            return table;
+        }
+        foreach (var entry in entries)
         {
             var entryKey = $"{Keys}:{entry.Key}";
             string identity;
@@ -104,5 +112,17 @@ internal static class PskConfiguration
             psk.Error(Keys, "expected a section (identity = hex key, or a list of entries with Identity and Key), found a single value; for one key for every identity use Psk:Key.");
         }
         return table;
+    }
+
+    private static bool LooksLikeBareKeyList(List<IConfigurationSection> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Key != i.ToString(System.Globalization.CultureInfo.InvariantCulture) || entries[i].Value is null)
+            {
+                return false;
+            }
+        }
+        return entries.Count > 0;
     }
 }

@@ -222,6 +222,16 @@ public sealed class DtlsConfigurationTests
     }
 
     [Fact]
+    public void A_list_of_bare_keys_is_refused_rather_than_read_as_identities_0_and_1()
+    {
+        var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(
+            ("Psk:Keys:0", SecretHex), ("Psk:Keys:1", SecretHex)))));
+
+        Assert.StartsWith("HotDtls:Server:Psk:Keys: is a list of bare keys", failure);
+        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void Psk_Key_and_Psk_Keys_together_are_refused()
     {
         var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(
