@@ -1,8 +1,10 @@
+using HotDtls;
 using HotDtls.Hosting;
 using HotDtls.Samples.CoapEcho;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 // A CoAP-style echo service over DTLS on the Generic Host. Settings: appsettings.json ("HotDtls:Server"), overridable
 // by environment variables (HotDtls__Server__EndPoint=...) and the command line (--HotDtls:Server:EndPoint=...).
@@ -23,9 +25,18 @@ builder.Services.AddDtlsServer<CoapEchoHandler>(builder.Configuration.GetSection
 builder.Services.AddHealthChecks().AddDtlsServerCheck();
 using var host = builder.Build();
 
-if (!selfTest)
+try
 {
-    await host.RunAsync();
-    return 0;
+    if (!selfTest)
+    {
+        await host.RunAsync();
+        return 0;
+    }
+    return await SelfTest.RunAsync(host, builder.Configuration.GetSection("HotDtls:Client"));
 }
-return await SelfTest.RunAsync(host, builder.Configuration.GetSection("HotDtls:Client"));
+catch (Exception exception) when (exception is OptionsValidationException or DtlsException)
+{
+    // Bad configuration (the message names the key) or a port that cannot be bound: say so, no stack trace.
+    await Console.Error.WriteLineAsync(exception.Message);
+    return 1;
+}
