@@ -1,16 +1,13 @@
 using System.Net;
-using System.Text;
 using Microsoft.Extensions.Options;
 using static HotDtls.Hosting.Tests.TestConfiguration;
 
 namespace HotDtls.Hosting.Tests;
 
+/// <summary>Binding each server and client key by name: forms, lists that replace, errors under the key path.</summary>
 public sealed class DtlsConfigurationTests
 {
     private const string SecretHex = "c0ffee0123456789abcdef";
-
-    private static async Task<byte[]?> KeyOf(IPskStore store, string identity)
-        => await store.GetKeyAsync(Encoding.UTF8.GetBytes(identity), CancellationToken.None);
 
     private static IReadOnlyList<string> Failures(Action bind)
         => Assert.Throws<OptionsValidationException>(bind).Failures.ToList();
@@ -191,85 +188,6 @@ public sealed class DtlsConfigurationTests
     }
 
     [Fact]
-    public async Task Psk_Key_gives_every_identity_the_same_key()
-    {
-        var options = DtlsConfiguration.BindServerOptions(ServerSection(("Psk:Key", "1A2B3C4D5E6F")));
-
-        Assert.Equal(Key, await KeyOf(options.PskStore!, "Qt DTLS example client"));
-        Assert.Equal(Key, await KeyOf(options.PskStore!, "anyone"));
-    }
-
-    [Fact]
-    public async Task Psk_Keys_by_identity_know_only_those_identities()
-    {
-        var options = DtlsConfiguration.BindServerOptions(ServerSection(("Psk:Keys:alice", "0102"), ("Psk:Keys:bob", "0304")));
-
-        Assert.Equal([1, 2], await KeyOf(options.PskStore!, "alice"));
-        Assert.Equal([3, 4], await KeyOf(options.PskStore!, "bob"));
-        Assert.Null(await KeyOf(options.PskStore!, "carol"));
-    }
-
-    [Fact]
-    public async Task Psk_Keys_as_a_list_take_any_identity_compared_exactly()
-    {
-        var options = DtlsConfiguration.BindServerOptions(ServerSection(
-            ("Psk:Keys:0:Identity", "urn:dev:Sensor-1"), ("Psk:Keys:0:Key", "0102"),
-            ("Psk:Keys:1:Identity", "urn:dev:sensor-1"), ("Psk:Keys:1:Key", "0304")));
-
-        Assert.Equal([1, 2], await KeyOf(options.PskStore!, "urn:dev:Sensor-1"));
-        Assert.Equal([3, 4], await KeyOf(options.PskStore!, "urn:dev:sensor-1"));
-        Assert.Null(await KeyOf(options.PskStore!, "urn:dev:SENSOR-1"));
-    }
-
-    [Fact]
-    public void A_list_of_bare_keys_is_refused_rather_than_read_as_identities_0_and_1()
-    {
-        var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(
-            ("Psk:Keys:0", SecretHex), ("Psk:Keys:1", SecretHex)))));
-
-        Assert.StartsWith("HotDtls:Server:Psk:Keys: is a list of bare keys", failure);
-        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public void Psk_Key_and_Psk_Keys_together_are_refused()
-    {
-        var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(
-            ("Psk:Key", SecretHex), ("Psk:Keys:alice", SecretHex)))));
-
-        Assert.StartsWith("HotDtls:Server:Psk:Key: set either HotDtls:Server:Psk:Key", failure);
-        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Theory]
-    [InlineData("Psk:Key", "Psk:Key", "zz" + SecretHex, "not hexadecimal")]
-    [InlineData("Psk:Key", "Psk:Key", SecretHex + "0", "not hexadecimal")]
-    [InlineData("Psk:Keys:alice", "Psk:Keys:alice", SecretHex + SecretHex + SecretHex + SecretHex + SecretHex + SecretHex, "1 to 64 bytes")]
-    [InlineData("Psk:Keys:0:Key", "Psk:Keys:0:Key", "0x" + SecretHex, "not hexadecimal")]
-    [InlineData("SessionTicketKeys:0", "SessionTicketKeys:0", SecretHex, "exactly 48 bytes")]
-    public void A_bad_secret_names_its_key_and_never_its_value(string key, string reported, string value, string reason)
-    {
-        var pairs = new List<(string, string?)> { (key, value) };
-        if (key.StartsWith("Psk:Keys:0", StringComparison.Ordinal))
-        {
-            pairs.Add(("Psk:Keys:0:Identity", "alice"));
-        }
-
-        var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection([.. pairs]))));
-
-        Assert.StartsWith($"HotDtls:Server:{reported}: ", failure);
-        Assert.Contains(reason, failure);
-        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public void An_empty_identity_hint_sends_none()
-    {
-        var into = new DtlsServerOptions { PskIdentityHint = "old" };
-        Assert.Null(DtlsConfiguration.BindServerOptions(ServerSection(("Psk:IdentityHint", "")), into).PskIdentityHint);
-    }
-
-    [Fact]
     public void Every_client_key_sets_its_option()
     {
         var section = Section("HotDtls:Client",
@@ -304,52 +222,5 @@ public sealed class DtlsConfigurationTests
         Assert.Contains(failures, f => f.StartsWith("HotDtls:Client:PskKey: is not hexadecimal", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("HotDtls:Client:EndPoint: is not a setting", StringComparison.Ordinal));
         Assert.DoesNotContain(failures, f => f.Contains(SecretHex, StringComparison.OrdinalIgnoreCase));
-    }
-
-    [Theory]
-    [InlineData("Mtu", "100", "HotDtls:Server:Mtu: Mtu must be between 256 and 65507 bytes. (configured: 100)")]
-    [InlineData("ReceiveLoops", "0", "HotDtls:Server:ReceiveLoops: ReceiveLoops must be 1 to 1024")]
-    [InlineData("MaxRetransmitTimeout", "0.5", "HotDtls:Server:MaxRetransmitTimeout: MaxRetransmitTimeout must not be less than InitialRetransmitTimeout.")]
-    [InlineData("IdleTimeout", "0", "HotDtls:Server:IdleTimeout: IdleTimeout must be positive.")]
-    [InlineData("SessionLifetime", "2.00:00:00", "HotDtls:Server:SessionLifetime: SessionLifetime must be positive and at most 24 hours")]
-    [InlineData("ConnectionIdLength", "2", "HotDtls:Server:ConnectionIdLength: ConnectionIdLength must be null")]
-    [InlineData("NamedGroups", "", "HotDtls:Server:NamedGroups: NamedGroups is empty but CipherSuites names ECDHE_PSK suites")]
-    [InlineData("CipherSuites", "", "HotDtls:Server:CipherSuites: CipherSuites is empty")]
-    [InlineData("CipherSuites", "TLS_PSK_WITH_AES_128_CCM_8,TLS_PSK_WITH_AES_128_CCM_8", "HotDtls:Server:CipherSuites: CipherSuites names TLS_PSK_WITH_AES_128_CCM_8 twice")]
-    public void Validation_names_the_key_that_breaks_a_rule(string key, string value, string expected)
-    {
-        var options = DtlsConfiguration.BindServerOptions(ServerSection(
-            ("EndPoint", "127.0.0.1:0"), ("Psk:Key", SecretHex), (key, value)));
-
-        var failure = Assert.Single(Assert.Throws<OptionsValidationException>(
-            () => DtlsConfiguration.ValidateServerOptions(options, ServerPath)).Failures);
-
-        Assert.StartsWith(expected, failure);
-        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public void Validation_names_the_missing_endpoint_and_keys()
-    {
-        var noEndPoint = DtlsConfiguration.BindServerOptions(ServerSection(("Psk:Key", SecretHex)));
-        var noKeys = DtlsConfiguration.BindServerOptions(ServerSection(("EndPoint", "127.0.0.1:0")));
-
-        Assert.StartsWith("HotDtls:Server:EndPoint: required",
-            Assert.Throws<OptionsValidationException>(() => DtlsConfiguration.ValidateServerOptions(noEndPoint, ServerPath)).Message);
-        Assert.StartsWith("HotDtls:Server:Psk: no pre-shared keys: set HotDtls:Server:Psk:Key",
-            Assert.Throws<OptionsValidationException>(() => DtlsConfiguration.ValidateServerOptions(noKeys, ServerPath)).Message);
-    }
-
-    [Fact]
-    public void Validation_of_a_ticket_key_added_in_code_names_its_index()
-    {
-        var options = DtlsConfiguration.BindServerOptions(ServerSection(("EndPoint", "127.0.0.1:0"), ("Psk:Key", "01")));
-        options.SessionTicketKeys.Add(new byte[48]);
-        options.SessionTicketKeys.Add(new byte[47]);
-
-        var failure = Assert.Single(Assert.Throws<OptionsValidationException>(
-            () => DtlsConfiguration.ValidateServerOptions(options, ServerPath)).Failures);
-
-        Assert.StartsWith("HotDtls:Server:SessionTicketKeys:1: SessionTicketKeys[1] must be 48 bytes", failure);
     }
 }

@@ -4,6 +4,7 @@ using static HotDtls.Hosting.Tests.TestConfiguration;
 
 namespace HotDtls.Hosting.Tests;
 
+/// <summary>The health check's states and data over a server's life.</summary>
 public sealed class DtlsServerHealthCheckTests
 {
     private static async Task<HealthReportEntry> CheckAsync(IServiceProvider services)

@@ -2,6 +2,7 @@ using System.Net;
 
 namespace HotDtls.Hosting.Tests;
 
+/// <summary>The endpoint forms configuration accepts, and why others are refused.</summary>
 public sealed class EndPointTextTests
 {
     [Theory]
