@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using static HotDtls.Hosting.Tests.TestConfiguration;
 
@@ -29,6 +30,20 @@ public sealed class DtlsServerHostedServiceTests
         var closed = await Assert.ThrowsAsync<DtlsException>(async () => await client.ReceiveAsync(new byte[100], cts.Token));
         Assert.Equal(DtlsExceptionReason.PeerClosed, closed.Reason);
         Assert.Equal(0, server.RunningLoops);
+    }
+
+    [Fact]
+    public async Task The_server_logs_through_the_hosts_logger_factory()
+    {
+        using var cts = new CancellationTokenSource(TestHost.Timeout);
+        var logs = new CapturingLoggerProvider();
+        using var host = TestHost.Build(RunnableServer(), services => services.AddLogging(logging => logging.AddProvider(logs)));
+
+        await host.StartAsync(cts.Token);
+        var endPoint = TestHost.RunningServer(host).LocalEndPoint;
+        await host.StopAsync(cts.Token);
+
+        Assert.Contains(logs.Entries, entry => entry.Category == "HotDtls.Server" && entry.Message.Contains(endPoint.ToString(), StringComparison.Ordinal));
     }
 
     [Fact]

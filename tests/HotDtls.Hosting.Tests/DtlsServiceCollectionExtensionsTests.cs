@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using static HotDtls.Hosting.Tests.TestConfiguration;
 
@@ -37,6 +38,26 @@ public sealed class DtlsServiceCollectionExtensionsTests
         Assert.Equal("echo: via DI", await TestHost.EchoAsync(client, "via DI", cts.Token));
         Assert.Equal(["Qt DTLS example client"], store.Identities);
         await host.StopAsync(cts.Token);
+    }
+
+    [Fact]
+    public void A_registered_IPskStore_replacing_configured_keys_is_logged_as_a_warning_without_the_keys()
+    {
+        var logs = new CapturingLoggerProvider();
+        var store = new RecordingStore([1]);
+        using var host = TestHost.Build(RunnableServer(), services =>
+        {
+            services.AddSingleton<IPskStore>(store);
+            services.AddLogging(logging => logging.AddProvider(logs));
+        });
+
+        var options = host.Services.GetRequiredService<IOptions<DtlsServerOptions>>().Value;
+
+        Assert.Same(store, options.PskStore);
+        var warning = Assert.Single(logs.Entries, entry => entry.Level == LogLevel.Warning);
+        Assert.Equal("HotDtls.Hosting", warning.Category);
+        Assert.StartsWith("HotDtls:Server:Psk names keys, but an IPskStore is registered", warning.Message);
+        Assert.DoesNotContain("1a2b3c4d5e6f", warning.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
