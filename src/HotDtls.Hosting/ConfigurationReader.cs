@@ -33,6 +33,9 @@ internal sealed class ConfigurationReader
 
     public void Error(string key, string message) => _errors.Add($"{PathOf(key)}: {message}");
 
+    /// <summary>A problem with the section itself rather than one of its keys.</summary>
+    public void SectionError(string message) => _errors.Add($"{_prefix.TrimEnd(':')}: {message}");
+
     /// <summary>A sub-section read by its own reader (same error list); marks <paramref name="key"/> as known.</summary>
     public ConfigurationReader Section(string key)
     {

@@ -18,6 +18,12 @@ internal static class PskConfiguration
 
     public static void Read(ConfigurationReader psk, DtlsServerOptions options)
     {
+        if (psk.Value is { Length: > 0 })
+        {
+            // "Psk": "1a2b…" would otherwise be ignored and surface later as "no keys".
+            psk.SectionError("a section (IdentityHint, Key or Keys) was given a single value, which is not shown; "
+                + "for one key for every identity write Psk:Key.");
+        }
         if (psk.String("IdentityHint") is { } hint)
         {
             // Configuration cannot tell an empty string from no value; either means "send no hint".

@@ -47,6 +47,15 @@ public sealed class PskConfigurationTests
     }
 
     [Fact]
+    public void A_key_given_as_the_Psk_value_itself_is_refused_without_showing_it()
+    {
+        var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(("Psk", SecretHex)))));
+
+        Assert.StartsWith("HotDtls:Server:Psk: a section (IdentityHint, Key or Keys) was given a single value", failure);
+        Assert.DoesNotContain(SecretHex, failure, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void A_list_of_bare_keys_is_refused_rather_than_read_as_identities_0_and_1()
     {
         var failure = Assert.Single(Failures(() => DtlsConfiguration.BindServerOptions(ServerSection(
