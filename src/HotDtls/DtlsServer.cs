@@ -75,6 +75,28 @@ public sealed class DtlsServer : IAsyncDisposable
     public int ReceiveLoops => _loops.Length;
 
     /// <summary>
+    /// How many receive loops are still receiving: <see cref="ReceiveLoops"/> while the server runs, fewer if a loop
+    /// ended unexpectedly (a bug: its peers are no longer served), 0 before <see cref="StartAsync"/> and after
+    /// <see cref="StopAsync"/>. Health checks compare it with <see cref="ReceiveLoops"/>.
+    /// </summary>
+    public int RunningLoops
+    {
+        get
+        {
+            if (Volatile.Read(ref _state) != 1)
+            {
+                return 0;
+            }
+            var running = 0;
+            foreach (var loop in _loops)
+            {
+                running += loop.IsRunning ? 1 : 0;
+            }
+            return running;
+        }
+    }
+
+    /// <summary>
     /// How the receive loops wait for datagrams once started: <see cref="DtlsServerOptions.ReceiveStrategy"/>, or
     /// <see cref="DtlsReceiveStrategy.BlockingThread"/> where <see cref="DtlsReceiveStrategy.Batched"/> is unavailable.
     /// </summary>

@@ -173,6 +173,22 @@ public sealed class DtlsServerTests
     }
 
     [Fact]
+    public async Task RunningLoops_counts_every_loop_while_started_and_none_before_or_after()
+    {
+        var options = ServerOptions();
+        options.ReceiveLoops = 2;
+        var server = new DtlsServer(options, new EventHandler());
+        Assert.Equal(0, server.RunningLoops);
+
+        await server.StartAsync();
+        Assert.Equal(server.ReceiveLoops, server.RunningLoops);
+        Assert.True(server.RunningLoops >= 1);
+
+        await server.StopAsync();
+        Assert.Equal(0, server.RunningLoops);
+    }
+
+    [Fact]
     public async Task Server_on_IPv6_loopback_serves_an_IPv6_client()
     {
         if (!Socket.OSSupportsIPv6)

@@ -58,6 +58,9 @@ internal sealed class ServerLoop
 
     public ServerEngine Engine { get; }
 
+    /// <summary>False once the loop has left its receive loop, whether stopped or ended by an unexpected exception.</summary>
+    public bool IsRunning => !_finished.Task.IsCompleted;
+
     public void Start()
     {
         if (_strategy == DtlsReceiveStrategy.Async)
