@@ -12,14 +12,6 @@ public sealed class DtlsServerOptions : DtlsOptions
     public IPEndPoint? EndPoint { get; set; }
 
     /// <summary>
-    /// Where the server's <c>HotDtls</c> meter comes from (docs/_fragments/metrics.md), typically the host's
-    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> from dependency injection; <see langword="null"/> (the
-    /// default) makes a meter of the server's own, disposed with it. The instruments cost nothing on the datagram path
-    /// while nobody listens.
-    /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
-
-    /// <summary>
     /// psk_identity_hint sent in ServerKeyExchange (RFC 4279 §2); <see langword="null"/> sends no
     /// ServerKeyExchange at all. Sent in clear text: never put a secret here.
     /// </summary>
