@@ -50,15 +50,31 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 
-"$load" handshake --server "127.0.0.1:$port" -n 2000 --no-progress 2>&1 | tail -n 3
-"$load" echo --server "127.0.0.1:$port" -k 16 -d "$echo_seconds" --no-progress 2>&1 | tail -n 3
+echo "== load: 2000 handshakes, then ${echo_seconds} s of echo (16 sessions)"
+"$load" handshake --server "127.0.0.1:$port" -n 2000 --no-progress 2>&1 | grep -Ei "^ *(handshakes/s|established|failed|handshake latency)" | head -n 5 || true
+"$load" echo --server "127.0.0.1:$port" -k 16 -d "$echo_seconds" --no-progress 2>&1 | grep -Ei "^ *(datagrams sent|replies received|datagrams/s|round trip)" | head -n 5 || true
 # Two more collections after the load, so the CSV ends with the final totals.
 sleep 3
 kill -INT "$counters_pid" 2>/dev/null || true
 wait "$counters_pid" 2>/dev/null || true
 counters_pid=""
 
-echo "== dotnet-counters collect --counters HotDtls (last value of each instrument and tag set; full CSV: $csv)"
-# CSV columns: Timestamp,Provider,Counter Name,Counter Type,Mean/Increment. Rates are per refresh interval.
-awk -F, 'NR > 1 { key = $3; last[key] = $0; if (!(key in order)) { order[key] = ++n; names[n] = key } }
-         END { for (i = 1; i <= n; i++) print last[names[i]] }' "$csv"
+echo "== dotnet-counters collect --counters HotDtls, one line per instrument and tag set (full CSV: ${csv#"$root"/})"
+echo "   counters: the total over the collection and the highest rate in one second; gauges and percentiles: last and highest"
+# CSV columns: Timestamp,Provider,Counter Name,Counter Type,Mean/Increment (a Rate row is the increment of its interval).
+awk -F, 'NR > 1 {
+    key = $3; value = $5 + 0
+    if (!(key in seen)) { seen[key] = 1; names[++n] = key; type[key] = $4; peak[key] = value }
+    if ($4 == "Rate") total[key] += value; else last[key] = value
+    if (value > peak[key]) peak[key] = value
+  }
+  END {
+    for (i = 1; i <= n; i++) {
+      k = names[i]; shown = k; sub(/;?server\.address=[^;\]]*/, "", shown); sub(/;?server\.port=[^;\]]*/, "", shown)
+      sub(/dtls\.role=server/, "", shown); gsub(/;;/, ";", shown); sub(/\[;/, "[", shown); sub(/;\]/, "]", shown)
+      sub(/\[\]/, "", shown)
+      if (type[k] == "Rate") printf "  %-120s total %12.0f  peak/s %10.0f\n", shown, total[k], peak[k]
+      else printf "  %-120s last %13.6g  highest %9.6g\n", shown, last[k], peak[k]
+    }
+  }' "$csv"
+echo "   (every measurement also carries dtls.role=server, server.address=127.0.0.1, server.port=$port)"
