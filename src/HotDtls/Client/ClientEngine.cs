@@ -177,7 +177,7 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
 
     void IConnectionObserver.OnHandshakeEnded(DtlsConnection connection, long startedTimestamp, DtlsCloseReason? closeReason, DtlsError error)
     {
-        if (Instruments is not { } instruments)
+        if (Instruments is not { HandshakesObserved: true } instruments)
         {
             return;
         }

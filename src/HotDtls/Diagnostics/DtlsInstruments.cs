@@ -57,6 +57,12 @@ internal sealed class DtlsInstruments : IDisposable
 
     public KeyValuePair<string, object?> Port { get; }
 
+    /// <summary>
+    /// Whether anyone listens to the handshake instruments: callers check it before they work out the tags (an
+    /// <c>error.type</c> name), so a server nobody watches does not even do that per handshake.
+    /// </summary>
+    public bool HandshakesObserved => _completed.Enabled || _failed.Enabled || _duration.Enabled;
+
     /// <summary>A handshake begun at <paramref name="startedTimestamp"/> (of the clock given) established a session.</summary>
     public void HandshakeCompleted(CipherSuite? suite, bool resumed, long startedTimestamp)
     {

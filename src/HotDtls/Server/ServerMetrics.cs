@@ -71,6 +71,10 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>A handshake ended (see <see cref="IConnectionObserver.OnHandshakeEnded"/>). Called under an engine's lock.</summary>
     public void OnHandshakeEnded(DtlsConnection connection, long startedTimestamp, DtlsCloseReason? closeReason, DtlsError error)
     {
+        if (!_instruments.HandshakesObserved)
+        {
+            return;
+        }
         if (closeReason is { } reason)
         {
             _instruments.HandshakeFailed(HandshakeErrorType.Of(reason, error), startedTimestamp);
