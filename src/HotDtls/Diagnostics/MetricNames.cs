@@ -67,8 +67,8 @@ internal static class MetricNames
             var c = text[i];
             if (char.IsUpper(c))
             {
-                // A boundary before an upper-case letter that follows a lower-case one or a digit, or that starts a
-                // new word after an acronym ("CCM8Suite" is not among our names, but "TLSError" would give tls_error).
+                // A word starts at an upper-case letter after a lower-case one or a digit, or at the last capital of
+                // an acronym that a lower-case letter follows ("TLSError" → tls_error).
                 var boundary = i > 0 && (!char.IsUpper(text[i - 1])
                     || (i + 1 < text.Length && char.IsLower(text[i + 1])));
                 if (boundary)
