@@ -35,6 +35,7 @@ public class SteadyStateEchoBenchmarks : IDisposable
     private int _next;
     private long _deliveredBefore;
     private long _sentBefore;
+    private MetricsAttachment? _metrics;
 
     [Params(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_PSK_WITH_AES_256_GCM_SHA384)]
     public CipherSuite Suite { get; set; }
@@ -49,10 +50,18 @@ public class SteadyStateEchoBenchmarks : IDisposable
     [Params(false, true)]
     public bool ConnectionId { get; set; }
 
+    /// <summary>
+    /// Without a meter, with the server's meter and nobody listening, or with a listener on every instrument: the
+    /// datagram path must cost the same in all three (docs/benchmarks.md, "Metrics").
+    /// </summary>
+    [Params(MetricsMode.None, MetricsMode.Idle, MetricsMode.Listening)]
+    public MetricsMode Metrics { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _link = new InMemoryLink(Suite, connectionIdLength: ConnectionId ? 0 : null);
+        _metrics = new MetricsAttachment(_link.Engine, Metrics);
         _client = _link.Handshake();
         _link.Handler.Echo = true;
         _link.ServerOutput.Discard = true;
@@ -103,6 +112,7 @@ public class SteadyStateEchoBenchmarks : IDisposable
     public void Dispose()
     {
         _client?.Dispose();
+        _metrics?.Dispose();
         _link?.Dispose();
         GC.SuppressFinalize(this);
     }

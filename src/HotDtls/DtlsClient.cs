@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using HotDtls.Client;
 using HotDtls.Crypto;
+using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Server;
 using HotDtls.Transport;
@@ -22,6 +23,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
 
     private readonly Socket _socket;
     private readonly ClientEngine _engine;
+    private readonly DtlsInstruments _instruments;
     private readonly DtlsClientOptions _options;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<Received> _received = Channel.CreateBounded<Received>(
@@ -41,7 +43,13 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         _options = options;
         RemoteEndPoint = remote;
         _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance);
+        // Before Start: the handshake's end is the first thing they record.
+        _instruments = new DtlsInstruments(options.MeterFactory, MetricNames.Client, remote, options.TimeProvider);
+        _engine.Instruments = _instruments;
     }
+
+    /// <summary>This client's instruments (for tests).</summary>
+    internal DtlsInstruments Instruments => _instruments;
 
     /// <summary>The server's address.</summary>
     public IPEndPoint RemoteEndPoint { get; }
@@ -390,6 +398,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             await _receiveLoop.ConfigureAwait(false);
         }
         _engine.Dispose();
+        _instruments.Dispose();
         while (_received.Reader.TryRead(out var item))
         {
             ArrayPool<byte>.Shared.Return(item.Buffer);

@@ -90,6 +90,14 @@ public abstract class DtlsOptions
     /// <summary>The clock for timers; tests pass a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Where the <c>HotDtls</c> meter comes from (docs/_fragments/metrics.md), typically the host's
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> from dependency injection; <see langword="null"/> (the
+    /// default) makes a meter of the server's or client's own, disposed with it. The instruments cost nothing on the
+    /// datagram path while nobody listens.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     internal void Validate()
     {
         if (CipherSuites.Count == 0)

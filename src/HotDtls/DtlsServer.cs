@@ -40,6 +40,7 @@ public sealed class DtlsServer : IAsyncDisposable
     private ServerLoop[] _loops = [];
     private SessionCache? _sessionCache;
     private SessionTicketProtector? _tickets;
+    private ServerMetrics? _metrics;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -141,6 +142,9 @@ public sealed class DtlsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>This server's instruments once started (for tests), or null.</summary>
+    internal ServerMetrics? Metrics => _metrics;
+
     /// <summary>Binds the sockets and starts receiving.</summary>
     /// <exception cref="DtlsException">The address cannot be bound (for example, the port is in use).</exception>
     /// <exception cref="InvalidOperationException">The server was already started.</exception>
@@ -216,6 +220,13 @@ public sealed class DtlsServer : IAsyncDisposable
         ReceiveStrategy = strategy;
         _loops = loops;
         _localEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
+        // Made once the port is known (it tags every measurement); given to the engines before their loops start.
+        _metrics = new ServerMetrics(_options.MeterFactory, _localEndPoint, _options.TimeProvider);
+        _metrics.Observe(engines);
+        foreach (var engine in engines)
+        {
+            engine.Metrics = _metrics;
+        }
         foreach (var loop in loops)
         {
             loop.Start();
@@ -274,6 +285,8 @@ public sealed class DtlsServer : IAsyncDisposable
         // The cached master secrets go with the server.
         _sessionCache?.Dispose();
         _tickets?.Dispose();
+        // After the loops: the handshakes that shutdown closed have been counted.
+        _metrics?.Dispose();
         Log.Stopped(_logger, told);
     }
 

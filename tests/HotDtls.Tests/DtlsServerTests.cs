@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using M = HotDtls.Diagnostics.MetricNames;
 
 namespace HotDtls.Tests;
 
@@ -328,5 +329,57 @@ public sealed class DtlsServerTests
             Assert.Equal($"to {second.LocalEndPoint}: ACK", Encoding.UTF8.GetString(buffer, 0, length));
         }
         Assert.Equal(1, server.Statistics.HandshakesResumed);
+    }
+
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public List<System.Diagnostics.Metrics.Meter> Meters { get; } = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options);
+            Meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in Meters)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_meter_comes_from_the_given_factory_tags_the_bound_port_and_reports_nothing_once_stopped()
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        using var factory = new TestMeterFactory();
+        var options = ServerOptions();
+        options.MeterFactory = factory;
+        options.ReceiveLoops = 2;
+        var handler = new EventHandler();
+        var server = new DtlsServer(options, handler);
+        await server.StartAsync(cts.Token);
+        var meter = Assert.Single(factory.Meters);
+        Assert.Equal("HotDtls", meter.Name);
+        using var recorder = new Support.MetricRecorder(meter);
+
+        await using (var client = await DtlsClient.ConnectAsync(server.LocalEndPoint, ClientOptions(), cts.Token))
+        {
+            // The server's handler hears of the session after the handshake's end was recorded, under the same lock.
+            await handler.Established.Task.WaitAsync(cts.Token);
+            var completed = Assert.Single(recorder.Of(M.CompletedHandshakes));
+            Assert.Equal(server.LocalEndPoint.Port, completed[M.ServerPortTag]);
+            Assert.Equal(1, recorder.Observed(M.ActiveSessions));
+            Assert.Equal(server.Statistics.DatagramsReceived,
+                recorder.Observed(M.Datagrams, M.DirectionTag, M.Receive));
+        }
+        await server.DisposeAsync();
+
+        // The factory's meter outlives the server: its callbacks must neither throw nor report the stopped server.
+        Assert.Empty(recorder.Observe(M.ActiveSessions));
+        Assert.Empty(recorder.Observe(M.DroppedRecords));
     }
 }

@@ -172,6 +172,28 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
 
     void IConnectionObserver.OnEstablished(DtlsConnection connection) => _events.OnEstablished();
 
+    /// <summary>The client's handshake and alert instruments (<see cref="DtlsClient"/> sets them), or null.</summary>
+    internal Diagnostics.DtlsInstruments? Instruments { get; set; }
+
+    void IConnectionObserver.OnHandshakeEnded(DtlsConnection connection, long startedTimestamp, DtlsCloseReason? closeReason, DtlsError error)
+    {
+        if (Instruments is not { HandshakesObserved: true } instruments)
+        {
+            return;
+        }
+        if (closeReason is { } reason)
+        {
+            instruments.HandshakeFailed(HandshakeErrorType.Of(reason, error), startedTimestamp);
+        }
+        else
+        {
+            instruments.HandshakeCompleted(connection.NegotiatedSuite, connection.IsResumed, startedTimestamp);
+        }
+    }
+
+    void IConnectionObserver.OnAlert(DtlsConnection connection, AlertLevel level, AlertDescription description, bool sent)
+        => Instruments?.Alert((byte)level, description, sent);
+
     void IConnectionObserver.OnPskLookup(DtlsConnection connection)
     {
     }

@@ -94,7 +94,8 @@ internal sealed class ConnectionServices
     public HandshakeContext RentHandshake(long deadlineMs)
     {
         var context = HandshakePool?.Get() ?? new HandshakeContext(Options);
-        context.Begin(deadlineMs);
+        // A high-resolution stamp (the millisecond clock is too coarse for a 100 µs handshake); read once per handshake.
+        context.Begin(deadlineMs, Options.TimeProvider.GetTimestamp());
         return context;
     }
 

@@ -19,6 +19,7 @@ internal abstract partial class DtlsConnection
             Observer.OnDropped(this, DropReason.UnauthenticatedAlert);
             return RecordResult.Continue;
         }
+        Observer.OnAlert(this, alert.Level, alert.Description, sent: false);
         if (alert.Description == AlertDescription.CloseNotify)
         {
             // RFC 5246 §7.2.1: answer close_notify with close_notify, then forget the association.
@@ -45,6 +46,7 @@ internal abstract partial class DtlsConnection
         if (written > 0)
         {
             Sender.Send(scratch.AsSpan(0, written), Peer);
+            Observer.OnAlert(this, level, description, sent: true);
         }
     }
 

@@ -82,7 +82,9 @@ internal abstract partial class DtlsConnection
         State = state;
         if (state == HandshakeState.Established)
         {
+            var started = _handshake?.StartedTimestamp ?? 0;
             ReleaseHandshakeState();
+            Observer.OnHandshakeEnded(this, started, null, DtlsError.None);
             Observer.OnEstablished(this);
         }
     }

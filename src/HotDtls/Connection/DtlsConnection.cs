@@ -180,9 +180,14 @@ internal abstract partial class DtlsConnection : IDisposable, IDatagramSender
         }
         State = HandshakeState.Closed;
         _handshake?.CancelPskLookup();
+        var handshakeStarted = _handshake?.StartedTimestamp;
         ReleaseHandshakeState();
         Records.Dispose();
         OnClosing();
+        if (handshakeStarted is { } started)
+        {
+            Observer.OnHandshakeEnded(this, started, reason, error);
+        }
         Observer.OnClosed(this, reason, error, alert);
     }
 

@@ -139,10 +139,17 @@ internal sealed class HandshakeContext : IDisposable
     private RetransmitTimer _retransmit = RetransmitTimer.Stopped;
     private CancellationTokenSource? _pskCancellation;
 
-    /// <summary>Makes a fresh (or reset) context the handshake of a connection that must finish by <paramref name="deadlineMs"/>.</summary>
-    public void Begin(long deadlineMs)
+    /// <summary>When the handshake began, as a <see cref="TimeProvider.GetTimestamp"/> of the options' clock (for its duration metric).</summary>
+    public long StartedTimestamp { get; private set; }
+
+    /// <summary>
+    /// Makes a fresh (or reset) context the handshake of a connection that must finish by <paramref name="deadlineMs"/>,
+    /// begun at <paramref name="startedTimestamp"/>.
+    /// </summary>
+    public void Begin(long deadlineMs, long startedTimestamp = 0)
     {
         DeadlineMs = deadlineMs;
+        StartedTimestamp = startedTimestamp;
         _retransmit = RetransmitTimer.Stopped;
     }
 

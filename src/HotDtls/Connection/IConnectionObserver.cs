@@ -36,6 +36,24 @@ internal interface IConnectionObserver
     {
     }
 
+    /// <summary>
+    /// A handshake ended, begun at <paramref name="startedTimestamp"/> (<see cref="TimeProvider.GetTimestamp"/> of the
+    /// options' clock): established when <paramref name="closeReason"/> is null (called just before
+    /// <see cref="OnEstablished"/>), else closed for that reason with <paramref name="error"/> (just before
+    /// <see cref="OnClosed"/>). Metrics time handshakes here; the handshake state is already given back.
+    /// </summary>
+    void OnHandshakeEnded(DtlsConnection connection, long startedTimestamp, DtlsCloseReason? closeReason, DtlsError error)
+    {
+    }
+
+    /// <summary>
+    /// An alert went out (<paramref name="sent"/>) or an authentic one arrived: counted by description. Alerts are rare
+    /// (one per closed association at most, bar warnings), so this is off the steady-state path.
+    /// </summary>
+    void OnAlert(DtlsConnection connection, Records.AlertLevel level, AlertDescription description, bool sent)
+    {
+    }
+
     /// <summary>A path_response arrived (draft-ietf-tls-dtls-rrc): the server matches it to the challenge it sent.</summary>
     void OnPathResponse(DtlsConnection connection, ulong cookie)
     {

@@ -1,4 +1,17 @@
+using System.Runtime.CompilerServices;
+using HotDtls.Handshake;
+
 namespace HotDtls.Server;
+
+/// <summary>Records dropped, one slot per <see cref="DropReason"/> (inline: the counters stay one struct, copied by value).</summary>
+[InlineArray(Length)]
+internal struct DropCounts
+{
+    /// <summary>One more than the largest <see cref="DropReason"/> (a test checks it covers every member).</summary>
+    public const int Length = (int)DropReason.UnexpectedReturnRoutabilityCheck + 1;
+
+    private long _first;
+}
 
 /// <summary>One engine's counters, kept under its lock and read as a <see cref="DtlsServerStatistics"/>.</summary>
 internal struct ServerCounters
@@ -20,6 +33,15 @@ internal struct ServerCounters
     public long PeerAddressChanges;
     public long PeerAddressChangesRefused;
     public long PeerAddressesProven;
+    /// <summary>Per reason; they add up to <see cref="RecordsDropped"/>.</summary>
+    public DropCounts DroppedByReason;
+
+    /// <summary>One record dropped for <paramref name="reason"/>.</summary>
+    public void CountDrop(DropReason reason)
+    {
+        RecordsDropped++;
+        DroppedByReason[(int)reason]++;
+    }
 
     public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes, long datagramsWithheld) => new()
     {

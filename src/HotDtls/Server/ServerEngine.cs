@@ -177,6 +177,28 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         }
     }
 
+    /// <summary>Adds this engine's dropped records to <paramref name="totals"/>, one slot per <see cref="DropReason"/>, read under the lock.</summary>
+    internal void AddDropCounts(Span<long> totals)
+    {
+        lock (_gate)
+        {
+            ReadOnlySpan<long> counts = _observer.Counters.DroppedByReason;
+            for (var i = 0; i < counts.Length && i < totals.Length; i++)
+            {
+                totals[i] += counts[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The server's instruments, told of handshake ends and alerts (null: no metrics). Set before the engine's loop
+    /// starts, so the loop's thread sees it without a barrier of its own.
+    /// </summary>
+    internal ServerMetrics? Metrics
+    {
+        set => _observer.Metrics = value;
+    }
+
     private long NowMs() => _time.GetMonotonicMilliseconds();
 
     /// <summary>
@@ -257,7 +279,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
             _observer.EndDatagram();
             if (reader.Malformed)
             {
-                _observer.Counters.RecordsDropped++;
+                _observer.Counters.CountDrop(DropReason.MalformedRecord);
             }
         }
     }
@@ -365,7 +387,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     {
         if (_peers.MakeRoom(from, out var predecessor) == Admission.Full)
         {
-            _observer.Counters.RecordsDropped++;
+            _observer.Counters.CountDrop(DropReason.TooManySessions);
             Log.TooManySessions(_logger, from.ToEndPoint(), _peers.Count);
             return predecessor;
         }

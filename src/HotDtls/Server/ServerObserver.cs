@@ -59,6 +59,9 @@ internal sealed class ServerObserver : IConnectionObserver
     /// <summary>A challenge not answered within this long is sent again with the next datagram from the address.</summary>
     internal const int ChallengeRetryMs = 1000;
 
+    /// <summary>The server's instruments (set by the engine before its loop starts), or null.</summary>
+    internal ServerMetrics? Metrics { get; set; }
+
     /// <summary>Where path_challenge cookies come from (set by the engine).</summary>
     internal Crypto.IRandomSource Random
     {
@@ -232,6 +235,12 @@ internal sealed class ServerObserver : IConnectionObserver
         CallHandler(HandlerCall.SessionEstablished, session, default, default);
     }
 
+    public void OnHandshakeEnded(DtlsConnection connection, long startedTimestamp, DtlsCloseReason? closeReason, DtlsError error)
+        => Metrics?.OnHandshakeEnded(connection, startedTimestamp, closeReason, error);
+
+    public void OnAlert(DtlsConnection connection, Records.AlertLevel level, AlertDescription description, bool sent)
+        => Metrics?.OnAlert(level, description, sent);
+
     public void OnPskLookup(DtlsConnection connection)
     {
         if (_logger.IsEnabled(LogLevel.Information))
@@ -294,7 +303,7 @@ internal sealed class ServerObserver : IConnectionObserver
 
     public void OnDropped(DtlsConnection connection, DropReason reason)
     {
-        _counters.RecordsDropped++;
+        _counters.CountDrop(reason);
         if (reason == DropReason.AuthenticationFailed && connection.IsEstablished)
         {
             // The seed reports a decryption failure as an error; a flood of forged records must not flood the log.
@@ -315,7 +324,7 @@ internal sealed class ServerObserver : IConnectionObserver
     /// <summary>A record from a peer without state was dropped (RFC 6347 §4.1.2.7: silently, but counted).</summary>
     public void Drop(SocketAddress from, DropReason reason)
     {
-        _counters.RecordsDropped++;
+        _counters.CountDrop(reason);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             Log.Dropped(_logger, from.ToEndPoint(), reason.ToString());

@@ -146,4 +146,46 @@ public sealed class HandshakeContextTests
         FlightSteps.AssertEcho(server, second, "second");
         FlightSteps.AssertEcho(server, first, "first");
     }
+
+    [Fact]
+    public void Begin_keeps_the_start_stamp_each_handshake_gets_from_the_clock()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var options = Options();
+        options.TimeProvider = time;
+        var services = new ConnectionServices(options, new Lock(), new CapturingSender(), new byte[64],
+            new NullObserver(), new SeededRandom(1));
+        var first = services.RentHandshake(deadlineMs: 1000);
+        time.Advance(TimeSpan.FromMilliseconds(3));
+        var second = services.RentHandshake(deadlineMs: 1000);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(3), time.GetElapsedTime(first.StartedTimestamp, second.StartedTimestamp));
+    }
+
+    private sealed class NullObserver : IConnectionObserver
+    {
+        public void OnEstablished(DtlsConnection connection)
+        {
+        }
+
+        public void OnPskLookup(DtlsConnection connection)
+        {
+        }
+
+        public void OnPskStoreFailed(DtlsConnection connection, Exception exception)
+        {
+        }
+
+        public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> plaintext)
+        {
+        }
+
+        public void OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
+        {
+        }
+
+        public void OnDropped(DtlsConnection connection, DropReason reason)
+        {
+        }
+    }
 }
