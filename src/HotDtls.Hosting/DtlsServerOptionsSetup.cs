@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,10 +7,11 @@ namespace HotDtls.Hosting;
 
 /// <summary>
 /// Fills the container's <see cref="DtlsServerOptions"/>: first from the configuration section (when one was given),
-/// then with the <see cref="IPskStore"/> registered in the container (when there is one). The application's own
+/// then with the <see cref="IPskStore"/> registered in the container (when there is one), and with the container's
+/// <see cref="IMeterFactory"/> so that the server's <c>HotDtls</c> meter belongs to the host. The application's own
 /// <c>configure</c> delegate runs after this, so it has the last word.
 /// </summary>
-internal sealed partial class DtlsServerOptionsSetup(IConfiguration? section, IPskStore? registeredStore, ILogger logger)
+internal sealed partial class DtlsServerOptionsSetup(IConfiguration? section, IPskStore? registeredStore, IMeterFactory? meterFactory, ILogger logger)
     : IConfigureOptions<DtlsServerOptions>
 {
     public void Configure(DtlsServerOptions options)
@@ -28,6 +30,7 @@ internal sealed partial class DtlsServerOptionsSetup(IConfiguration? section, IP
             }
             options.PskStore = registeredStore;
         }
+        options.MeterFactory ??= meterFactory;
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning,

@@ -97,6 +97,7 @@ public static class DtlsServiceCollectionExtensions
         services.AddOptions<DtlsServerOptions>();
         services.AddSingleton<IConfigureOptions<DtlsServerOptions>>(provider => new DtlsServerOptionsSetup(section,
             provider.GetService<IPskStore>(),
+            provider.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
             provider.GetService<ILoggerFactory>()?.CreateLogger("HotDtls.Hosting") ?? NullLogger.Instance));
         if (configure is not null)
         {

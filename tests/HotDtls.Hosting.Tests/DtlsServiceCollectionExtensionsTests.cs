@@ -94,6 +94,19 @@ public sealed class DtlsServiceCollectionExtensionsTests
         Assert.Equal(10, options.MaxSessions);
     }
 
+    [Fact]
+    public void The_server_meter_comes_from_the_hosts_meter_factory()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddMetrics();
+        builder.Services.AddDtlsServer<EchoHandler>(ServerSection(("EndPoint", "127.0.0.1:0"), ("Psk:Key", "01")));
+        using var host = builder.Build();
+
+        var options = host.Services.GetRequiredService<IOptions<DtlsServerOptions>>().Value;
+
+        Assert.Same(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), options.MeterFactory);
+    }
+
     private sealed class Greeting
     {
         public string Text => "hi from DI";
