@@ -78,6 +78,7 @@ internal abstract partial class DtlsConnection
             }
             ResendFlight();
             handshake.Retransmit.BackOff(nowMs, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
+            Observer.OnFlightRetransmitted(this, handshake.UnansweredRetransmissions);
         }
     }
 
