@@ -214,7 +214,11 @@ internal static class CliOptions
 
     private static int ParsePort(ArgumentResult result, string text)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
-            ? port : Error<int>(result, $"A port is a number from 0 to 65535, not '{text}'.");
+            ? port
+            // connect's optional PORT takes an unknown option as its value: name the option, as the parser would.
+            : Error<int>(result, text.StartsWith('-')
+                ? $"Unrecognized command or argument '{text}'."
+                : $"A port is a number from 0 to 65535, not '{text}'.");
 
     private static byte[]? ParseKey(ArgumentResult result, string hex, string source)
     {
