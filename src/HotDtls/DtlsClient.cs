@@ -32,7 +32,9 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     // Written by the receive loop and the send path, read when the handshake times out; a stale read only changes
     // the wording of that exception.
     private volatile bool _portUnreachable;
-    // ICMP port unreachable reports since the server last sent anything; the receive loop alone writes it.
+    // ICMP port unreachable reports since the server last sent anything. Counted by the receive loop and the send
+    // path (whichever system call the kernel hands the error to) with Interlocked; the receive loop resets it, and a
+    // reset racing a count only delays the failure by a retransmission.
     private int _refusalsInARow;
     private DtlsException? _closeException;
     private int _disposed;
@@ -207,14 +209,14 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             }
             catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
             {
-                OnPortUnreachable();
+                OnPortUnreachable(underEngineLock: false);
                 continue;
             }
             catch (SocketException)
             {
                 continue;
             }
-            _refusalsInARow = 0;
+            Volatile.Write(ref _refusalsInARow, 0);
             _engine.ProcessDatagram(buffer.AsSpan(0, received));
         }
     }
@@ -230,12 +232,21 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     /// refused, about <see cref="DtlsOptions.InitialRetransmitTimeout"/> after the start instead of the whole
     /// <see cref="DtlsOptions.HandshakeTimeout"/>. An established session ignores them: its peer may come back.
     /// </summary>
-    private void OnPortUnreachable()
+    private void OnPortUnreachable(bool underEngineLock)
     {
         _portUnreachable = true;
-        var count = ++_refusalsInARow;
+        var count = Interlocked.Increment(ref _refusalsInARow);
         _engine.OnPortUnreachable(count);
-        if (count >= UnreachableReportsToFail)
+        if (count < UnreachableReportsToFail)
+        {
+            return;
+        }
+        if (underEngineLock)
+        {
+            // A send inside the engine (a flight going out) must not close the connection under its feet.
+            ThreadPool.UnsafeQueueUserWorkItem(static client => client._engine.FailUnreachable(), this, preferLocal: false);
+        }
+        else
         {
             _engine.FailUnreachable();
         }
@@ -329,7 +340,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            _portUnreachable = true;
+            OnPortUnreachable(underEngineLock: true);
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.MessageSize)
         {

@@ -51,7 +51,7 @@ internal interface IConnectionObserver
     {
     }
 
-    /// <summary>The retransmission timer expired and the last flight went out again, for the <paramref name="count"/>th time.</summary>
+    /// <summary>The retransmission timer expired: the last flight goes out again, for the <paramref name="count"/>th time, just after this call.</summary>
     void OnFlightRetransmitted(DtlsConnection connection, int count)
     {
     }

@@ -111,7 +111,7 @@ internal static partial class Log
     [LoggerMessage(54, LogLevel.Debug, "{Peer}: received ServerHello: {CipherSuite}, resuming the saved session (abbreviated handshake)")]
     public static partial void ServerHelloResumed(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
 
-    [LoggerMessage(55, LogLevel.Debug, "{Peer}: no answer; retransmitted the last flight ({Count} unanswered)")]
+    [LoggerMessage(55, LogLevel.Debug, "{Peer}: no answer; retransmitting the last flight ({Count} unanswered)")]
     public static partial void FlightRetransmitted(ILogger logger, EndPoint peer, int count);
 
     [LoggerMessage(56, LogLevel.Debug, "{Peer}: handshake complete, session established. {CipherSuite}")]
