@@ -397,7 +397,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
                     ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.HandshakeFailed,
                 $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}."),
             DtlsCloseReason.PeerUnreachable => (DtlsExceptionReason.Unreachable,
-                $"Nothing listens at {RemoteEndPoint}: the host answered the handshake's first flight and its retransmission with ICMP port unreachable. Check the address and the port."),
+                $"No DTLS server at {RemoteEndPoint}: the host reports that nothing listens on that port (ICMP port unreachable for the first flight and its retransmission). Check the address and the port."),
             DtlsCloseReason.HandshakeTimeout when _portUnreachable => (DtlsExceptionReason.Unreachable,
                 $"No DTLS server answered at {RemoteEndPoint} within {_options.HandshakeTimeout.TotalSeconds:0.#} s: the host reports that nothing listens on that port."),
             DtlsCloseReason.HandshakeTimeout => (DtlsExceptionReason.HandshakeTimeout,

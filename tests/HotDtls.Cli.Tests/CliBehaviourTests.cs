@@ -118,7 +118,7 @@ public sealed class CliBehaviourTests
         var outcome = await RunAsync(cts.Token, "connect", "127.0.0.1", Text(port), "--timeout", "120");
 
         Assert.Equal(1, outcome.ExitCode);
-        Assert.Contains($"Nothing listens at 127.0.0.1:{port}", outcome.Stderr);
+        Assert.Contains($"No DTLS server at 127.0.0.1:{port}: the host reports that nothing listens on that port", outcome.Stderr);
         Assert.DoesNotContain("Unhandled exception", outcome.Stderr);
     }
 
