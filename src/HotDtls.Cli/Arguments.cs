@@ -9,6 +9,9 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>The values one command runs with: its options, the key from wherever it came, and the Qt example's defaults.</summary>
 internal sealed class Arguments
 {
+    // One tree for every Parse: the options are shared static instances, and each tree adds itself to their parents.
+    private static readonly System.CommandLine.Command s_parseOnly = CommandLine.Build();
+
     public IPAddress Address { get; private set; } = IPAddress.Loopback;
     public int Port { get; private set; } = CliOptions.DefaultPort;
     public string? Host { get; private set; }
@@ -51,7 +54,7 @@ internal sealed class Arguments
     /// </summary>
     public static Arguments Parse(string[] args, Func<string, string?>? environment = null)
     {
-        var result = CommandLine.Build().Parse(args, CommandLine.ParserConfiguration);
+        var result = s_parseOnly.Parse(args, CommandLine.ParserConfiguration);
         if (result.Errors.Count > 0)
         {
             throw new UsageException(result.Errors[0].Message);
