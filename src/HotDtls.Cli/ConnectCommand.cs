@@ -8,15 +8,18 @@ namespace HotDtls.Cli;
 /// <summary>`hotdtls connect`: the Qt "DTLS client" example — numbered messages at an interval, each reply printed.</summary>
 internal static class ConnectCommand
 {
-    public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, CancellationToken stop)
+    public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, Interruption interruption)
     {
-        if (arguments.Host is null)
-        {
-            throw new UsageException("connect needs HOST and PORT, for example: hotdtls connect 127.0.0.1 22334");
-        }
+        var stop = interruption.Token;
         var logger = loggerFactory.CreateLogger("hotdtls.connect");
-        var endPoint = await ResolveAsync(arguments.Host, arguments.Port, stop).ConfigureAwait(false);
-        var options = new DtlsClientOptions { PskIdentity = arguments.Identity, PskKey = arguments.Key };
+        var endPoint = await ResolveAsync(arguments.Host!, arguments.Port, stop).ConfigureAwait(false);
+        var options = new DtlsClientOptions
+        {
+            PskIdentity = arguments.Identity,
+            PskKey = arguments.Key,
+            HandshakeTimeout = arguments.Timeout,
+            LoggerFactory = loggerFactory,
+        };
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
@@ -24,7 +27,7 @@ internal static class ConnectCommand
         if (!arguments.Resume || stop.IsCancellationRequested)
         {
             saved?.Dispose();
-            return 0;
+            return interruption.SignalExitCode;
         }
         if (saved is null)
         {
@@ -36,7 +39,7 @@ internal static class ConnectCommand
             logger.LogInformation("Reconnecting to {EndPoint} to resume the session", endPoint);
             (await RunSessionAsync(endPoint, options, arguments, logger, stop).ConfigureAwait(false))?.Dispose();
         }
-        return 0;
+        return interruption.SignalExitCode;
     }
 
     /// <summary>One connection: handshake, the pings, close. Returns the session saved for resumption, if the server offered one.</summary>

@@ -7,7 +7,7 @@ namespace HotDtls.Cli;
 /// <summary>`hotdtls serve`: the Qt "DTLS server" example's behaviour.</summary>
 internal static class ServeCommand
 {
-    public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, CancellationTokenSource stop)
+    public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, Interruption stop)
     {
         var options = new DtlsServerOptions
         {
@@ -44,11 +44,12 @@ internal static class ServeCommand
         {
         }
         await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        return 0;
+        // Stopping is serve's normal end, however it is asked for ("close", Ctrl+C, or a service manager's SIGTERM).
+        return ExitCodes.Success;
     }
 
     /// <summary>The Qt example has a "close" button; here it is the line "close" (or "quit") on standard input.</summary>
-    private static async Task WatchStandardInputAsync(CancellationTokenSource stop)
+    private static async Task WatchStandardInputAsync(Interruption stop)
     {
         while (await Console.In.ReadLineAsync(stop.Token).ConfigureAwait(false) is { } line)
         {
@@ -60,7 +61,7 @@ internal static class ServeCommand
         }
     }
 
-    /// <summary>Reports each datagram (its protected bytes, then its plaintext) and answers it with "to &lt;peer&gt;: ACK".</summary>
+    /// <summary>Reports each datagram (its protected bytes, then its plaintext) and answers it with "to (&lt;address&gt;:&lt;port&gt;): ACK".</summary>
     internal sealed class AckHandler(ILogger logger, bool quiet = false) : DtlsServerHandler
     {
         // The seed prints each datagram's ciphertext next to its plaintext: the protected bytes arrive first (before
@@ -89,17 +90,22 @@ internal static class ServeCommand
         {
             if (plaintext.IsEmpty)
             {
-                return; // The server already reported the empty datagram as a warning, as the seed does.
-            }
-            if (quiet)
-            {
-                session.TrySend(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+                // The server already warned "0 byte dgram, could be a re-connect attempt?", and the seed does not answer.
                 return;
             }
-            logger.LogInformation("{Peer}: received a DTLS datagram: {Ciphertext}", session.RemoteEndPoint, t_ciphertextHex);
-            logger.LogInformation("{Peer}: as plain text: {Plaintext}", session.RemoteEndPoint, Encoding.UTF8.GetString(plaintext));
-            session.TrySend(Encoding.UTF8.GetBytes($"to {session.RemoteEndPoint}: ACK"));
+            if (!quiet)
+            {
+                logger.LogInformation("{Peer}: received a DTLS datagram: {Ciphertext}", session.RemoteEndPoint, t_ciphertextHex);
+                logger.LogInformation("{Peer}: as plain text: {Plaintext}", session.RemoteEndPoint, Encoding.UTF8.GetString(plaintext));
+            }
+            session.TrySend(Encoding.UTF8.GetBytes(ReplyTo(session.RemoteEndPoint)));
         }
+
+        /// <summary>
+        /// The seed's reply, "to (127.0.0.1:59925): ACK": Qt prints the peer as "(" + QHostAddress::toString() + ":" +
+        /// port + ")", so an IPv6 peer has no brackets: "to (::1:59925): ACK".
+        /// </summary>
+        public static string ReplyTo(IPEndPoint peer) => $"to ({peer.Address}:{peer.Port}): ACK";
     }
 
     /// <summary>Answers each datagram with its own bytes, allocation-free: the benchmarks' echo server.</summary>

@@ -34,6 +34,10 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     // Written by the receive loop and the send path, read when the handshake times out; a stale read only changes
     // the wording of that exception.
     private volatile bool _portUnreachable;
+    // ICMP port unreachable reports since the server last sent anything. Counted by the receive loop and the send
+    // path (whichever system call the kernel hands the error to) with Interlocked; the receive loop resets it, and a
+    // reset racing a count only delays the failure by a retransmission.
+    private int _refusalsInARow;
     private DtlsException? _closeException;
     private int _disposed;
 
@@ -213,15 +217,46 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             }
             catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
             {
-                // ICMP port unreachable for an earlier datagram: nothing listens there (yet); keep retransmitting.
-                _portUnreachable = true;
+                OnPortUnreachable(underEngineLock: false);
                 continue;
             }
             catch (SocketException)
             {
                 continue;
             }
+            Volatile.Write(ref _refusalsInARow, 0);
             _engine.ProcessDatagram(buffer.AsSpan(0, received));
+        }
+    }
+
+    /// <summary>The number of ICMP port unreachable reports in a row that end a handshake (<see cref="OnPortUnreachable"/>).</summary>
+    internal const int UnreachableReportsToFail = 2;
+
+    /// <summary>
+    /// ICMP port unreachable for an earlier datagram (Linux reports it on the connected socket's next receive as
+    /// ECONNREFUSED). OpenSSL gives up on the first; one report can be stale, though — an answer to a datagram an
+    /// earlier socket sent from this port, or to a server a moment before it binds — so the handshake fails on the
+    /// second in a row with nothing from the server in between: the first flight and its first retransmission both
+    /// refused, about <see cref="DtlsOptions.InitialRetransmitTimeout"/> after the start instead of the whole
+    /// <see cref="DtlsOptions.HandshakeTimeout"/>. An established session ignores them: its peer may come back.
+    /// </summary>
+    private void OnPortUnreachable(bool underEngineLock)
+    {
+        _portUnreachable = true;
+        var count = Interlocked.Increment(ref _refusalsInARow);
+        _engine.OnPortUnreachable(count);
+        if (count < UnreachableReportsToFail)
+        {
+            return;
+        }
+        if (underEngineLock)
+        {
+            // A send inside the engine (a flight going out) must not close the connection under its feet.
+            ThreadPool.UnsafeQueueUserWorkItem(static client => client._engine.FailUnreachable(), this, preferLocal: false);
+        }
+        else
+        {
+            _engine.FailUnreachable();
         }
     }
 
@@ -313,7 +348,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            _portUnreachable = true;
+            OnPortUnreachable(underEngineLock: true);
         }
         catch (SocketException exception) when (exception.SocketErrorCode == SocketError.MessageSize)
         {
@@ -369,6 +404,8 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             DtlsCloseReason.HandshakeFailed => (error is DtlsError.FinishedMismatch or DtlsError.BadRecordMac
                     ? DtlsExceptionReason.WrongKey : DtlsExceptionReason.HandshakeFailed,
                 $"The handshake with {RemoteEndPoint} failed: {DtlsErrors.Describe(error)}."),
+            DtlsCloseReason.PeerUnreachable => (DtlsExceptionReason.Unreachable,
+                $"No DTLS server at {RemoteEndPoint}: the host reports that nothing listens on that port (ICMP port unreachable for the first flight and its retransmission). Check the address and the port."),
             DtlsCloseReason.HandshakeTimeout when _portUnreachable => (DtlsExceptionReason.Unreachable,
                 $"No DTLS server answered at {RemoteEndPoint} within {_options.HandshakeTimeout.TotalSeconds:0.#} s: the host reports that nothing listens on that port."),
             DtlsCloseReason.HandshakeTimeout => (DtlsExceptionReason.HandshakeTimeout,

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 
 namespace HotDtls;
 
@@ -56,6 +57,13 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// with another length is refused (illegal_parameter); one that does not answer leaves records unlimited.
     /// </summary>
     public int? MaxFragmentLength { get; set; }
+
+    /// <summary>
+    /// Where the client logs its handshake steps (ClientHello sent, HelloVerifyRequest and ServerHello received,
+    /// retransmissions, alerts, closure), all at Debug under the category "HotDtls.Client"; keys never appear.
+    /// <see langword="null"/> (the default) logs nothing.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     internal void ValidateClient()
     {

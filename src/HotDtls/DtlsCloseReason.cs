@@ -26,4 +26,9 @@ public enum DtlsCloseReason
     /// side announced (RFC 8449, RFC 6066 §4) — and a fatal alert (record_overflow) was sent to it.
     /// </summary>
     ProtocolError,
+    /// <summary>
+    /// Client only: during the handshake the host reported, for two transmissions in a row, that nothing listens at
+    /// the server's address and port (ICMP port unreachable), and nothing came from the server in between.
+    /// </summary>
+    PeerUnreachable,
 }

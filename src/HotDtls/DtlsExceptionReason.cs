@@ -9,7 +9,12 @@ public enum DtlsExceptionReason
     /// <summary>The handshake did not complete within <see cref="DtlsOptions.HandshakeTimeout"/>: no answer, or a peer that drops our records.</summary>
     HandshakeTimeout,
 
-    /// <summary>The host reported that nothing listens at the peer's address and port (ICMP port unreachable).</summary>
+    /// <summary>
+    /// The host reported that nothing listens at the peer's address and port (ICMP port unreachable). A client's
+    /// handshake ends this way as soon as the first flight and its first retransmission are both refused, with nothing
+    /// from the server in between (about <see cref="DtlsOptions.InitialRetransmitTimeout"/> after the start), rather
+    /// than at <see cref="DtlsOptions.HandshakeTimeout"/>.
+    /// </summary>
     Unreachable,
 
     /// <summary>

@@ -14,7 +14,7 @@ public sealed class ConnectionIdCommandTests
     [Fact]
     public void Without_the_options_the_library_defaults_stand()
     {
-        var arguments = Arguments.Parse([]);
+        var arguments = Arguments.Parse(["serve"], _ => null);
         Assert.False(arguments.OfferConnectionId);
         Assert.Null(arguments.ConnectionIdLength);
         Assert.False(arguments.NoConnectionId);
@@ -33,7 +33,7 @@ public sealed class ConnectionIdCommandTests
     [InlineData("10", 10)]
     public void Cid_length_sets_what_the_server_issues(string value, int expected)
     {
-        var arguments = Arguments.Parse(["--cid-length", value]);
+        var arguments = Arguments.Parse(["serve", "--cid-length", value], _ => null);
         var options = ServerOptions();
         arguments.ApplyConnectionIdTo(options);
         Assert.Equal(expected, options.ConnectionIdLength);
@@ -43,10 +43,10 @@ public sealed class ConnectionIdCommandTests
     public void No_cid_makes_the_server_ignore_the_extension_and_cid_makes_the_client_offer_it_with_an_empty_CID()
     {
         var server = ServerOptions();
-        Arguments.Parse(["--no-cid"]).ApplyConnectionIdTo(server);
+        Arguments.Parse(["serve", "--no-cid"], _ => null).ApplyConnectionIdTo(server);
         Assert.Null(server.ConnectionIdLength);
 
-        var arguments = Arguments.Parse(["127.0.0.1", "22334", "--cid", "--count", "2"]);
+        var arguments = Arguments.Parse(["connect", "127.0.0.1", "22334", "--cid", "--count", "2"], _ => null);
         Assert.True(arguments.OfferConnectionId);
         Assert.Equal(2, arguments.Count); // The options around it are still read.
         var client = new DtlsClientOptions { PskKey = s_key };
@@ -58,20 +58,23 @@ public sealed class ConnectionIdCommandTests
     [InlineData(new[] { "--cid-length", "3" }, "0 or 4 to 10")]
     [InlineData(new[] { "--cid-length", "11" }, "0 or 4 to 10")]
     [InlineData(new[] { "--cid-length", "six" }, "0 or 4 to 10")]
-    [InlineData(new[] { "--cid-length" }, "needs a value")]
+    [InlineData(new[] { "--cid-length" }, "Required argument missing for option: '--cid-length'")]
     [InlineData(new[] { "--no-cid", "--cid-length", "6" }, "contradict")]
     [InlineData(new[] { "--cid-length", "6", "--no-cid" }, "contradict")]
     public void Bad_connection_id_options_say_what_is_wrong(string[] args, string expected)
     {
-        var error = Assert.Throws<UsageException>(() => Arguments.Parse(args));
+        var error = Assert.Throws<UsageException>(() => Arguments.Parse(["serve", .. args], _ => null));
         Assert.Contains(expected, error.Message);
     }
 
     [Fact]
     public void The_help_names_the_options()
     {
-        Assert.Contains("[--cid-length N | --no-cid]", CommandLine.Usage);
-        Assert.Contains("[--cid]", CommandLine.Usage);
+        var serve = CommandLine.Build().Subcommands.Single(c => c.Name == "serve");
+        var connect = CommandLine.Build().Subcommands.Single(c => c.Name == "connect");
+        Assert.Contains(serve.Options, o => o.Name == "--cid-length");
+        Assert.Contains(serve.Options, o => o.Name == "--no-cid");
+        Assert.Contains(connect.Options, o => o.Name == "--cid");
     }
 
     [Theory]

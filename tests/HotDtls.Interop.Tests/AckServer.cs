@@ -6,7 +6,7 @@ namespace HotDtls.Interop.Tests;
 
 /// <summary>
 /// A real <see cref="DtlsServer"/> on a loopback socket with the Qt example's settings (hint "Qt DTLS example
-/// server", key 1a2b3c4d5e6f, any identity), answering each datagram with "to &lt;peer&gt;: ACK" as `hotdtls serve` does.
+/// server", key 1a2b3c4d5e6f, any identity), answering each datagram with "to (&lt;address&gt;:&lt;port&gt;): ACK" as `hotdtls serve` (and the Qt example) does.
 /// </summary>
 internal sealed class AckServer : IAsyncDisposable
 {
@@ -35,7 +35,7 @@ internal sealed class AckServer : IAsyncDisposable
         return new AckServer(server, handler);
     }
 
-    public static string AckFor(IPEndPoint peer) => $"to {peer}: ACK";
+    public static string AckFor(IPEndPoint peer) => $"to ({peer.Address}:{peer.Port}): ACK";
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 

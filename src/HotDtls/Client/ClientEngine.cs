@@ -1,9 +1,12 @@
 using System.Net;
 using HotDtls.Connection;
 using HotDtls.Crypto;
+using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HotDtls.Client;
 
@@ -20,6 +23,8 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     private readonly TimeProvider _time;
     private readonly IClientEvents _events;
     private readonly ClientConnection _connection;
+    private readonly ILogger _logger;
+    private readonly EndPoint _serverEndPoint;
 
     /// <param name="options">Validated client options.</param>
     /// <param name="server">The server's address (where every datagram goes).</param>
@@ -42,6 +47,8 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
         }
         _time = options.TimeProvider;
         _events = events;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("HotDtls.Client");
+        _serverEndPoint = new IPEndPoint(server.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(server);
         var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random);
         _connection = new ClientConnection(services, server, NowMs());
     }
@@ -170,7 +177,58 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
         }
     }
 
-    void IConnectionObserver.OnEstablished(DtlsConnection connection) => _events.OnEstablished();
+    /// <summary>
+    /// Ends the handshake because the host reported, again and again, that nothing listens at the server's address
+    /// (<see cref="DtlsCloseReason.PeerUnreachable"/>); nothing is sent. No effect once established or closed.
+    /// </summary>
+    public void FailUnreachable()
+    {
+        lock (_gate)
+        {
+            if (!_connection.IsEstablished)
+            {
+                _connection.CloseGracefully(DtlsCloseReason.PeerUnreachable);
+            }
+        }
+    }
+
+    /// <summary>Logs one ICMP port unreachable report (the <paramref name="count"/>th in a row).</summary>
+    public void OnPortUnreachable(int count) => Log.PortUnreachable(_logger, _serverEndPoint, count);
+
+    void IConnectionObserver.OnEstablished(DtlsConnection connection)
+    {
+        Log.ClientEstablished(_logger, _serverEndPoint, connection.NegotiatedSuite);
+        _events.OnEstablished();
+    }
+
+    void IConnectionObserver.OnClientHelloSent(DtlsConnection connection, bool withCookie)
+    {
+        if (withCookie)
+        {
+            Log.ClientHelloWithCookieSent(_logger, _serverEndPoint);
+        }
+        else
+        {
+            Log.ClientHelloSent(_logger, _serverEndPoint);
+        }
+    }
+
+    void IConnectionObserver.OnHelloVerifyRequest(DtlsConnection connection) => Log.HelloVerifyRequestReceived(_logger, _serverEndPoint);
+
+    void IConnectionObserver.OnServerHello(DtlsConnection connection, bool resumed)
+    {
+        if (resumed)
+        {
+            Log.ServerHelloResumed(_logger, _serverEndPoint, connection.NegotiatedSuite);
+        }
+        else
+        {
+            Log.ServerHelloReceived(_logger, _serverEndPoint, connection.NegotiatedSuite);
+        }
+    }
+
+    void IConnectionObserver.OnFlightRetransmitted(DtlsConnection connection, int count)
+        => Log.FlightRetransmitted(_logger, _serverEndPoint, count);
 
     /// <summary>The client's handshake and alert instruments (<see cref="DtlsClient"/> sets them), or null.</summary>
     internal Diagnostics.DtlsInstruments? Instruments { get; set; }
@@ -206,7 +264,18 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
         => _events.OnApplicationData(plaintext);
 
     void IConnectionObserver.OnClosed(DtlsConnection connection, DtlsCloseReason reason, DtlsError error, AlertDescription? alert)
-        => _events.OnClosed(reason, error, alert);
+    {
+        if (reason is DtlsCloseReason.PeerAlert or DtlsCloseReason.PeerClosed)
+        {
+            Log.ClientAlertReceived(_logger, _serverEndPoint, alert);
+        }
+        else if (reason is DtlsCloseReason.HandshakeFailed or DtlsCloseReason.ProtocolError)
+        {
+            Log.ClientAlertSent(_logger, _serverEndPoint, alert, DtlsErrors.Describe(error));
+        }
+        Log.ClientClosed(_logger, _serverEndPoint, reason);
+        _events.OnClosed(reason, error, alert);
+    }
 
     void IConnectionObserver.OnDropped(DtlsConnection connection, DropReason reason) => _events.OnDropped(reason);
 

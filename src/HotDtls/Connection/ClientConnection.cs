@@ -199,6 +199,7 @@ internal sealed class ClientConnection : DtlsConnection
         // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are not hashed).
         Flight.AddHandshake(HandshakeType.ClientHello, _clientHelloSeq, 0, _clientHello.AsSpan(0, _clientHelloLength));
         SendFlight(nowMs, retransmitOnTimer: true);
+        Observer.OnClientHelloSent(this, withCookie: !cookie.IsEmpty);
     }
 
     /// <summary>
@@ -251,6 +252,7 @@ internal sealed class ClientConnection : DtlsConnection
             return HandshakeStep.Fail(DtlsError.DecodeError);
         }
         SetPeerFlightEnd(HandshakeType.HelloVerifyRequest, messageSeq);
+        Observer.OnHelloVerifyRequest(this);
         SendClientHello(cookie, nowMs);
         return HandshakeStep.Next;
     }
@@ -350,6 +352,7 @@ internal sealed class ClientConnection : DtlsConnection
         {
             // A full handshake: the offered session is of no more use.
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(_offeredMasterSecret);
+            Observer.OnServerHello(this, resumed: false);
             return HandshakeStep.Next;
         }
         // The abbreviated handshake: the server's ChangeCipherSpec and Finished come next, under keys from the saved
@@ -360,6 +363,7 @@ internal sealed class ClientConnection : DtlsConnection
         _ticket = _offeredTicket;
         IsResumed = true;
         DeriveKeysFromMasterSecret(isServer: false);
+        Observer.OnServerHello(this, resumed: true);
         return HandshakeStep.Abbreviate;
     }
 

@@ -76,6 +76,8 @@ internal abstract partial class DtlsConnection
             {
                 TryStepDownPathMtu(handshake, PathMtuReduction.Unanswered);
             }
+            // Reported before it goes out, so that whatever answers it is reported after.
+            Observer.OnFlightRetransmitted(this, handshake.UnansweredRetransmissions);
             ResendFlight();
             handshake.Retransmit.BackOff(nowMs, (long)Options.MaxRetransmitTimeout.TotalMilliseconds);
         }

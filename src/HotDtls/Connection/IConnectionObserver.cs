@@ -54,6 +54,26 @@ internal interface IConnectionObserver
     {
     }
 
+    /// <summary>A client sent its ClientHello (flight 1, or flight 3 when <paramref name="withCookie"/> answers a HelloVerifyRequest).</summary>
+    void OnClientHelloSent(DtlsConnection connection, bool withCookie)
+    {
+    }
+
+    /// <summary>A client read the server's HelloVerifyRequest (RFC 6347 §4.2.1): it sends the ClientHello again with the cookie.</summary>
+    void OnHelloVerifyRequest(DtlsConnection connection)
+    {
+    }
+
+    /// <summary>A client accepted the ServerHello: the suite is chosen (<see cref="DtlsConnection.NegotiatedSuite"/>).</summary>
+    void OnServerHello(DtlsConnection connection, bool resumed)
+    {
+    }
+
+    /// <summary>The retransmission timer expired: the last flight goes out again, for the <paramref name="count"/>th time, just after this call.</summary>
+    void OnFlightRetransmitted(DtlsConnection connection, int count)
+    {
+    }
+
     /// <summary>A path_response arrived (draft-ietf-tls-dtls-rrc): the server matches it to the challenge it sent.</summary>
     void OnPathResponse(DtlsConnection connection, ulong cookie)
     {

@@ -28,7 +28,8 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Information, "{Peer}: session closed ({Reason})")]
     public static partial void SessionClosed(ILogger logger, EndPoint peer, DtlsCloseReason reason);
 
-    [LoggerMessage(6, LogLevel.Warning, "{Peer}: received an empty datagram")]
+    // The seed's words (Qt's DTLS server example): an empty datagram is how some clients probe after a restart.
+    [LoggerMessage(6, LogLevel.Warning, "{Peer}: 0 byte dgram, could be a re-connect attempt?")]
     public static partial void EmptyDatagram(ILogger logger, EndPoint peer);
 
     [LoggerMessage(7, LogLevel.Error, "{Peer}: failed to decrypt a datagram (record authentication failed; dropped)")]
@@ -91,4 +92,40 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning,
         "{Peer}: the socket refused a {PreviousMtu}-byte datagram as too large (EMSGSIZE); handshake flights now go out in datagrams of {Mtu} bytes")]
     public static partial void PathMtuReducedOnMessageSize(ILogger logger, IPEndPoint peer, int previousMtu, int mtu);
+
+    // The client's steps (DtlsClientOptions.LoggerFactory, category "HotDtls.Client"). All at Debug: ConnectAsync's
+    // result or exception already says how the handshake ended, so an application decides what its users see.
+
+    [LoggerMessage(50, LogLevel.Debug, "{Peer}: sent ClientHello")]
+    public static partial void ClientHelloSent(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(51, LogLevel.Debug, "{Peer}: received HelloVerifyRequest (cookie exchange, RFC 6347 §4.2.1)")]
+    public static partial void HelloVerifyRequestReceived(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(52, LogLevel.Debug, "{Peer}: sent ClientHello with the server's cookie")]
+    public static partial void ClientHelloWithCookieSent(ILogger logger, EndPoint peer);
+
+    [LoggerMessage(53, LogLevel.Debug, "{Peer}: received ServerHello: {CipherSuite}, full handshake")]
+    public static partial void ServerHelloReceived(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
+
+    [LoggerMessage(54, LogLevel.Debug, "{Peer}: received ServerHello: {CipherSuite}, resuming the saved session (abbreviated handshake)")]
+    public static partial void ServerHelloResumed(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
+
+    [LoggerMessage(55, LogLevel.Debug, "{Peer}: no answer; retransmitting the last flight ({Count} unanswered)")]
+    public static partial void FlightRetransmitted(ILogger logger, EndPoint peer, int count);
+
+    [LoggerMessage(56, LogLevel.Debug, "{Peer}: handshake complete, session established. {CipherSuite}")]
+    public static partial void ClientEstablished(ILogger logger, EndPoint peer, CipherSuite? cipherSuite);
+
+    [LoggerMessage(57, LogLevel.Debug, "{Peer}: received alert {Alert}")]
+    public static partial void ClientAlertReceived(ILogger logger, EndPoint peer, AlertDescription? alert);
+
+    [LoggerMessage(58, LogLevel.Debug, "{Peer}: sent fatal alert {Alert}: {Description}")]
+    public static partial void ClientAlertSent(ILogger logger, EndPoint peer, AlertDescription? alert, string description);
+
+    [LoggerMessage(59, LogLevel.Debug, "{Peer}: session closed ({Reason})")]
+    public static partial void ClientClosed(ILogger logger, EndPoint peer, DtlsCloseReason reason);
+
+    [LoggerMessage(60, LogLevel.Debug, "{Peer}: the host reports that nothing listens there (ICMP port unreachable; {Count} in a row)")]
+    public static partial void PortUnreachable(ILogger logger, EndPoint peer, int count);
 }

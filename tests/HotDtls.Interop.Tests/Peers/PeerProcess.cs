@@ -81,7 +81,7 @@ internal sealed class PeerProcess : IAsyncDisposable
     /// <param name="onStderrLine">Called with each stderr line.</param>
     /// <param name="chunked">
     /// Deliver stdout as the chunks it is read in rather than as lines: a peer's reply need not end in a newline
-    /// (HotDtls's "to &lt;peer&gt;: ACK" does not).
+    /// (HotDtls's "to (&lt;address&gt;:&lt;port&gt;): ACK" does not).
     /// </param>
     public static PeerProcess Start(IReadOnlyList<string> arguments, Action<string> onStderrLine, bool chunked = false)
         => Start(OpenSslTool.Path, "openssl", OpenSslTool.InstallAdvice, arguments, onStderrLine, chunked);
