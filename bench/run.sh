@@ -111,7 +111,8 @@ for mode in id ticket ecdhe-full ecdhe-ticket; do
     esac
     case "$server" in
       openssl) start openssl ${resume[@]+"${resume[@]}"} ${suite[@]+--ciphers ECDHE-PSK-CHACHA20-POLY1305} ;;
-      hotdtls) start hotdtls --echo --quiet --loops 1 ;;
+      # `serve` keeps no session cache and issues no tickets unless told to (docs/benchmarks.md "Resumption").
+      hotdtls) start hotdtls --echo --quiet --loops 1 ${resume[@]+--resume} ;;
     esac
     load "$server-resume-$mode" handshake -n "$HS_N" -c 32 --warmup "$WARM" --pid "$pid" \
       ${resume[@]+"${resume[@]}"} ${suite[@]+"${suite[@]}"}

@@ -42,8 +42,17 @@ internal sealed class Arguments
     /// <summary>serve --cid-length: the length of the CIDs the server issues; null for the library's default (6).</summary>
     public int? ConnectionIdLength { get; private set; }
 
-    /// <summary>serve --no-resume: no session cache and no tickets.</summary>
+    /// <summary>serve --no-resume: no session cache and no tickets, whatever the --config file says.</summary>
     public bool NoResume { get; private set; }
+
+    /// <summary>serve --resume: a session cache and tickets.</summary>
+    public bool ServeResume { get; private set; }
+
+    /// <summary>The key came from --key, --key-file or <c>HOTDTLS_KEY</c>, not from the seed's default.</summary>
+    public bool KeyGiven { get; private set; }
+
+    /// <summary>serve --config: what the file sets (<see cref="ConfigFile.Empty"/> without one).</summary>
+    public ConfigFile File { get; private set; } = ConfigFile.Empty;
 
     /// <summary>serve --no-cid: ignore the connection_id extension.</summary>
     public bool NoConnectionId { get; private set; }
@@ -71,7 +80,8 @@ internal sealed class Arguments
             // Collections are never null when absent (System.CommandLine gives an empty one): ask whether they were given.
             Suites = Given(result, CliOptions.Suites) ? result.GetValue(CliOptions.Suites) : null,
             Groups = Given(result, CliOptions.Groups) ? result.GetValue(CliOptions.Groups) : null,
-            Key = ResolveKey(result, environment),
+            Key = ResolveKey(result, environment, out var keyGiven),
+            KeyGiven = keyGiven,
         };
         if (result.CommandResult.Command.Name == "connect")
         {
@@ -89,6 +99,11 @@ internal sealed class Arguments
         arguments.Quiet = result.GetValue(CliOptions.Quiet);
         arguments.Receive = result.GetValue(CliOptions.Receive) ?? DtlsReceiveStrategy.Batched;
         arguments.NoResume = result.GetValue(CliOptions.NoResume);
+        arguments.ServeResume = result.GetValue(CliOptions.ServeResume);
+        if (arguments.NoResume && arguments.ServeResume)
+        {
+            throw new UsageException("--resume and --no-resume contradict each other: give one of them.");
+        }
         arguments.NoConnectionId = result.GetValue(CliOptions.NoConnectionId);
         arguments.ConnectionIdLength = result.GetValue(CliOptions.ConnectionIdLength);
         if (arguments.NoConnectionId && arguments.ConnectionIdLength is not null)
@@ -97,6 +112,7 @@ internal sealed class Arguments
         }
         // The configuration file fills in what the command line leaves out.
         var file = result.GetValue(CliOptions.Config) is { } path ? ConfigFile.Read(path) : ConfigFile.Empty;
+        arguments.File = file;
         arguments.Address = Given(result, CliOptions.Address) ? result.GetValue(CliOptions.Address)! : file.Address ?? IPAddress.Loopback;
         arguments.Port = Given(result, CliOptions.Port) ? result.GetValue(CliOptions.Port) : file.Port ?? CliOptions.DefaultPort;
         arguments.Hint = Given(result, CliOptions.Hint) ? result.GetValue(CliOptions.Hint)! : file.PskIdentityHint ?? result.GetValue(CliOptions.Hint)!;
@@ -111,8 +127,9 @@ internal sealed class Arguments
     /// --key, else --key-file, else <c>HOTDTLS_KEY</c>, else the seed's key. --key is the least private: any user
     /// sees it in `ps`; the file and the variable are readable by the owner only (and root).
     /// </summary>
-    private static byte[] ResolveKey(ParseResult result, Func<string, string?> environment)
+    private static byte[] ResolveKey(ParseResult result, Func<string, string?> environment, out bool given)
     {
+        given = true;
         if (Given(result, CliOptions.Key) && result.GetValue(CliOptions.Key) is { } key)
         {
             return key;
@@ -122,7 +139,7 @@ internal sealed class Arguments
             string text;
             try
             {
-                text = File.ReadAllText(file.FullName);
+                text = System.IO.File.ReadAllText(file.FullName);
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
@@ -134,6 +151,7 @@ internal sealed class Arguments
         {
             return CliOptions.TryParseKey(variable, CliOptions.KeyVariable, out var error) ?? throw new UsageException(error!);
         }
+        given = false;
         return Convert.FromHexString(CliOptions.DefaultKeyHex);
     }
 

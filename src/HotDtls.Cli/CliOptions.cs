@@ -141,9 +141,14 @@ internal static class CliOptions
         Description = "Ignore the connection_id extension.",
     };
 
+    public static readonly Option<bool> ServeResume = new("--resume")
+    {
+        Description = "Let clients resume sessions: a session-ID cache (up to 20 000) and RFC 5077 tickets. Off by default, as in the library.",
+    };
+
     public static readonly Option<bool> NoResume = new("--no-resume")
     {
-        Description = "No session resumption: no session cache and no tickets.",
+        Description = "No session resumption (the default; overrides a --config file that turns it on).",
     };
 
     // connect.

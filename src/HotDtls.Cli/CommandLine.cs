@@ -14,8 +14,9 @@ internal static class CommandLine
         Listen for DTLS 1.2 PSK clients: the Qt "DTLS server" example. By default on 127.0.0.1:22334 with identity hint
         "Qt DTLS example server" and key 1a2b3c4d5e6f, accepting any identity; prints each datagram (peer, ciphertext in
         hex, plaintext) and answers "to (<address>:<port>): ACK". Type "close" (or "quit") or press Ctrl+C, or send
-        SIGTERM, to send close_notify to every peer and exit with 0. Clients may resume sessions (session IDs and
-        tickets) and get a 6-byte Connection ID (RFC 9146) when they offer one.
+        SIGTERM, to send close_notify to every peer and exit with 0. Clients get a 6-byte Connection ID (RFC 9146)
+        when they offer one, and may resume sessions (session IDs and tickets) with --resume. --config FILE takes
+        every option from a JSON file (HotDtls.Hosting's schema); the command line wins.
         """;
 
     private const string ConnectDescription = """
@@ -33,7 +34,7 @@ internal static class CommandLine
         {
             CliOptions.Address, CliOptions.Port, CliOptions.Key, CliOptions.KeyFile, CliOptions.Hint, CliOptions.Config,
             CliOptions.Echo, CliOptions.Quiet, CliOptions.Verbose, CliOptions.Loops, CliOptions.Receive,
-            CliOptions.Suites, CliOptions.Groups, CliOptions.ConnectionIdLength, CliOptions.NoConnectionId, CliOptions.NoResume,
+            CliOptions.Suites, CliOptions.Groups, CliOptions.ConnectionIdLength, CliOptions.NoConnectionId, CliOptions.ServeResume, CliOptions.NoResume,
         };
         var connect = new Command("connect", ConnectDescription)
         {

@@ -1,19 +1,49 @@
 using System.Net;
+using HotDtls.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace HotDtls.Cli;
 
 /// <summary>
-/// `serve --config FILE`: the keys of a JSON file that `hotdtls serve` understands. Kept apart so that the
-/// HotDtls.Hosting configuration binder can take its place. Keys are read from the root or from a "HotDtls" section:
-/// <code>{ "Address": "0.0.0.0", "Port": 5684, "PskIdentityHint": "gateway", "CipherSuites": ["TLS_PSK_WITH_AES_128_CCM_8"], "ReceiveLoops": 2 }</code>
-/// The PSK is not read from it: that comes from --key-file or HOTDTLS_KEY, which have their own file permissions.
+/// `serve --config FILE`: a JSON file in the schema of the HotDtls.Hosting package (docs/operations.md,
+/// "Configuration"), read from its <c>HotDtls:Server</c> section, or from the root when the file has none — so an
+/// application's appsettings.json serves as it is. Every option can be set there; the command line wins over the file
+/// for what both name (address and port, hint, key, suites, loops).
+/// <code>{ "HotDtls": { "Server": { "EndPoint": "0.0.0.0:5684", "Psk": { "IdentityHint": "gateway" }, "ReceiveLoops": 2 } } }</code>
 /// </summary>
-internal sealed record ConfigFile(IPAddress? Address, int? Port, string? PskIdentityHint, IReadOnlyList<CipherSuite>? CipherSuites, int? ReceiveLoops)
+internal sealed class ConfigFile
 {
-    public static ConfigFile Empty { get; } = new(null, null, null, null, null);
+    private readonly IConfiguration? _section;
 
-    /// <exception cref="UsageException">The file is missing, is not JSON, or holds a value serve cannot use.</exception>
+    private ConfigFile(DtlsServerOptions? options, IConfiguration? section)
+    {
+        Options = options;
+        _section = section;
+    }
+
+    /// <summary>No file: everything from the command line and the seed's defaults.</summary>
+    public static ConfigFile Empty { get; } = new(null, null);
+
+    /// <summary>The options the file sets (the library's defaults for the rest); null without a file.</summary>
+    public DtlsServerOptions? Options { get; }
+
+    public IPAddress? Address => Has("EndPoint") ? Options!.EndPoint?.Address : null;
+
+    public int? Port => Has("EndPoint") ? Options!.EndPoint?.Port : null;
+
+    public string? PskIdentityHint => Has("Psk:IdentityHint") ? Options!.PskIdentityHint : null;
+
+    public IReadOnlyList<CipherSuite>? CipherSuites => Has("CipherSuites") ? [.. Options!.CipherSuites] : null;
+
+    public int? ReceiveLoops => Has("ReceiveLoops") ? Options!.ReceiveLoops : null;
+
+    /// <summary>The keys of the file's <c>Psk</c> section, when it names any.</summary>
+    public IPskStore? PskStore => Options?.PskStore;
+
+    private bool Has(string key) => _section is not null && _section.GetSection(key).Exists();
+
+    /// <exception cref="UsageException">The file is missing or not JSON, or a key is unknown or holds a bad value (the message names the key, never a secret).</exception>
     public static ConfigFile Read(FileInfo file)
     {
         IConfiguration root;
@@ -25,33 +55,15 @@ internal sealed record ConfigFile(IPAddress? Address, int? Port, string? PskIden
         {
             throw new UsageException($"--config: cannot read '{file.FullName}': {exception.Message}");
         }
-        var section = root.GetSection("HotDtls") is { } nested && nested.GetChildren().Any() ? nested : root;
-        return new ConfigFile(
-            section["Address"] is { } address
-                ? IPAddress.TryParse(address, out var parsed) ? parsed : throw Bad("Address", "an IP address")
-                : null,
-            Number(section, "Port", 0, 65535),
-            section["PskIdentityHint"],
-            Suites(section.GetSection("CipherSuites")),
-            Number(section, "ReceiveLoops", 1, 1024));
-    }
-
-    private static int? Number(IConfiguration section, string key, int min, int max)
-        => section[key] is not { } text ? null
-            : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
-                && value >= min && value <= max
-                ? value : throw Bad(key, $"a whole number from {min} to {max}");
-
-    private static List<CipherSuite>? Suites(IConfigurationSection section)
-    {
-        var names = section.GetChildren().Select(child => child.Value).ToList();
-        if (names.Count == 0)
+        var nested = root.GetSection("HotDtls:Server");
+        IConfiguration section = nested.Exists() ? nested : root;
+        try
         {
-            return null;
+            return new ConfigFile(DtlsConfiguration.BindServerOptions(section), section);
         }
-        return names.Select(name => name is not null && CliOptions.ParseSuite(name) is { } suite
-            ? suite : throw Bad("CipherSuites", "a list of IANA cipher suite names")).Distinct().ToList();
+        catch (OptionsValidationException exception)
+        {
+            throw new UsageException($"--config {file.Name}: {string.Join(" ", exception.Failures)}");
+        }
     }
-
-    private static UsageException Bad(string key, string expected) => new($"--config: {key} must be {expected}.");
 }

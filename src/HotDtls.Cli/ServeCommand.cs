@@ -9,17 +9,20 @@ internal static class ServeCommand
 {
     public static async Task<int> RunAsync(Arguments arguments, ILoggerFactory loggerFactory, Interruption stop)
     {
-        var options = new DtlsServerOptions
+        // The --config file's options (every key of HotDtls.Hosting's schema), then the command line over them.
+        var options = arguments.File.Options ?? new DtlsServerOptions();
+        options.EndPoint = new IPEndPoint(arguments.Address, arguments.Port);
+        options.PskIdentityHint = arguments.Hint;
+        options.PskStore = arguments.KeyGiven || arguments.File.PskStore is null ? PskStore.Single(arguments.Key) : arguments.File.PskStore;
+        options.ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount;
+        options.ReceiveStrategy = arguments.Receive;
+        // Resumption is off unless asked for, as in the library: a large session cache costs full handshakes CPU in
+        // whole-server runs (docs/benchmarks.md, "Resumption").
+        if (arguments.ServeResume || arguments.NoResume)
         {
-            EndPoint = new IPEndPoint(arguments.Address, arguments.Port),
-            PskIdentityHint = arguments.Hint,
-            PskStore = PskStore.Single(arguments.Key),
-            ReceiveLoops = arguments.Loops ?? Environment.ProcessorCount,
-            ReceiveStrategy = arguments.Receive,
-            // Clients may resume: by session ID (a bounded cache) or by RFC 5077 ticket (no server memory).
-            EnableSessionResumption = !arguments.NoResume,
-            EnableSessionTickets = !arguments.NoResume,
-        };
+            options.EnableSessionResumption = arguments.ServeResume;
+            options.EnableSessionTickets = arguments.ServeResume;
+        }
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);
         DtlsServerHandler handler = arguments.Echo

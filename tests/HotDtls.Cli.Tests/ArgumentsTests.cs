@@ -51,6 +51,15 @@ public sealed class ArgumentsTests
     }
 
     [Fact]
+    public void Serve_resumes_sessions_only_with_resume()
+    {
+        Assert.False(Arguments.Parse(["serve"], NoEnvironment).ServeResume);
+        Assert.True(Arguments.Parse(["serve", "--resume"], NoEnvironment).ServeResume);
+        var both = Assert.Throws<UsageException>(() => Arguments.Parse(["serve", "--resume", "--no-resume"], NoEnvironment));
+        Assert.Contains("contradict", both.Message);
+    }
+
+    [Fact]
     public void Resume_is_off_unless_asked_for()
     {
         Assert.False(Arguments.Parse(["connect", "127.0.0.1"], NoEnvironment).Resume);
@@ -190,8 +199,8 @@ public sealed class ArgumentsTests
         try
         {
             File.WriteAllText(file, """
-                { "HotDtls": { "Address": "0.0.0.0", "Port": 5684, "PskIdentityHint": "gateway",
-                  "CipherSuites": [ "TLS_PSK_WITH_AES_128_CCM_8" ], "ReceiveLoops": 2 } }
+                { "HotDtls": { "Server": { "EndPoint": "0.0.0.0:5684", "Psk": { "IdentityHint": "gateway", "Key": "0a0b" },
+                  "CipherSuites": [ "TLS_PSK_WITH_AES_128_CCM_8" ], "ReceiveLoops": 2, "EnableSessionTickets": true } } }
                 """);
 
             var fromFile = Arguments.Parse(["serve", "--config", file], NoEnvironment);
@@ -200,6 +209,9 @@ public sealed class ArgumentsTests
             Assert.Equal("gateway", fromFile.Hint);
             Assert.Equal([CipherSuite.TLS_PSK_WITH_AES_128_CCM_8], fromFile.Suites);
             Assert.Equal(2, fromFile.Loops);
+            Assert.True(fromFile.File.Options!.EnableSessionTickets);
+            Assert.NotNull(fromFile.File.PskStore);
+            Assert.False(fromFile.KeyGiven);
 
             var overridden = Arguments.Parse(["serve", "--config", file, "--port", "7000", "--hint", "cli", "--loops", "1"], NoEnvironment);
             Assert.Equal(7000, overridden.Port);
@@ -219,9 +231,13 @@ public sealed class ArgumentsTests
         var file = Path.GetTempFileName();
         try
         {
-            File.WriteAllText(file, """{ "Port": 70000 }""");
+            File.WriteAllText(file, """{ "HotDtls": { "Server": { "EndPoint": "127.0.0.1:70000" } } }""");
             var error = Assert.Throws<UsageException>(() => Arguments.Parse(["serve", "--config", file], NoEnvironment));
-            Assert.Contains("Port must be a whole number from 0 to 65535", error.Message);
+            Assert.Contains("HotDtls:Server:EndPoint", error.Message);
+
+            File.WriteAllText(file, """{ "Port": 5684 }""");
+            var unknown = Assert.Throws<UsageException>(() => Arguments.Parse(["serve", "--config", file], NoEnvironment));
+            Assert.Contains("Port", unknown.Message);
         }
         finally
         {

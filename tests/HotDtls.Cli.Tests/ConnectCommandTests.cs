@@ -7,7 +7,7 @@ public sealed class ConnectCommandTests
     public async Task Connect_with_resume_reconnects_with_the_saved_session_and_reports_both_handshakes()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        using var serve = await ServeCommandTests.ServeProcess.StartAsync(cts.Token);
+        using var serve = await ServeCommandTests.ServeProcess.StartAsync(cts.Token, "--resume");
         using var connect = ServeCommandTests.StartCli("connect", "127.0.0.1", serve.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--count", "1", "--interval", "100", "--resume");
         var output = ServeCommandTests.Lines(connect.StandardOutput);

@@ -241,10 +241,22 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
-    public async Task Serve_lets_a_client_resume_its_session()
+    public async Task Serve_keeps_no_sessions_for_resumption_by_default()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var serve = await ServeProcess.StartAsync(cts.Token);
+        var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        await using var client = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token);
+
+        // Neither a session_id nor a ticket came back: there is nothing to resume.
+        Assert.Null(client.SaveSession());
+    }
+
+    [Fact]
+    public async Task Serve_lets_a_client_resume_its_session()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var serve = await ServeProcess.StartAsync(cts.Token, "--resume");
         var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
         DtlsSavedSession saved;
         await using (var first = await DtlsClient.ConnectAsync(serve.EndPoint, options, cts.Token))
