@@ -160,8 +160,15 @@ public sealed class DtlsServer : IAsyncDisposable
         try
         {
             var endPoint = _options.EndPoint!;
+            if (wanted > 1)
+            {
+                // SO_REUSEPORT would let our first socket join sockets that already hold the port — another HotDtls
+                // server, or any process of this user that set the option — and the kernel would split the peers
+                // between us. A socket without the option cannot share the port with anyone: if it binds, the port is
+                // free, and our loops take it a moment later. Port 0 asks for any port: the probe's is the one used.
+                endPoint = ProbeExclusive(endPoint);
+            }
             sockets.Add(Bind(endPoint, reusePort: wanted > 1));
-            // Port 0 asks for any port: the other loops bind to the one the first was given.
             var bound = (IPEndPoint)sockets[0].LocalEndPoint!;
             for (var i = 1; i < wanted; i++)
             {
@@ -238,6 +245,16 @@ public sealed class DtlsServer : IAsyncDisposable
     /// <summary>Whether the kernel steers CID records to the loop that issued the CID (Linux, several loops).</summary>
     internal bool ConnectionIdSteeringAttached { get; private set; }
 
+    /// <summary>
+    /// Binds and closes a socket without SO_REUSEPORT on <paramref name="endPoint"/>: it fails, as the server must,
+    /// when any socket holds the port, with or without SO_REUSEPORT. Returns the endpoint with the port it got.
+    /// </summary>
+    private static IPEndPoint ProbeExclusive(IPEndPoint endPoint)
+    {
+        using var probe = Bind(endPoint, reusePort: false);
+        return new IPEndPoint(endPoint.Address, ((IPEndPoint)probe.LocalEndPoint!).Port);
+    }
+
     private static Socket Bind(IPEndPoint endPoint, bool reusePort)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -261,7 +278,8 @@ public sealed class DtlsServer : IAsyncDisposable
             socket.Dispose();
             var (reason, advice) = exception.SocketErrorCode switch
             {
-                SocketError.AddressAlreadyInUse => (DtlsExceptionReason.AddressInUse, "the port is already in use: stop the other program or choose another port"),
+                SocketError.AddressAlreadyInUse => (DtlsExceptionReason.AddressInUse,
+                    "the port is already in use by another socket (another HotDtls server, or any other program): stop it or choose another port"),
                 SocketError.AddressNotAvailable => (DtlsExceptionReason.BindFailed, "the address does not belong to this machine: choose one of its addresses"),
                 SocketError.AccessDenied => (DtlsExceptionReason.BindFailed, "permission denied: ports below 1024 need privileges"),
                 _ => (DtlsExceptionReason.BindFailed, exception.Message),

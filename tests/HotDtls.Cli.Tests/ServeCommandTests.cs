@@ -241,6 +241,29 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task A_second_serve_on_the_port_of_a_running_one_exits_with_a_clear_error_and_takes_no_peers()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // Both with the default of one receive loop per processor (SO_REUSEPORT when there are several).
+        using var first = await ServeProcess.StartAsync(cts.Token);
+        using var second = StartCli("serve", "--port", first.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var stdout = second.StandardOutput.ReadToEndAsync(cts.Token);
+        var stderr = await second.StandardError.ReadToEndAsync(cts.Token);
+        await second.WaitForExitAsync(cts.Token);
+
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains($"Cannot listen on 127.0.0.1:{first.Port}: the port is already in use", stderr);
+        Assert.DoesNotContain("listening", await stdout, StringComparison.OrdinalIgnoreCase);
+        var options = new DtlsClientOptions { PskIdentity = "cli test", PskKey = Convert.FromHexString("1a2b3c4d5e6f") };
+        for (var i = 0; i < 4; i++)
+        {
+            // Several source ports: with a shared port the kernel would have sent some of them to the second server.
+            await using var client = await DtlsClient.ConnectAsync(first.EndPoint, options, cts.Token);
+            Assert.True(client.IsEstablished);
+        }
+    }
+
+    [Fact]
     public async Task Serve_keeps_no_sessions_for_resumption_by_default()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -163,6 +163,72 @@ public sealed class DtlsServerTests
         Assert.Contains("already in use", error.Message);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(1, 4)]
+    [InlineData(4, 1)]
+    public async Task A_second_server_on_a_taken_port_fails_to_start_and_the_first_keeps_every_peer(int firstLoops, int secondLoops)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        var firstOptions = ServerOptions();
+        firstOptions.ReceiveLoops = firstLoops;
+        var handler = new EventHandler();
+        await using var first = new DtlsServer(firstOptions, handler);
+        await first.StartAsync(cts.Token);
+        var port = first.LocalEndPoint.Port;
+
+        var secondOptions = ServerOptions(port);
+        secondOptions.ReceiveLoops = secondLoops;
+        await using var second = new DtlsServer(secondOptions, new EventHandler());
+        var error = await Assert.ThrowsAsync<DtlsException>(() => second.StartAsync(cts.Token));
+        Assert.Equal(DtlsExceptionReason.AddressInUse, error.Reason);
+        Assert.Contains($"127.0.0.1:{port}", error.Message);
+        Assert.Contains("already in use", error.Message);
+
+        // Nothing of the second server joined the port: a client still reaches the first.
+        await using var client = await DtlsClient.ConnectAsync(first.LocalEndPoint, ClientOptions(), cts.Token);
+        await handler.Established.Task.WaitAsync(cts.Token);
+        Assert.Equal(1, first.Statistics.HandshakesCompleted);
+    }
+
+    [Fact]
+    public async Task A_port_held_by_another_programs_SO_REUSEPORT_socket_is_refused_whatever_the_loops()
+    {
+        // What a careless or hostile process of the same user could hold: with SO_REUSEPORT the kernel would let our
+        // reuse-port sockets join it and hand it a share of the peers.
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        occupier.SetRawSocketOption(1, 15, BitConverter.GetBytes(1));
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)occupier.LocalEndPoint!).Port;
+        foreach (var loops in new[] { 1, 2, 3 })
+        {
+            var options = ServerOptions(port);
+            options.ReceiveLoops = loops;
+            await using var server = new DtlsServer(options, new EventHandler());
+            var error = await Assert.ThrowsAsync<DtlsException>(() => server.StartAsync());
+            Assert.Equal(DtlsExceptionReason.AddressInUse, error.Reason);
+        }
+    }
+
+    [Fact]
+    public async Task A_port_is_free_again_once_its_server_has_stopped()
+    {
+        var options = ServerOptions();
+        options.ReceiveLoops = 2;
+        var first = new DtlsServer(options, new EventHandler());
+        await first.StartAsync();
+        var port = first.LocalEndPoint.Port;
+        await first.StopAsync();
+
+        var again = ServerOptions(port);
+        again.ReceiveLoops = 2;
+        await using var second = new DtlsServer(again, new EventHandler());
+        await second.StartAsync();
+        Assert.Equal(port, second.LocalEndPoint.Port);
+        Assert.Equal(second.ReceiveLoops, second.RunningLoops);
+    }
+
     [Fact]
     public async Task Server_can_be_started_only_once_and_LocalEndPoint_needs_a_start()
     {
