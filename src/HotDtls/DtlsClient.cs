@@ -4,9 +4,12 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using HotDtls.Client;
 using HotDtls.Crypto;
+using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Server;
 using HotDtls.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HotDtls;
 
@@ -22,6 +25,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
 
     private readonly Socket _socket;
     private readonly ClientEngine _engine;
+    private readonly KeyLogWriter? _keyLog;
     private readonly DtlsClientOptions _options;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<Received> _received = Channel.CreateBounded<Received>(
@@ -40,7 +44,10 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         _socket = socket;
         _options = options;
         RemoteEndPoint = remote;
-        _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance);
+        _keyLog = options.KeyLogPath is { } keyLogPath
+            ? KeyLogWriter.Open(keyLogPath, (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("HotDtls.Client"))
+            : null;
+        _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance, keyLog: _keyLog);
     }
 
     /// <summary>The server's address.</summary>
@@ -390,6 +397,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
             await _receiveLoop.ConfigureAwait(false);
         }
         _engine.Dispose();
+        _keyLog?.Dispose();
         while (_received.Reader.TryRead(out var item))
         {
             ArrayPool<byte>.Shared.Return(item.Buffer);

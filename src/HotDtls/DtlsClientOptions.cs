@@ -57,6 +57,12 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public int? MaxFragmentLength { get; set; }
 
+    /// <summary>
+    /// Where the client's warnings go (today: that <see cref="DtlsOptions.KeyLogPath"/> is on, and a failure to write
+    /// it); <see langword="null"/> (the default) discards them.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     internal void ValidateClient()
     {
         Validate();

@@ -40,6 +40,7 @@ public sealed class DtlsServer : IAsyncDisposable
     private ServerLoop[] _loops = [];
     private SessionCache? _sessionCache;
     private SessionTicketProtector? _tickets;
+    private KeyLogWriter? _keyLog;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -133,6 +134,8 @@ public sealed class DtlsServer : IAsyncDisposable
         var sockets = new List<Socket>(wanted);
         try
         {
+            // Opened before binding: a key log that cannot be written is a reason not to start.
+            _keyLog = _options.KeyLogPath is { } keyLogPath ? KeyLogWriter.Open(keyLogPath, _logger) : null;
             var endPoint = _options.EndPoint!;
             sockets.Add(Bind(endPoint, reusePort: wanted > 1));
             // Port 0 asks for any port: the other loops bind to the one the first was given.
@@ -148,6 +151,7 @@ public sealed class DtlsServer : IAsyncDisposable
             {
                 socket.Dispose();
             }
+            _keyLog?.Dispose();
             _state = 2;
             throw;
         }
@@ -169,7 +173,7 @@ public sealed class DtlsServer : IAsyncDisposable
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
             var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length,
-                _sessionCache, _tickets, loopIndex: i);
+                _sessionCache, _tickets, loopIndex: i, _keyLog);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
         if (engines.Length > 1 && _options.ConnectionIdLength > 0)
@@ -252,6 +256,7 @@ public sealed class DtlsServer : IAsyncDisposable
         // The cached master secrets go with the server.
         _sessionCache?.Dispose();
         _tickets?.Dispose();
+        _keyLog?.Dispose();
         Log.Stopped(_logger, told);
     }
 

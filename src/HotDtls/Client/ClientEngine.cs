@@ -1,6 +1,7 @@
 using System.Net;
 using HotDtls.Connection;
 using HotDtls.Crypto;
+using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Records;
 using HotDtls.Transport;
@@ -30,8 +31,9 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     /// Where records are built; at least <see cref="ScratchLength"/> bytes. Many engines driven by one thread may share
     /// one; null gives the engine its own.
     /// </param>
+    /// <param name="keyLog">Where the session's key log line goes (<see cref="DtlsOptions.KeyLogPath"/>); null for none.</param>
     public ClientEngine(DtlsClientOptions options, SocketAddress server, IDatagramSender sender, IClientEvents events,
-        IRandomSource random, byte[]? scratch = null)
+        IRandomSource random, byte[]? scratch = null, KeyLogWriter? keyLog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(server);
@@ -42,7 +44,10 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
         }
         _time = options.TimeProvider;
         _events = events;
-        var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random);
+        var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random)
+        {
+            KeyLog = keyLog,
+        };
         _connection = new ClientConnection(services, server, NowMs());
     }
 

@@ -91,4 +91,11 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning,
         "{Peer}: the socket refused a {PreviousMtu}-byte datagram as too large (EMSGSIZE); handshake flights now go out in datagrams of {Mtu} bytes")]
     public static partial void PathMtuReducedOnMessageSize(ILogger logger, IPEndPoint peer, int previousMtu, int mtu);
+
+    [LoggerMessage(50, LogLevel.Warning,
+        "Key logging is ON: the master secret of every session is written to {File}; whoever reads it can decrypt those sessions. Turn it off outside debugging")]
+    public static partial void KeyLoggingEnabled(ILogger logger, string file);
+
+    [LoggerMessage(51, LogLevel.Warning, "Writing the key log {File} failed ({Error}); sessions go on, their lines are lost (reported once)")]
+    public static partial void KeyLogWriteFailed(ILogger logger, string file, string error);
 }
