@@ -63,6 +63,12 @@ internal sealed class KeyLogWriter : IDisposable
             Format(clientRandom, masterSecret, line);
             lock (_lock)
             {
+                // .NET's FileMode.Append does not open with O_APPEND: another writer of the same file (the other role
+                // in this process, or another process) moves the end, so each line seeks to it first.
+                if (_stream.CanSeek)
+                {
+                    _stream.Seek(0, SeekOrigin.End);
+                }
                 _stream.Write(line);
                 _stream.Flush();
             }
