@@ -52,16 +52,18 @@ else
   echo "hotdtls --version: not supported by this CLI yet (it comes with the System.CommandLine change)"
 fi
 
-# A round trip through the installed tool: serve on a free port, one ping from connect, the ACK back, SIGTERM.
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$tools/hotdtls" serve --port "$port" --quiet </dev/null >"$work/serve.log" 2>&1 &
+# A round trip through the installed tool: serve on a port the kernel picks (--quiet prints the one it got), one ping
+# from connect, the ACK back, then SIGTERM, which must end it cleanly (close_notify to every peer, exit status 0).
+"$tools/hotdtls" serve --port 0 --quiet </dev/null >"$work/serve.log" 2>&1 &
 server_pid=$!
+port=
 for _ in $(seq 1 300); do
-  grep -q "listening on" "$work/serve.log" && break
+  port=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$work/serve.log" | head -n 1)
+  [ -n "$port" ] && break
   kill -0 "$server_pid" 2>/dev/null || { echo "hotdtls serve exited:" >&2; cat "$work/serve.log" >&2; exit 1; }
   sleep 0.1
 done
-grep -q "listening on" "$work/serve.log" || { echo "hotdtls serve did not start listening in 30 s:" >&2; cat "$work/serve.log" >&2; exit 1; }
+[ -n "$port" ] || { echo "hotdtls serve did not start listening in 30 s:" >&2; cat "$work/serve.log" >&2; exit 1; }
 "$tools/hotdtls" connect 127.0.0.1 "$port" --count 1 --interval 1 >"$work/connect.log" 2>&1 \
   || { echo "hotdtls connect failed:" >&2; cat "$work/connect.log" >&2; exit 1; }
 grep -q "Received: to .*: ACK" "$work/connect.log" || { echo "hotdtls connect got no ACK:" >&2; cat "$work/connect.log" >&2; exit 1; }
