@@ -21,8 +21,11 @@ public sealed class KeyLogInteropTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [ToolFact("tshark")]
-    public async Task Tshark_decrypts_a_captured_session_with_the_key_log()
+    [ToolTheory("tshark")]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_256_CCM)]
+    public async Task Tshark_decrypts_a_captured_session_with_the_key_log(CipherSuite suite)
     {
         const string Plaintext = "HotDtls key log interop: the quick brown fox";
         var keyLog = Path.Combine(_directory, "keylog.txt");
@@ -39,12 +42,14 @@ public sealed class KeyLogInteropTests(ITestOutputHelper output) : IDisposable
             KeyLogPath = keyLog,
             ReceiveLoops = 1,
         };
-        // The suite tshark 4.0 decrypts with a CLIENT_RANDOM line (PSK, AES-GCM).
+        // The AEAD families tshark 4.0 (Debian 12) decrypts in DTLS. It cannot do the others: it does not know the
+        // ECDHE_PSK AES suites (0xD001…, "can't find cipher suite"), and its DTLS ChaCha20-Poly1305 nonce leaves out the
+        // epoch (auth tag mismatch, although OpenSSL and GnuTLS agree with HotDtls: HotDtlsServerInteropTests).
         serverOptions.CipherSuites.Clear();
-        serverOptions.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+        serverOptions.CipherSuites.Add(suite);
         var clientOptions = new DtlsClientOptions { PskIdentity = "key log interop", PskKey = s_key, KeyLogPath = keyLog };
         clientOptions.CipherSuites.Clear();
-        clientOptions.CipherSuites.Add(CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+        clientOptions.CipherSuites.Add(suite);
         await using (var server = new DtlsServer(serverOptions, new EchoHandler()))
         {
             await server.StartAsync(cts.Token);

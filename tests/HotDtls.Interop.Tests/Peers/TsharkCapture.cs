@@ -95,6 +95,8 @@ internal sealed class TsharkCapture : IAsyncDisposable
         try
         {
             await capturing.Task.WaitAsync(s_timeout).ConfigureAwait(false);
+            // "Capturing on" can come before packets are really captured: the capture is live once a marker shows.
+            await capture.MarkAsync().ConfigureAwait(false);
         }
         catch
         {
@@ -105,9 +107,9 @@ internal sealed class TsharkCapture : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends one marker datagram to the captured port, waits until tshark has written it (so every packet before it
-    /// is in the file: the kernel hands them over in blocks, and a capture stopped at once loses the last block), then
-    /// stops the capture as Ctrl+C would and waits for tshark to exit.
+    /// Waits until tshark has written a marker sent now (so every packet before it is in the file: the kernel hands
+    /// them over in blocks, and a capture stopped at once loses the last one), then stops the capture as Ctrl+C would
+    /// and waits for tshark to exit.
     /// </summary>
     public async Task StopAsync()
     {
@@ -115,6 +117,21 @@ internal sealed class TsharkCapture : IAsyncDisposable
         {
             return;
         }
+        await MarkAsync().ConfigureAwait(false);
+        using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync().ConfigureAwait(false);
+        }
+        using var cts = new CancellationTokenSource(s_timeout);
+        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends marker datagrams (plain UDP, "capture marker") to the captured port from a port of their own until tshark
+    /// reports one written: every packet before it is then in the file.
+    /// </summary>
+    private async Task MarkAsync()
+    {
         using (var marker = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)))
         {
             var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -122,15 +139,20 @@ internal sealed class TsharkCapture : IAsyncDisposable
             {
                 _marker = (((System.Net.IPEndPoint)marker.Client.LocalEndPoint!).Port, seen);
             }
-            await marker.SendAsync("end of capture"u8.ToArray(), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, _port)).ConfigureAwait(false);
-            await seen.Task.WaitAsync(s_timeout).ConfigureAwait(false);
+            // The kernel may hold a lone packet until more arrive (the capture's ring of blocks): a marker is sent
+            // again until one shows, each pushing the ones before it through.
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (!seen.Task.IsCompleted)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"tshark did not capture the marker datagram:\n{Stderr}");
+                }
+                await marker.SendAsync("capture marker"u8.ToArray(), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, _port))
+                    .ConfigureAwait(false);
+                await Task.WhenAny(seen.Task, Task.Delay(TimeSpan.FromMilliseconds(250))).ConfigureAwait(false);
+            }
         }
-        using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync().ConfigureAwait(false);
-        }
-        using var cts = new CancellationTokenSource(s_timeout);
-        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
     }
 
     /// <summary>Runs <c>tshark</c> with <paramref name="arguments"/> to completion; returns its stdout (and stderr).</summary>
