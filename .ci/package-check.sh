@@ -53,7 +53,8 @@ else
 fi
 
 # A round trip through the installed tool: serve on a port the kernel picks (--quiet prints the one it got), one ping
-# from connect, the ACK back, then SIGTERM, which must end it cleanly (close_notify to every peer, exit status 0).
+# from connect (which waits --interval ms for replies after each ping, then closes), the ACK back, then SIGTERM, which
+# must end the server cleanly (close_notify to every peer, exit status 0).
 "$tools/hotdtls" serve --port 0 --quiet </dev/null >"$work/serve.log" 2>&1 &
 server_pid=$!
 port=
@@ -64,7 +65,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "hotdtls serve did not start listening in 30 s:" >&2; cat "$work/serve.log" >&2; exit 1; }
-"$tools/hotdtls" connect 127.0.0.1 "$port" --count 1 --interval 1 >"$work/connect.log" 2>&1 \
+"$tools/hotdtls" connect 127.0.0.1 "$port" --count 1 --interval 3000 >"$work/connect.log" 2>&1 \
   || { echo "hotdtls connect failed:" >&2; cat "$work/connect.log" >&2; exit 1; }
 grep -q "Received: to .*: ACK" "$work/connect.log" || { echo "hotdtls connect got no ACK:" >&2; cat "$work/connect.log" >&2; exit 1; }
 kill -TERM "$server_pid"
