@@ -8,6 +8,8 @@ using HotDtls.Diagnostics;
 using HotDtls.Handshake;
 using HotDtls.Server;
 using HotDtls.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HotDtls;
 
@@ -24,6 +26,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
     private readonly Socket _socket;
     private readonly ClientEngine _engine;
     private readonly DtlsInstruments _instruments;
+    private readonly KeyLogWriter? _keyLog;
     private readonly DtlsClientOptions _options;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<Received> _received = Channel.CreateBounded<Received>(
@@ -46,7 +49,10 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         _socket = socket;
         _options = options;
         RemoteEndPoint = remote;
-        _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance);
+        _keyLog = options.KeyLogPath is { } keyLogPath
+            ? KeyLogWriter.Open(keyLogPath, (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("HotDtls.Client"))
+            : null;
+        _engine = new ClientEngine(options, remote.Serialize(), this, this, SystemRandomSource.Instance, keyLog: _keyLog);
         // Before Start: the handshake's end is the first thing they record.
         _instruments = new DtlsInstruments(options.MeterFactory, MetricNames.Client, remote, options.TimeProvider);
         _engine.Instruments = _instruments;
@@ -436,6 +442,7 @@ public sealed class DtlsClient : IAsyncDisposable, IClientEvents, IDatagramSende
         }
         _engine.Dispose();
         _instruments.Dispose();
+        _keyLog?.Dispose();
         while (_received.Reader.TryRead(out var item))
         {
             ArrayPool<byte>.Shared.Return(item.Buffer);

@@ -60,8 +60,9 @@ public sealed class DtlsClientOptions : DtlsOptions
 
     /// <summary>
     /// Where the client logs its handshake steps (ClientHello sent, HelloVerifyRequest and ServerHello received,
-    /// retransmissions, alerts, closure), all at Debug under the category "HotDtls.Client"; keys never appear.
-    /// <see langword="null"/> (the default) logs nothing.
+    /// retransmissions, alerts, closure), all at Debug under the category "HotDtls.Client", and its warnings (that
+    /// <see cref="DtlsOptions.KeyLogPath"/> is on, a failure to write it); keys never appear. <see langword="null"/>
+    /// (the default) logs nothing.
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

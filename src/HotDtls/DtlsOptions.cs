@@ -91,15 +91,39 @@ public abstract class DtlsOptions
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>
-    /// Where the <c>HotDtls</c> meter comes from (docs/_fragments/metrics.md), typically the host's
+    /// Where the <c>HotDtls</c> meter comes from (docs/operations.md, "Metrics"), typically the host's
     /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> from dependency injection; <see langword="null"/> (the
     /// default) makes a meter of the server's or client's own, disposed with it. The instruments cost nothing on the
     /// datagram path while nobody listens.
     /// </summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
+    /// <summary>
+    /// The AppContext switch that must be on before <see cref="KeyLogPath"/> is honoured:
+    /// <c>AppContext.SetSwitch("HotDtls.EnableKeyLogging", true)</c> in code, or
+    /// <c>&lt;RuntimeHostConfigurationOption Include="HotDtls.EnableKeyLogging" Value="true" /&gt;</c> in the project.
+    /// </summary>
+    public const string KeyLoggingSwitch = "HotDtls.EnableKeyLogging";
+
+    /// <summary>
+    /// A file to append the NSS key log to (the SSLKEYLOGFILE format Wireshark reads): one line per session,
+    /// <c>CLIENT_RANDOM &lt;client random&gt; &lt;master secret&gt;</c>, written as the handshake derives its keys — full and
+    /// resumed handshakes alike. <see langword="null"/> (the default) writes nothing.
+    /// <para>
+    /// Whoever reads this file can decrypt every session logged in it, so it is for debugging only and needs two
+    /// deliberate steps, as .NET's own SSLKEYLOGFILE support does: this property, and the
+    /// <see cref="KeyLoggingSwitch"/> AppContext switch. Without the switch the options are refused (an
+    /// <see cref="ArgumentException"/> from the <see cref="DtlsServer"/> constructor or
+    /// <see cref="DtlsClient.ConnectAsync"/>). With both, a warning is logged when the file is opened
+    /// (<see cref="DtlsServer.StartAsync"/>, <see cref="DtlsClient.ConnectAsync"/>, which throw <see cref="IOException"/>
+    /// if it cannot be). Write failures never end a session; they are logged once.
+    /// </para>
+    /// </summary>
+    public string? KeyLogPath { get; set; }
+
     internal void Validate()
     {
+        ValidateKeyLog();
         if (CipherSuites.Count == 0)
         {
             throw new ArgumentException("CipherSuites is empty: name at least one suite, for example TLS_PSK_WITH_AES_128_GCM_SHA256.");
@@ -163,6 +187,26 @@ public abstract class DtlsOptions
                 "MaxReassemblyBytes must be at least MaxHandshakeMessageLength.");
         }
         ArgumentNullException.ThrowIfNull(TimeProvider);
+    }
+
+    private void ValidateKeyLog()
+    {
+        if (KeyLogPath is null)
+        {
+            return;
+        }
+        if (KeyLogPath.Length == 0)
+        {
+            throw new ArgumentException("KeyLogPath is empty: name a file, or leave it null to log no keys.");
+        }
+        if (!AppContext.TryGetSwitch(KeyLoggingSwitch, out var enabled) || !enabled)
+        {
+            throw new ArgumentException(
+                $"KeyLogPath is set, but key logging is not enabled. The key log holds every session's master secret: " +
+                $"anyone who reads it can decrypt the traffic, so it is for debugging only. To use it anyway, also set the " +
+                $"AppContext switch {KeyLoggingSwitch} (AppContext.SetSwitch(\"{KeyLoggingSwitch}\", true) before creating " +
+                $"the server or client); otherwise leave KeyLogPath null.");
+        }
     }
 
     private protected static void RequirePositive(TimeSpan value, string name)

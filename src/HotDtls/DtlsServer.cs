@@ -41,6 +41,7 @@ public sealed class DtlsServer : IAsyncDisposable
     private SessionCache? _sessionCache;
     private SessionTicketProtector? _tickets;
     private ServerMetrics? _metrics;
+    private KeyLogWriter? _keyLog;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -159,6 +160,8 @@ public sealed class DtlsServer : IAsyncDisposable
         var sockets = new List<Socket>(wanted);
         try
         {
+            // Opened before binding: a key log that cannot be written is a reason not to start.
+            _keyLog = _options.KeyLogPath is { } keyLogPath ? KeyLogWriter.Open(keyLogPath, _logger) : null;
             var endPoint = _options.EndPoint!;
             if (wanted > 1)
             {
@@ -181,6 +184,7 @@ public sealed class DtlsServer : IAsyncDisposable
             {
                 socket.Dispose();
             }
+            _keyLog?.Dispose();
             _state = 2;
             throw;
         }
@@ -202,7 +206,7 @@ public sealed class DtlsServer : IAsyncDisposable
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
             var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length,
-                _sessionCache, _tickets, loopIndex: i);
+                _sessionCache, _tickets, loopIndex: i, _keyLog);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
         if (engines.Length > 1 && _options.ConnectionIdLength > 0)
@@ -305,6 +309,7 @@ public sealed class DtlsServer : IAsyncDisposable
         _tickets?.Dispose();
         // After the loops: the handshakes that shutdown closed have been counted.
         _metrics?.Dispose();
+        _keyLog?.Dispose();
         Log.Stopped(_logger, told);
     }
 

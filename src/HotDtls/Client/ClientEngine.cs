@@ -35,8 +35,9 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
     /// Where records are built; at least <see cref="ScratchLength"/> bytes. Many engines driven by one thread may share
     /// one; null gives the engine its own.
     /// </param>
+    /// <param name="keyLog">Where the session's key log line goes (<see cref="DtlsOptions.KeyLogPath"/>); null for none.</param>
     public ClientEngine(DtlsClientOptions options, SocketAddress server, IDatagramSender sender, IClientEvents events,
-        IRandomSource random, byte[]? scratch = null)
+        IRandomSource random, byte[]? scratch = null, KeyLogWriter? keyLog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(server);
@@ -49,7 +50,10 @@ internal sealed class ClientEngine : IConnectionObserver, IDisposable
         _events = events;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("HotDtls.Client");
         _serverEndPoint = new IPEndPoint(server.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(server);
-        var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random);
+        var services = new ConnectionServices(options, _gate, sender, scratch ?? new byte[ScratchLength], this, random)
+        {
+            KeyLog = keyLog,
+        };
         _connection = new ClientConnection(services, server, NowMs());
     }
 

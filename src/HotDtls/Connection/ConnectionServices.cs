@@ -81,6 +81,12 @@ internal sealed class ConnectionServices
     /// </summary>
     public SessionTicketProtector? Tickets { get; init; }
 
+    /// <summary>
+    /// The NSS key log (<see cref="DtlsOptions.KeyLogPath"/>), or null, the default: written once per handshake as the
+    /// master secret is derived, never on the per-datagram path.
+    /// </summary>
+    public Diagnostics.KeyLogWriter? KeyLog { get; init; }
+
     /// <summary>Set when the owner is disposed: connections refuse to send from then on.</summary>
     public bool IsShutDown { get; set; }
 

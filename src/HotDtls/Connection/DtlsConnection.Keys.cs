@@ -68,6 +68,9 @@ internal abstract partial class DtlsConnection
     protected void DeriveKeysFromMasterSecret(bool isServer)
     {
         var suite = Suite!;
+        // Full and abbreviated handshakes both come here: a resumed session's line pairs its new client random with
+        // the cached master secret, which is what Wireshark needs to decrypt it.
+        Services.KeyLog?.Write(ClientRandom, MasterSecret);
         Handshake.MasterSecretHmac?.Dispose();
         var masterSecretHmac = Handshake.MasterSecretHmac = KeySchedule.CreateMasterSecretHmac(suite.PrfHash, MasterSecret);
         Span<byte> keyBlock = stackalloc byte[suite.KeyBlockLength];

@@ -128,4 +128,12 @@ internal static partial class Log
 
     [LoggerMessage(60, LogLevel.Debug, "{Peer}: the host reports that nothing listens there (ICMP port unreachable; {Count} in a row)")]
     public static partial void PortUnreachable(ILogger logger, EndPoint peer, int count);
+    // The key log (DtlsOptions.KeyLogPath), either role.
+
+    [LoggerMessage(70, LogLevel.Warning,
+        "Key logging is ON: the master secret of every session is written to {File}; whoever reads it can decrypt those sessions. Turn it off outside debugging")]
+    public static partial void KeyLoggingEnabled(ILogger logger, string file);
+
+    [LoggerMessage(71, LogLevel.Warning, "Writing the key log {File} failed ({Error}); sessions go on, their lines are lost (reported once)")]
+    public static partial void KeyLogWriteFailed(ILogger logger, string file, string error);
 }

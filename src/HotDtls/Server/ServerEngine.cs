@@ -56,7 +56,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
         IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null, SessionTicketProtector? tickets = null,
-        int loopIndex = 0)
+        int loopIndex = 0, KeyLogWriter? keyLog = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(loopIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(loopIndex, byte.MaxValue);
@@ -93,6 +93,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         {
             SessionCache = sessionCache,
             Tickets = tickets,
+            KeyLog = keyLog,
         };
         _loopIndex = loopIndex;
         if (options.ConnectionIdLength is > 0 and var length)

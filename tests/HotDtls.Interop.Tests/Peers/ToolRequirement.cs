@@ -38,6 +38,7 @@ internal static class ToolRequirement
         "openssl" => OpenSslTool.InstallAdvice,
         _ when tool.StartsWith("gnutls-", StringComparison.Ordinal) => GnuTlsTool.InstallAdvice,
         _ when tool.StartsWith("coap-", StringComparison.Ordinal) => LibCoapTool.InstallAdvice,
+        "tshark" => TsharkCapture.InstallAdvice,
         _ => "Install it and run the tests again.",
     };
 }

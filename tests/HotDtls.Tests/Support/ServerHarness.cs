@@ -17,7 +17,9 @@ internal sealed class ServerHarness : IDisposable
     /// <param name="configure">Changes to the Qt example's settings.</param>
     /// <param name="seed">Seeds the engine's randomness.</param>
     /// <param name="sessionCache">A session cache shared with another harness, as the receive loops of one server share it.</param>
-    public ServerHarness(Action<DtlsServerOptions>? configure = null, int seed = 1, HotDtls.Connection.SessionCache? sessionCache = null)
+    /// <param name="keyLog">Where the engine writes its NSS key log (null: none, the default).</param>
+    public ServerHarness(Action<DtlsServerOptions>? configure = null, int seed = 1, HotDtls.Connection.SessionCache? sessionCache = null,
+        HotDtls.Diagnostics.KeyLogWriter? keyLog = null)
     {
         Options = new DtlsServerOptions
         {
@@ -28,7 +30,7 @@ internal sealed class ServerHarness : IDisposable
         };
         configure?.Invoke(Options);
         Options.ValidateServer();
-        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed), sessionCache: sessionCache);
+        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed), sessionCache: sessionCache, keyLog: keyLog);
     }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));

@@ -12,13 +12,14 @@ namespace HotDtls.Tests.Support;
 /// </summary>
 internal sealed class TestClient : IClientEvents, IDisposable
 {
-    public TestClient(ServerHarness server, IPEndPoint address, DtlsClientOptions? options = null, int seed = 7)
+    public TestClient(ServerHarness server, IPEndPoint address, DtlsClientOptions? options = null, int seed = 7,
+        HotDtls.Diagnostics.KeyLogWriter? keyLog = null)
     {
         EndPoint = address;
         Address = address.Serialize();
         Options = options ?? PlainPskOptions(server);
         Options.ValidateClient();
-        Engine = new ClientEngine(Options, server.Address, Sender, this, new SeededRandom(seed));
+        Engine = new ClientEngine(Options, server.Address, Sender, this, new SeededRandom(seed), keyLog: keyLog);
     }
 
     /// <summary>
