@@ -43,14 +43,9 @@ echo "packed: $(cd "$packages" && ls | tr '\n' ' ')"
 # The tool, installed from those packages as a user would.
 tools="$work/tools"
 dotnet tool install HotDtls.Cli --tool-path "$tools" --add-source "$packages" --version "$version" >/dev/null
-# `--version` comes with the CLI's System.CommandLine parsing (another branch, issue 12). Until that is merged the tool
-# refuses it and the round trip below is the proof that it runs; once merged, the else branch must go.
-if reported=$("$tools/hotdtls" --version 2>&1); then
-  grep -qF "$version" <<<"$reported" || { echo "hotdtls --version said '$reported', not $version" >&2; exit 1; }
-  echo "hotdtls --version: $reported"
-else
-  echo "hotdtls --version: not supported by this CLI yet (it comes with the System.CommandLine change)"
-fi
+reported=$("$tools/hotdtls" --version 2>&1) || { echo "hotdtls --version failed: $reported" >&2; exit 1; }
+grep -qF "$version" <<<"$reported" || { echo "hotdtls --version said '$reported', not $version" >&2; exit 1; }
+echo "hotdtls --version: $reported"
 
 # A round trip through the installed tool: serve on a port the kernel picks (--quiet prints the one it got), one ping
 # from connect (which waits --interval ms for replies after each ping, then closes), the ACK back, then SIGTERM, which

@@ -51,6 +51,21 @@ internal sealed class Arguments
     /// <summary>The key came from --key, --key-file or <c>HOTDTLS_KEY</c>, not from the seed's default.</summary>
     public bool KeyGiven { get; private set; }
 
+    /// <summary>--key-log: where to append the NSS key log (debugging only), or null.</summary>
+    public string? KeyLogPath { get; private set; }
+
+    /// <summary>Turns on the library's key-log switch and points <paramref name="options"/> at --key-log, when given.</summary>
+    public void ApplyKeyLogTo(DtlsOptions options)
+    {
+        if (KeyLogPath is null)
+        {
+            return;
+        }
+        // The library refuses a key log unless the application opts in: giving --key-log is that decision.
+        AppContext.SetSwitch(DtlsOptions.KeyLoggingSwitch, true);
+        options.KeyLogPath = KeyLogPath;
+    }
+
     /// <summary>serve --config: what the file sets (<see cref="ConfigFile.Empty"/> without one).</summary>
     public ConfigFile File { get; private set; } = ConfigFile.Empty;
 
@@ -82,6 +97,7 @@ internal sealed class Arguments
             Groups = Given(result, CliOptions.Groups) ? result.GetValue(CliOptions.Groups) : null,
             Key = ResolveKey(result, environment, out var keyGiven),
             KeyGiven = keyGiven,
+            KeyLogPath = result.GetValue(CliOptions.KeyLog)?.FullName,
         };
         if (result.CommandResult.Command.Name == "connect")
         {

@@ -86,10 +86,17 @@ internal static class CliOptions
         DefaultValueFactory = _ => "Qt DTLS example server",
     };
 
+    public static readonly Option<FileInfo?> KeyLog = new("--key-log")
+    {
+        Description = "DEBUGGING ONLY: append each session's secrets to FILE in the NSS key log format (Wireshark's "
+            + "SSLKEYLOGFILE), so captures can be decrypted. Whoever reads FILE can decrypt those sessions.",
+        HelpName = "FILE",
+    };
+
     public static readonly Option<FileInfo?> Config = new("--config")
     {
-        Description = "A JSON file with Address, Port, PskIdentityHint, CipherSuites (array of names) and ReceiveLoops; "
-            + "options given on the command line win.",
+        Description = "A JSON file of server options in HotDtls.Hosting's schema (its HotDtls:Server section, or its root): "
+            + "EndPoint, Psk, CipherSuites, ReceiveLoops, timeouts, caps... Options given on the command line win.",
         HelpName = "FILE",
     };
 

@@ -32,13 +32,13 @@ internal static class CommandLine
     {
         var serve = new Command("serve", ServeDescription)
         {
-            CliOptions.Address, CliOptions.Port, CliOptions.Key, CliOptions.KeyFile, CliOptions.Hint, CliOptions.Config,
+            CliOptions.Address, CliOptions.Port, CliOptions.Key, CliOptions.KeyFile, CliOptions.Hint, CliOptions.Config, CliOptions.KeyLog,
             CliOptions.Echo, CliOptions.Quiet, CliOptions.Verbose, CliOptions.Loops, CliOptions.Receive,
             CliOptions.Suites, CliOptions.Groups, CliOptions.ConnectionIdLength, CliOptions.NoConnectionId, CliOptions.ServeResume, CliOptions.NoResume,
         };
         var connect = new Command("connect", ConnectDescription)
         {
-            CliOptions.Host, CliOptions.RemotePort, CliOptions.Identity, CliOptions.Key, CliOptions.KeyFile,
+            CliOptions.Host, CliOptions.RemotePort, CliOptions.Identity, CliOptions.Key, CliOptions.KeyFile, CliOptions.KeyLog,
             CliOptions.Count, CliOptions.Interval, CliOptions.Timeout, CliOptions.Verbose, CliOptions.Suites, CliOptions.Groups,
             CliOptions.Resume, CliOptions.OfferConnectionId,
         };

@@ -22,6 +22,7 @@ internal static class ConnectCommand
         };
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);
+        arguments.ApplyKeyLogTo(options);
         logger.LogInformation("Connecting to {EndPoint} as '{Identity}'", endPoint, arguments.Identity);
         var saved = await RunSessionAsync(endPoint, options, arguments, logger, stop).ConfigureAwait(false);
         if (!arguments.Resume || stop.IsCancellationRequested)

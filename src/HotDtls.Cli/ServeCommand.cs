@@ -25,6 +25,7 @@ internal static class ServeCommand
         }
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);
+        arguments.ApplyKeyLogTo(options);
         DtlsServerHandler handler = arguments.Echo
             ? new EchoHandler()
             : new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"), arguments.Quiet);

@@ -264,6 +264,36 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Key_log_on_both_commands_writes_the_same_line_for_the_session()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var serverLog = Path.GetTempFileName();
+        var clientLog = Path.GetTempFileName();
+        try
+        {
+            using var serve = await ServeProcess.StartAsync(cts.Token, "--key-log", serverLog);
+            using var connect = StartCli("connect", "127.0.0.1", serve.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--count", "1", "--interval", "100", "--key-log", clientLog);
+            var stderr = connect.StandardError.ReadToEndAsync(cts.Token);
+            var stdout = await connect.StandardOutput.ReadToEndAsync(cts.Token);
+            await connect.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, connect.ExitCode);
+            // Nobody turns it on by accident: the client says so, as the server does.
+            Assert.Contains("Key logging is ON", stdout + await stderr);
+
+            var client = (await File.ReadAllLinesAsync(clientLog, cts.Token)).Single();
+            Assert.Matches("^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$", client);
+            // The server writes its line when it derives the keys, before the client's Finished can be answered.
+            Assert.Equal([client], await File.ReadAllLinesAsync(serverLog, cts.Token));
+        }
+        finally
+        {
+            File.Delete(serverLog);
+            File.Delete(clientLog);
+        }
+    }
+
+    [Fact]
     public async Task Serve_keeps_no_sessions_for_resumption_by_default()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
