@@ -21,7 +21,7 @@ git clone -q --no-hardlinks "$repo" "$work/src"
 git -C "$work/src" remote set-url origin https://github.com/hotdtls/hotdtls
 version=$(dotnet msbuild "$work/src/src/HotDtls/HotDtls.csproj" -getProperty:Version ${VERSION_SUFFIX:+-p:VersionSuffix=$VERSION_SUFFIX})
 packages="$work/packages"
-for project in src/HotDtls/HotDtls.csproj src/HotDtls.Cli/HotDtls.Cli.csproj; do
+for project in src/HotDtls/HotDtls.csproj src/HotDtls.Hosting/HotDtls.Hosting.csproj src/HotDtls.Cli/HotDtls.Cli.csproj; do
   dotnet pack "$work/src/$project" -c Release -o "$packages" ${VERSION_SUFFIX:+-p:VersionSuffix=$VERSION_SUFFIX} >"$work/pack.log" 2>&1 \
     || { cat "$work/pack.log" >&2; exit 1; }
   if grep -q ": warning " "$work/pack.log"; then
@@ -30,7 +30,7 @@ for project in src/HotDtls/HotDtls.csproj src/HotDtls.Cli/HotDtls.Cli.csproj; do
     exit 1
   fi
 done
-for file in "HotDtls.$version.nupkg" "HotDtls.$version.snupkg" "HotDtls.Cli.$version.nupkg"; do
+for file in "HotDtls.$version.nupkg" "HotDtls.$version.snupkg" "HotDtls.Hosting.$version.nupkg" "HotDtls.Cli.$version.nupkg"; do
   [ -f "$packages/$file" ] || { echo "dotnet pack did not produce $file:" >&2; ls "$packages" >&2; exit 1; }
 done
 # The library package carries its README and licence, and SourceLink's commit.
