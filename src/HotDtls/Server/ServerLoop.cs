@@ -156,10 +156,19 @@ internal sealed class ServerLoop
     private void RunBatchedLoop()
     {
         var io = _batched!;
-        io.BindToCurrentThread(ServerEngine.TickInterval);
         var nextTickMs = _time.GetMonotonicMilliseconds() + TickMs;
         try
         {
+            try
+            {
+                io.BindToCurrentThread(ServerEngine.TickInterval);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Stopped before this thread first ran (a start followed at once by a stop): nothing to receive, and an
+                // exception escaping a thread would end the process.
+                return;
+            }
             while (!_stopping.IsCancellationRequested)
             {
                 if (RunTimersIfDue(ref nextTickMs))
