@@ -369,6 +369,12 @@ public sealed class LossyUdpRelay : IAsyncDisposable
 
         private void SendNow(byte[] datagram, bool countForwarded)
         {
+            // Counted before the send: a test that reads the count once the datagram has arrived must see it (counting
+            // after the send raced with the receiver).
+            if (countForwarded)
+            {
+                Interlocked.Increment(ref Stats._forwarded);
+            }
             try
             {
                 _send(datagram);
@@ -376,11 +382,10 @@ public sealed class LossyUdpRelay : IAsyncDisposable
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 // Relay shutting down, or ICMP from an earlier send: the datagram is lost, as on a network.
-                return;
-            }
-            if (countForwarded)
-            {
-                Interlocked.Increment(ref Stats._forwarded);
+                if (countForwarded)
+                {
+                    Interlocked.Decrement(ref Stats._forwarded);
+                }
             }
         }
     }
