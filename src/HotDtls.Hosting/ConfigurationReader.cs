@@ -131,6 +131,23 @@ internal sealed class ConfigurationReader
     }
 
     /// <summary>"hh:mm:ss" (invariant TimeSpan format, "1.00:00:00" for a day), a number of seconds, or "Infinite".</summary>
+    /// <summary>An endpoint in one of <see cref="EndPointText.Forms"/>.</summary>
+    public void EndPoint(string key, Action<System.Net.IPEndPoint> set)
+    {
+        if (String(key) is not { } text)
+        {
+            return;
+        }
+        if (EndPointText.TryParse(text, out var parsed, out var problem))
+        {
+            set(parsed);
+        }
+        else
+        {
+            Error(key, $"'{text}': {problem}; write {EndPointText.Forms}.");
+        }
+    }
+
     public void Duration(string key, Action<TimeSpan> set)
     {
         if (String(key) is not { } text)

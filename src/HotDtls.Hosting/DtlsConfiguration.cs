@@ -40,17 +40,7 @@ public static class DtlsConfiguration
         var errors = new List<string>();
         var reader = new ConfigurationReader(section, errors);
         ReadShared(reader, options);
-        if (reader.String(nameof(DtlsServerOptions.EndPoint)) is { } endPoint)
-        {
-            if (EndPointText.TryParse(endPoint, out var parsed, out var problem))
-            {
-                options.EndPoint = parsed;
-            }
-            else
-            {
-                reader.Error(nameof(DtlsServerOptions.EndPoint), $"'{endPoint}': {problem}; write {EndPointText.Forms}.");
-            }
-        }
+        reader.EndPoint(nameof(DtlsServerOptions.EndPoint), value => options.EndPoint = value);
         reader.Duration(nameof(DtlsServerOptions.ReleaseIdleCiphersAfter), value => options.ReleaseIdleCiphersAfter = value);
         reader.Duration(nameof(DtlsServerOptions.IdleTimeout), value => options.IdleTimeout = value);
         reader.Int(nameof(DtlsServerOptions.MaxSessions), value => options.MaxSessions = value);
@@ -107,17 +97,7 @@ public static class DtlsConfiguration
         {
             options.PskKey = key;
         }
-        if (reader.String(nameof(DtlsClientOptions.LocalEndPoint)) is { } local)
-        {
-            if (EndPointText.TryParse(local, out var parsed, out var problem))
-            {
-                options.LocalEndPoint = parsed;
-            }
-            else
-            {
-                reader.Error(nameof(DtlsClientOptions.LocalEndPoint), $"'{local}': {problem}; write {EndPointText.Forms}.");
-            }
-        }
+        reader.EndPoint(nameof(DtlsClientOptions.LocalEndPoint), value => options.LocalEndPoint = value);
         reader.NullableInt(nameof(DtlsClientOptions.ConnectionIdLength), value => options.ConnectionIdLength = value);
         reader.Bool(nameof(DtlsClientOptions.UseSessionTickets), value => options.UseSessionTickets = value);
         reader.NullableInt(nameof(DtlsClientOptions.MaxFragmentLength), value => options.MaxFragmentLength = value);
