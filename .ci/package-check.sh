@@ -7,8 +7,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# Directory.Build.props: CI=true makes the build deterministic (ContinuousIntegrationBuild) and brings in SourceLink.
-export CI=true
+# Directory.Build.props: HotDtlsReleasePack makes the build deterministic (ContinuousIntegrationBuild) and brings in
+# SourceLink; a global property, so only these packs see it.
+release=(-p:HotDtlsReleasePack=true ${VERSION_SUFFIX:+-p:VersionSuffix=$VERSION_SUFFIX})
 work=$(mktemp -d)
 server_pid=
 cleanup() {
@@ -19,10 +20,10 @@ trap cleanup EXIT
 
 git clone -q --no-hardlinks "$repo" "$work/src"
 git -C "$work/src" remote set-url origin https://github.com/hotdtls/hotdtls
-version=$(dotnet msbuild "$work/src/src/HotDtls/HotDtls.csproj" -getProperty:Version ${VERSION_SUFFIX:+-p:VersionSuffix=$VERSION_SUFFIX})
+version=$(dotnet msbuild "$work/src/src/HotDtls/HotDtls.csproj" -getProperty:Version "${release[@]}")
 packages="$work/packages"
 for project in src/HotDtls/HotDtls.csproj src/HotDtls.Hosting/HotDtls.Hosting.csproj src/HotDtls.Cli/HotDtls.Cli.csproj; do
-  dotnet pack "$work/src/$project" -c Release -o "$packages" ${VERSION_SUFFIX:+-p:VersionSuffix=$VERSION_SUFFIX} >"$work/pack.log" 2>&1 \
+  dotnet pack "$work/src/$project" -c Release -o "$packages" "${release[@]}" >"$work/pack.log" 2>&1 \
     || { cat "$work/pack.log" >&2; exit 1; }
   if grep -q ": warning " "$work/pack.log"; then
     echo "dotnet pack $project warned; a release pack must be clean:" >&2
