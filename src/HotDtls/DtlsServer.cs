@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net;
+using HotDtls.Cluster;
 using HotDtls.Connection;
 using HotDtls.Crypto;
 using HotDtls.Diagnostics;
@@ -42,6 +43,8 @@ public sealed class DtlsServer : IAsyncDisposable
     private SessionTicketProtector? _tickets;
     private ServerMetrics? _metrics;
     private KeyLogWriter? _keyLog;
+    private ClusterKeyRing? _clusterKeys;
+    private ITimer? _clusterTimer;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -160,8 +163,9 @@ public sealed class DtlsServer : IAsyncDisposable
         var sockets = new List<Socket>(wanted);
         try
         {
-            // Opened before binding: a key log that cannot be written is a reason not to start.
+            // Opened before binding: a key log that cannot be written is a reason not to start, and so is a key file.
             _keyLog = _options.KeyLogPath is { } keyLogPath ? KeyLogWriter.Open(keyLogPath, _logger) : null;
+            _clusterKeys = _options.Cluster is { } cluster ? ClusterKeyRing.Create(cluster) : null;
             var endPoint = _options.EndPoint!;
             if (wanted > 1)
             {
@@ -199,14 +203,14 @@ public sealed class DtlsServer : IAsyncDisposable
         _sessionCache = _options.EnableSessionResumption
             ? new SessionCache(_options.MaxCachedSessions, _options.SessionLifetime)
             : null;
-        _tickets = _options.EnableSessionTickets ? ServerEngine.CreateTicketProtector(_options, _random) : null;
+        _tickets = _options.EnableSessionTickets ? ServerEngine.CreateTicketProtector(_options, _random, _clusterKeys) : null;
         var engines = new ServerEngine[sockets.Count];
         for (var i = 0; i < loops.Length; i++)
         {
             var batched = strategy == DtlsReceiveStrategy.Batched ? new BatchedDatagramSocket(sockets[i], _logger) : null;
             IDatagramSender sender = batched is not null ? batched : new SocketDatagramSender(sockets[i], _logger);
             var engine = engines[i] = new ServerEngine(_options, _handler, sender, _logger, _random, shareOf: loops.Length,
-                _sessionCache, _tickets, loopIndex: i, _keyLog);
+                _sessionCache, _tickets, loopIndex: i, _keyLog, _clusterKeys);
             loops[i] = new ServerLoop(i, sockets[i], engine, strategy, batched, _options, _logger);
         }
         if (engines.Length > 1 && _options.ConnectionIdLength > 0)
@@ -242,8 +246,57 @@ public sealed class DtlsServer : IAsyncDisposable
         {
             loop.Start();
         }
+        if (_options.Cluster is { } clusterOptions)
+        {
+            _clusterTimer = _options.TimeProvider.CreateTimer(static state => ((DtlsServer)state!).OnClusterTick(), this,
+                clusterOptions.HeartbeatInterval, clusterOptions.HeartbeatInterval);
+        }
         Log.Listening(_logger, _localEndPoint);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Replaces the cluster's shared keys while the server runs (a rotation: the new current secrets first, the previous
+    /// ones second, on every node): cookies and tickets are made with the new keys at once, and both sets are accepted.
+    /// With <see cref="DtlsClusterOptions.KeyFile"/> the server does this itself when the file changes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is not a cluster node, or is not running.</exception>
+    public void UpdateClusterKeys(DtlsClusterKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (_clusterKeys is not { } ring || Volatile.Read(ref _state) != 1)
+        {
+            throw new InvalidOperationException(_options.Cluster is null
+                ? "This server is not a cluster node: set DtlsServerOptions.Cluster to share keys."
+                : "The server is not running: the keys of a stopped server cannot change (pass them in DtlsClusterOptions.Keys).");
+        }
+        ApplyClusterKeys(ring, keys);
+    }
+
+    private void ApplyClusterKeys(ClusterKeyRing ring, DtlsClusterKeys keys)
+    {
+        ring.Replace(keys);
+        _tickets?.ReplaceConfiguredKeys(keys.SessionTicketKeys);
+        Log.ClusterKeysChanged(_logger, keys.CookieSecrets.Count, keys.SessionTicketKeys.Count, keys.ChannelKeys.Count);
+    }
+
+    /// <summary>Every heartbeat interval: the key file, if it changed.</summary>
+    private void OnClusterTick()
+    {
+        if (_clusterKeys is not { } ring || Volatile.Read(ref _state) != 1)
+        {
+            return;
+        }
+        if (ring.TryReloadFile(out var error))
+        {
+            _tickets?.ReplaceConfiguredKeys(ring.Keys.SessionTicketKeys);
+            var keys = ring.Keys;
+            Log.ClusterKeysChanged(_logger, keys.CookieSecrets.Count, keys.SessionTicketKeys.Count, keys.ChannelKeys.Count);
+        }
+        else if (error is not null)
+        {
+            Log.ClusterKeyFileUnreadable(_logger, error);
+        }
     }
 
     /// <summary>Whether the kernel steers CID records to the loop that issued the CID (Linux, several loops).</summary>
@@ -298,6 +351,10 @@ public sealed class DtlsServer : IAsyncDisposable
         if (Interlocked.Exchange(ref _state, 2) != 1)
         {
             return;
+        }
+        if (_clusterTimer is { } clusterTimer)
+        {
+            await clusterTimer.DisposeAsync().ConfigureAwait(false);
         }
         var told = 0;
         foreach (var loop in _loops)

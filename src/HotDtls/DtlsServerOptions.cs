@@ -141,6 +141,16 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// </summary>
     public TimeSpan SessionTicketKeyRotation { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Makes this server one node of a cluster behind a UDP load balancer: shared cookie secrets and ticket keys, and
+    /// Connection ID records forwarded to the node that owns their session (docs/scaling.md). <see langword="null"/>
+    /// (the default): a server on its own.
+    /// </summary>
+    public DtlsClusterOptions? Cluster { get; set; }
+
+    /// <summary>The node byte of the CIDs this server issues: the cluster's node id, else <see cref="ConnectionIdNode"/>.</summary>
+    internal byte EffectiveConnectionIdNode => Cluster is { } cluster ? cluster.NodeId : ConnectionIdNode;
+
     internal void ValidateServer()
     {
         Validate();
@@ -205,6 +215,15 @@ public sealed class DtlsServerOptions : DtlsOptions
         if (!Enum.IsDefined(ReceiveStrategy))
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveStrategy), ReceiveStrategy, "Unknown DtlsReceiveStrategy.");
+        }
+        if (Cluster is { } cluster)
+        {
+            cluster.Validate(ConnectionIdNode, ConnectionIdLength);
+            if (SessionTicketKeys.Count > 0)
+            {
+                throw new ArgumentException(
+                    "A cluster node takes its session ticket keys from the cluster's keys (DtlsClusterOptions.Keys or KeyFile): leave SessionTicketKeys empty.");
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using HotDtls.Cluster;
 using HotDtls.Crypto;
 
 namespace HotDtls.Cookies;
@@ -38,6 +39,13 @@ namespace HotDtls.Cookies;
 /// than resurrecting old ones.
 /// </para>
 /// <para>
+/// A cluster node (<see cref="DtlsClusterOptions"/>) derives generation n's secret from the shared cookie secret,
+/// HMAC-SHA256(shared, "hotdtls cookie" || uint64 n), so every node makes and accepts the same cookies while they still
+/// expire with the generations; during a rotation of the shared secret the previous one's secrets are accepted too (four
+/// MACs per verification instead of two). A node whose clock is ahead of another's by d makes cookies the other rejects
+/// during the first d of each generation: that client gets a second HelloVerifyRequest, one round trip more.
+/// </para>
+/// <para>
 /// Each secret has one keyed HMAC, reset after every MAC rather than keyed again: a one-shot HMAC pays the provider
 /// lookup and key schedule on each call, about twice the cost (CookieBenchmarks). A keyed HMAC holds state, so MACs are taken
 /// under one lock; a verifier belongs to one receive loop, so the lock is uncontended.
@@ -48,6 +56,9 @@ internal sealed class CookieVerifier : IDisposable
     /// <summary>Bytes in a cookie; the cookie field of a ClientHello may hold up to 255 (RFC 6347 §4.2.1).</summary>
     public const int CookieLength = 32;
 
+    /// <summary>Most secrets accepted at once: this generation's and the previous one's, under two shared masters.</summary>
+    private const int MaxSecrets = 4;
+
     /// <summary>HMAC-SHA256 keys as long as the hash output (RFC 2104 §3: shorter keys are weaker).</summary>
     private const int SecretLength = 32;
 
@@ -56,9 +67,12 @@ internal sealed class CookieVerifier : IDisposable
 
     private const int LengthPrefixSize = sizeof(uint);
 
+    private static ReadOnlySpan<byte> CookieLabel => "hotdtls cookie"u8;
+
     private readonly TimeProvider _timeProvider;
     private readonly long _periodTicks;
     private readonly IRandomSource _random;
+    private readonly ClusterKeyRing? _shared;
     private readonly Lock _lock = new();
 
     // Replaced whole on rotation; read and replaced only under _lock.
@@ -69,7 +83,14 @@ internal sealed class CookieVerifier : IDisposable
     /// Creates a verifier whose secrets rotate every <paramref name="rotationPeriod"/> of
     /// <paramref name="timeProvider"/>'s UTC clock, drawn from <paramref name="random"/>.
     /// </summary>
-    public CookieVerifier(TimeProvider timeProvider, TimeSpan rotationPeriod, IRandomSource random)
+    /// <param name="timeProvider">The UTC clock generations are counted by.</param>
+    /// <param name="rotationPeriod">How long a generation lasts.</param>
+    /// <param name="random">Where secrets come from when they are not shared.</param>
+    /// <param name="shared">
+    /// A cluster's shared cookie secrets: each generation's secrets are then derived from them (so every node makes
+    /// and accepts the same cookies) instead of drawn at random; null for a server on its own.
+    /// </param>
+    public CookieVerifier(TimeProvider timeProvider, TimeSpan rotationPeriod, IRandomSource random, ClusterKeyRing? shared = null)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(random);
@@ -78,8 +99,9 @@ internal sealed class CookieVerifier : IDisposable
         _timeProvider = timeProvider;
         _periodTicks = rotationPeriod.Ticks;
         _random = random;
+        _shared = shared;
         // The previous secret starts fresh too: no cookie made before this verifier existed is valid.
-        _secrets = new SecretGeneration(CurrentGeneration(), NewSecret(), NewSecret());
+        _secrets = NewGeneration(CurrentGeneration(), reuse: null);
     }
 
     /// <summary>
@@ -101,7 +123,7 @@ internal sealed class CookieVerifier : IDisposable
             ThrowCookieDestinationTooShort();
         }
 
-        MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, cookie[..CookieLength], previousMac: default);
+        MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, cookie[..CookieLength]);
     }
 
     /// <summary>
@@ -119,48 +141,52 @@ internal sealed class CookieVerifier : IDisposable
             return false;
         }
 
-        Span<byte> current = stackalloc byte[CookieLength];
-        Span<byte> previous = stackalloc byte[CookieLength];
-        MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, current, previous);
-        // Both MACs are always computed and compared without short-circuit (RFC 6347 §4.2.1 cookies; HOSTILE
+        Span<byte> macs = stackalloc byte[MaxSecrets * CookieLength];
+        var count = MacUnderSecrets(peerAddress, helloPrefix, helloSuffix, macs);
+        // Every MAC is always computed and compared without short-circuit (RFC 6347 §4.2.1 cookies; HOSTILE
         // case 41): the time taken says nothing about which secret, if any, matched.
-        return CryptographicOperations.FixedTimeEquals(current, cookie)
-            | CryptographicOperations.FixedTimeEquals(previous, cookie);
+        var match = false;
+        for (var i = 0; i < count; i++)
+        {
+            match |= CryptographicOperations.FixedTimeEquals(macs.Slice(i * CookieLength, CookieLength), cookie);
+        }
+        return match;
     }
 
     /// <summary>
-    /// MACs the encoded inputs under the current secret into <paramref name="currentMac"/> and, when
-    /// <paramref name="previousMac"/> is not empty, under the previous secret too — one encoding of the input for both.
+    /// MACs the encoded inputs under the current secret into the first <see cref="CookieLength"/> bytes of
+    /// <paramref name="macs"/> and, when it has room, under each accepted older secret into the next ones — one encoding
+    /// of the input for all. Returns how many MACs were written.
     /// </summary>
-    private void MacUnderSecrets(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix,
-        Span<byte> currentMac, Span<byte> previousMac)
+    private int MacUnderSecrets(ReadOnlySpan<byte> peerAddress, ReadOnlySpan<byte> helloPrefix, ReadOnlySpan<byte> helloSuffix,
+        Span<byte> macs)
     {
         int inputLength = GetInputLength(peerAddress, helloPrefix, helloSuffix);
         lock (_lock)
         {
             SecretGeneration secrets = GetSecrets();
+            var count = Math.Min(secrets.Hmacs.Length, macs.Length / CookieLength);
             if (inputLength <= StackallocThreshold)
             {
                 // The usual hello: one encoded buffer, one HMAC update per secret.
                 Span<byte> input = stackalloc byte[StackallocThreshold];
                 input = input[..inputLength];
                 WriteInput(input, peerAddress, helloPrefix, helloSuffix);
-                Mac(secrets.Current, input, currentMac);
-                if (!previousMac.IsEmpty)
+                for (var i = 0; i < count; i++)
                 {
-                    Mac(secrets.Previous, input, previousMac);
+                    Mac(secrets.Hmacs[i], input, macs.Slice(i * CookieLength, CookieLength));
                 }
             }
             else
             {
                 // A long hello (many cipher suites or extensions, up to a whole record) is fed in pieces rather than
                 // copied into a rented buffer: a stranger's datagram must not be able to make the pool allocate.
-                MacPieces(secrets.Current, peerAddress, helloPrefix, helloSuffix, currentMac);
-                if (!previousMac.IsEmpty)
+                for (var i = 0; i < count; i++)
                 {
-                    MacPieces(secrets.Previous, peerAddress, helloPrefix, helloSuffix, previousMac);
+                    MacPieces(secrets.Hmacs[i], peerAddress, helloPrefix, helloSuffix, macs.Slice(i * CookieLength, CookieLength));
                 }
             }
+            return count;
         }
     }
 
@@ -174,8 +200,7 @@ internal sealed class CookieVerifier : IDisposable
                 return;
             }
             _disposed = true;
-            _secrets.Current.Dispose();
-            _secrets.Previous.Dispose();
+            _secrets.Dispose();
         }
     }
 
@@ -186,7 +211,9 @@ internal sealed class CookieVerifier : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         long generation = CurrentGeneration();
         SecretGeneration secrets = _secrets;
-        return generation <= secrets.Generation ? secrets : Rotate(generation);
+        return generation <= secrets.Generation && (_shared is null || _shared.Version == secrets.KeyVersion)
+            ? secrets
+            : Rotate(Math.Max(generation, secrets.Generation));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -194,28 +221,65 @@ internal sealed class CookieVerifier : IDisposable
     {
         // Called under _lock: no MAC is in progress with the secrets disposed here.
         SecretGeneration secrets = _secrets;
-        SecretGeneration next;
-        if (generation - secrets.Generation == 1)
+        SecretGeneration next = NewGeneration(generation, secrets);
+        foreach (var hmac in secrets.Hmacs)
         {
-            next = new SecretGeneration(generation, NewSecret(), secrets.Current);
-            secrets.Previous.Dispose();
-        }
-        else
-        {
-            next = new SecretGeneration(generation, NewSecret(), NewSecret());
-            secrets.Current.Dispose();
-            secrets.Previous.Dispose();
+            // A random current secret carried over as the next generation's previous one stays alive.
+            if (Array.IndexOf(next.Hmacs, hmac) < 0)
+            {
+                hmac.Dispose();
+            }
         }
         _secrets = next;
         return next;
     }
 
-    private IncrementalHash NewSecret()
+    /// <summary>
+    /// The secrets of <paramref name="generation"/>: its own and the one before (RFC 6347 §4.2.1's window). Random ones
+    /// carry the current secret of <paramref name="reuse"/> over as the previous one when the generations are adjacent;
+    /// shared ones are derived again for every generation and key set, so every node holds the same.
+    /// </summary>
+    private SecretGeneration NewGeneration(long generation, SecretGeneration? reuse)
+    {
+        if (_shared is not { } shared)
+        {
+            var previous = reuse is { KeyVersion: 0 } && generation - reuse.Generation == 1 ? reuse.Hmacs[0] : RandomSecret();
+            return new SecretGeneration(generation, 0, [RandomSecret(), previous]);
+        }
+        var version = shared.Version;
+        var masters = shared.Keys.CookieSecrets;
+        // Current master: this generation, then the previous one; the previous master (a rotation in progress): the same.
+        var hmacs = new IncrementalHash[2 * masters.Count];
+        for (var m = 0; m < masters.Count; m++)
+        {
+            hmacs[2 * m] = DerivedSecret(masters[m], generation);
+            hmacs[(2 * m) + 1] = DerivedSecret(masters[m], generation - 1);
+        }
+        return new SecretGeneration(generation, version, hmacs);
+    }
+
+    private IncrementalHash RandomSecret()
     {
         Span<byte> secret = stackalloc byte[SecretLength];
         _random.Fill(secret);
         var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
         // The keyed HMAC keeps its own copy of the key; this one is not needed again.
+        CryptographicOperations.ZeroMemory(secret);
+        return hmac;
+    }
+
+    /// <summary>
+    /// A generation's cookie secret derived from a shared master: HMAC-SHA256(master, "hotdtls cookie" || uint64 generation),
+    /// so cookies still expire with the generations although the master stays the same for days.
+    /// </summary>
+    private static IncrementalHash DerivedSecret(byte[] master, long generation)
+    {
+        Span<byte> label = stackalloc byte[CookieLabel.Length + sizeof(long)];
+        CookieLabel.CopyTo(label);
+        BinaryPrimitives.WriteInt64BigEndian(label[CookieLabel.Length..], generation);
+        Span<byte> secret = stackalloc byte[SecretLength];
+        HMACSHA256.HashData(master, label, secret);
+        var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
         CryptographicOperations.ZeroMemory(secret);
         return hmac;
     }
@@ -269,13 +333,22 @@ internal sealed class CookieVerifier : IDisposable
     private static void ThrowCookieDestinationTooShort() =>
         throw new ArgumentException($"The destination must hold at least {CookieLength} bytes.", "cookie");
 
-    /// <summary>The secrets valid during one generation, each as an HMAC keyed with it.</summary>
-    private sealed class SecretGeneration(long generation, IncrementalHash current, IncrementalHash previous)
+    /// <summary>The secrets valid during one generation, each as an HMAC keyed with it: the first makes cookies.</summary>
+    private sealed class SecretGeneration(long generation, int keyVersion, IncrementalHash[] hmacs) : IDisposable
     {
         public long Generation { get; } = generation;
 
-        public IncrementalHash Current { get; } = current;
+        /// <summary>The shared keys' version the secrets were derived from (0: random secrets).</summary>
+        public int KeyVersion { get; } = keyVersion;
 
-        public IncrementalHash Previous { get; } = previous;
+        public IncrementalHash[] Hmacs { get; } = hmacs;
+
+        public void Dispose()
+        {
+            foreach (var hmac in Hmacs)
+            {
+                hmac.Dispose();
+            }
+        }
     }
 }

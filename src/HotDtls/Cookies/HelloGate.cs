@@ -1,3 +1,4 @@
+using HotDtls.Cluster;
 using System.Net;
 using HotDtls.Crypto;
 using HotDtls.Handshake;
@@ -100,9 +101,11 @@ internal sealed class HelloGate : IDisposable
     /// <param name="cookieSecretRotation">How often the secret changes (the previous one is still accepted).</param>
     /// <param name="maxHelloLength">Largest ClientHello body accepted (<see cref="DtlsOptions.MaxHandshakeMessageLength"/>).</param>
     /// <param name="random">Where cookie secrets come from.</param>
-    public HelloGate(TimeProvider timeProvider, TimeSpan cookieSecretRotation, int maxHelloLength, IRandomSource random)
+    /// <param name="sharedSecrets">A cluster's shared cookie secrets (every node accepts every node's cookies), or null.</param>
+    public HelloGate(TimeProvider timeProvider, TimeSpan cookieSecretRotation, int maxHelloLength, IRandomSource random,
+        ClusterKeyRing? sharedSecrets = null)
     {
-        _cookies = new CookieVerifier(timeProvider, cookieSecretRotation, random);
+        _cookies = new CookieVerifier(timeProvider, cookieSecretRotation, random, sharedSecrets);
         _maxHelloLength = maxHelloLength;
         _lastFragmentScanMs = timeProvider.GetMonotonicMilliseconds();
     }

@@ -85,6 +85,42 @@ internal sealed class SessionTicketProtector : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces a configured key set (a cluster's keys rotated while the server runs): the first new key seals from now
+    /// on; tickets sealed under a key no longer in the set stop opening. Not for a protector with random keys.
+    /// </summary>
+    public void ReplaceConfiguredKeys(IReadOnlyList<byte[]> configuredKeys)
+    {
+        ArgumentNullException.ThrowIfNull(configuredKeys);
+        if (_rotates || configuredKeys.Count == 0)
+        {
+            throw new InvalidOperationException("Only a configured ticket key set can be replaced, and by one that is not empty.");
+        }
+        var keys = new List<TicketKey>(configuredKeys.Count);
+        foreach (var configured in configuredKeys)
+        {
+            if (configured.Length != ConfiguredKeyLength)
+            {
+                foreach (var made in keys)
+                {
+                    made.Dispose();
+                }
+                throw new ArgumentException($"A session ticket key is {ConfiguredKeyLength} bytes: a 16-byte key name, then a 32-byte AES-256 key.");
+            }
+            keys.Add(new TicketKey(configured.AsSpan(0, KeyNameLength).ToArray(), configured.AsSpan(KeyNameLength), long.MaxValue));
+        }
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var old in _keys)
+            {
+                old.Dispose();
+            }
+            _keys.Clear();
+            _keys.AddRange(keys);
+        }
+    }
+
     /// <summary>Tickets this protector tried to open (a flood test counts them: none may come before the cookie).</summary>
     public long OpenAttempts => Interlocked.Read(ref _openAttempts);
 

@@ -136,4 +136,12 @@ internal static partial class Log
 
     [LoggerMessage(71, LogLevel.Warning, "Writing the key log {File} failed ({Error}); sessions go on, their lines are lost (reported once)")]
     public static partial void KeyLogWriteFailed(ILogger logger, string file, string error);
+
+    // A cluster node (DtlsServerOptions.Cluster, docs/scaling.md).
+
+    [LoggerMessage(80, LogLevel.Information, "Cluster keys replaced: {Cookie} cookie secret(s), {Ticket} ticket key(s), {Channel} channel key(s); the first of each is now current")]
+    public static partial void ClusterKeysChanged(ILogger logger, int cookie, int ticket, int channel);
+
+    [LoggerMessage(81, LogLevel.Error, "The cluster key file changed but cannot be used ({Error}); the keys stay as they were. Fix the file: it is read again at the next heartbeat")]
+    public static partial void ClusterKeyFileUnreadable(ILogger logger, string error);
 }

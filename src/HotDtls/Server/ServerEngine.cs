@@ -1,4 +1,5 @@
 using System.Net;
+using HotDtls.Cluster;
 using HotDtls.Connection;
 using HotDtls.Cookies;
 using HotDtls.Crypto;
@@ -56,7 +57,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     /// </summary>
     public ServerEngine(DtlsServerOptions options, DtlsServerHandler handler, IDatagramSender sender, ILogger logger,
         IRandomSource random, int shareOf = 1, SessionCache? sessionCache = null, SessionTicketProtector? tickets = null,
-        int loopIndex = 0, KeyLogWriter? keyLog = null)
+        int loopIndex = 0, KeyLogWriter? keyLog = null, ClusterKeyRing? clusterKeys = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(loopIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(loopIndex, byte.MaxValue);
@@ -72,7 +73,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         _logger = logger;
         _time = options.TimeProvider;
         var now = NowMs();
-        _hellos = new HelloGate(_time, options.CookieSecretRotation, options.MaxHandshakeMessageLength, random);
+        _hellos = new HelloGate(_time, options.CookieSecretRotation, options.MaxHandshakeMessageLength, random, clusterKeys);
         _peers = new PeerTable(maxSessions, maxHandshakes);
         _timers = new SessionTimers(options, now);
         _observer = new ServerObserver(handler, logger, _time, _peers, _timers) { Random = random };
@@ -86,7 +87,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         }
         if (tickets is null && options.EnableSessionTickets)
         {
-            tickets = _ownedTickets = CreateTicketProtector(options, random);
+            tickets = _ownedTickets = CreateTicketProtector(options, random, clusterKeys);
         }
         _services = new ConnectionServices(options, _gate, this, new byte[DatagramReader.MaxCiphertextLength + 1024], _observer,
             random, pool, identityHint, new StandInKey(random))
@@ -98,7 +99,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         _loopIndex = loopIndex;
         if (options.ConnectionIdLength is > 0 and var length)
         {
-            _connectionIds = new ConnectionIdTable(length, options.ConnectionIdNode, (byte)loopIndex, random);
+            _connectionIds = new ConnectionIdTable(length, options.EffectiveConnectionIdNode, (byte)loopIndex, random);
             _services.ConnectionIds = _connectionIds;
         }
     }
@@ -126,9 +127,14 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
 
     private long _handedOff;
 
-    /// <summary>The ticket protector of <paramref name="options"/>: its configured keys, or random ones that rotate.</summary>
-    internal static SessionTicketProtector CreateTicketProtector(DtlsServerOptions options, IRandomSource random)
-        => new([.. options.SessionTicketKeys], options.SessionTicketKeyRotation, options.SessionLifetime, options.TimeProvider, random);
+    /// <summary>
+    /// The ticket protector of <paramref name="options"/>: a cluster's shared keys, its configured keys, or random ones
+    /// that rotate.
+    /// </summary>
+    internal static SessionTicketProtector CreateTicketProtector(DtlsServerOptions options, IRandomSource random,
+        ClusterKeyRing? clusterKeys = null)
+        => new(clusterKeys is not null ? clusterKeys.Keys.SessionTicketKeys : [.. options.SessionTicketKeys],
+            options.SessionTicketKeyRotation, options.SessionLifetime, options.TimeProvider, random);
 
     /// <summary>The ticket protector this engine uses (shared with the server's other loops), or null.</summary>
     internal SessionTicketProtector? Tickets => _services.Tickets;

@@ -23,6 +23,7 @@ public sealed class NamespaceDependencyTests
         "HotDtls.Transport",
         "HotDtls.Crypto",
         "HotDtls.Records",
+        "HotDtls.Cluster",
         "HotDtls.Handshake",
         "HotDtls.Cookies",
         "HotDtls.Connection",
