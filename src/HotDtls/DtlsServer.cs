@@ -146,6 +146,12 @@ public sealed class DtlsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The cluster's keys once started (for tests), or null.</summary>
+    internal ClusterKeyRing? ClusterKeys => _clusterKeys;
+
+    /// <summary>The ticket protector the loops share once started (for tests), or null.</summary>
+    internal SessionTicketProtector? Tickets => _tickets;
+
     /// <summary>This server's instruments once started (for tests), or null.</summary>
     internal ServerMetrics? Metrics => _metrics;
 

@@ -76,6 +76,9 @@ public readonly record struct DtlsServerStatistics
         PeerAddressChangesRefused = PeerAddressChangesRefused + other.PeerAddressChangesRefused,
         PeerAddressesProven = PeerAddressesProven + other.PeerAddressesProven,
         DatagramsWithheld = DatagramsWithheld + other.DatagramsWithheld,
+        DatagramsForwarded = DatagramsForwarded + other.DatagramsForwarded,
+        DatagramsNotForwarded = DatagramsNotForwarded + other.DatagramsNotForwarded,
+        DatagramsSentThroughNodes = DatagramsSentThroughNodes + other.DatagramsSentThroughNodes,
     };
 
     /// <summary>tls12_cid records whose Connection ID no session here was issued: dropped silently (RFC 9146).</summary>
@@ -101,4 +104,22 @@ public readonly record struct DtlsServerStatistics
     /// did not cover them (the amplification bound, RFC 9146 §6).
     /// </summary>
     public long DatagramsWithheld { get; init; }
+
+    /// <summary>
+    /// Cluster: Connection ID records of sessions another node owns, forwarded to it over the node-to-node channel
+    /// (docs/scaling.md).
+    /// </summary>
+    public long DatagramsForwarded { get; init; }
+
+    /// <summary>
+    /// Cluster: Connection ID records of another node's sessions that were dropped instead: the node is down, unknown, or
+    /// this node has no channel (also counted in <see cref="RecordsDropped"/>).
+    /// </summary>
+    public long DatagramsNotForwarded { get; init; }
+
+    /// <summary>
+    /// Cluster: datagrams to clients that another node forwarded, sent back through that node (the balancer expects the
+    /// answer from the node it picked).
+    /// </summary>
+    public long DatagramsSentThroughNodes { get; init; }
 }

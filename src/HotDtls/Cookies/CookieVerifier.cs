@@ -243,8 +243,10 @@ internal sealed class CookieVerifier : IDisposable
     {
         if (_shared is not { } shared)
         {
+            // Current first: the order secrets are drawn in is the order tests that replay the random source expect.
+            var current = RandomSecret();
             var previous = reuse is { KeyVersion: 0 } && generation - reuse.Generation == 1 ? reuse.Hmacs[0] : RandomSecret();
-            return new SecretGeneration(generation, 0, [RandomSecret(), previous]);
+            return new SecretGeneration(generation, 0, [current, previous]);
         }
         var version = shared.Version;
         var masters = shared.Keys.CookieSecrets;

@@ -28,4 +28,9 @@ internal enum DropReason : byte
     UnknownConnectionId,
     /// <summary>A return_routability_check outside an established session that negotiated rrc, malformed, or of an unknown type.</summary>
     UnexpectedReturnRoutabilityCheck,
+    /// <summary>
+    /// Cluster: a tls12_cid record of a session another node owns that cannot be forwarded (no node-to-node channel, the
+    /// node is down or unknown), or one forwarded here that this node does not own (never forwarded twice).
+    /// </summary>
+    ClusterNodeUnavailable,
 }

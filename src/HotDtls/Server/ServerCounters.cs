@@ -8,7 +8,7 @@ namespace HotDtls.Server;
 internal struct DropCounts
 {
     /// <summary>One more than the largest <see cref="DropReason"/> (a test checks it covers every member).</summary>
-    public const int Length = (int)DropReason.UnexpectedReturnRoutabilityCheck + 1;
+    public const int Length = (int)DropReason.ClusterNodeUnavailable + 1;
 
     private long _first;
 }
@@ -33,6 +33,9 @@ internal struct ServerCounters
     public long PeerAddressChanges;
     public long PeerAddressChangesRefused;
     public long PeerAddressesProven;
+    public long DatagramsForwarded;
+    public long DatagramsNotForwarded;
+    public long DatagramsSentThroughNodes;
     /// <summary>Per reason; they add up to <see cref="RecordsDropped"/>.</summary>
     public DropCounts DroppedByReason;
 
@@ -45,6 +48,9 @@ internal struct ServerCounters
 
     public readonly DtlsServerStatistics ToStatistics(int sessions, int handshakes, long datagramsWithheld) => new()
     {
+        DatagramsForwarded = DatagramsForwarded,
+        DatagramsNotForwarded = DatagramsNotForwarded,
+        DatagramsSentThroughNodes = DatagramsSentThroughNodes,
         DatagramsWithheld = datagramsWithheld,
         DatagramsReceived = DatagramsReceived,
         DatagramsDelivered = DatagramsDelivered,

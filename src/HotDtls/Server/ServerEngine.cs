@@ -47,6 +47,10 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     // The cache this engine made for itself (no shared one was given): disposed with the engine.
     private readonly SessionCache? _ownedSessionCache;
     private readonly SessionTicketProtector? _ownedTickets;
+    // A cluster node: CID records naming another node are forwarded, and peers reached through a node are answered through it.
+    private readonly bool _isClusterNode;
+    // The client's own address of a via-address being sent to (used under _gate).
+    private readonly SocketAddress _viaClient;
     private bool _disposed;
 
     /// <summary>
@@ -97,6 +101,10 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
             KeyLog = keyLog,
         };
         _loopIndex = loopIndex;
+        _isClusterNode = options.Cluster is not null;
+        var family = options.EndPoint?.AddressFamily ?? System.Net.Sockets.AddressFamily.InterNetworkV6;
+        _viaClient = ViaAddress.NewBuffer(family == System.Net.Sockets.AddressFamily.InterNetwork
+            ? family : System.Net.Sockets.AddressFamily.InterNetworkV6);
         if (options.ConnectionIdLength is > 0 and var length)
         {
             _connectionIds = new ConnectionIdTable(length, options.EffectiveConnectionIdNode, (byte)loopIndex, random);
@@ -121,6 +129,12 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
             }
         }
     }
+
+    /// <summary>
+    /// The cluster's node-to-node channel (null: a server on its own, or a node without one). Set before the engine's
+    /// loop starts.
+    /// </summary>
+    internal IClusterForwarder? Forwarder { get; set; }
 
     /// <summary>Datagrams this engine passed to the loop owning their CID (for tests and figures).</summary>
     internal long DatagramsHandedOff => Interlocked.Read(ref _handedOff);
@@ -214,6 +228,11 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     /// </summary>
     public void ProcessDatagram(SocketAddress from, Span<byte> datagram)
     {
+        if (OtherNode(datagram) is var node && node != 0)
+        {
+            ForwardToNode(node, from, datagram);
+            return;
+        }
         if (Siblings is { } siblings && OwnerLoop(datagram) is var owner && owner >= 0 && owner != _loopIndex
             && owner < siblings.Length)
         {
@@ -287,6 +306,52 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
             if (reader.Malformed)
             {
                 _observer.Counters.CountDrop(DropReason.MalformedRecord);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The node that owns a datagram whose first record is a tls12_cid record of this cluster's layout naming another
+    /// node (the node byte of the CID, <see cref="ConnectionIdTable"/>), or 0: ours, not a CID record, or no cluster (a
+    /// server on its own issues node byte 0 or its <see cref="DtlsServerOptions.ConnectionIdNode"/>, and a CID with node
+    /// 0 is nobody's to forward to).
+    /// </summary>
+    private byte OtherNode(ReadOnlySpan<byte> datagram)
+    {
+        // A tls12_cid record: type, version, epoch, sequence_number (11 bytes), then the CID (RFC 9146 §4).
+        const int NodeByteOffset = 11;
+        if (!_isClusterNode || _connectionIds is not { } table || datagram.Length < RecordHeader.Size + table.Length
+            || datagram[0] != (byte)ContentType.Tls12Cid || datagram[NodeByteOffset] == table.Node)
+        {
+            return 0;
+        }
+        return datagram[NodeByteOffset];
+    }
+
+    /// <summary>
+    /// A CID record of node <paramref name="node"/>'s session: forwarded over the node-to-node channel, unchanged and
+    /// with the address it came from; dropped if it came over the channel itself (it is never forwarded twice) or the
+    /// node cannot be reached.
+    /// </summary>
+    private void ForwardToNode(byte node, SocketAddress from, ReadOnlySpan<byte> datagram)
+    {
+        var forwarded = !ViaAddress.IsVia(from) && Forwarder is { } forwarder && forwarder.TryForward(node, from, datagram);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _observer.Counters.DatagramsReceived++;
+            _observer.Counters.BytesReceived += datagram.Length;
+            if (forwarded)
+            {
+                _observer.Counters.DatagramsForwarded++;
+            }
+            else
+            {
+                _observer.Counters.DatagramsNotForwarded++;
+                _observer.Drop(from, DropReason.ClusterNodeUnavailable);
             }
         }
     }
@@ -543,6 +608,15 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     {
         _observer.Counters.DatagramsSent++;
         _observer.Counters.BytesSent += datagram.Length;
+        if (_isClusterNode && ViaAddress.TryRead(peer, _viaClient, out var node))
+        {
+            // A client another node forwarded: the balancer expects the answer from that node (docs/scaling.md).
+            if (Forwarder is { } forwarder && forwarder.TrySendReply(node, _viaClient, datagram))
+            {
+                _observer.Counters.DatagramsSentThroughNodes++;
+            }
+            return;
+        }
         _sender.Send(datagram, peer);
     }
 }

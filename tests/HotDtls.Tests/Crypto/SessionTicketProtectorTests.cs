@@ -87,6 +87,38 @@ public sealed class SessionTicketProtectorTests
     }
 
     [Fact]
+    public void A_replaced_key_set_seals_with_its_first_key_and_opens_what_it_still_holds()
+    {
+        using var protector = Protector(s_keyA);
+        var underA = Seal(protector);
+
+        protector.ReplaceConfiguredKeys([s_keyB, s_keyA]);
+        var underB = Seal(protector);
+        Assert.Equal(s_keyB[..SessionTicketProtector.KeyNameLength], underB[..SessionTicketProtector.KeyNameLength]);
+        Assert.True(protector.TryOpen(underA, new byte[48], out _));
+        Assert.True(protector.TryOpen(underB, new byte[48], out _));
+
+        // The rotation is over: tickets of the dropped key no longer open.
+        protector.ReplaceConfiguredKeys([s_keyB]);
+        Assert.False(protector.TryOpen(underA, new byte[48], out _));
+        Assert.True(protector.TryOpen(underB, new byte[48], out _));
+    }
+
+    [Fact]
+    public void Only_a_configured_key_set_is_replaced_and_by_valid_keys()
+    {
+        using var random = Protector();
+        Assert.Throws<InvalidOperationException>(() => random.ReplaceConfiguredKeys([s_keyA]));
+
+        using var configured = Protector(s_keyA);
+        Assert.Throws<InvalidOperationException>(() => configured.ReplaceConfiguredKeys([]));
+        Assert.Throws<ArgumentException>(() => configured.ReplaceConfiguredKeys([s_keyB, new byte[47]]));
+        // A refused set changes nothing.
+        Assert.True(configured.TryOpen(Seal(configured), new byte[48], out _));
+        Assert.Equal(s_keyA[..SessionTicketProtector.KeyNameLength], Seal(configured)[..SessionTicketProtector.KeyNameLength]);
+    }
+
+    [Fact]
     public void Random_keys_rotate_and_old_ones_open_until_their_tickets_expire()
     {
         using var protector = Protector();

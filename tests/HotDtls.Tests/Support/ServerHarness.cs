@@ -30,8 +30,14 @@ internal sealed class ServerHarness : IDisposable
         };
         configure?.Invoke(Options);
         Options.ValidateServer();
-        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed), sessionCache: sessionCache, keyLog: keyLog);
+        // A cluster node's keys, as DtlsServer makes them at start (each harness its own ring: nodes share only the keys).
+        ClusterKeys = Options.Cluster is { } cluster ? HotDtls.Cluster.ClusterKeyRing.Create(cluster) : null;
+        Engine = new ServerEngine(Options, Handler, Sender, NullLogger.Instance, new SeededRandom(seed), sessionCache: sessionCache,
+            keyLog: keyLog, clusterKeys: ClusterKeys);
     }
+
+    /// <summary>The cluster keys of a harness whose options make it a cluster node, else null.</summary>
+    public HotDtls.Cluster.ClusterKeyRing? ClusterKeys { get; }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
     public DtlsServerOptions Options { get; }
