@@ -48,6 +48,54 @@ internal sealed class Arguments
     /// <summary>serve --resume: a session cache and tickets.</summary>
     public bool ServeResume { get; private set; }
 
+    /// <summary>serve --node-id, --cluster-keys, --cluster-listen and --cluster-node (null: not given).</summary>
+    public byte? NodeId { get; private set; }
+
+    public string? ClusterKeysPath { get; private set; }
+
+    public IPEndPoint? ClusterListen { get; private set; }
+
+    public IReadOnlyList<KeyValuePair<byte, IPEndPoint>>? ClusterNodes { get; private set; }
+
+    /// <summary>
+    /// Makes <paramref name="options"/> a cluster node with the --node-id, --cluster-keys, --cluster-listen and
+    /// --cluster-node given (over what a --config file's Cluster section says).
+    /// </summary>
+    public void ApplyClusterTo(DtlsServerOptions options)
+    {
+        if (NodeId is null && ClusterKeysPath is null && ClusterListen is null && ClusterNodes is null)
+        {
+            return;
+        }
+        var cluster = options.Cluster ?? new DtlsClusterOptions();
+        if (NodeId is { } id)
+        {
+            cluster.NodeId = id;
+        }
+        if (ClusterKeysPath is { } path)
+        {
+            cluster.KeyFile = path;
+            cluster.Keys = null;
+        }
+        if (ClusterListen is { } listen)
+        {
+            cluster.ChannelEndPoint = listen;
+        }
+        if (ClusterNodes is { } nodes)
+        {
+            cluster.Nodes.Clear();
+            foreach (var (node, endPoint) in nodes)
+            {
+                cluster.Nodes[node] = endPoint;
+            }
+        }
+        if (cluster.Keys is null && cluster.KeyFile is null)
+        {
+            throw new UsageException("A cluster node needs the cluster's shared keys: give --cluster-keys FILE (or Cluster:KeyFile in the --config file).");
+        }
+        options.Cluster = cluster;
+    }
+
     /// <summary>The key came from --key, --key-file or <c>HOTDTLS_KEY</c>, not from the seed's default.</summary>
     public bool KeyGiven { get; private set; }
 
@@ -126,6 +174,10 @@ internal sealed class Arguments
         {
             throw new UsageException("--no-cid and --cid-length contradict each other: give one of them.");
         }
+        arguments.NodeId = result.GetValue(CliOptions.NodeId);
+        arguments.ClusterKeysPath = result.GetValue(CliOptions.ClusterKeys)?.FullName;
+        arguments.ClusterListen = result.GetValue(CliOptions.ClusterListen);
+        arguments.ClusterNodes = result.GetValue(CliOptions.ClusterNodes);
         // The configuration file fills in what the command line leaves out.
         var file = result.GetValue(CliOptions.Config) is { } path ? ConfigFile.Read(path) : ConfigFile.Empty;
         arguments.File = file;

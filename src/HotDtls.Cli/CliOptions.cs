@@ -158,6 +158,39 @@ internal static class CliOptions
         Description = "No session resumption (the default; overrides a --config file that turns it on).",
     };
 
+    // serve: one node of a cluster (docs/scaling.md).
+
+    public static readonly Option<byte?> NodeId = new("--node-id")
+    {
+        Description = "Run as node N (1 to 255) of a cluster behind a UDP load balancer: the first byte of every Connection ID. Needs --cluster-keys.",
+        HelpName = "N",
+        CustomParser = result => byte.TryParse(result.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+            ? id
+            : Error<byte?>(result, $"--node-id needs a node id from 1 to 255, not '{result.Tokens[0].Value}'."),
+    };
+
+    public static readonly Option<FileInfo?> ClusterKeys = new("--cluster-keys")
+    {
+        Description = "The cluster's shared key file (cookie-secret, ticket-key and channel-key lines, hex; docs/operations.md). Read again whenever it changes.",
+        HelpName = "FILE",
+    };
+
+    public static readonly Option<IPEndPoint?> ClusterListen = new("--cluster-listen")
+    {
+        Description = "This node's node-to-node channel address (UDP), where other nodes forward the Connection ID records of its sessions.",
+        HelpName = "ADDR:PORT",
+        CustomParser = result => ParseEndPoint(result, "--cluster-listen", result.Tokens[0].Value),
+    };
+
+    public static readonly Option<IReadOnlyList<KeyValuePair<byte, IPEndPoint>>?> ClusterNodes = new("--cluster-node")
+    {
+        Description = "Another node's id and channel address; repeat for each node (this node's own entry is skipped).",
+        HelpName = "ID=ADDR:PORT",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.OneOrMore,
+        CustomParser = ParseNodes,
+    };
+
     // connect.
 
     public static readonly Argument<string> Host = new("HOST")
@@ -293,4 +326,27 @@ internal static class CliOptions
         "secp256r1" or "p256" or "p-256" => NamedGroup.Secp256r1,
         _ => null,
     };
+
+    private static IPEndPoint? ParseEndPoint(ArgumentResult result, string option, string text)
+        => IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port != 0
+            ? endPoint
+            : Error<IPEndPoint?>(result, $"{option} needs ADDRESS:PORT (for example 10.0.0.1:5685 or [fd00::1]:5685), not '{text}'.");
+
+    private static IReadOnlyList<KeyValuePair<byte, IPEndPoint>>? ParseNodes(ArgumentResult result)
+    {
+        var nodes = new List<KeyValuePair<byte, IPEndPoint>>();
+        foreach (var token in result.Tokens)
+        {
+            var text = token.Value;
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || !byte.TryParse(text.AsSpan(0, equals), NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id == 0
+                || !IPEndPoint.TryParse(text.AsSpan(equals + 1), out var endPoint) || endPoint.Port == 0)
+            {
+                return Error<IReadOnlyList<KeyValuePair<byte, IPEndPoint>>?>(result,
+                    $"--cluster-node needs ID=ADDRESS:PORT with an id from 1 to 255 (for example 2=10.0.0.2:5685), not '{text}'.");
+            }
+            nodes.Add(new(id, endPoint));
+        }
+        return nodes;
+    }
 }

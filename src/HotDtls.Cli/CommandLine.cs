@@ -35,6 +35,7 @@ internal static class CommandLine
             CliOptions.Address, CliOptions.Port, CliOptions.Key, CliOptions.KeyFile, CliOptions.Hint, CliOptions.Config, CliOptions.KeyLog,
             CliOptions.Echo, CliOptions.Quiet, CliOptions.Verbose, CliOptions.Loops, CliOptions.Receive,
             CliOptions.Suites, CliOptions.Groups, CliOptions.ConnectionIdLength, CliOptions.NoConnectionId, CliOptions.ServeResume, CliOptions.NoResume,
+            CliOptions.NodeId, CliOptions.ClusterKeys, CliOptions.ClusterListen, CliOptions.ClusterNodes,
         };
         var connect = new Command("connect", ConnectDescription)
         {

@@ -26,10 +26,23 @@ internal static class ServeCommand
         arguments.ApplyTo(options);
         arguments.ApplyConnectionIdTo(options);
         arguments.ApplyKeyLogTo(options);
+        arguments.ApplyClusterTo(options);
         DtlsServerHandler handler = arguments.Echo
             ? new EchoHandler()
             : new AckHandler(loggerFactory.CreateLogger("hotdtls.serve"), arguments.Quiet);
-        await using var server = new DtlsServer(options, handler, loggerFactory);
+        DtlsServer created;
+        try
+        {
+            created = new DtlsServer(options, handler, loggerFactory);
+        }
+        catch (ArgumentException exception)
+        {
+            // The options from the command line and --config together break one of the library's rules.
+            var text = exception.Message;
+            var cut = text.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            throw new UsageException(cut > 0 ? text[..cut] : text);
+        }
+        await using var server = created;
         await server.StartAsync(stop.Token).ConfigureAwait(false);
         if (arguments.Quiet)
         {

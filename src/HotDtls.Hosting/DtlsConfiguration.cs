@@ -14,7 +14,7 @@ namespace HotDtls.Hosting;
 /// <see cref="IPskStore"/>. These binders read each key by name: an absent key leaves the option as it was, a list
 /// replaces the option's list, and every malformed value, unknown key or unknown name is reported with its full key
 /// path (for example <c>HotDtls:Server:CipherSuites:1</c>). Messages never contain a key's hex or any value under
-/// <c>Psk</c> or <c>SessionTicketKeys</c>. docs/_fragments/configuration.md lists the keys.
+/// <c>Psk</c>, <c>SessionTicketKeys</c> or <c>Cluster:Keys</c>. docs/operations.md lists the keys.
 /// </para>
 /// <para>
 /// Binding checks the form of each value; <see cref="ValidateServerOptions"/> then checks ranges and combinations
@@ -68,6 +68,10 @@ public static class DtlsConfiguration
             }
         }
         PskConfiguration.Read(reader.Section("Psk"), options);
+        if (reader.Exists(nameof(DtlsServerOptions.Cluster)))
+        {
+            ClusterConfiguration.Read(reader.Section(nameof(DtlsServerOptions.Cluster)), options);
+        }
         reader.ReportUnknownKeys();
         ThrowIfAny(errors, typeof(DtlsServerOptions));
         return options;

@@ -36,7 +36,6 @@ internal static partial class ServerOptionsValidation
         try
         {
             _ = new DtlsServer(options, NoHandler.Instance);
-            return null;
         }
         catch (ArgumentException exception)
         {
@@ -52,6 +51,19 @@ internal static partial class ServerOptionsValidation
             }
             return KeyOf(exception.ParamName, text) is { } key ? $"{prefix}{key}: {text}" : $"{prefix.TrimEnd(':')}: {text}";
         }
+        // The server reads its key file when it starts; a file that will not read is a configuration error now.
+        if (options.Cluster?.KeyFile is { } keyFile)
+        {
+            try
+            {
+                _ = DtlsClusterKeys.Load(keyFile);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return $"{prefix}Cluster:KeyFile: {exception.Message}";
+            }
+        }
+        return null;
     }
 
     /// <summary>The configuration key a library message is about, from its parameter name or its first word.</summary>
@@ -76,6 +88,11 @@ internal static partial class ServerOptionsValidation
                 property = nameof(DtlsOptions.NamedGroups);
             }
         }
+        if (property is not null && typeof(DtlsClusterOptions).GetProperty(property) is not null
+            && (paramName is not null || message.StartsWith("DtlsClusterOptions.", StringComparison.Ordinal)))
+        {
+            return "Cluster:" + property + index;
+        }
         if (property is null || typeof(DtlsServerOptions).GetProperty(property) is null)
         {
             return null;
@@ -84,7 +101,7 @@ internal static partial class ServerOptionsValidation
     }
 
     // "CipherSuites is empty…", "DtlsServerOptions.EndPoint is required…", "SessionTicketKeys[0] must be…".
-    [GeneratedRegex(@"^(?:DtlsServerOptions\.)?(?<name>[A-Z][A-Za-z]+)(?:\[(?<index>\d+)\])?")]
+    [GeneratedRegex(@"^(?:Dtls(?:Server|Cluster)Options\.)?(?<name>[A-Z][A-Za-z]+)(?:\[(?<index>\d+)\])?")]
     private static partial Regex LeadingProperty();
 
     private sealed class NoHandler : DtlsServerHandler
