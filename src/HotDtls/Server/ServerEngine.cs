@@ -102,9 +102,7 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         };
         _loopIndex = loopIndex;
         _isClusterNode = options.Cluster is not null;
-        var family = options.EndPoint?.AddressFamily ?? System.Net.Sockets.AddressFamily.InterNetworkV6;
-        _viaClient = ViaAddress.NewBuffer(family == System.Net.Sockets.AddressFamily.InterNetwork
-            ? family : System.Net.Sockets.AddressFamily.InterNetworkV6);
+        _viaClient = ViaAddress.NewClientBuffer();
         if (options.ConnectionIdLength is > 0 and var length)
         {
             _connectionIds = new ConnectionIdTable(length, options.EffectiveConnectionIdNode, (byte)loopIndex, random);

@@ -52,9 +52,17 @@ internal static class ViaAddress
     /// <summary>Whether <paramref name="address"/> is a via-address (one byte longer than its family's sockaddr).</summary>
     public static bool IsVia(SocketAddress address) => address.Size == SocketAddress.GetMaximumAddressSize(address.Family) + 1;
 
-    /// <summary>A buffer any via-address of <paramref name="family"/> fits in (for <see cref="Write"/> and <see cref="TryRead"/>).</summary>
+    /// <summary>
+    /// A buffer for the via-addresses of <paramref name="family"/> (<see cref="Write"/>), sized exactly: a
+    /// <see cref="SocketAddress"/> compares its whole buffer, not just its <see cref="SocketAddress.Size"/> bytes, so a
+    /// reused buffer finds a session keyed by a copy only if both have the same capacity.
+    /// </summary>
     public static SocketAddress NewBuffer(System.Net.Sockets.AddressFamily family)
         => new(family, SocketAddress.GetMaximumAddressSize(family) + 1);
+
+    /// <summary>A buffer any client address fits in, for <see cref="TryRead"/> (whose result is sent to, never compared).</summary>
+    public static SocketAddress NewClientBuffer()
+        => new(System.Net.Sockets.AddressFamily.InterNetworkV6, SocketAddress.GetMaximumAddressSize(System.Net.Sockets.AddressFamily.InterNetworkV6));
 
     /// <summary>The client's own address of a via-address (a copy), or <paramref name="address"/> itself.</summary>
     public static SocketAddress ClientOf(SocketAddress address)
