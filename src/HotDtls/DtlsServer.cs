@@ -242,7 +242,7 @@ public sealed class DtlsServer : IAsyncDisposable
         _loops = loops;
         _localEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         // Made once the port is known (it tags every measurement); given to the engines before their loops start.
-        _metrics = new ServerMetrics(_options.MeterFactory, _localEndPoint, _options.TimeProvider);
+        _metrics = new ServerMetrics(_options.MeterFactory, _localEndPoint, _options.TimeProvider, cluster: _options.Cluster is not null);
         _metrics.Observe(engines);
         foreach (var engine in engines)
         {

@@ -27,6 +27,7 @@ internal static class MetricNames
     public const string ActiveSessions = "dtls.active_sessions";
     public const string ActiveHandshakes = "dtls.active_handshakes";
     public const string Alerts = "dtls.alerts";
+    public const string ClusterDatagrams = "dtls.cluster.datagrams";
 
     public const string RoleTag = "dtls.role";
     public const string ServerAddressTag = "server.address";
@@ -38,6 +39,7 @@ internal static class MetricNames
     public const string ErrorTypeTag = "error.type";
     public const string AlertLevelTag = "dtls.alert.level";
     public const string AlertDescriptionTag = "dtls.alert.description";
+    public const string ClusterRouteTag = "dtls.cluster.route";
 
     public const string Server = "server";
     public const string Client = "client";

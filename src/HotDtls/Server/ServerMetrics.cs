@@ -34,7 +34,8 @@ internal sealed class ServerMetrics : IDisposable
     /// <param name="meterFactory">Where the meter comes from (owned by the factory), or null for a meter of our own.</param>
     /// <param name="endPoint">The server's bound address: the <c>server.address</c> and <c>server.port</c> tags.</param>
     /// <param name="time">The clock the handshakes were stamped with.</param>
-    public ServerMetrics(IMeterFactory? meterFactory, IPEndPoint endPoint, TimeProvider time)
+    /// <param name="cluster">The server is a cluster node: its forwarding is measured too.</param>
+    public ServerMetrics(IMeterFactory? meterFactory, IPEndPoint endPoint, TimeProvider time, bool cluster = false)
     {
         _instruments = new DtlsInstruments(meterFactory, MetricNames.Server, endPoint, time);
         (_role, _address, _port) = (_instruments.Role, _instruments.Address, _instruments.Port);
@@ -56,6 +57,11 @@ internal sealed class ServerMetrics : IDisposable
             "{session}", "Peers with state now: handshaking or established (as kestrel.active_connections).");
         meter.CreateObservableUpDownCounter(ActiveHandshakes, () => Observe(static s => s.HandshakesInProgress),
             "{handshake}", "Handshakes in progress now (half-open: cookie verified, not finished).");
+        if (cluster)
+        {
+            meter.CreateObservableCounter(ClusterDatagrams, ObserveCluster, "{datagram}",
+                "Cluster: CID records forwarded to the node that owns their session, not forwarded (node down or unknown), and answers sent back through the node that forwarded the client's record.");
+        }
     }
 
     /// <summary>The meter (for tests that listen to this server's instruments only).</summary>
@@ -116,6 +122,15 @@ internal sealed class ServerMetrics : IDisposable
 
     private Measurement<long>[] ObserveBytes() => Snapshot() is { } s
         ? [Directed(s.BytesReceived, Receive), Directed(s.BytesSent, Transmit)]
+        : [];
+
+    private Measurement<long>[] ObserveCluster() => Snapshot() is { } s
+        ?
+        [
+            new(s.DatagramsForwarded, _role, _address, _port, new(ClusterRouteTag, "forwarded")),
+            new(s.DatagramsNotForwarded, _role, _address, _port, new(ClusterRouteTag, "not_forwarded")),
+            new(s.DatagramsSentThroughNodes, _role, _address, _port, new(ClusterRouteTag, "sent_through_node")),
+        ]
         : [];
 
     private Measurement<long> Directed(long value, string direction)

@@ -36,6 +36,27 @@ public sealed class ServerMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_cluster_node_measures_its_forwarding_and_a_server_on_its_own_has_no_such_instrument()
+    {
+        using var node = new ServerHarness(o => o.Cluster = new DtlsClusterOptions { NodeId = 1, Keys = Cookies.CookieVerifierSharedTests.Keys(1) });
+        using var metrics = new ServerMetrics(meterFactory: null, s_serverEndPoint, node.Time, cluster: true);
+        metrics.Observe([node.Engine]);
+        using var recorder = new MetricRecorder(metrics.Meter);
+        // A CID record naming node 2, which this node cannot reach (no channel): not forwarded.
+        var record = Wire.Record(HotDtls.Records.ContentType.Tls12Cid, 1, 1, new byte[24]);
+        var withCid = new byte[record.Length + 6];
+        record.AsSpan(0, 11).CopyTo(withCid);
+        withCid[11] = 2;
+        record.AsSpan(11).CopyTo(withCid.AsSpan(17));
+        node.Deliver(Exchange.DefaultClient.Serialize(), withCid);
+
+        Assert.Equal(1, recorder.Observed(ClusterDatagrams, ClusterRouteTag, "not_forwarded"));
+        Assert.Equal(0, recorder.Observed(ClusterDatagrams, ClusterRouteTag, "forwarded"));
+        Assert.Equal(0, recorder.Observed(ClusterDatagrams, ClusterRouteTag, "sent_through_node"));
+        Assert.Empty(_recorder.Observe(ClusterDatagrams));
+    }
+
+    [Fact]
     public void A_completed_handshake_counts_once_with_its_suite_and_a_duration_above_zero()
     {
         // 2 ms pass before each datagram reaches the server: the handshake runs from the cookie-verified ClientHello
