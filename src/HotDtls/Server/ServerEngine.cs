@@ -23,7 +23,7 @@ namespace HotDtls.Server;
 /// Before a peer returns a valid cookie nothing about it is stored (RFC 6347 §4.2.1). One lock serialises the engine:
 /// the receive loop holds it per datagram, uncontended; sends from other threads and timers take it too.
 /// </remarks>
-internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDisposable
+internal sealed partial class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDisposable
 {
     /// <summary>How often timers are checked; retransmissions fire within this of their due time.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
@@ -127,12 +127,6 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
             }
         }
     }
-
-    /// <summary>
-    /// The cluster's node-to-node channel (null: a server on its own, or a node without one). Set before the engine's
-    /// loop starts.
-    /// </summary>
-    internal IClusterForwarder? Forwarder { get; set; }
 
     /// <summary>Datagrams this engine passed to the loop owning their CID (for tests and figures).</summary>
     internal long DatagramsHandedOff => Interlocked.Read(ref _handedOff);
@@ -309,52 +303,6 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
     }
 
     /// <summary>
-    /// The node that owns a datagram whose first record is a tls12_cid record of this cluster's layout naming another
-    /// node (the node byte of the CID, <see cref="ConnectionIdTable"/>), or 0: ours, not a CID record, or no cluster (a
-    /// server on its own issues node byte 0 or its <see cref="DtlsServerOptions.ConnectionIdNode"/>, and a CID with node
-    /// 0 is nobody's to forward to).
-    /// </summary>
-    private byte OtherNode(ReadOnlySpan<byte> datagram)
-    {
-        // A tls12_cid record: type, version, epoch, sequence_number (11 bytes), then the CID (RFC 9146 §4).
-        const int NodeByteOffset = 11;
-        if (!_isClusterNode || _connectionIds is not { } table || datagram.Length < RecordHeader.Size + table.Length
-            || datagram[0] != (byte)ContentType.Tls12Cid || datagram[NodeByteOffset] == table.Node)
-        {
-            return 0;
-        }
-        return datagram[NodeByteOffset];
-    }
-
-    /// <summary>
-    /// A CID record of node <paramref name="node"/>'s session: forwarded over the node-to-node channel, unchanged and
-    /// with the address it came from; dropped if it came over the channel itself (it is never forwarded twice) or the
-    /// node cannot be reached.
-    /// </summary>
-    private void ForwardToNode(byte node, SocketAddress from, ReadOnlySpan<byte> datagram)
-    {
-        var forwarded = !ViaAddress.IsVia(from) && Forwarder is { } forwarder && forwarder.TryForward(node, from, datagram);
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-            _observer.Counters.DatagramsReceived++;
-            _observer.Counters.BytesReceived += datagram.Length;
-            if (forwarded)
-            {
-                _observer.Counters.DatagramsForwarded++;
-            }
-            else
-            {
-                _observer.Counters.DatagramsNotForwarded++;
-                _observer.Drop(from, DropReason.ClusterNodeUnavailable);
-            }
-        }
-    }
-
-    /// <summary>
     /// The receive loop that owns a datagram whose first record is a tls12_cid record of this server's layout (the loop
     /// byte of the CID, <see cref="ConnectionIdTable"/>), or -1 for any other datagram.
     /// </summary>
@@ -414,126 +362,6 @@ internal sealed class ServerEngine : IDatagramSender, IDatagramSendFeedback, IDi
         const int randomOffset = HandshakeHeader.Size + 2;
         return body.Length >= randomOffset + KeySchedule.RandomLength
             && connection.HasClientRandom(body.Slice(randomOffset, KeySchedule.RandomLength));
-    }
-
-    /// <summary>A ClientHello from a peer without a handshake for it. Returns the address's entry afterwards.</summary>
-    private ServerConnection? OnClientHello(SocketAddress from, ServerConnection? entry, in RecordHeader header,
-        ReadOnlySpan<byte> body, int datagramLength, long now)
-    {
-        var decision = _hellos.Check(from, header, body, datagramLength, now);
-        switch (decision.Verdict)
-        {
-            case HelloVerdict.Drop:
-                _observer.Drop(from, decision.DropReason);
-                return entry;
-            case HelloVerdict.Challenge:
-                ((IDatagramSender)this).Send(decision.Challenge, from);
-                _observer.Counters.HelloVerifyRequestsSent++;
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    Log.HelloVerifyRequestSent(_logger, from.ToEndPoint());
-                }
-                return entry;
-            case HelloVerdict.Admit:
-                try
-                {
-                    return StartHandshake(from, header, decision.MessageSeq, decision.HelloBody, now);
-                }
-                finally
-                {
-                    if (decision.Reassembled)
-                    {
-                        _hellos.Release(from);
-                    }
-                }
-            default:
-                return entry;
-        }
-    }
-
-    /// <summary>A cookie-verified hello: make room, create the connection, send flight 4 (or refuse). Returns the address's entry.</summary>
-    private ServerConnection? StartHandshake(SocketAddress from, in RecordHeader header,
-        ushort messageSeq, ReadOnlySpan<byte> helloBody, long now)
-    {
-        if (_peers.MakeRoom(from, out var predecessor) == Admission.Full)
-        {
-            _observer.Counters.CountDrop(DropReason.TooManySessions);
-            Log.TooManySessions(_logger, from.ToEndPoint(), _peers.Count);
-            return predecessor;
-        }
-        var connection = new ServerConnection(_services, from.Copy(), now);
-        connection.Session = new DtlsSession(connection);
-        _peers.Add(connection, predecessor);
-        _observer.Counters.HandshakesStarted++;
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            // Guarded: the argument would make the session's IPEndPoint, which it otherwise makes only when asked.
-            Log.HandshakeInProgress(_logger, connection.Session.RemoteEndPoint);
-        }
-        _observer.CallHandler(HandlerCall.HandshakeStarted, connection.Session, default, default);
-        if (connection.Start(header, messageSeq, helloBody, now) == RecordResult.Defer)
-        {
-            // Resumption: the flight waits for the PSK store to confirm the cached session's identity.
-            _ = AwaitPskAsync(connection);
-        }
-        _timers.Schedule(connection, now);
-        return predecessor ?? (connection.IsClosed ? null : connection);
-    }
-
-    private async Task AwaitPskAsync(ServerConnection connection)
-    {
-        byte[]? key = null;
-        var failed = false;
-        try
-        {
-            key = await connection.PendingPskLookup.ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // The store is application code: its failure ends one handshake, never the server.
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            failed = true;
-            Log.PskStoreFailed(_logger, connection.Session!.RemoteEndPoint, exception);
-        }
-        lock (_gate)
-        {
-            if (connection.IsClosed || _disposed)
-            {
-                return;
-            }
-            var deferred = _deferred.AsSpan(0, connection.TakeDeferred(_deferred));
-            var now = NowMs();
-            if (connection.ResumeAfterPsk(key, failed, now) == RecordResult.Continue)
-            {
-                // The rest of flight 5 is read as the datagram was: once CIDs are negotiated the client's Finished is a
-                // tls12_cid record (RFC 9146 §4), framed with our CIDs' length and taken only if it carries this
-                // connection's CID, as routing by CID would have done.
-                var reader = new DatagramReader(deferred, _connectionIds?.Length ?? 0);
-                while (!connection.IsClosed && reader.TryReadRecord(out var header, out var offset))
-                {
-                    ReadOnlySpan<byte> connectionId = default;
-                    if (header.Type == ContentType.Tls12Cid)
-                    {
-                        connectionId = DatagramReader.ConnectionIdOf(deferred, header, offset);
-                        if (!_connectionIds!.TryFind(connectionId, out var owner) || owner != connection)
-                        {
-                            _observer.Counters.UnknownConnectionIdRecords++;
-                            _observer.Drop(connection.Peer, DropReason.UnknownConnectionId);
-                            continue;
-                        }
-                    }
-                    if (connection.ProcessRecord(header, connectionId, deferred.Slice(offset, header.Length), now) != RecordResult.Continue)
-                    {
-                        break;
-                    }
-                }
-            }
-            deferred.Clear();
-            if (!connection.IsEstablished)
-            {
-                _timers.Schedule(connection, now);
-            }
-        }
     }
 
     /// <summary>Retransmissions, handshake deadlines, idle expiry and cipher release. Called every <see cref="TickInterval"/>.</summary>

@@ -55,7 +55,7 @@ public sealed class LossyUdpRelay : IAsyncDisposable
         _toClient = new Direction(RelayDirection.ServerToClient, options, new DatagramFateDecider(options, options.Seed + 1), SendToClient);
         lock (_upstreamLock)
         {
-            _current = OpenUpstream();
+            _current = OpenUpstream(_server);
         }
         _clientLoop = ClientSideLoopAsync();
     }
@@ -99,13 +99,20 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     /// </summary>
     /// <returns>The new address's counters.</returns>
     /// <exception cref="ObjectDisposedException">The relay was disposed.</exception>
-    public RelayUpstreamStats Rebind()
+    public RelayUpstreamStats Rebind() => Rebind(_server);
+
+    /// <summary>
+    /// As <see cref="Rebind()"/>, and the new upstream socket talks to <paramref name="server"/>: what a UDP load
+    /// balancer that does not preserve source addresses does when it picks another node for a client's new flow.
+    /// </summary>
+    public RelayUpstreamStats Rebind(IPEndPoint server)
     {
+        ArgumentNullException.ThrowIfNull(server);
         lock (_upstreamLock)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var previous = _current;
-            var upstream = OpenUpstream();
+            var upstream = OpenUpstream(server);
             _current = upstream;
             Volatile.Write(ref previous.Stats._retiredTimestamp, Stopwatch.GetTimestamp());
             _options.Trace?.Invoke($"rebind: {previous.Stats.EndPoint} → {upstream.Stats.EndPoint}");
@@ -145,11 +152,11 @@ public sealed class LossyUdpRelay : IAsyncDisposable
     }
 
     /// <summary>A new socket connected to the server, with its receive loop running. Called under _upstreamLock.</summary>
-    private UpstreamSocket OpenUpstream()
+    private UpstreamSocket OpenUpstream(IPEndPoint server)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Connect(_server);
+        socket.Connect(server);
         var upstream = new UpstreamSocket(socket, new RelayUpstreamStats(_upstreams.Count, (IPEndPoint)socket.LocalEndPoint!));
         _upstreams.Add(upstream);
         upstream.Loop = ServerSideLoopAsync(upstream);
