@@ -536,20 +536,8 @@ public sealed class ClusterChannelTests
         Assert.Equal(0, one.Statistics.BadMac + one.Statistics.Malformed + one.Statistics.Replayed);
     }
 
-    private static bool WaitUntil(Func<bool> condition)
-    {
-        // The one real-socket test: a bounded wait on a condition, polled.
-        var deadline = Environment.TickCount64 + 10_000;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                return false;
-            }
-            Thread.Yield();
-        }
-        return true;
-    }
+    /// <summary>The one real-socket test's wait: bounded, on a condition.</summary>
+    private static bool WaitUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(10));
 
     private static int[] FreePorts(int count)
     {
