@@ -174,7 +174,16 @@ internal sealed class ClusterChannel : IDisposable
         {
             throw new InvalidOperationException("The node-to-node channel is already started.");
         }
-        var socket = Bind(listen);
+        Socket socket;
+        try
+        {
+            socket = Bind(listen);
+        }
+        catch (DtlsException exception)
+        {
+            Log.ClusterChannelBindFailed(_logger, listen, exception.Message);
+            throw;
+        }
         _socket = socket;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         // Published after the socket is bound: a sender that sees it can send.
@@ -545,6 +554,12 @@ internal sealed class ClusterChannel : IDisposable
             catch (SocketException) when (Volatile.Read(ref _disposed) != 0)
             {
                 break;
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                // Windows reports an ICMP port unreachable from an earlier send (a heartbeat to a node that is down) on
+                // the next receive: that node's liveness already says so, and a warning per heartbeat would be noise.
+                continue;
             }
             catch (SocketException exception)
             {

@@ -491,13 +491,16 @@ public sealed class ClusterChannelTests
     {
         using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var logger = new ListLogger();
         using var channel = new ClusterChannel(1, s_nodes, new ClusterKeyRing(Keys([s_keyA])), TimeProvider.System, s_heartbeat,
-            s_timeout, new FakeDelivery(), NullLogger.Instance);
+            s_timeout, new FakeDelivery(), logger);
 
         var exception = Assert.Throws<DtlsException>(() => channel.Start((IPEndPoint)holder.LocalEndPoint!));
 
         Assert.Equal(DtlsExceptionReason.AddressInUse, exception.Reason);
         Assert.Contains("node-to-node channel", exception.Message, StringComparison.Ordinal);
+        Assert.Equal([83], logger.EventIds);
+        Assert.Contains("already in use", logger.Messages[0], StringComparison.Ordinal);
     }
 
     [Fact]
