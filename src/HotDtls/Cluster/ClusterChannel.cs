@@ -174,16 +174,7 @@ internal sealed class ClusterChannel : IDisposable
         {
             throw new InvalidOperationException("The node-to-node channel is already started.");
         }
-        Socket socket;
-        try
-        {
-            socket = Bind(listen);
-        }
-        catch (DtlsException exception)
-        {
-            Log.ClusterChannelBindFailed(_logger, listen, exception.Message);
-            throw;
-        }
+        var socket = Bind(listen);
         _socket = socket;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         // Published after the socket is bound: a sender that sees it can send.
@@ -506,7 +497,7 @@ internal sealed class ClusterChannel : IDisposable
         return client;
     }
 
-    private static Socket Bind(IPEndPoint endPoint)
+    private Socket Bind(IPEndPoint endPoint)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -529,6 +520,7 @@ internal sealed class ClusterChannel : IDisposable
                 SocketError.AccessDenied => (DtlsExceptionReason.BindFailed, "permission denied: ports below 1024 need privileges"),
                 _ => (DtlsExceptionReason.BindFailed, exception.Message),
             };
+            Log.ClusterChannelBindFailed(_logger, endPoint, advice);
             throw new DtlsException($"Cannot start the node-to-node channel on {endPoint}: {advice}.", reason, exception);
         }
     }
