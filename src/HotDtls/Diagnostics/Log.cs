@@ -144,4 +144,24 @@ internal static partial class Log
 
     [LoggerMessage(81, LogLevel.Error, "The cluster key file changed but cannot be used ({Error}); the keys stay as they were. Fix the file: it is read again at the next heartbeat")]
     public static partial void ClusterKeyFileUnreadable(ILogger logger, string error);
+
+    // The node-to-node channel (HotDtls.Cluster.ClusterChannel). Never a key, never a payload byte.
+
+    [LoggerMessage(82, LogLevel.Information, "Cluster node {Node}: the node-to-node channel is listening on {EndPoint}")]
+    public static partial void ClusterChannelListening(ILogger logger, byte node, EndPoint endPoint);
+
+    [LoggerMessage(83, LogLevel.Error, "The node-to-node channel cannot listen on {EndPoint}: {Advice}")]
+    public static partial void ClusterChannelBindFailed(ILogger logger, EndPoint endPoint, string advice);
+
+    [LoggerMessage(84, LogLevel.Information, "Cluster node {Node} is up (an authenticated frame from {Source})")]
+    public static partial void ClusterNodeUp(ILogger logger, byte node, EndPoint source);
+
+    [LoggerMessage(85, LogLevel.Information, "Cluster node {Node} is down: nothing authenticated heard from it for {Timeout}; records for its sessions are dropped until it is back")]
+    public static partial void ClusterNodeDown(ILogger logger, byte node, TimeSpan timeout);
+
+    [LoggerMessage(86, LogLevel.Warning, "The node-to-node channel's receive failed: {Error}; it carries on")]
+    public static partial void ClusterChannelReceiveFailed(ILogger logger, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(87, LogLevel.Error, "A frame from {Source} on the node-to-node channel failed in the server; the channel carries on")]
+    public static partial void ClusterFrameFailed(ILogger logger, EndPoint source, Exception exception);
 }
