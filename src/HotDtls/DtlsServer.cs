@@ -44,6 +44,7 @@ public sealed class DtlsServer : IAsyncDisposable
     private ServerMetrics? _metrics;
     private KeyLogWriter? _keyLog;
     private ClusterKeyRing? _clusterKeys;
+    private ClusterChannel? _clusterChannel;
     private ITimer? _clusterTimer;
     private IPEndPoint? _localEndPoint;
     private int _state; // 0 new, 1 started, 2 stopped
@@ -238,6 +239,10 @@ public sealed class DtlsServer : IAsyncDisposable
                 Log.ConnectionIdSteeringUnavailable(_logger, steeringError ?? "unknown reason");
             }
         }
+        if (_options.Cluster is { ChannelEndPoint: { } channelEndPoint } channelOptions)
+        {
+            StartClusterChannel(channelOptions, channelEndPoint, engines, sockets);
+        }
         ReceiveStrategy = strategy;
         _loops = loops;
         _localEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
@@ -285,6 +290,49 @@ public sealed class DtlsServer : IAsyncDisposable
         _tickets?.ReplaceConfiguredKeys(keys.SessionTicketKeys);
         Log.ClusterKeysChanged(_logger, keys.CookieSecrets.Count, keys.SessionTicketKeys.Count, keys.ChannelKeys.Count);
     }
+
+    /// <summary>
+    /// Binds the node-to-node channel and gives it to the engines: CID records of other nodes' sessions go out through
+    /// it, and what other nodes forward comes in through a <see cref="ClusterRelay"/>. A channel that cannot bind stops
+    /// the start (the sockets bound so far are closed).
+    /// </summary>
+    private void StartClusterChannel(DtlsClusterOptions cluster, IPEndPoint channelEndPoint, ServerEngine[] engines, List<Socket> sockets)
+    {
+        // Replies to clients another node forwarded leave from loop 0's socket: one address, the one the balancer knows.
+        var relay = new ClusterRelay(engines, cluster.NodeId, _options.ConnectionIdLength ?? 0, new SocketDatagramSender(sockets[0], _logger));
+        var nodes = new Dictionary<byte, IPEndPoint>(cluster.Nodes);
+        var channel = new ClusterChannel(cluster.NodeId, nodes, _clusterKeys!, _options.TimeProvider, cluster.HeartbeatInterval,
+            cluster.NodeTimeout, relay, _logger);
+        try
+        {
+            channel.Start(channelEndPoint);
+        }
+        catch
+        {
+            channel.Dispose();
+            foreach (var engine in engines)
+            {
+                engine.Dispose();
+            }
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+            _sessionCache?.Dispose();
+            _tickets?.Dispose();
+            _keyLog?.Dispose();
+            _state = 2;
+            throw;
+        }
+        foreach (var engine in engines)
+        {
+            engine.Forwarder = channel;
+        }
+        _clusterChannel = channel;
+    }
+
+    /// <summary>The node-to-node channel once started (for tests), or null.</summary>
+    internal ClusterChannel? ClusterChannel => _clusterChannel;
 
     /// <summary>Every heartbeat interval: the key file, if it changed.</summary>
     private void OnClusterTick()
@@ -367,6 +415,8 @@ public sealed class DtlsServer : IAsyncDisposable
         {
             told += await loop.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+        // After the loops: their close_notify to clients reached through another node went out through the channel.
+        _clusterChannel?.Dispose();
         // The cached master secrets go with the server.
         _sessionCache?.Dispose();
         _tickets?.Dispose();

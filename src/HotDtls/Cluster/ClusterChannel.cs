@@ -27,7 +27,7 @@ namespace HotDtls.Cluster;
 /// heartbeats are timer-driven.
 /// </para>
 /// </remarks>
-internal sealed class ClusterChannel : IDisposable
+internal sealed class ClusterChannel : IClusterForwarder, IDisposable
 {
     private const int NodeCount = 256;
     private const long NeverHeard = long.MinValue;

@@ -3,7 +3,7 @@ using System.Net;
 namespace HotDtls.Cluster;
 
 /// <summary>
-/// How a server engine reaches the other nodes of its cluster (the node-to-node channel):
+/// How a server engine reaches the other nodes of its cluster (the node-to-node channel, <see cref="ClusterChannel"/>):
 /// it forwards the CID records of sessions another node owns, and sends what its own sessions answer to clients that
 /// another node forwarded, back through that node.
 /// </summary>
