@@ -87,7 +87,8 @@ internal sealed class LoadOptions
           --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
           --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
           --timeout MS          a datagram not answered within MS is lost (default 1000)
-          --handshake-timeout MS  a handshake not done within MS failed (default 10000)
+          --handshake-timeout MS  a handshake not done within MS failed (default 10000; failover 3000, after which
+                                a reconnect is tried again from a new socket)
           --rto MS              first handshake retransmission timeout (default 1000, doubling)
           --json                print the result as one JSON object on stdout (the human summary goes to stderr)
           --no-progress         no live progress line (it is shown only when stderr is a terminal anyway)
@@ -208,7 +209,7 @@ internal sealed class LoadOptions
         };
         int? concurrency = null, sessions = null, size = null;
         double? warmup = null, interval = null;
-        int? rebinds = null;
+        int? rebinds = null, handshakeTimeout = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 1; i < args.Length; i++)
         {
@@ -250,7 +251,7 @@ internal sealed class LoadOptions
                     o.TimeoutMs = (int)Whole(args, ref i, 1, 600_000);
                     break;
                 case "--handshake-timeout":
-                    o.HandshakeTimeoutMs = (int)Whole(args, ref i, 1, 600_000);
+                    handshakeTimeout = (int)Whole(args, ref i, 1, 600_000);
                     break;
                 case "--rto":
                     o.RetransmitMs = (int)Whole(args, ref i, 1, 60_000);
@@ -315,6 +316,9 @@ internal sealed class LoadOptions
         }
         o.Resolve(concurrency, sessions, size, warmup);
         o.ResolveMoves(interval, rebinds);
+        // A failover reconnect that a dead server (or a balancer still sending there) does not answer is tried again
+        // from a new socket after 3 s (retransmissions at 1 and 3 s with the default --rto), not after 10.
+        o.HandshakeTimeoutMs = handshakeTimeout ?? (o.Mode == LoadMode.Failover ? 3000 : 10_000);
         return o;
     }
 

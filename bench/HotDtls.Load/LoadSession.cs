@@ -91,12 +91,8 @@ internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
         _socket.Dispose();
         _socket = moved;
         _fd = (int)moved.Handle;
-        Refused = false;
-        Moves++;
+        Refused = false; // the old socket's ICMP reports said nothing of the new one
     }
-
-    /// <summary>How many times <see cref="MoveToNewSocket"/> moved this session.</summary>
-    public int Moves { get; private set; }
 
     public int Slot { get; }
 

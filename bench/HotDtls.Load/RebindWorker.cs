@@ -7,7 +7,8 @@ namespace HotDtls.Load;
 /// a new source port, the same DTLS session — <c>rebinds</c> times, echoing after each move. RFC 9146 §6 lets the
 /// server take a CID record from a new address as the same session; it may first check the address
 /// (draft-ietf-tls-dtls-rrc: the client engine answers its path_challenge) and send there no more than it received,
-/// so the first answer after a move may be withheld: the echo is resent every timeout/5 until the timeout. A session
+/// so the first answer after a move may be withheld: the echo is resent as soon as the engine has answered a
+/// path_challenge, and every timeout/5 until the timeout. A session
 /// whose echo after a move is never answered has been lost: it runs a new handshake (counted) and goes on.
 /// </summary>
 internal sealed class RebindWorker : Worker
@@ -41,6 +42,7 @@ internal sealed class RebindWorker : Worker
     private readonly long[] _echoResentAt;
     private readonly long[] _movedAt;
     private readonly long[] _nextMoveAt;
+    private readonly long[] _sentByUs;
     private uint _nextSequence;
     private int _opened;
     private int _handshaking;
@@ -66,6 +68,7 @@ internal sealed class RebindWorker : Worker
         _echoResentAt = new long[sessions];
         _movedAt = new long[sessions];
         _nextMoveAt = new long[sessions];
+        _sentByUs = new long[sessions];
     }
 
     // Written by this worker's thread, read by the runner once the worker has exited (Join orders them).
@@ -158,6 +161,7 @@ internal sealed class RebindWorker : Worker
         BinaryPrimitives.WriteUInt32BigEndian(_payload.AsSpan(4), _expected[session.Slot]);
         _echoResentAt[session.Slot] = now;
         session.SendPayload(_payload);
+        _sentByUs[session.Slot] = session.DatagramsSent;
         WorkerCounters.Bump(ref Counters.TotalSent);
     }
 
@@ -248,6 +252,13 @@ internal sealed class RebindWorker : Worker
                 break;
             case Phase.Echoing or Phase.Pausing when session.IsClosed:
                 Lose(session, Clock.Now);
+                break;
+            case Phase.Echoing when _afterMove[slot] && session.DatagramsSent > _sentByUs[slot]:
+                // The engine sent something of its own since our echo: its path_response to the server's path_challenge
+                // (draft-ietf-tls-dtls-rrc). The server withheld the echo's answer until the new address proved
+                // itself, which it now has: the echo again at once, not at the next retry.
+                Resend(session, Clock.Now);
+                EchoRetries++;
                 break;
         }
     }

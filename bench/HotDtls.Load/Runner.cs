@@ -455,7 +455,7 @@ internal static class Runner
         report.Add("rebinds", "moves per session", o.Rebinds);
         report.Add("moves", "moves made", Total(w => w.Moves));
         report.Add("echoes_after_move_answered", "echoes after a move answered (same session)", Total(w => w.AnsweredAfterMove));
-        report.Add("echo_retries", "echoes resent (answer withheld or lost)", Total(w => w.EchoRetries));
+        report.Add("echo_retries", "echoes resent (answer withheld until the new address was proven, or lost)", Total(w => w.EchoRetries));
         report.Add("sessions_kept", "sessions kept (every move answered, no new handshake)", Total(w => w.SessionsKept));
         report.Add("sessions_lost", "sessions lost", lost);
         report.Add("new_handshakes", "new handshakes after a lost session", newHandshakes);
