@@ -77,7 +77,9 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(mode, result.GetProperty("resume").GetString());
         // Each of the 4 slots runs its first handshake in full, and resumes in every later one.
         Assert.Equal(16, result.GetProperty("handshakes_resumed").GetInt64());
-        Assert.Equal(16, server.Statistics.HandshakesResumed);
+        // In the abbreviated handshake the client sends the last Finished: the server may count the last one or two
+        // just after the run has ended (this assertion failed once in four full runs of the project).
+        Assert.True(await WaitFor(() => server.Statistics.HandshakesResumed == 16), $"server resumed {server.Statistics.HandshakesResumed}");
     }
 
     [Fact]
