@@ -77,7 +77,9 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(mode, result.GetProperty("resume").GetString());
         // Each of the 4 slots runs its first handshake in full, and resumes in every later one.
         Assert.Equal(16, result.GetProperty("handshakes_resumed").GetInt64());
-        Assert.Equal(16, server.Statistics.HandshakesResumed);
+        // In the abbreviated handshake the client sends the last Finished: the server may count the last one or two
+        // just after the run has ended (this assertion failed once in four full runs of the project).
+        Assert.True(await WaitFor(() => server.Statistics.HandshakesResumed == 16), $"server resumed {server.Statistics.HandshakesResumed}");
     }
 
     [Fact]
@@ -225,6 +227,148 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(300, statistics.Sessions);
         Assert.Equal(300, _sources.Count);
         Assert.All(_sources.Keys, source => Assert.Equal(3, source.Address.GetAddressBytes()[1])); // 127.3.x.y
+    }
+
+    [Fact]
+    public void Rebind_with_a_CID_keeps_every_session_across_every_move()
+    {
+        var (code, result) = Run("rebind", "--server", Server, "-k", "4", "--rebinds", "3", "--interval", "20", "--timeout", "2000");
+        Assert.Equal(0, code);
+        Assert.Equal(4, result.GetProperty("sessions_with_cid").GetInt64());
+        Assert.Equal(12, result.GetProperty("moves").GetInt64());
+        Assert.Equal(12, result.GetProperty("echoes_after_move_answered").GetInt64());
+        Assert.Equal(4, result.GetProperty("sessions_kept").GetInt64());
+        Assert.Equal(0, result.GetProperty("sessions_lost").GetInt64());
+        Assert.Equal(0, result.GetProperty("new_handshakes").GetInt64());
+        // The server saw each session come from a new port three times, and never a second handshake.
+        var statistics = _server!.Statistics;
+        Assert.Equal(12, statistics.PeerAddressChanges);
+        Assert.Equal(4, statistics.HandshakesCompleted);
+    }
+
+    [Fact]
+    public async Task Rebind_without_a_CID_reports_every_session_lost_and_fails()
+    {
+        await using var server = new DtlsServer(new DtlsServerOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
+            ConnectionIdLength = null, // `hotdtls serve --no-cid`: the extension is ignored
+        }, new EchoHandler(this));
+        await server.StartAsync();
+        var port = server.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
+
+        var (code, result) = Run("rebind", "--server", $"127.0.0.1:{port}", "-k", "3", "--rebinds", "2", "--interval", "20",
+            "--timeout", "300");
+
+        Assert.Equal(1, code);
+        Assert.Equal(0, result.GetProperty("sessions_with_cid").GetInt64());
+        Assert.Equal(0, result.GetProperty("sessions_kept").GetInt64());
+        Assert.Equal(3, result.GetProperty("sessions_lost").GetInt64());
+        Assert.Equal(0, result.GetProperty("echoes_after_move_answered").GetInt64());
+        // Each move lost the session, and a new handshake took its place.
+        Assert.Equal(6, result.GetProperty("new_handshakes").GetInt64());
+        Assert.Equal(9, server.Statistics.HandshakesCompleted);
+        Assert.Contains("no Connection ID", result.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Failover_sessions_come_back_to_a_restarted_server_resumed_only_if_it_keeps_the_ticket_keys(bool sameKeys)
+    {
+        var ticketKey = new byte[48];
+        Random.Shared.NextBytes(ticketKey);
+        var first = await StartTicketServer(0, ticketKey);
+        var port = first.LocalEndPoint.Port;
+        DtlsServer? second = null;
+        try
+        {
+            var run = Task.Run(() => Run("failover", "--server", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+                "-k", "4", "-d", "4", "--interval", "50", "--timeout", "500", "--rto", "100"));
+            // Every session established and echoing before the server goes.
+            Assert.True(await WaitFor(() => first.Statistics.HandshakesCompleted == 4 && first.Statistics.DatagramsDelivered >= 12));
+            Assert.False(run.IsCompleted);
+            await first.DisposeAsync();
+            second = await StartTicketServer(port, sameKeys ? ticketKey : null);
+
+            var (code, result) = await run;
+
+            Assert.True(code == 0, result.ToString());
+            Assert.Equal(4, result.GetProperty("sessions_established").GetInt64());
+            Assert.Equal(0, result.GetProperty("never_came_back").GetInt64());
+            // Every session lost its server at least once, and each outage ended with an echo answered again. A session
+            // may also have reached the stopping server once more (its socket closes after its close_notify) and lost
+            // it again: that outage and its reconnect are real, and counted.
+            var outages = result.GetProperty("outages").GetInt64();
+            Assert.InRange(outages, 4, 8);
+            Assert.Equal(outages, result.GetProperty("recovered").GetInt64());
+            var reconnects = result.GetProperty("reconnects").GetInt64();
+            Assert.True(reconnects >= outages);
+            // The restarted server holds one handshake per session: abbreviated if it can open the ticket, else full.
+            Assert.Equal(sameKeys ? 0 : 4, result.GetProperty("reconnects_full").GetInt64());
+            Assert.Equal(reconnects - (sameKeys ? 0 : 4), result.GetProperty("reconnects_resumed").GetInt64());
+            Assert.True(result.GetProperty("reconnect_max_ms").GetDouble() > 0);
+            Assert.True(result.GetProperty("echoes_returned").GetInt64() > 0);
+            Assert.Equal(4, second.Statistics.HandshakesCompleted);
+            Assert.Equal(sameKeys ? 4 : 0, second.Statistics.HandshakesResumed);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public void Failover_without_an_outage_counts_none()
+    {
+        var (code, result) = Run("failover", "--server", Server, "-k", "3", "-d", "0.5", "--interval", "20", "--timeout", "2000");
+        Assert.Equal(0, code);
+        Assert.Equal(3, result.GetProperty("sessions_established").GetInt64());
+        Assert.True(result.GetProperty("echoes_returned").GetInt64() > 0);
+        Assert.Equal(0, result.GetProperty("outages").GetInt64());
+        Assert.Equal(0, result.GetProperty("reconnects").GetInt64());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("reconnect_p50_ms").ValueKind);
+        Assert.Equal(0, result.GetProperty("never_came_back").GetInt64());
+    }
+
+    private async Task<DtlsServer> StartTicketServer(int port, byte[]? ticketKey)
+    {
+        var options = new DtlsServerOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, port),
+            PskStore = PskStore.Single(Convert.FromHexString("1a2b3c4d5e6f")),
+            EnableSessionTickets = true,
+            // One socket: with several SO_REUSEPORT sockets bound one after the other, the kernel may move a peer from
+            // one loop to another while the server starts or stops, which would add outages of the test's own making.
+            ReceiveLoops = 1,
+        };
+        if (ticketKey is not null)
+        {
+            options.SessionTicketKeys.Add(ticketKey);
+        }
+        var server = new DtlsServer(options, new EchoHandler(this));
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>A bounded wait on a condition (10 s), polled: no fixed sleep stands for the event.</summary>
+    private static async Task<bool> WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(10);
+        }
+        return true;
     }
 
     [Fact]

@@ -120,6 +120,52 @@ public class LoadOptionsTests
     }
 
     [Fact]
+    public void Failover_asks_for_tickets_and_gives_up_on_a_reconnect_handshake_sooner()
+    {
+        var o = LoadOptions.Parse(["failover", "--server", "h:1"]);
+        Assert.Equal(LoadMode.Failover, o.Mode);
+        Assert.Equal((16, 30.0, 200.0, 1000, 3000), (o.Sessions, o.DurationSeconds!.Value, o.IntervalMs, o.TimeoutMs, o.HandshakeTimeoutMs));
+        var client = Runner.ClientOptions(o);
+        Assert.True(client.UseSessionTickets);
+        Assert.Null(client.ConnectionIdLength);
+        Assert.Equal(TimeSpan.FromMilliseconds(3000), client.HandshakeTimeout);
+
+        var given = LoadOptions.Parse(["failover", "--server", "h:1", "-k", "300", "-d", "60", "--interval", "50",
+            "--timeout", "400", "--handshake-timeout", "8000", "--cid"]);
+        Assert.Equal((300, 60.0, 50.0, 400, 8000), (given.Sessions, given.DurationSeconds!.Value, given.IntervalMs, given.TimeoutMs, given.HandshakeTimeoutMs));
+        Assert.Equal(0, Runner.ClientOptions(given).ConnectionIdLength);
+        // Other modes keep their 10 s and ask for tickets only with --resume ticket.
+        var echo = LoadOptions.Parse(["echo", "--server", "h:1"]);
+        Assert.Equal(10_000, echo.HandshakeTimeoutMs);
+        Assert.False(Runner.ClientOptions(echo).UseSessionTickets);
+    }
+
+    [Fact]
+    public void Rebind_always_offers_a_CID_and_moves_three_times_by_default()
+    {
+        var o = LoadOptions.Parse(["rebind", "--server", "h:1"]);
+        Assert.Equal(LoadMode.Rebind, o.Mode);
+        Assert.Equal((16, 3, 200.0, 1000), (o.Sessions, o.Rebinds, o.IntervalMs, o.TimeoutMs));
+        Assert.Null(o.DurationSeconds);
+        Assert.True(o.ConnectionId);
+        var client = Runner.ClientOptions(o);
+        Assert.Equal(0, client.ConnectionIdLength);
+        Assert.False(client.UseSessionTickets);
+
+        var given = LoadOptions.Parse(["rebind", "--server", "h:1", "-k", "5", "--rebinds", "7", "--interval", "10", "--timeout", "300"]);
+        Assert.Equal((5, 7, 10.0, 300), (given.Sessions, given.Rebinds, given.IntervalMs, given.TimeoutMs));
+    }
+
+    [Fact]
+    public void Interval_is_in_seconds_for_hold_and_in_milliseconds_for_failover_and_rebind()
+    {
+        var hold = LoadOptions.Parse(["hold", "--server", "h:1", "--interval", "5"]);
+        Assert.Equal((5.0, 200.0), (hold.IntervalSeconds, hold.IntervalMs));
+        var failover = LoadOptions.Parse(["failover", "--server", "h:1", "--interval", "5"]);
+        Assert.Equal((30.0, 5.0), (failover.IntervalSeconds, failover.IntervalMs));
+    }
+
+    [Fact]
     public void Short_and_long_options_are_read()
     {
         var o = LoadOptions.Parse(["echo", "--server", "[::1]:4433", "-k", "4", "-w", "2", "-s", "64", "-d", "2.5",
@@ -173,6 +219,15 @@ public class LoadOptionsTests
     [InlineData(new[] { "echo", "--server", "h:1", "--suite", "psk-chacha20", "--group", "p256" }, "--group needs an ECDHE_PSK suite")]
     [InlineData(new[] { "echo", "--server", "h:1", "--suite", "ecdhe-chacha20", "--group", "x448" }, "Unknown group 'x448'")]
     [InlineData(new[] { "echo", "--server", "h:1", "--cpu", "x" }, "--cpu needs CPU numbers")]
+    [InlineData(new[] { "echo", "--server", "h:1", "--interval", "5" }, "--interval belongs to hold (seconds), failover and rebind")]
+    [InlineData(new[] { "failover", "--server", "h:1", "--rebinds", "2" }, "--rebinds belongs to rebind")]
+    [InlineData(new[] { "rebind", "--server", "h:1", "--rebinds", "0" }, "--rebinds needs a whole number from 1 to 1000")]
+    [InlineData(new[] { "rebind", "--server", "h:1", "-d", "3" }, "it takes --rebinds, not -d")]
+    [InlineData(new[] { "failover", "--server", "h:1", "--plain" }, "--plain has no failover mode")]
+    [InlineData(new[] { "rebind", "--server", "h:1", "--plain" }, "--plain has no rebind mode")]
+    [InlineData(new[] { "rebind", "--server", "h:1", "--resume", "ticket" }, "--resume belongs to handshake mode")]
+    [InlineData(new[] { "failover", "--server", "h:1", "--interval", "0" }, "--interval needs a number above 0")]
+    [InlineData(new[] { "failover" }, "failover needs --server HOST:PORT")]
     public void Bad_command_lines_say_what_to_change(string[] args, string message)
     {
         var exception = Assert.Throws<UsageException>(() => LoadOptions.Parse(args));

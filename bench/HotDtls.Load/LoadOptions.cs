@@ -9,6 +9,8 @@ internal enum LoadMode
     Echo,
     Hold,
     Ceiling,
+    Failover,
+    Rebind,
 }
 
 /// <summary>A command line the generator cannot use; the message says what to change.</summary>
@@ -31,6 +33,8 @@ internal sealed class LoadOptions
           HotDtls.Load echo      --server HOST:PORT [-k K] [-w W] [-s BYTES] [-d S] [--rate R] [--warmup S] [--plain] [--no-batch] [--pid PID]
           HotDtls.Load hold      --server HOST:PORT [-k K] [-c C] [--pid PID] [--interval S] [--settle S] [--release-sockets]
           HotDtls.Load ceiling   [--self-test | --server HOST:PORT] [-k K] [-w W] [-s BYTES] [-d S] [--no-batch]
+          HotDtls.Load failover  --server HOST:PORT [-k K] [-d S] [--interval MS] [--timeout MS]
+          HotDtls.Load rebind    --server HOST:PORT [-k K] [--rebinds N] [--interval MS] [--timeout MS]
 
         handshake  N full handshakes (default 10000; cookie exchange, handshake, close_notify), C at a time
                    (default 32): handshakes/s, latency p50/p99/p999, failures, retransmissions.
@@ -51,6 +55,18 @@ internal sealed class LoadOptions
                    limit. Each session then sends from its own 127.3.x.y:port, never reused (loopback servers only).
         ceiling    the generator's own ceiling, NOT a server figure: `echo --plain` against --server (bench/run.sh
                    points it at the C recvmmsg echo) or, with --self-test (the default), an in-process plain echo.
+        failover   K sessions (default 16) asking for RFC 5077 session tickets, each sending one echo every
+                   --interval MS (default 200) for D seconds (default 30). A session whose echo is not answered
+                   within --timeout MS (default 1000), or that the server closes, has lost its server: it reconnects
+                   from a new socket (a new source port, as a rebooted device), offering its latest ticket, until an
+                   echo is answered again. Reports outages, reconnects (resumed with the ticket, or full), the
+                   reconnect time (first missed echo to first echo answered again) and sessions that never came back.
+        rebind     K sessions (default 16) offering Connection ID (RFC 9146) establish and echo once, then each moves
+                   to a new socket (new source port) --rebinds N times (default 3), --interval MS (default 200) apart,
+                   keeping its DTLS session, and echoes after each move (resent every timeout/5 until --timeout MS:
+                   the server may withhold its first answer to an address not yet proven). A session whose echo is not
+                   answered has been lost: it runs a new handshake (counted) and goes on. Exit code 1 if any session
+                   was lost (without a CID from the server, every one is: the session is bound to the old port).
 
         Common options:
           --identity TEXT       PSK identity (default "Qt DTLS example client")
@@ -65,12 +81,14 @@ internal sealed class LoadOptions
                                 only with an ecdhe-* suite
           --cid                 offer Connection ID (RFC 9146) with an empty CID of the client's own: a HotDtls
                                 server issues one to every session (hold reports how many use one)
+          --rebinds N           rebind: moves per session (default 3)
           --resume id|ticket    handshake: each slot's first handshake is a full one; every later one resumes its
                                 saved session (abbreviated handshake) by session ID or by RFC 5077 ticket
           --threads T           generator threads (default: the CPUs this process may use, at most the sessions)
           --cpu LIST            pin the generator to these CPUs (e.g. 1 or 0,1), like `taskset -c LIST`
           --timeout MS          a datagram not answered within MS is lost (default 1000)
-          --handshake-timeout MS  a handshake not done within MS failed (default 10000)
+          --handshake-timeout MS  a handshake not done within MS failed (default 10000; failover 3000, after which
+                                a reconnect is tried again from a new socket)
           --rto MS              first handshake retransmission timeout (default 1000, doubling)
           --json                print the result as one JSON object on stdout (the human summary goes to stderr)
           --no-progress         no live progress line (it is shown only when stderr is a terminal anyway)
@@ -92,6 +110,12 @@ internal sealed class LoadOptions
     public int RetransmitMs { get; private set; } = 1000;
     public double IntervalSeconds { get; private set; } = 30;
     public double SettleSeconds { get; private set; } = 5;
+
+    /// <summary>failover: the time between a session's echoes; rebind: the pause between an answered echo and the next move.</summary>
+    public double IntervalMs { get; private set; } = 200;
+
+    /// <summary>--rebinds N (rebind mode): how many times each session moves to a new socket.</summary>
+    public int Rebinds { get; private set; } = 3;
     public bool Plain { get; private set; }
     public bool NoBatch { get; private set; }
     public bool ReleaseSockets { get; private set; }
@@ -168,7 +192,7 @@ internal sealed class LoadOptions
     {
         if (args.Length == 0)
         {
-            throw new UsageException("Name a mode: handshake, echo, hold or ceiling.");
+            throw new UsageException("Name a mode: handshake, echo, hold, ceiling, failover or rebind.");
         }
         var o = new LoadOptions
         {
@@ -178,11 +202,14 @@ internal sealed class LoadOptions
                 "echo" => LoadMode.Echo,
                 "hold" => LoadMode.Hold,
                 "ceiling" => LoadMode.Ceiling,
-                _ => throw new UsageException($"Unknown mode '{args[0]}': use handshake, echo, hold or ceiling."),
+                "failover" => LoadMode.Failover,
+                "rebind" => LoadMode.Rebind,
+                _ => throw new UsageException($"Unknown mode '{args[0]}': use handshake, echo, hold, ceiling, failover or rebind."),
             },
         };
         int? concurrency = null, sessions = null, size = null;
-        double? warmup = null;
+        double? warmup = null, interval = null;
+        int? rebinds = null, handshakeTimeout = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 1; i < args.Length; i++)
         {
@@ -224,13 +251,16 @@ internal sealed class LoadOptions
                     o.TimeoutMs = (int)Whole(args, ref i, 1, 600_000);
                     break;
                 case "--handshake-timeout":
-                    o.HandshakeTimeoutMs = (int)Whole(args, ref i, 1, 600_000);
+                    handshakeTimeout = (int)Whole(args, ref i, 1, 600_000);
                     break;
                 case "--rto":
                     o.RetransmitMs = (int)Whole(args, ref i, 1, 60_000);
                     break;
                 case "--interval":
-                    o.IntervalSeconds = Seconds(args, ref i, allowZero: false);
+                    interval = Seconds(args, ref i, allowZero: false); // hold: seconds; failover and rebind: milliseconds
+                    break;
+                case "--rebinds":
+                    rebinds = (int)Whole(args, ref i, 1, 1000);
                     break;
                 case "--settle":
                     o.SettleSeconds = Seconds(args, ref i, allowZero: true);
@@ -285,7 +315,40 @@ internal sealed class LoadOptions
             }
         }
         o.Resolve(concurrency, sessions, size, warmup);
+        o.ResolveMoves(interval, rebinds);
+        // A failover reconnect that a dead server (or a balancer still sending there) does not answer is tried again
+        // from a new socket after 3 s (retransmissions at 1 and 3 s with the default --rto), not after 10.
+        o.HandshakeTimeoutMs = handshakeTimeout ?? (o.Mode == LoadMode.Failover ? 3000 : 10_000);
         return o;
+    }
+
+    /// <summary>--interval's unit follows the mode (hold counts keep-alives in seconds, failover and rebind echoes in ms); --rebinds is rebind's.</summary>
+    private void ResolveMoves(double? interval, int? rebinds)
+    {
+        if (interval is { } value)
+        {
+            if (Mode == LoadMode.Hold)
+            {
+                IntervalSeconds = value;
+            }
+            else if (Mode is LoadMode.Failover or LoadMode.Rebind)
+            {
+                IntervalMs = value;
+            }
+            else
+            {
+                throw new UsageException("--interval belongs to hold (seconds), failover and rebind (milliseconds).");
+            }
+        }
+        if (rebinds is { } n)
+        {
+            Rebinds = Mode == LoadMode.Rebind ? n : throw new UsageException("--rebinds belongs to rebind.");
+        }
+        if (Mode == LoadMode.Rebind)
+        {
+            // The mode is about keeping a session across a move: without a CID offer there is nothing to keep.
+            ConnectionId = true;
+        }
     }
 
     private void Resolve(int? concurrency, int? sessions, int? size, double? warmup)
@@ -307,7 +370,7 @@ internal sealed class LoadOptions
         {
             throw new UsageException("--self-test belongs to the ceiling mode.");
         }
-        if (Plain && Mode is LoadMode.Handshake or LoadMode.Hold)
+        if (Plain && Mode is LoadMode.Handshake or LoadMode.Hold or LoadMode.Failover or LoadMode.Rebind)
         {
             throw new UsageException($"--plain has no {Mode.ToString().ToLowerInvariant()} mode: plain UDP has no handshake or session.");
         }
@@ -346,11 +409,19 @@ internal sealed class LoadOptions
         }
         Concurrency = concurrency ?? (Mode == LoadMode.Hold ? 64 : 32);
         Sessions = sessions ?? (Mode == LoadMode.Hold ? 1000 : 16);
-        Size = size ?? (Mode == LoadMode.Hold ? 16 : 1200);
+        Size = size ?? (Mode is LoadMode.Hold or LoadMode.Failover or LoadMode.Rebind ? 16 : 1200);
         WarmupSeconds = warmup ?? (Mode is LoadMode.Echo or LoadMode.Ceiling ? 1 : 0);
         if (Mode is LoadMode.Echo or LoadMode.Ceiling)
         {
             DurationSeconds ??= 10;
+        }
+        else if (Mode == LoadMode.Failover)
+        {
+            DurationSeconds ??= 30;
+        }
+        else if (Mode == LoadMode.Rebind && DurationSeconds is not null)
+        {
+            throw new UsageException("rebind runs until every session has made its moves: it takes --rebinds, not -d.");
         }
     }
 

@@ -23,12 +23,13 @@ internal interface ISessionEvents
 /// </summary>
 internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
 {
-    private readonly Socket _socket;
-    private readonly int _fd;
+    private Socket _socket;
+    private int _fd;
     private static long s_sessions;
     private MessageBatch? _batch;
     private readonly ISessionEvents _events;
     private readonly ClientEngine? _engine;
+    private readonly IPEndPoint _server;
 
     /// <param name="source">Where to send from, exactly (address and port); null: the kernel picks the port.</param>
     public LoadSession(int slot, IPEndPoint server, SocketAddress serverAddress, DtlsClientOptions? dtls, byte[] scratch,
@@ -36,30 +37,10 @@ internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
     {
         Slot = slot;
         _events = events;
+        _server = server;
         StartedAt = now;
-        _socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (source is not null)
-            {
-                _socket.Bind(source);
-            }
-            else if (IPAddress.IsLoopback(server.Address) && server.AddressFamily == AddressFamily.InterNetwork)
-            {
-                // One loopback source address has ≈ 28k ephemeral ports: hold mode's 100k sessions need several.
-                // Every 127/8 address is local on Linux, so session n sends from 127.2.0.(1 + n / 20000).
-                var n = Interlocked.Increment(ref s_sessions) - 1;
-                _socket.Bind(new IPEndPoint(new IPAddress([127, 2, (byte)(n / 20000 / 250), (byte)(1 + (n / 20000 % 250))]), 0));
-            }
-            _socket.Connect(server);
-            _socket.Blocking = false;
-            _fd = (int)_socket.Handle;
-        }
-        catch
-        {
-            _socket.Dispose();
-            throw;
-        }
+        _socket = OpenSocket(server, source);
+        _fd = (int)_socket.Handle;
         if (dtls is null)
         {
             IsEstablished = true;
@@ -68,6 +49,49 @@ internal sealed class LoadSession : IDatagramSender, IClientEvents, IDisposable
         {
             _engine = new ClientEngine(dtls, serverAddress, this, this, SystemRandomSource.Instance, scratch);
         }
+    }
+
+    /// <summary>A non-blocking UDP socket connected to <paramref name="server"/>, sending from <paramref name="source"/> if given.</summary>
+    private static Socket OpenSocket(IPEndPoint server, IPEndPoint? source)
+    {
+        var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (source is not null)
+            {
+                socket.Bind(source);
+            }
+            else if (IPAddress.IsLoopback(server.Address) && server.AddressFamily == AddressFamily.InterNetwork)
+            {
+                // One loopback source address has ≈ 28k ephemeral ports: hold mode's 100k sessions need several.
+                // Every 127/8 address is local on Linux, so session n sends from 127.2.0.(1 + n / 20000).
+                var n = Interlocked.Increment(ref s_sessions) - 1;
+                socket.Bind(new IPEndPoint(new IPAddress([127, 2, (byte)(n / 20000 / 250), (byte)(1 + (n / 20000 % 250))]), 0));
+            }
+            socket.Connect(server);
+            socket.Blocking = false;
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Moves the session to a new socket, as a NAT rebinding or a device changing network would: the DTLS session
+    /// (keys, epoch, sequence numbers, CID) stays, only the source address or port changes (RFC 9146 §6). The new
+    /// socket is opened before the old one is closed, so the kernel cannot hand back the same port. The caller
+    /// watches the new <see cref="Socket"/> (closing the old one took it out of the worker's epoll set).
+    /// </summary>
+    public void MoveToNewSocket()
+    {
+        var moved = OpenSocket(_server, null);
+        _socket.Dispose();
+        _socket = moved;
+        _fd = (int)moved.Handle;
+        Refused = false; // the old socket's ICMP reports said nothing of the new one
     }
 
     public int Slot { get; }

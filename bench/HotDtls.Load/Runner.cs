@@ -40,6 +40,12 @@ internal static class Runner
                 case LoadMode.Hold:
                     RunHold(run, workers, progress, report);
                     break;
+                case LoadMode.Rebind:
+                    RunRebind(run, workers, progress, report);
+                    break;
+                case LoadMode.Failover:
+                    RunFailover(run, workers, progress, report);
+                    break;
                 default:
                     RunEcho(run, workers, progress, report);
                     break;
@@ -186,7 +192,8 @@ internal static class Runner
         // Tickets only where they are measured (--resume ticket): by session ID the server keeps the session in its
         // cache, and every other mode measures sessions as before resumption existed (a ticket the server keeps to
         // resend its last flight until the session has been quiet for a housekeeping period is not idle memory).
-        dtls.UseSessionTickets = options.Resume == "ticket";
+        // Failover measures what a ticket saves a client whose server died.
+        dtls.UseSessionTickets = options.Resume == "ticket" || options.Mode == LoadMode.Failover;
         dtls.ValidateClient();
         return dtls;
     }
@@ -215,6 +222,8 @@ internal static class Runner
             {
                 LoadMode.Handshake => new HandshakeWorker(run, i, concurrency, Share(o.Handshakes, threads, i)),
                 LoadMode.Hold => new HoldWorker(run, i, sessions, concurrency, o.IntervalSeconds, o.Size, o.ReleaseSockets),
+                LoadMode.Rebind => new RebindWorker(run, i, sessions, concurrency, o.Rebinds, o.IntervalMs, o.Size),
+                LoadMode.Failover => new FailoverWorker(run, i, sessions, concurrency, o.IntervalMs, o.Size),
                 _ => new EchoWorker(run, i, sessions, concurrency, o.Window, o.Size, o.Rate / threads, batched: !o.NoBatch),
             };
         }
@@ -412,6 +421,101 @@ internal static class Runner
         report.Add("generator_rss_after_kib", "generator RSS after", (selfAfter ?? 0) / 1024, "KiB");
         report.Add("generator_rss_per_session_bytes", "generator RSS per session",
             established > 0 ? (double)((selfAfter ?? 0) - (selfBefore ?? 0)) / established : double.NaN, "bytes", 0);
+    }
+
+    private static void RunRebind(RunContext run, Worker[] workers, Progress progress, Report report)
+    {
+        var o = run.Options;
+        var start = Clock.Now;
+        run.Start(start, long.MaxValue);
+        foreach (var worker in workers)
+        {
+            worker.Start();
+        }
+        while (!run.ExitedHandle.WaitOne(1000))
+        {
+            progress.Show($"[{Clock.ToSeconds(Clock.Now - start),5:0}s] established {Sum(workers, c => WorkerCounters.Read(ref c.TotalEstablished))}/{o.Sessions}  echoes answered {Sum(workers, c => WorkerCounters.Read(ref c.TotalReplies))}");
+        }
+        long Total(Func<RebindWorker, long> figure)
+        {
+            long total = 0;
+            foreach (var worker in workers)
+            {
+                total += figure((RebindWorker)worker);
+            }
+            return total;
+        }
+        var withCid = Total(w => w.SessionsWithConnectionId);
+        var lost = Total(w => w.SessionsLost);
+        var newHandshakes = Total(w => w.NewHandshakes);
+        AddSuite(report, run, workers);
+        report.Add("sessions", "sessions", o.Sessions);
+        report.Add("sessions_established", "sessions established", Sum(workers, c => c.TotalEstablished));
+        report.Add("sessions_with_cid", "sessions whose records carry a CID the server issued", withCid);
+        report.Add("rebinds", "moves per session", o.Rebinds);
+        report.Add("moves", "moves made", Total(w => w.Moves));
+        report.Add("echoes_after_move_answered", "echoes after a move answered (same session)", Total(w => w.AnsweredAfterMove));
+        report.Add("echo_retries", "echoes resent (answer withheld until the new address was proven, or lost)", Total(w => w.EchoRetries));
+        report.Add("sessions_kept", "sessions kept (every move answered, no new handshake)", Total(w => w.SessionsKept));
+        report.Add("sessions_lost", "sessions lost", lost);
+        report.Add("new_handshakes", "new handshakes after a lost session", newHandshakes);
+        report.Add("failures", "handshakes failed", Sum(workers, c => c.Failed));
+        report.Add("first_echo_unanswered", "sessions whose first echo (before any move) went unanswered", Total(w => w.FirstEchoUnanswered));
+        report.AddLatency("move_to_answer", "move to echo answered", LatencyStats.Merge(workers.Select(w => w.Latency)).Summarize());
+        if (lost > 0 && run.Error is null)
+        {
+            run.Fail(withCid == 0
+                ? $"the server negotiated no Connection ID (RFC 9146): a session is bound to its address and port, so a move loses it ({lost} of {o.Sessions} sessions lost, {newHandshakes} new handshakes)"
+                : $"{lost} of {o.Sessions} sessions lost their DTLS session on a move ({newHandshakes} new handshakes; {withCid} sessions use a CID)");
+        }
+    }
+
+    private static void RunFailover(RunContext run, Worker[] workers, Progress progress, Report report)
+    {
+        var o = run.Options;
+        var start = Clock.Now;
+        run.Start(start, start + Clock.FromSeconds(o.DurationSeconds!.Value));
+        foreach (var worker in workers)
+        {
+            worker.Start();
+        }
+        while (!run.ExitedHandle.WaitOne(1000))
+        {
+            progress.Show($"[{Clock.ToSeconds(Clock.Now - start),5:0}s] established {Sum(workers, c => WorkerCounters.Read(ref c.TotalEstablished))}/{o.Sessions}  echoes answered {N(Sum(workers, c => WorkerCounters.Read(ref c.TotalReplies)))}  in outage {Sum(workers, c => WorkerCounters.Read(ref c.InFlight))}");
+        }
+        long Total(Func<FailoverWorker, long> figure)
+        {
+            long total = 0;
+            foreach (var worker in workers)
+            {
+                total += figure((FailoverWorker)worker);
+            }
+            return total;
+        }
+        var neverBack = Total(w => w.InOutage);
+        var reconnect = LatencyStats.Merge(workers.Select(w => w.Latency)).Summarize();
+        AddSuite(report, run, workers);
+        report.Add("sessions", "sessions", o.Sessions);
+        report.Add("sessions_established", "sessions established", Sum(workers, c => c.TotalEstablished));
+        report.Add("seconds", "ran for", o.DurationSeconds.Value, "s", 1);
+        report.Add("interval_ms", "echo every", o.IntervalMs, "ms", 0);
+        report.Add("echoes_sent", "echoes sent", Sum(workers, c => c.TotalSent));
+        report.Add("echoes_returned", "echoes returned", Sum(workers, c => c.TotalReplies));
+        report.Add("outages", "outages (a session lost its server)", Total(w => w.Outages));
+        report.Add("reconnects", "reconnects (handshakes after an outage)", Total(w => w.Reconnects));
+        report.Add("reconnects_resumed", "of which resumed with the ticket (abbreviated)", Total(w => w.ReconnectsResumed));
+        report.Add("reconnects_full", "of which full", Total(w => w.Reconnects) - Total(w => w.ReconnectsResumed));
+        report.Add("reconnect_attempts_failed", "reconnect handshakes that failed (tried again)", Total(w => w.ReconnectsFailed));
+        report.Add("recovered", "outages ended by an answered echo", reconnect.Count);
+        var none = reconnect.Count == 0; // no outage ended: n/a, not 0 ms
+        report.Add("reconnect_p50_ms", "reconnect time p50 (first missed echo to first echo answered)", none ? double.NaN : reconnect.P50Us / 1000, "ms", 1);
+        report.Add("reconnect_p99_ms", "reconnect time p99", none ? double.NaN : reconnect.P99Us / 1000, "ms", 1);
+        report.Add("reconnect_max_ms", "reconnect time max", none ? double.NaN : reconnect.MaxUs / 1000, "ms", 1);
+        report.Add("never_came_back", "sessions that never came back", neverBack);
+        if (neverBack > 0 && run.Error is null)
+        {
+            run.Fail($"{neverBack} of {o.Sessions} sessions lost their server and were not answered again before the run ended");
+        }
     }
 
     /// <summary>

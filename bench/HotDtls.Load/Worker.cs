@@ -245,13 +245,29 @@ internal abstract class Worker : ISessionEvents, IDisposable
                     EndSends(session);
                 }
             }
-            if (session.Refused)
+            if (session.Refused && StopOnRefusal(session))
             {
-                Run.Fail(Run.NoServerMessage);
                 return;
             }
             AfterDrain(session);
         }
+    }
+
+    /// <summary>
+    /// ICMP port unreachable came back on <paramref name="session"/>'s socket. Most modes measure a server that is
+    /// there: the run fails with "no server" (true: stop polling). Failover expects servers to go away and overrides it.
+    /// </summary>
+    protected virtual bool StopOnRefusal(LoadSession session)
+    {
+        Run.Fail(Run.NoServerMessage);
+        return true;
+    }
+
+    /// <summary>Moves the slot's session to a new socket (see <see cref="LoadSession.MoveToNewSocket"/>) and watches that one.</summary>
+    protected void MoveToNewSocket(LoadSession session)
+    {
+        session.MoveToNewSocket();
+        Native.EpollAdd(_epoll, session.Socket, (uint)session.Slot, _control);
     }
 
     /// <summary>A session's socket was drained: the mode looks at what changed (established, closed).</summary>
@@ -274,9 +290,8 @@ internal abstract class Worker : ISessionEvents, IDisposable
             {
                 WorkerCounters.Bump(ref Counters.Retransmissions, resent);
             }
-            if (session.Refused)
+            if (session.Refused && StopOnRefusal(session))
             {
-                Run.Fail(Run.NoServerMessage);
                 return;
             }
             if (session.IsClosed)
