@@ -51,7 +51,7 @@ internal static class ServeCommand
         }
         // Console.In.ReadLineAsync blocks synchronously on a redirected or terminal stdin: called inline it would hold
         // this method before the wait below, and Ctrl+C or SIGTERM would never reach StopAsync. It gets its own thread.
-        _ = Task.Factory.StartNew(() => WatchStandardInputAsync(stop), CancellationToken.None,
+        _ = Task.Factory.StartNew(() => WatchStandardInputAsync(server, stop), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -61,15 +61,39 @@ internal static class ServeCommand
         {
         }
         await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        Console.WriteLine(StatisticsLine(server));
         // Stopping is serve's normal end, however it is asked for ("close", Ctrl+C, or a service manager's SIGTERM).
         return ExitCodes.Success;
     }
 
-    /// <summary>The Qt example has a "close" button; here it is the line "close" (or "quit") on standard input.</summary>
-    private static async Task WatchStandardInputAsync(Interruption stop)
+    /// <summary>
+    /// One line of the server's counters, printed on "stats" and when the server stops (scripts read it: deploy/cluster.sh
+    /// counts each node's handshakes). Counters only: no peer, no key.
+    /// </summary>
+    internal static string StatisticsLine(DtlsServer server)
+    {
+        var s = server.Statistics;
+        var line = FormattableString.Invariant(
+            $"statistics: handshakes={s.HandshakesCompleted} resumed={s.HandshakesResumed} failed={s.HandshakesFailed} sessions={s.Sessions} received={s.DatagramsReceived} sent={s.DatagramsSent} delivered={s.DatagramsDelivered} dropped={s.RecordsDropped} moved={s.PeerAddressChanges}");
+        return server.IsClusterNode
+            ? line + FormattableString.Invariant(
+                $" forwarded={s.DatagramsForwarded} not_forwarded={s.DatagramsNotForwarded} through_nodes={s.DatagramsSentThroughNodes}")
+            : line;
+    }
+
+    /// <summary>
+    /// The Qt example has a "close" button; here it is the line "close" (or "quit") on standard input. "stats" prints
+    /// the server's counters.
+    /// </summary>
+    private static async Task WatchStandardInputAsync(DtlsServer server, Interruption stop)
     {
         while (await Console.In.ReadLineAsync(stop.Token).ConfigureAwait(false) is { } line)
         {
+            if (line.Trim() == "stats")
+            {
+                Console.WriteLine(StatisticsLine(server));
+                continue;
+            }
             if (line.Trim() is "close" or "quit")
             {
                 await stop.CancelAsync().ConfigureAwait(false);

@@ -147,6 +147,9 @@ public sealed class DtlsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether this server is one node of a cluster (<see cref="DtlsServerOptions.Cluster"/>).</summary>
+    public bool IsClusterNode => _options.Cluster is not null;
+
     /// <summary>The cluster's keys once started (for tests), or null.</summary>
     internal ClusterKeyRing? ClusterKeys => _clusterKeys;
 

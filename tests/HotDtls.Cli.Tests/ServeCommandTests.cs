@@ -195,16 +195,27 @@ public sealed class ServeCommandTests
             }
         }
 
+        // "stats" prints the counters on demand; stopping prints them once more.
+        await serve.Process.StandardInput.WriteLineAsync("stats");
         await serve.Process.StandardInput.WriteLineAsync("close");
         await serve.Process.StandardInput.FlushAsync(cts.Token);
         await serve.Process.WaitForExitAsync(cts.Token);
         Assert.Equal(0, serve.Process.ExitCode);
-        // Nothing but the listening line: no handshake or datagram reports.
+        // Nothing but the listening line and the counters: no handshake or datagram reports.
         await foreach (var line in serve.Output.Reader.ReadAllAsync(cts.Token))
         {
             serve.Seen.Add(line);
         }
-        Assert.Equal([$"listening on 127.0.0.1:{serve.Port}"], serve.Seen);
+        Assert.Equal(3, serve.Seen.Count);
+        Assert.Equal($"listening on 127.0.0.1:{serve.Port}", serve.Seen[0]);
+        foreach (var statistics in serve.Seen.Skip(1))
+        {
+            // (sessions: 0 or 1, as the client's close_notify may still be on its way when "stats" is read.)
+            Assert.StartsWith("statistics: handshakes=1 resumed=0 failed=0 sessions=", statistics, StringComparison.Ordinal);
+            Assert.Contains(" delivered=3 ", statistics, StringComparison.Ordinal);
+            // A server on its own has no cluster counters.
+            Assert.DoesNotContain("forwarded", statistics, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
