@@ -304,6 +304,7 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
             }
             window.Accept(sequence);
             MarkHeard(sender, from);
+            LearnAddress(sender, from);
             switch (reader.Type)
             {
                 case ClusterFrameType.Heartbeat:
@@ -431,6 +432,27 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
             }
         }
         context.Mac.Dispose();
+    }
+
+    /// <summary>
+    /// A node whose authenticated, fresh frame came from another address than the one frames to it go to has moved (a
+    /// restarted pod gets a new IP): frames go to where it sends from from now on. Only a frame that passed the MAC and
+    /// the replay window moves it, so only a holder of the channel key can — the same trust as everything else here.
+    /// Called under the receive lock; senders read the slot without it (a reference swap).
+    /// </summary>
+    private void LearnAddress(byte node, SocketAddress from)
+    {
+        var known = Volatile.Read(ref _nodeAddresses[node]);
+#pragma warning disable RS0030 // Addresses, not secrets: the comparison's time says nothing worth hiding.
+        if (known is null || known.Size == from.Size && known.Buffer.Span[..known.Size].SequenceEqual(from.Buffer.Span[..from.Size]))
+#pragma warning restore RS0030
+        {
+            return;
+        }
+        var moved = new SocketAddress(from.Family, from.Size);
+        from.Buffer.Span[..from.Size].CopyTo(moved.Buffer.Span);
+        Volatile.Write(ref _nodeAddresses[node], moved);
+        Log.ClusterNodeAddressChanged(_logger, node, moved.ToEndPoint(), known.ToEndPoint());
     }
 
     private void MarkHeard(byte node, SocketAddress from)

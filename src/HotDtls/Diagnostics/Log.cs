@@ -164,4 +164,7 @@ internal static partial class Log
 
     [LoggerMessage(87, LogLevel.Error, "A frame from {Source} on the node-to-node channel failed in the server; the channel carries on")]
     public static partial void ClusterFrameFailed(ILogger logger, EndPoint source, Exception exception);
+
+    [LoggerMessage(88, LogLevel.Information, "Cluster node {Node} now sends from {NewAddress} (was {OldAddress}): frames to it go there (a restarted pod with a new address)")]
+    public static partial void ClusterNodeAddressChanged(ILogger logger, byte node, EndPoint newAddress, EndPoint oldAddress);
 }

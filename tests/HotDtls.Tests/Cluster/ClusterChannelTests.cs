@@ -54,6 +54,34 @@ public sealed class ClusterChannelTests
     }
 
     [Fact]
+    public void A_node_heard_from_a_new_address_is_sent_to_there_and_a_forged_frame_moves_nothing()
+    {
+        var one = new Node(this, 1);
+        var two = new Node(this, 2);
+        MakeLive(one, two);
+        // Later instances number their frames from a later start: newer than node 2's, so the window lets them by.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var forger = new Node(this, 2, [s_keyB]);
+        var restartedAt = new IPEndPoint(IPAddress.Parse("10.0.9.2"), 7002).Serialize();
+        var forgedAt = new IPEndPoint(IPAddress.Parse("203.0.113.66"), 7002).Serialize();
+
+        // A forged heartbeat from elsewhere: dropped, and frames still go to the configured address.
+        forger.Channel.SendHeartbeats();
+        one.Channel.ProcessFrame(forgedAt, forger.Sender.TakeFor(s_nodes[1].Serialize())[0]);
+        Assert.Equal(1, one.Channel.Statistics.BadMac);
+        Assert.True(one.Channel.TryForward(2, s_client4, s_datagram));
+        Assert.Equal(s_nodes[2].Serialize(), Assert.Single(one.Sender.TakeAll()).Peer);
+
+        // Node 2 restarted with a new address (a new pod IP): its authenticated heartbeat from there moves it.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var restarted = new Node(this, 2);
+        restarted.Channel.SendHeartbeats();
+        one.Channel.ProcessFrame(restartedAt, restarted.Sender.TakeFor(s_nodes[1].Serialize())[0]);
+        Assert.True(one.Channel.TryForward(2, s_client4, s_datagram));
+        Assert.Equal(restartedAt, Assert.Single(one.Sender.TakeAll()).Peer);
+    }
+
+    [Fact]
     public void A_reply_is_delivered_with_the_client_address_and_bytes()
     {
         var one = new Node(this, 1);
