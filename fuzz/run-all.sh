@@ -4,7 +4,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:-120}"
-targets=(records client-hello handshake reassembler cookie engine protection ticket resumption)
+targets=(records client-hello handshake reassembler cookie engine protection ticket resumption cluster)
 failed=()
 first=1
 for target in "${targets[@]}"; do

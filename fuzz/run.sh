@@ -6,7 +6,7 @@
 # Environment: FUZZ_SKIP_BUILD=1 reuses fuzz/out/bin (run-all.sh builds once); FUZZ_TIMEOUT_MS (default 2000).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-usage() { echo "usage: fuzz/run.sh TARGET SECONDS   (targets: records client-hello handshake reassembler cookie engine protection ticket resumption)" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh TARGET SECONDS   (targets: records client-hello handshake reassembler cookie engine protection ticket resumption cluster)" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 target="$1"; seconds="$2"
 [ -d "$here/corpus/$target" ] || { echo "no corpus for target '$target' in fuzz/corpus/" >&2; usage; }

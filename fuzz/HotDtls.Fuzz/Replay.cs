@@ -26,6 +26,10 @@ internal static class Replay
                 {
                     Console.WriteLine($"{file}: {ResumptionTarget.LastResumed} handshakes resumed, {ResumptionTarget.LastDelivered} application records delivered");
                 }
+                else if (name == "cluster")
+                {
+                    Console.WriteLine($"{file}: {ClusterTarget.LastOutcome}");
+                }
                 else if (name == "ticket")
                 {
                     Console.WriteLine($"{file}: {(TicketTarget.LastOpened ? "opened" : "refused")}");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using HotDtls.Crypto;
 using HotDtls.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
@@ -74,6 +75,11 @@ public sealed class DtlsServerClusterTests : IDisposable
             resuming.Session = saved;
             await using var second = await DtlsClient.ConnectAsync(b.LocalEndPoint, resuming, cts.Token);
             Assert.True(second.IsResumed);
+            // The client's Finished ends an abbreviated handshake: an answered echo shows the server has it too.
+            second.Send("resumed"u8);
+            var buffer = new byte[second.MaxReceiveSize];
+            var length = await second.ReceiveAsync(buffer, cts.Token);
+            Assert.Equal("resumed", Encoding.UTF8.GetString(buffer, 0, length));
         }
         Assert.Equal(1, b.Statistics.HandshakesResumed);
         Assert.Equal(0, a.Statistics.HandshakesResumed);

@@ -17,6 +17,7 @@ internal static class FuzzTargets
         ("protection", ProtectionTarget.Run),
         ("ticket", TicketTarget.Run),
         ("resumption", ResumptionTarget.Run),
+        ("cluster", ClusterTarget.Run),
     ];
 
     public static IEnumerable<string> Names()
