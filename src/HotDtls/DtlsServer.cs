@@ -252,6 +252,10 @@ public sealed class DtlsServer : IAsyncDisposable
         // Made once the port is known (it tags every measurement); given to the engines before their loops start.
         _metrics = new ServerMetrics(_options.MeterFactory, _localEndPoint, _options.TimeProvider, cluster: _options.Cluster is not null);
         _metrics.Observe(engines);
+        if (_clusterChannel is { } clusterChannel)
+        {
+            _metrics.ObserveChannel(clusterChannel);
+        }
         foreach (var engine in engines)
         {
             engine.Metrics = _metrics;

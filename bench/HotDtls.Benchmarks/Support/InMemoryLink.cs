@@ -30,7 +30,8 @@ internal sealed class InMemoryLink : IDisposable
     /// default (X25519, then P-256), which negotiates X25519.
     /// </param>
     /// <param name="connectionIdLength">The client's <see cref="DtlsClientOptions.ConnectionIdLength"/>: null offers no CID.</param>
-    public InMemoryLink(CipherSuite suite, NamedGroup? group = null, int? connectionIdLength = null)
+    /// <param name="cluster">Makes the server a cluster node with these options (its keys given inline), or null.</param>
+    public InMemoryLink(CipherSuite suite, NamedGroup? group = null, int? connectionIdLength = null, DtlsClusterOptions? cluster = null)
     {
         var serverOptions = new DtlsServerOptions
         {
@@ -55,16 +56,22 @@ internal sealed class InMemoryLink : IDisposable
             _clientOptions.NamedGroups.Clear();
             _clientOptions.NamedGroups.Add(g);
         }
+        serverOptions.Cluster = cluster;
         serverOptions.ValidateServer();
         _clientOptions.ValidateClient();
 
         ServerAddress = serverOptions.EndPoint.Serialize();
         ClientAddress = new IPEndPoint(IPAddress.Loopback, 40000).Serialize();
         ServerOutput = new ServerOutlet(ToClient);
-        Engine = new ServerEngine(serverOptions, Handler, ServerOutput, NullLogger.Instance, SystemRandomSource.Instance);
+        ClusterKeys = cluster is null ? null : HotDtls.Cluster.ClusterKeyRing.Create(cluster);
+        Engine = new ServerEngine(serverOptions, Handler, ServerOutput, NullLogger.Instance, SystemRandomSource.Instance,
+            clusterKeys: ClusterKeys);
+        Options = serverOptions;
     }
 
     public ServerEngine Engine { get; }
+    public DtlsServerOptions Options { get; }
+    public HotDtls.Cluster.ClusterKeyRing? ClusterKeys { get; }
     public BenchHandler Handler { get; } = new();
     public SocketAddress ServerAddress { get; }
     public SocketAddress ClientAddress { get; }

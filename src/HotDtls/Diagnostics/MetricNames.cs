@@ -28,6 +28,7 @@ internal static class MetricNames
     public const string ActiveHandshakes = "dtls.active_handshakes";
     public const string Alerts = "dtls.alerts";
     public const string ClusterDatagrams = "dtls.cluster.datagrams";
+    public const string ClusterChannelFrames = "dtls.cluster.channel_frames";
 
     public const string RoleTag = "dtls.role";
     public const string ServerAddressTag = "server.address";
@@ -40,6 +41,7 @@ internal static class MetricNames
     public const string AlertLevelTag = "dtls.alert.level";
     public const string AlertDescriptionTag = "dtls.alert.description";
     public const string ClusterRouteTag = "dtls.cluster.route";
+    public const string ClusterFrameOutcomeTag = "dtls.cluster.frame.outcome";
 
     public const string Server = "server";
     public const string Client = "client";

@@ -124,6 +124,52 @@ internal sealed class ServerMetrics : IDisposable
         ? [Directed(s.BytesReceived, Receive), Directed(s.BytesSent, Transmit)]
         : [];
 
+    // The node-to-node channel the server started (null: none, or not yet, or disposed). Read by the collecting thread.
+    private volatile HotDtls.Cluster.ClusterChannel? _channel;
+
+    /// <summary>Starts reporting the node-to-node channel's frames (a cluster node with a channel).</summary>
+    public void ObserveChannel(HotDtls.Cluster.ClusterChannel channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        if (_channel is null)
+        {
+            _channel = channel;
+            _instruments.Meter.CreateObservableCounter(ClusterChannelFrames, ObserveChannelFrames, "{frame}",
+                "Cluster: node-to-node channel frames sent (or refused: node down, unknown, too large, stopped) and received (delivered, heartbeats, or dropped by reason).");
+        }
+    }
+
+    private List<Measurement<long>> ObserveChannelFrames()
+    {
+        var result = new List<Measurement<long>>(20);
+        if (_engines is null || _channel is not { } channel)
+        {
+            return result;
+        }
+        var s = channel.Statistics;
+        Frame(result, Transmit, "forward", s.ForwardsSent);
+        Frame(result, Transmit, "reply", s.RepliesSent);
+        Frame(result, Transmit, "heartbeat", s.HeartbeatsSent);
+        Frame(result, Transmit, "refused_node_down", s.RefusedNodeDown);
+        Frame(result, Transmit, "refused_unknown_node", s.RefusedUnknownNode);
+        Frame(result, Transmit, "refused_too_large", s.RefusedTooLarge);
+        Frame(result, Transmit, "refused_stopped", s.RefusedStopped);
+        Frame(result, Receive, "forward", s.ForwardsDelivered);
+        Frame(result, Receive, "reply", s.RepliesDelivered);
+        Frame(result, Receive, "heartbeat", s.HeartbeatsReceived);
+        Frame(result, Receive, "malformed", s.Malformed);
+        Frame(result, Receive, "oversized", s.Oversized);
+        Frame(result, Receive, "bad_mac", s.BadMac);
+        Frame(result, Receive, "replayed", s.Replayed);
+        Frame(result, Receive, "not_for_me", s.NotForMe);
+        Frame(result, Receive, "unknown_sender", s.UnknownSender);
+        Frame(result, Receive, "not_owner", s.NotOwner);
+        return result;
+    }
+
+    private void Frame(List<Measurement<long>> result, string direction, string outcome, long value)
+        => result.Add(new(value, _role, _address, _port, new(DirectionTag, direction), new(ClusterFrameOutcomeTag, outcome)));
+
     private Measurement<long>[] ObserveCluster() => Snapshot() is { } s
         ?
         [

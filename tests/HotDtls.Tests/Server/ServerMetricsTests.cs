@@ -57,6 +57,41 @@ public sealed class ServerMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_cluster_node_measures_its_channel_frames_by_direction_and_outcome()
+    {
+        using var node = new ServerHarness(o => o.Cluster = new DtlsClusterOptions { NodeId = 1, Keys = Cookies.CookieVerifierSharedTests.Keys(1) });
+        using var metrics = new ServerMetrics(meterFactory: null, s_serverEndPoint, node.Time, cluster: true);
+        metrics.Observe([node.Engine]);
+        var nodes = new Dictionary<byte, IPEndPoint> { [2] = new(IPAddress.Loopback, 5702) };
+        using var channel = new HotDtls.Cluster.ClusterChannel(1, nodes, node.ClusterKeys!, node.Time, TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(3), new NoDelivery(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new CapturingSender());
+        metrics.ObserveChannel(channel);
+        using var recorder = new MetricRecorder(metrics.Meter);
+
+        channel.SendHeartbeats();
+        channel.SendHeartbeats();
+        Assert.False(channel.TryForward(2, Exchange.DefaultClient.Serialize(), new byte[20])); // node 2 not heard from
+        channel.ProcessFrame(new IPEndPoint(IPAddress.Loopback, 5702).Serialize(), new byte[5]);
+
+        var frames = recorder.Observe(ClusterChannelFrames);
+        var heartbeats = Assert.Single(frames, f => Equals(f[ClusterFrameOutcomeTag], "heartbeat") && Equals(f[DirectionTag], Transmit));
+        Assert.Equal(2, heartbeats.Value);
+        Assert.Equal(1, Assert.Single(frames, f => Equals(f[ClusterFrameOutcomeTag], "refused_node_down")).Value);
+        Assert.Equal(Transmit, Assert.Single(frames, f => Equals(f[ClusterFrameOutcomeTag], "refused_node_down"))[DirectionTag]);
+        var malformed = Assert.Single(frames, f => Equals(f[ClusterFrameOutcomeTag], "malformed"));
+        Assert.Equal((1.0, Receive), (malformed.Value, malformed[DirectionTag]));
+    }
+
+    private sealed class NoDelivery : HotDtls.Cluster.IClusterDelivery
+    {
+        public bool DeliverForwarded(byte fromNode, SocketAddress client, Span<byte> datagram) => false;
+
+        public void DeliverReply(SocketAddress client, ReadOnlySpan<byte> datagram)
+        {
+        }
+    }
+
+    [Fact]
     public void A_completed_handshake_counts_once_with_its_suite_and_a_duration_above_zero()
     {
         // 2 ms pass before each datagram reaches the server: the handshake runs from the cookie-verified ClientHello
