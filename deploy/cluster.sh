@@ -221,8 +221,6 @@ test_cluster() {
   [ "$b_outages" -gt 0 ] || fail "(b) no session lost its server when node $victim was killed"
   [ "$b_never" = 0 ] || fail "(b) $b_never sessions never came back"
   [ "$b_resumed" -gt 0 ] || fail "(b) no reconnect resumed with its ticket ($b_full full)"
-  local b_not_forwarded=0
-  for i in $(seq 1 $count); do [ $i = $victim ] || b_not_forwarded=$((b_not_forwarded + $(stats "$i" not_forwarded))); done
 
   echo "== (d) node $victim restarts and rejoins"
   start_node $victim $count
@@ -235,6 +233,18 @@ test_cluster() {
   d_handshakes=$(( $(stats $victim handshakes) - d_before )); d_lost=$(json "$run/d.json" lost)
   [ "$d_handshakes" -gt 0 ] || fail "(d) the restarted node $victim got no session: nginx did not send it new flows"
   [ "$d_lost" = 0 ] || fail "(d) $d_lost echoes did not return"
+  # nginx's passive check lets one new flow a fail_timeout through to a node that failed, and counts the node up only
+  # when such a flow ends (proxy_timeout: UDP has no connection to complete). A reload (what an orchestrator does when a
+  # node comes back) forgets the failure: the node takes its share of new flows at once.
+  kill -HUP "$nginx_pid"
+  sleep 1
+  local d2_before; d2_before=$(stats $victim handshakes)
+  load echo "$run/d2" --server "$VIP:$PORT" -k "$sessions" -w 4 -s 200 -d "$seconds" --warmup 1 \
+    || fail "(d) the load generator failed after the reload: $(cat "$run/d2.txt")"
+  local d2_handshakes d2_lost
+  d2_handshakes=$(( $(stats $victim handshakes) - d2_before )); d2_lost=$(json "$run/d2.json" lost)
+  [ "$d2_handshakes" -gt 1 ] || fail "(d) after nginx's reload the restarted node $victim got $d2_handshakes of $sessions new sessions"
+  [ "$d2_lost" = 0 ] || fail "(d) $d2_lost echoes did not return after the reload"
 
   echo
   echo "| step | figure | value |"
@@ -246,8 +256,8 @@ test_cluster() {
   echo "| (b) node $victim killed | sessions that lost their server | $b_outages |"
   echo "| (b) node $victim killed | reconnects resumed with the ticket / full | $b_resumed / $b_full |"
   echo "| (b) node $victim killed | reconnect time p50 / max (ms) | $b_p50 / $b_max |"
-  echo "| (b) node $victim killed | CID records for node $victim dropped by the others (node down) | $b_not_forwarded |"
-  echo "| (d) node $victim restarted | new sessions at node $victim / echoes lost | $d_handshakes / $d_lost |"
+  echo "| (d) node $victim restarted | new sessions at node $victim of $sessions, 3 s after its restart / echoes lost | $d_handshakes / $d_lost |"
+  echo "| (d) node $victim restarted | new sessions at node $victim of $sessions after nginx's reload / echoes lost | $d2_handshakes / $d2_lost |"
   echo
   echo "cluster test: passed"
 }
