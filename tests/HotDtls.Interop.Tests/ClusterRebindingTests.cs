@@ -38,7 +38,7 @@ public sealed class ClusterRebindingTests(ITestOutputHelper output)
         var channels = FreePorts(2);
         await using var owner = await Node.StartAsync(1, channels, cts.Token);
         await using var other = await Node.StartAsync(2, channels, cts.Token);
-        await WaitUntilAsync(() => owner.Server.ClusterChannel!.IsLive(2) && other.Server.ClusterChannel!.IsLive(1),
+        await Conditions.WaitUntilAsync(() => owner.Server.ClusterChannel!.IsLive(2) && other.Server.ClusterChannel!.IsLive(1),
             () => "the two nodes to hear each other's heartbeats", cts.Token);
         await using var relay = new LossyUdpRelay(owner.EndPoint, new LossyUdpRelayOptions());
         await using var client = await DtlsClient.ConnectAsync(relay.EndPoint, ClientOptions(), cts.Token);
@@ -64,7 +64,7 @@ public sealed class ClusterRebindingTests(ITestOutputHelper output)
 
         // Each node counts a forward or a reply once the channel's send returned, which may be after the client has its
         // answer: wait for the counts to settle on what the relay saw.
-        await WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == second.DatagramsToServer
+        await Conditions.WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == second.DatagramsToServer
             && owner.Server.Statistics.DatagramsSentThroughNodes == second.DatagramsFromServer,
             () => $"the nodes' counts to match the relay's; {relay}", cts.Token);
         var ownerStats = owner.Server.Statistics;
@@ -91,32 +91,32 @@ public sealed class ClusterRebindingTests(ITestOutputHelper output)
         var channels = FreePorts(2);
         var owner = await Node.StartAsync(1, channels, cts.Token);
         await using var other = await Node.StartAsync(2, channels, cts.Token);
-        await WaitUntilAsync(() => other.Server.ClusterChannel!.IsLive(1), () => "node 2 to hear node 1", cts.Token);
+        await Conditions.WaitUntilAsync(() => other.Server.ClusterChannel!.IsLive(1), () => "node 2 to hear node 1", cts.Token);
         using var device = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         device.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var record = CidRecordFor(node: 1);
 
         // Node 1 up: node 2 forwards the record; node 1 has no such session and drops it.
         device.SendTo(record, other.EndPoint);
-        await WaitUntilAsync(() => owner.Server.Statistics.UnknownConnectionIdRecords == 1,
+        await Conditions.WaitUntilAsync(() => owner.Server.Statistics.UnknownConnectionIdRecords == 1,
             () => "node 1 to receive the forwarded record", cts.Token);
         // Node 2 counts the forward once the channel's send returned, which may be after node 1 has the record.
-        await WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == 1, () => "node 2 to count the forward", cts.Token);
+        await Conditions.WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == 1, () => "node 2 to count the forward", cts.Token);
 
         // Node 1 gone: after the node timeout node 2 drops the record instead, and counts it.
         await owner.DisposeAsync();
-        await WaitUntilAsync(() => !other.Server.ClusterChannel!.IsLive(1), () => "node 2 to count node 1 down", cts.Token);
+        await Conditions.WaitUntilAsync(() => !other.Server.ClusterChannel!.IsLive(1), () => "node 2 to count node 1 down", cts.Token);
         device.SendTo(record, other.EndPoint);
-        await WaitUntilAsync(() => other.Server.Statistics.DatagramsNotForwarded == 1, () => "node 2 to drop the record", cts.Token);
+        await Conditions.WaitUntilAsync(() => other.Server.Statistics.DatagramsNotForwarded == 1, () => "node 2 to drop the record", cts.Token);
         Assert.Equal(1, other.Server.Statistics.DatagramsForwarded);
 
         // Node 1 comes back on its channel port: live again within a heartbeat or two, and records reach it again.
         await using var restarted = await Node.StartAsync(1, channels, cts.Token);
-        await WaitUntilAsync(() => other.Server.ClusterChannel!.IsLive(1), () => "node 2 to hear the restarted node 1", cts.Token);
+        await Conditions.WaitUntilAsync(() => other.Server.ClusterChannel!.IsLive(1), () => "node 2 to hear the restarted node 1", cts.Token);
         device.SendTo(record, other.EndPoint);
-        await WaitUntilAsync(() => restarted.Server.Statistics.UnknownConnectionIdRecords == 1,
+        await Conditions.WaitUntilAsync(() => restarted.Server.Statistics.UnknownConnectionIdRecords == 1,
             () => "the restarted node 1 to receive the forwarded record", cts.Token);
-        await WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == 2, () => "node 2 to count the forward", cts.Token);
+        await Conditions.WaitUntilAsync(() => other.Server.Statistics.DatagramsForwarded == 2, () => "node 2 to count the forward", cts.Token);
         Assert.Equal(1, other.Server.Statistics.DatagramsNotForwarded);
     }
 
@@ -199,21 +199,6 @@ public sealed class ClusterRebindingTests(ITestOutputHelper output)
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds;
         Assert.Equal(expected, Encoding.UTF8.GetString(buffer, 0, length));
         return elapsed;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new Xunit.Sdk.XunitException("Timed out waiting for " + what());
-            }
-        }
     }
 
     /// <summary>A cluster node on 127.0.0.1: DTLS on a free port, its channel on <c>channels[id - 1]</c>.</summary>

@@ -102,7 +102,7 @@ public sealed class NatRebindingTests(ITestOutputHelper output)
             client.Send(Request(i));
         }
         // The server has read every datagram sent from the new address once its receive count says so.
-        await WaitUntilAsync(() => server.Server.Statistics.DatagramsReceived >= atChange.DatagramsReceived + after,
+        await Conditions.WaitUntilAsync(() => server.Server.Statistics.DatagramsReceived >= atChange.DatagramsReceived + after,
             () => $"the server to receive the {after} datagrams from the new address; {relay}", cts.Token);
 
         var stats = server.Server.Statistics;
@@ -260,21 +260,6 @@ public sealed class NatRebindingTests(ITestOutputHelper output)
         catch (PeerException e)
         {
             throw new Xunit.Sdk.XunitException($"no reply to {Encoding.ASCII.GetString(request, 0, 4)}; {relay}\n{e.Message}");
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new Xunit.Sdk.XunitException("Timed out waiting for " + what());
-            }
         }
     }
 

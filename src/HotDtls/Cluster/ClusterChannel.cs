@@ -27,7 +27,7 @@ namespace HotDtls.Cluster;
 /// heartbeats are timer-driven.
 /// </para>
 /// </remarks>
-internal sealed class ClusterChannel : IClusterForwarder, IDisposable
+internal sealed partial class ClusterChannel : IClusterForwarder, IDisposable
 {
     private const int NodeCount = 256;
     private const long NeverHeard = long.MinValue;
@@ -53,12 +53,12 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
     // The receive path's state, under _receiveLock: the replay windows, the verifying HMACs, the client addresses.
     private readonly Lock _receiveLock = new();
     private readonly ReplayWindow[] _windows = new ReplayWindow[NodeCount];
-    private readonly FrameMac _receiveMac;
+    private readonly ClusterFrameMac _receiveMac;
     private readonly SocketAddress _clientV4 = new(AddressFamily.InterNetwork);
     private readonly SocketAddress _clientV6 = new(AddressFamily.InterNetworkV6);
 
     // Send buffers and signing HMACs, one per concurrent sender: taken and put back with Interlocked.Exchange.
-    private readonly SendContext?[] _sendContexts;
+    private readonly ClusterSendContext?[] _sendContexts;
 
     private long _sequence;
     private IDatagramSender? _sender;
@@ -123,8 +123,8 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
         _delivery = delivery;
         _logger = logger;
         _sender = sender;
-        _receiveMac = new FrameMac(keys);
-        _sendContexts = new SendContext?[Math.Clamp(2 * Environment.ProcessorCount, 4, MaxSendContexts)];
+        _receiveMac = new ClusterFrameMac(keys);
+        _sendContexts = new ClusterSendContext?[Math.Clamp(2 * Environment.ProcessorCount, 4, MaxSendContexts)];
         Array.Fill(_lastHeardMs, NeverHeard);
         // A restarted node's frames must be newer than anything it sent before: sequence numbers start at the start
         // time in microseconds (one frame per microsecond, sustained, would be needed to catch up with the clock).
@@ -407,7 +407,7 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
         return true;
     }
 
-    private SendContext RentSendContext()
+    private ClusterSendContext RentSendContext()
     {
         var start = Environment.CurrentManagedThreadId;
         for (var i = 0; i < _sendContexts.Length; i++)
@@ -418,10 +418,10 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
             }
         }
         // More concurrent senders than slots (or the first sends): a new context, kept if a slot is free on return.
-        return new SendContext(_keys);
+        return new ClusterSendContext(_keys);
     }
 
-    private void ReturnSendContext(SendContext context)
+    private void ReturnSendContext(ClusterSendContext context)
     {
         var start = Environment.CurrentManagedThreadId;
         for (var i = 0; i < _sendContexts.Length; i++)
@@ -464,208 +464,4 @@ internal sealed class ClusterChannel : IClusterForwarder, IDisposable
         }
     }
 
-    // sockaddr_in and sockaddr_in6 put the port (network order) at offset 2 on every platform; the IPv4 address follows
-    // at 4, the IPv6 address at 8 (after the flow info). Read and written in place: no IPEndPoint per frame.
-    private const int SockaddrPortOffset = 2;
-    private const int SockaddrIPv4Offset = 4;
-    private const int SockaddrIPv6Offset = 8;
-
-    private static bool TryReadClient(SocketAddress client, out byte family, out ushort port, Span<byte> address, out int length)
-    {
-        var bytes = client.Buffer.Span[..client.Size];
-        switch (client.Family)
-        {
-            case AddressFamily.InterNetwork when bytes.Length >= SockaddrIPv4Offset + 4:
-                family = ClusterFrame.FamilyIPv4;
-                length = 4;
-                bytes.Slice(SockaddrIPv4Offset, 4).CopyTo(address);
-                break;
-            case AddressFamily.InterNetworkV6 when bytes.Length >= SockaddrIPv6Offset + 16:
-                family = ClusterFrame.FamilyIPv6;
-                length = 16;
-                bytes.Slice(SockaddrIPv6Offset, 16).CopyTo(address);
-                break;
-            default:
-                family = 0;
-                port = 0;
-                length = 0;
-                return false;
-        }
-        port = BinaryPrimitives.ReadUInt16BigEndian(bytes[SockaddrPortOffset..]);
-        return true;
-    }
-
-    /// <summary>The frame's client as a <see cref="SocketAddress"/> reused for every frame (the receive lock is held).</summary>
-    private SocketAddress ClientAddress(ClusterFrameReader reader)
-    {
-        SocketAddress client;
-        int offset;
-        if (reader.Family == ClusterFrame.FamilyIPv4)
-        {
-            client = _clientV4;
-            offset = SockaddrIPv4Offset;
-        }
-        else
-        {
-            client = _clientV6;
-            offset = SockaddrIPv6Offset;
-            // Flow info and scope id: not carried (a client behind a load balancer has a global address).
-            client.Buffer.Span[4..8].Clear();
-            client.Buffer.Span[24..28].Clear();
-        }
-        var bytes = client.Buffer.Span;
-        BinaryPrimitives.WriteUInt16BigEndian(bytes[SockaddrPortOffset..], reader.Port);
-        reader.Address.CopyTo(bytes[offset..]);
-        return client;
-    }
-
-    private Socket Bind(IPEndPoint endPoint)
-    {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                socket.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
-            }
-            socket.Bind(endPoint);
-            return socket;
-        }
-        catch (SocketException exception)
-        {
-            socket.Dispose();
-            var (reason, advice) = exception.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => (DtlsExceptionReason.AddressInUse,
-                    "the port is already in use by another socket (another node on this machine, or any other program): choose another ChannelEndPoint port"),
-                SocketError.AddressNotAvailable => (DtlsExceptionReason.BindFailed, "the address does not belong to this machine: choose one of its addresses"),
-                SocketError.AccessDenied => (DtlsExceptionReason.BindFailed, "permission denied: ports below 1024 need privileges"),
-                _ => (DtlsExceptionReason.BindFailed, exception.Message),
-            };
-            Log.ClusterChannelBindFailed(_logger, endPoint, advice);
-            throw new DtlsException($"Cannot start the node-to-node channel on {endPoint}: {advice}.", reason, exception);
-        }
-    }
-
-    private void RunReceiveLoop()
-    {
-        var socket = _socket!;
-        // Pinned once: the kernel copies into it without the GC moving it. 64 KiB holds any UDP datagram, so an
-        // oversized frame is seen whole and counted, not truncated into something else.
-        var buffer = GC.AllocateArray<byte>(ushort.MaxValue + 1, pinned: true);
-        var from = new SocketAddress(socket.AddressFamily);
-        while (Volatile.Read(ref _disposed) == 0)
-        {
-            int received;
-            try
-            {
-                received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException) when (Volatile.Read(ref _disposed) != 0)
-            {
-                break;
-            }
-            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionReset)
-            {
-                // Windows reports an ICMP port unreachable from an earlier send (a heartbeat to a node that is down) on
-                // the next receive: that node's liveness already says so, and a warning per heartbeat would be noise.
-                continue;
-            }
-            catch (SocketException exception)
-            {
-                // ICMP errors reported on the socket concern one node, not the channel.
-                Log.ClusterChannelReceiveFailed(_logger, exception.SocketErrorCode);
-                continue;
-            }
-            try
-            {
-                ProcessFrame(from, buffer.AsSpan(0, received));
-            }
-#pragma warning disable CA1031 // A bug in the server's delivery, triggered by one frame, must not stop the channel.
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                Log.ClusterFrameFailed(_logger, from.ToEndPoint(), exception);
-            }
-        }
-    }
-
-    /// <summary>
-    /// HMAC-SHA256 under the ring's channel keys, rebuilt when <see cref="ClusterKeyRing.Version"/> moves. One user at a
-    /// time (the receive lock, or the send context's owner).
-    /// </summary>
-    private sealed class FrameMac(ClusterKeyRing ring) : IDisposable
-    {
-        private IncrementalHash[] _hmacs = [];
-        private int _version;
-
-        /// <summary>Writes the MAC of <paramref name="authenticated"/> under the current key into <paramref name="mac"/>.</summary>
-        public void Sign(ReadOnlySpan<byte> authenticated, Span<byte> mac)
-        {
-            Span<byte> full = stackalloc byte[SHA256.HashSizeInBytes];
-            Compute(Current()[0], authenticated, full);
-            full[..ClusterFrame.MacLength].CopyTo(mac);
-        }
-
-        /// <summary>Whether <paramref name="mac"/> is the MAC of <paramref name="authenticated"/> under the current or the previous key.</summary>
-        public bool Verify(ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> mac)
-        {
-            Span<byte> full = stackalloc byte[SHA256.HashSizeInBytes];
-            foreach (var hmac in Current())
-            {
-                Compute(hmac, authenticated, full);
-                if (CryptographicOperations.FixedTimeEquals(full[..ClusterFrame.MacLength], mac))
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var hmac in _hmacs)
-            {
-                hmac.Dispose();
-            }
-            _hmacs = [];
-        }
-
-        private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> data, Span<byte> destination)
-        {
-            hmac.AppendData(data);
-            hmac.GetHashAndReset(destination);
-        }
-
-        private IncrementalHash[] Current()
-        {
-            // Version before keys: Replace writes the keys first, so these keys are at least as new as this version.
-            var version = ring.Version;
-            if (version != _version)
-            {
-                var secrets = ring.Keys.ChannelKeys;
-                var hmacs = new IncrementalHash[secrets.Count];
-                for (var i = 0; i < hmacs.Length; i++)
-                {
-                    hmacs[i] = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets[i]);
-                }
-                Dispose();
-                _hmacs = hmacs;
-                _version = version;
-            }
-            return _hmacs;
-        }
-    }
-
-    /// <summary>One sender's frame buffer and signing HMAC.</summary>
-    private sealed class SendContext(ClusterKeyRing ring)
-    {
-        public byte[] Buffer { get; } = new byte[ClusterFrame.MaxFrameLength];
-
-        public FrameMac Mac { get; } = new(ring);
-    }
 }
