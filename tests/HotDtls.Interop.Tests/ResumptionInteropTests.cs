@@ -40,6 +40,8 @@ public sealed class ResumptionInteropTests : IDisposable
         Assert.Equal("New", await OpenSslSessionClient.ConnectAsync(server.EndPoint, Suite, ["-sess_out", _sessionFile, "-no_ticket"], cts.Token));
         Assert.Equal("Reused", await OpenSslSessionClient.ConnectAsync(server.EndPoint, Suite, ["-sess_in", _sessionFile, "-no_ticket"], cts.Token));
 
+        await Conditions.WaitUntilAsync(() => server.Server.Statistics.HandshakesResumed >= 1,
+            () => "the server to count the resumed handshake", cts.Token);
         Assert.Equal(1, server.Server.Statistics.HandshakesResumed);
         Assert.Equal(2, server.Server.Statistics.HandshakesCompleted);
     }
@@ -54,6 +56,8 @@ public sealed class ResumptionInteropTests : IDisposable
         Assert.Equal("New", await OpenSslSessionClient.ConnectAsync(server.EndPoint, Suite, ["-sess_out", _sessionFile], cts.Token));
         Assert.Equal("Reused", await OpenSslSessionClient.ConnectAsync(server.EndPoint, Suite, ["-sess_in", _sessionFile], cts.Token));
 
+        await Conditions.WaitUntilAsync(() => server.Server.Statistics.HandshakesResumed >= 1,
+            () => "the server to count the resumed handshake", cts.Token);
         Assert.Equal(1, server.Server.Statistics.HandshakesResumed);
     }
 
